@@ -1,0 +1,37 @@
+# db-access: `make preview` (the offline plan) and `make test` set everything up from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK ?= prod
+
+.PHONY: preview test check lint bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## preview: validate access.yaml and print the offline plan for the stack (default prod)
+preview: $(STAMP)
+	$(BIN)/dbaccess preview
+
+## test: lint, then every test (installs PostgreSQL for the real-database tests if missing)
+test: $(STAMP)
+	bash scripts/ensure-postgres.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+## check: test plus the type checker
+check: test
+	$(BIN)/mypy
+
+## bench: performance figures (never asserted in tests)
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

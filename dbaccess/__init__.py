@@ -1,0 +1,1 @@
+"""db-access: keyless, per-person access to AWS databases."""

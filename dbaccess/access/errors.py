@@ -1,0 +1,46 @@
+"""Validation errors that point at a file, a line and a column, and say how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}\n    fix: {self.fix}"
+
+
+class InvalidInput(Exception):
+    """Raised with every problem found in one run; nothing was changed."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        noun = "error" if count == 1 else "errors"
+        lines = [str(p) for p in self.problems]
+        lines.append(f"{count} {noun} found; nothing was changed.")
+        return "\n".join(lines)
+
+    def as_json(self) -> str:
+        return json.dumps({"ok": False, "errors": [asdict(p) for p in self.problems]}, indent=2)
+
+
+def did_you_mean(value: str, choices: Sequence[str]) -> str:
+    """' (did you mean 'x'?)' when a choice is close to the value, else ''."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

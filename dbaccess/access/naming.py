@@ -1,0 +1,86 @@
+"""Naming rules: database login bases, logins, IAM role names, reserved words, length limits."""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+Access = Literal["read-only", "read-write"]
+Engine = Literal["postgres", "aurora-postgresql", "redshift"]
+
+ACCESS_LEVELS: Final[tuple[Access, ...]] = ("read-only", "read-write")
+ENGINES: Final[tuple[Engine, ...]] = ("postgres", "aurora-postgresql", "redshift")
+POSTGRES_ENGINES: Final[frozenset[str]] = frozenset({"postgres", "aurora-postgresql"})
+
+LOGIN_SUFFIX: Final[dict[str, str]] = {"read-only": "_ro", "read-write": "_rw"}
+SHORT_ACCESS: Final[dict[str, str]] = {"read-only": "ro", "read-write": "rw"}
+
+# Identifier limits: PostgreSQL truncates names beyond 63 bytes (NAMEDATALEN - 1); Redshift
+# allows 127. IAM role names stop at 64 characters.
+LOGIN_MAX_BYTES: Final[dict[str, int]] = {
+    "postgres": 63,
+    "aurora-postgresql": 63,
+    "redshift": 127,
+}
+ROLE_PREFIX: Final = "dbaccess-"
+ROLE_NAME_MAX: Final = 64
+# The longest base whose role name and logins fit every limit above.
+BASE_MAX: Final = ROLE_NAME_MAX - len(ROLE_PREFIX)
+
+# The group roles the program creates in each PostgreSQL database.
+GROUP_ROLES: Final[dict[str, str]] = {
+    "read-only": "dbaccess_readonly",
+    "read-write": "dbaccess_readwrite",
+}
+# Names owned by PostgreSQL, RDS, Redshift or us. rds_* and pg_* are prefixes.
+RESERVED_NAMES: Final[frozenset[str]] = frozenset(
+    {
+        "postgres",
+        "rdsadmin",
+        "rdsrepladmin",
+        "rdsdb",
+        "admin",
+        "root",
+        "public",
+        "superuser",
+        "none",
+        "current_user",
+        "session_user",
+        *GROUP_ROLES.values(),
+    }
+)
+RESERVED_PREFIXES: Final[tuple[str, ...]] = ("rds_", "pg_")
+
+BASE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def is_reserved(name: str) -> bool:
+    """True when a database role of this name belongs to the engine, RDS or us."""
+    return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
+
+
+def login_for(base: str, access: str) -> str:
+    return base + LOGIN_SUFFIX[access]
+
+
+def role_name_for(base: str) -> str:
+    return ROLE_PREFIX + base
+
+
+def base_is_safe(base: str) -> bool:
+    """A base whose name and logins are all unreserved."""
+    return not any(is_reserved(n) for n in (base, *(login_for(base, a) for a in ACCESS_LEVELS)))
+
+
+def login_base(email_or_local: str) -> str:
+    """The default login base of a person: the email's local part reduced to [a-z0-9].
+
+    Always a valid base for every engine: starts with a letter, at most BASE_MAX
+    characters, never reserved (such bases get a 'u' in front). Idempotent: a base
+    passed back in comes out unchanged.
+    """
+    local = email_or_local.split("@", 1)[0].lower()
+    base = re.sub(r"[^a-z0-9]", "", local)
+    if not base or not base[0].isalpha() or not base_is_safe(base):
+        base = "u" + base
+    return base[:BASE_MAX]

@@ -1,0 +1,97 @@
+"""The AccessPlan: what access.yaml means once groups, logins and expiry are resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from dbaccess.access.naming import GROUP_ROLES, POSTGRES_ENGINES, Access, Engine
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    key: str
+    engine: Engine
+    account: str
+    region: str
+    identifier: str  # the RDS instance id (postgres) or the cluster id (aurora, redshift)
+    host: str
+    port: int
+    name: str
+    description: str | None = None
+    production: bool = False
+    admin_login: str | None = None
+    schemas: tuple[str, ...] = ()
+    table_owners: tuple[str, ...] = ()
+    redshift_groups: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine in POSTGRES_ENGINES
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.engine != "postgres"
+
+    def group_for(self, access: Access) -> str:
+        """The database group a login of this access level joins."""
+        return GROUP_ROLES[access] if self.is_postgres else self.redshift_groups[access]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One effective grant: one login of one person on one database."""
+
+    email: str
+    database: str
+    access: Access
+    login: str
+    until: dt.date | None
+    reasons: tuple[str, ...]
+    sources: tuple[str, ...]  # where it came from: "people" and/or "group <name>"
+
+
+@dataclass(frozen=True)
+class ExpiredGrant:
+    """A grant whose every source has passed its `until`: not in the plan, kept for reports."""
+
+    email: str
+    database: str
+    access: Access
+    until: dt.date
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    base: str
+    role_name: str
+    grants: tuple[Grant, ...]
+
+
+@dataclass(frozen=True)
+class AccessPlan:
+    file: str
+    evaluated_on: dt.date
+    unused_after_days: int
+    databases: Mapping[str, DatabaseSpec]
+    people: Mapping[str, Person]
+    groups: Mapping[str, tuple[str, ...]]
+    expired: tuple[ExpiredGrant, ...]
+
+    def grants(self) -> Iterator[Grant]:
+        for person in self.people.values():
+            yield from person.grants
+
+    def accounts_of(self, person: Person) -> list[str]:
+        """The AWS accounts holding a database this person is granted, sorted."""
+        return sorted({self.databases[g.database].account for g in person.grants})
+
+    def summary(self) -> str:
+        grants = sum(1 for _ in self.grants())
+        return (
+            f"{len(self.people)} people, {len(self.databases)} databases, "
+            f"{grants} grants ({len(self.expired)} expired)"
+        )

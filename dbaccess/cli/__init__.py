@@ -1,0 +1,34 @@
+"""The `dbaccess` command: a thin layer over importable functions.
+
+Exit codes: 0 success, 1 an operation failed (AWS, network), 2 invalid input or usage.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dbaccess.cli import preview, validate
+
+app = typer.Typer(
+    name="dbaccess",
+    help="Keyless, per-person access to AWS databases, driven by access.yaml.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root() -> None:
+    """Keyless, per-person access to AWS databases, driven by access.yaml.
+
+    Start with `dbaccess validate` to check the file and `dbaccess preview` to see the plan.
+    """
+
+
+app.command("validate")(validate.validate)
+app.command("preview")(preview.preview)
+
+
+def main() -> None:
+    app()

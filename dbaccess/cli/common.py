@@ -1,0 +1,37 @@
+"""Small pieces every command shares: output formats, dates, reporting invalid input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import sys
+from typing import NoReturn
+
+import typer
+
+from dbaccess.access import InvalidInput
+
+INVALID_INPUT = 2
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date; write YYYY-MM-DD") from None
+
+
+def exit_invalid(exc: InvalidInput, fmt: Format) -> NoReturn:
+    """Print every problem (stderr for people, stdout JSON for machines) and exit 2."""
+    if fmt is Format.json:
+        print(exc.as_json())
+    else:
+        print(exc.render(), file=sys.stderr)
+    raise typer.Exit(INVALID_INPUT)

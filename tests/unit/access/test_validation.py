@@ -1,0 +1,358 @@
+"""Every bad-input rule: GIVEN a broken access file WHEN it loads THEN the exact message and place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from dbaccess.access import InvalidInput, load_access_text
+
+TODAY = dt.date(2026, 11, 23)
+
+DB = """\
+  orders:
+    engine: postgres
+    account: "123456789012"
+    region: eu-west-1
+    instance: orders-prod
+    host: orders.example.com
+    port: 5432
+    database: orders
+    admin_login: dbaccess_admin
+"""
+
+
+def doc(databases: str = DB, rest: str = "") -> str:
+    """A valid file (lines 1-11 fixed) with `rest` appended from line 12 on."""
+    return "version: 1\ndatabases:\n" + databases + textwrap.dedent(rest)
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        load_access_text(text, "access.yaml", today=TODAY)
+    for problem in caught.value.problems:
+        assert problem.fix, f"no fix given for {problem}"
+    return [f"{p.line}:{p.column}: {p.message}" for p in caught.value.problems]
+
+
+CASES = [
+    (
+        "yaml-syntax",
+        "version: 1\ndatabases: [\n",
+        ["3:1: YAML syntax error: expected the node content, but found '<stream end>'"],
+    ),
+    ("empty-file", "", ["1:1: the access file is empty"]),
+    ("only-comments", "# nothing yet\n", ["1:1: the access file is empty"]),
+    ("missing-version", "databases: {}\n", ["1:1: missing required field 'version'"]),
+    ("unsupported-version", "version: 2\ndatabases: {}\n", ["1:10: unsupported version 2"]),
+    (
+        "top-level-not-mapping",
+        "- a\n- b\n",
+        ["1:1: 'file' must be a mapping (key: value lines), got a list"],
+    ),
+    (
+        "unknown-top-key",
+        doc(rest="peeple: {}\n"),
+        ["12:1: unknown key 'peeple' (did you mean 'people'?)"],
+    ),
+    (
+        "unknown-database-key",
+        doc(DB.replace("    port: 5432\n", "    prot: 5432\n")),
+        [
+            "3:3: 'orders' is missing required field 'port'",
+            "9:5: unknown key 'prot' (did you mean 'port'?)",
+        ],
+    ),
+    (
+        "unknown-grant-key",
+        doc(
+            rest="people:\n  a@example.com:\n    grants:\n      - {database: orders, acess: read-only}\n"
+        ),
+        [
+            "15:9: entry 1 of 'grants' is missing required field 'access'",
+            "15:28: unknown key 'acess' (did you mean 'access'?)",
+        ],
+    ),
+    (
+        "missing-field",
+        doc(DB.replace("    host: orders.example.com\n", "")),
+        ["3:3: 'orders' is missing required field 'host'"],
+    ),
+    (
+        "wrong-type-port",
+        doc(DB.replace("port: 5432", 'port: "5432"')),
+        ["9:11: 'port' must be a whole number, got text '5432'"],
+    ),
+    (
+        "wrong-type-production",
+        doc(DB + "    production: yes-please\n"),
+        ["12:17: 'production' must be true or false, got text 'yes-please'"],
+    ),
+    (
+        "unknown-engine",
+        doc(DB.replace("engine: postgres", "engine: mysql")),
+        ["4:13: engine 'mysql' is not one of postgres, aurora-postgresql, redshift"],
+    ),
+    (
+        "engine-typo",
+        doc(DB.replace("engine: postgres", "engine: postgress")),
+        [
+            "4:13: engine 'postgress' is not one of postgres, aurora-postgresql, redshift "
+            "(did you mean 'postgres'?)"
+        ],
+    ),
+    (
+        "cluster-on-postgres",
+        doc(DB.replace("instance: orders-prod", "cluster: orders-prod")),
+        ["7:5: 'cluster' does not apply to engine postgres"],
+    ),
+    (
+        "instance-on-aurora",
+        doc(DB.replace("engine: postgres", "engine: aurora-postgresql")),
+        ["7:5: 'instance' does not apply to engine aurora-postgresql"],
+    ),
+    (
+        "postgres-without-instance",
+        doc(DB.replace("    instance: orders-prod\n", "")),
+        ["3:3: database 'orders' (postgres) has no 'instance'"],
+    ),
+    (
+        "redshift-without-groups",
+        doc(
+            DB.replace("engine: postgres", "engine: redshift")
+            .replace("instance:", "cluster:")
+            .replace("    admin_login: dbaccess_admin\n", "")
+        ),
+        ["3:3: Redshift database 'orders' has no 'groups'"],
+    ),
+    (
+        "schemas-on-redshift",
+        doc(
+            DB.replace("engine: postgres", "engine: redshift")
+            .replace("instance:", "cluster:")
+            .replace(
+                "    admin_login: dbaccess_admin\n", "    groups: {read-only: a, read-write: b}\n"
+            )
+            + "    schemas: [public]\n"
+        ),
+        ["12:5: 'schemas' applies to PostgreSQL engines only, not redshift"],
+    ),
+    (
+        "postgres-without-admin-login",
+        doc(DB.replace("    admin_login: dbaccess_admin\n", "")),
+        ["3:3: PostgreSQL database 'orders' has no 'admin_login'"],
+    ),
+    (
+        "account-not-12-digits",
+        doc(DB.replace('account: "123456789012"', 'account: "12345"')),
+        ["5:14: account '12345' is not a 12-digit AWS account id"],
+    ),
+    (
+        "account-unquoted",
+        doc(DB.replace('account: "123456789012"', "account: 123456789012")),
+        ["5:14: account 123456789012 is a number, not quoted text (YAML drops leading zeros)"],
+    ),
+    (
+        "invalid-region",
+        doc(DB.replace("region: eu-west-1", "region: eu-west-01")),
+        ["6:13: 'eu-west-01' is not an AWS region (did you mean 'eu-west-1'?)"],
+    ),
+    ("port-zero", doc(DB.replace("port: 5432", "port: 0")), ["9:11: port 0 is outside 1–65535"]),
+    (
+        "port-too-big",
+        doc(DB.replace("port: 5432", "port: 70000")),
+        ["9:11: port 70000 is outside 1–65535"],
+    ),
+    (
+        "empty-host",
+        doc(DB.replace("host: orders.example.com", 'host: ""')),
+        ["8:11: host is empty"],
+    ),
+    (
+        "bad-database-key",
+        doc(DB.replace("  orders:", "  Orders_DB:")),
+        ["3:3: database key 'Orders_DB' is not valid"],
+    ),
+    (
+        "grant-unknown-database",
+        doc(
+            rest="people:\n  a@example.com:\n    grants:\n      - {database: ordrs, access: read-only}\n"
+        ),
+        ["15:20: grant names unknown database 'ordrs' (did you mean 'orders'?)"],
+    ),
+    (
+        "invalid-access",
+        doc(
+            rest="people:\n  a@example.com:\n    grants:\n      - {database: orders, access: admin}\n"
+        ),
+        ["15:36: access 'admin' is not one of read-only, read-write"],
+    ),
+    (
+        "invalid-person-email",
+        doc(rest="people:\n  hugo:\n    grants: []\n"),
+        ["13:3: 'hugo' is not a valid email address"],
+    ),
+    (
+        "invalid-member-email",
+        doc(rest="groups:\n  sre:\n    members: [hugo@example.com, not-an-email]\n"),
+        ["14:33: 'not-an-email' is not a valid email address"],
+    ),
+    (
+        "duplicate-person",
+        doc(rest="people:\n  a@example.com: {}\n  b@example.com: {}\n  a@example.com: {}\n"),
+        ["15:3: 'a@example.com' appears twice in this mapping (first at line 13)"],
+    ),
+    (
+        "duplicate-person-other-case",
+        doc(rest="people:\n  a@example.com: {}\n  A@Example.com: {}\n"),
+        ["14:3: 'A@Example.com' appears twice in this mapping (first at line 13)"],
+    ),
+    (
+        "duplicate-database",
+        doc(DB + DB),
+        ["12:3: 'orders' appears twice in this mapping (first at line 3)"],
+    ),
+    (
+        "group-without-members",
+        doc(rest="groups:\n  sre:\n    members: []\n"),
+        ["14:14: group 'sre' has no members"],
+    ),
+    (
+        "login-collision",
+        doc(rest="people:\n  hugo.henley@example.com: {}\n  hugo-henley@example.com: {}\n"),
+        [
+            "14:3: hugo.henley@example.com and hugo-henley@example.com both get the login base 'hugohenley'"
+        ],
+    ),
+    (
+        "collision-with-group-member",
+        doc(
+            rest="groups:\n  sre:\n    members: [ana.b@example.com]\npeople:\n  anab@example.com: {}\n"
+        ),
+        ["16:3: ana.b@example.com and anab@example.com both get the login base 'anab'"],
+    ),
+    (
+        "reserved-login",
+        doc(rest="people:\n  p@example.com:\n    username: postgres\n"),
+        ["13:3: login 'postgres' of p@example.com is reserved (the database engine or RDS)"],
+    ),
+    (
+        "reserved-prefix",
+        doc(rest="people:\n  p@example.com:\n    username: pg_reader\n"),
+        ["13:3: login 'pg_reader' of p@example.com is reserved (the database engine or RDS)"],
+    ),
+    (
+        "reserved-admin-login",
+        doc(rest="people:\n  p@example.com:\n    username: dbaccess_admin\n"),
+        [
+            "13:3: login 'dbaccess_admin' of p@example.com is reserved "
+            "(the admin_login of database 'orders')"
+        ],
+    ),
+    (
+        "login-too-long",
+        doc(
+            rest="people:\n  p@example.com:\n    username: "
+            + "a" * 61
+            + "\n    grants:\n      - {database: orders, access: read-only}\n"
+        ),
+        [
+            "13:3: IAM role name 'dbaccess-" + "a" * 61 + "' of p@example.com is 70 characters; "
+            "IAM allows 64",
+            "13:3: login '" + "a" * 61 + "_ro' of p@example.com is 64 bytes; PostgreSQL allows 63",
+        ],
+    ),
+    (
+        "role-name-too-long",
+        doc(rest="people:\n  p@example.com:\n    username: " + "b" * 56 + "\n"),
+        [
+            "13:3: IAM role name 'dbaccess-"
+            + "b" * 56
+            + "' of p@example.com is 65 characters; IAM allows 64"
+        ],
+    ),
+    (
+        "bad-username",
+        doc(rest="people:\n  p@example.com:\n    username: Hugo.H\n"),
+        ["14:15: username 'Hugo.H' is not a valid login base"],
+    ),
+    (
+        "until-not-a-date",
+        doc(
+            rest="people:\n  p@example.com:\n    grants:\n      - {database: orders, access: read-only, until: next week}\n"
+        ),
+        ["15:54: until 'next week' is not a date"],
+    ),
+    (
+        "until-too-far",
+        doc(
+            rest="people:\n  p@example.com:\n    grants:\n      - {database: orders, access: read-only, until: 2028-01-01}\n"
+        ),
+        ["15:54: until 2028-01-01 is more than a year ahead (latest 2027-11-23)"],
+    ),
+    (
+        "production-rw-without-until-and-reason",
+        doc(
+            DB + "    production: true\n",
+            "people:\n  p@example.com:\n    grants:\n      - {database: orders, access: read-write}\n",
+        ),
+        ["16:9: read-write on production database 'orders' needs 'until' and 'reason'"],
+    ),
+    (
+        "production-rw-without-reason",
+        doc(
+            DB + "    production: true\n",
+            "people:\n  p@example.com:\n    grants:\n      - {database: orders, access: read-write, until: 2026-12-01}\n",
+        ),
+        ["16:9: read-write on production database 'orders' needs 'reason'"],
+    ),
+    (
+        "production-rw-via-group",
+        doc(
+            DB + "    production: true\n",
+            "groups:\n  sre:\n    members: [p@example.com]\n    grants:\n      - {database: orders, access: read-write}\n",
+        ),
+        ["17:9: read-write on production database 'orders' needs 'until' and 'reason'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_reported_with_its_place(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+def test_every_problem_in_a_file_is_reported_in_one_run() -> None:
+    # GIVEN five different mistakes in one file
+    text = doc(
+        DB.replace("engine: postgres", "engine: postgress").replace("port: 5432", "port: 0"),
+        """\
+        people:
+          hugo:
+            grants:
+              - {database: ordrs, access: read-only}
+          ana@example.com:
+            grnats: []
+        """,
+    )
+    # WHEN it loads THEN all five are listed, in file order
+    assert [p.split(": ", 1)[0] for p in problems(text)] == [
+        "4:13",
+        "9:11",
+        "13:3",
+        "15:20",
+        "17:5",
+    ]
+
+
+def test_an_expired_grant_is_not_an_error() -> None:
+    text = doc(
+        rest="people:\n  p@example.com:\n    grants:\n      - {database: orders, access: read-only, until: 2026-01-01}\n"
+    )
+    plan = load_access_text(text, "access.yaml", today=TODAY)
+    assert [(e.email, e.database, e.until) for e in plan.expired] == [
+        ("p@example.com", "orders", dt.date(2026, 1, 1))
+    ]
+    assert list(plan.grants()) == []

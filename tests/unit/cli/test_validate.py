@@ -1,0 +1,83 @@
+"""`dbaccess validate` as a user runs it: a real subprocess, its output and exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+FIVE_MISTAKES = """\
+version: 1
+databases:
+  orders:
+    engine: postgress
+    account: 12345
+    region: eu-west-1
+    instance: orders-prod
+    host: orders.example.com
+    port: 70000
+    database: orders
+    admin_login: dbaccess_admin
+people:
+  hugo@example.com:
+    grants:
+      - {database: ordrs, access: read-only}
+  alice@example.com:
+    grnats: []
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dbaccess", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_valid_file_prints_the_summary() -> None:
+    result = run("validate", "access.yaml", "--date", "2026-11-23")
+    assert result.returncode == 0
+    assert result.stdout == "OK: 9 people, 4 databases, 19 grants (1 expired)\n"
+
+
+def test_five_mistakes_are_all_printed_with_lines_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "access.yaml"
+    bad.write_text(FIVE_MISTAKES)
+    result = run("validate", str(bad))
+    assert result.returncode == 2
+    located = [
+        line.split(": ", 1)[0] for line in result.stderr.splitlines() if line.startswith(str(bad))
+    ]
+    assert located == [f"{bad}:{pos}" for pos in ("4:13", "5:14", "9:11", "15:20", "17:5")]
+    assert "5 errors found; nothing was changed." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_format_for_machines(tmp_path: Path) -> None:
+    ok = json.loads(run("validate", "--format", "json", "--date", "2026-11-23").stdout)
+    assert ok == {"ok": True, "people": 9, "databases": 4, "grants": 19, "expired": 1}
+    bad = tmp_path / "access.yaml"
+    bad.write_text(FIVE_MISTAKES)
+    result = run("validate", str(bad), "--format", "json")
+    assert result.returncode == 2
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (4, 13),
+        (5, 14),
+        (9, 11),
+        (15, 20),
+        (17, 5),
+    ]
+    assert all(e["fix"] for e in errors)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
