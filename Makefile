@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 ## preview: validate access.yaml and print the offline plan for the stack (default prod)
 preview: $(STAMP)
-	$(BIN)/dbaccess preview
+	$(BIN)/dbaccess preview --stack $(STACK)
 
 ## test: lint, then every test (installs PostgreSQL for the real-database tests if missing)
 test: $(STAMP)

@@ -356,7 +356,11 @@ class _Checker:
             grants, gone = self._effective(email, bases[email], sources[email], databases)
             expired += gone
             plan_people[email] = Person(
-                email, bases[email], naming.role_name_for(bases[email]), grants
+                email,
+                bases[email],
+                naming.role_name_for(bases[email]),
+                grants,
+                line=self.source.key(where[email]).line,
             )
         return AccessPlan(
             file=self.source.file,

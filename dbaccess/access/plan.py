@@ -69,6 +69,7 @@ class Person:
     base: str
     role_name: str
     grants: tuple[Grant, ...]
+    line: int = 0  # where the person is named in the access file, for messages
 
 
 @dataclass(frozen=True)

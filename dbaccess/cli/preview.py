@@ -1,36 +1,149 @@
-"""`dbaccess preview`: the offline plan of access.yaml."""
+"""`dbaccess preview`: the offline plan of access.yaml against a stack's settings."""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from dbaccess.access import InvalidInput, load_access_file
+from dbaccess.access import InvalidInput
 from dbaccess.access.matrix import render_matrix
 from dbaccess.cli.common import Format, exit_invalid, parse_date
 
 
 def preview(
-    file: Annotated[Path, typer.Option(help="The access file.")] = Path("access.yaml"),
+    stack: Annotated[
+        str, typer.Option(help="The stack whose Pulumi.<stack>.yaml to use.")
+    ] = "prod",
+    program_dir: Annotated[
+        Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
+    ] = Path("."),
+    fmt: Annotated[
+        Format, typer.Option("--format", help="text for people, json for machines.")
+    ] = Format.text,
     date: Annotated[
         str | None,
         typer.Option(help="Evaluate expiry on this date (YYYY-MM-DD) instead of today (UTC)."),
     ] = None,
 ) -> None:
-    """Validate the access file and print the access matrix (people × databases).
+    """Show what `pulumi up` would create, offline: no AWS, no Pulumi CLI, no network.
 
-    Cells read ro, rw or ro+rw; `*` marks a time-bound grant and `expired` one past its
-    `until` (both listed under the table).
+    Runs the program under Pulumi's own mock engine with the stack's settings, then prints
+    the resources grouped under their components, a summary, and the access matrix.
+    Secrets show as [secret]; values only AWS knows show as (known after deploy).
+    Invalid access.yaml or settings: every problem is listed and the exit code is 2.
 
     Example:
 
-        $ dbaccess preview
+        $ dbaccess preview --stack prod
     """
+    # Imported here so `dbaccess validate` and friends start without loading Pulumi.
+    from dbaccess.cli import preview_engine as engine
+
+    program_dir = program_dir.resolve()
+    today = parse_date(date)
     try:
-        plan = load_access_file(file, today=parse_date(date))
+        config = engine.load_stack_config(program_dir, stack)
+        deployment = engine.validate_stack(program_dir, config, today)
     except InvalidInput as exc:
-        exit_invalid(exc, Format.text)
-    print(f"Access plan for {file} on {plan.evaluated_on}: {plan.summary()}\n")
+        exit_invalid(exc, fmt)
+    run = engine.run_program(program_dir, config, today=today)
+    steps = _tree(run.registrations, f"{config.project}-{stack}")
+    if fmt is Format.json:
+        print(
+            json.dumps(
+                {
+                    "stack": stack,
+                    "resources": [
+                        {"type": r.type, "name": r.name, "parent": _parent_name(run, r)}
+                        for r in run.registrations
+                    ],
+                    "summary": {"create": len(run.registrations)},
+                    "outputs": run.outputs,
+                    "access": json.loads(_access_json(deployment.plan)),
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    print(f"Previewing update ({stack}), offline under Pulumi's mock engine:\n")
+    print("\n".join(steps))
+    print("\nOutputs:")
+    for name, value in sorted(run.outputs.items()):
+        shown = json.dumps(value, indent=4, sort_keys=True, default=str)
+        print(f"    {name}: " + shown.replace("\n", "\n    "))
+    print(f"\nResources:\n    + {len(run.registrations)} to create\n")
+    plan = deployment.plan
+    print(f"Access on {plan.evaluated_on}: {plan.summary()}\n")
     print(render_matrix(plan))
+
+
+def _display_type(token: str) -> str:
+    """aws:iam/role:Role -> aws:iam:Role, as `pulumi preview` shows it."""
+    parts = token.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        parts[1] = parts[1].split("/", 1)[0]
+    return ":".join(parts)
+
+
+def _tree(registrations: list[Any], stack_name: str) -> list[str]:
+    children: dict[str, list[Any]] = defaultdict(list)
+    for r in registrations:
+        children[r.parent].append(r)
+    for kids in children.values():
+        kids.sort(key=lambda r: r.name)  # registration order varies run to run; names do not
+    rows: list[tuple[str, str]] = []
+
+    def walk(parent: str, indent: str) -> None:
+        kids = children.get(parent, [])
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = indent + ("└─ " if last else "├─ ")
+            rows.append((f"{branch}{_display_type(r.type)}", r.name))
+            walk(r.urn, indent + ("   " if last else "│  "))
+
+    roots = [r for r in registrations if r.type == "pulumi:pulumi:Stack"]
+    for root in roots:
+        rows.append((_display_type(root.type), stack_name))
+        walk(root.urn, "")
+    width = max(len("Type"), *(len(label) for label, _ in rows))
+    return [
+        f"     {'Type':<{width}}  Name",
+        *(f" +   {label:<{width}}  {name}" for label, name in rows),
+    ]
+
+
+def _parent_name(run: Any, registration: Any) -> str | None:
+    parent = next((r for r in run.registrations if r.urn == registration.parent), None)
+    return parent.name if parent else None
+
+
+def _access_json(plan: Any) -> str:
+    return json.dumps(
+        {
+            "evaluated_on": plan.evaluated_on.isoformat(),
+            "grants": [
+                {
+                    "person": g.email,
+                    "database": g.database,
+                    "access": g.access,
+                    "login": g.login,
+                    "until": g.until.isoformat() if g.until else None,
+                }
+                for g in plan.grants()
+            ],
+            "expired": [
+                {
+                    "person": e.email,
+                    "database": e.database,
+                    "access": e.access,
+                    "until": e.until.isoformat(),
+                }
+                for e in plan.expired
+            ],
+        }
+    )

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one per module. No business rules: those live in dbaccess/."""

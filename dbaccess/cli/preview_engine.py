@@ -1,0 +1,262 @@
+"""Run the Pulumi program offline under Pulumi's own mock engine and record what it registers.
+
+This is how `dbaccess preview` shows a plan without AWS, the Pulumi CLI or a network, and how
+the program tests run it. Only this module and preview.py import pulumi inside dbaccess/.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from dbaccess import policies
+from dbaccess.access.errors import InvalidInput, Problem
+from dbaccess.access.loader import load_access_file
+from dbaccess.access.source import SourceMap, parse_yaml
+from dbaccess.deployment import Deployment, prepare
+from dbaccess.settings import parse_settings
+
+UNKNOWN = "(known after deploy)"
+SECRET = "[secret]"
+NAMESPACE = "dbaccess:"
+EVALUATION_DATE = "DBACCESS_EVALUATION_DATE"
+
+# (lookup kind, identifier) -> the id AWS would answer
+LookupIds = Callable[[str, str], str]
+
+
+def unknown_ids(kind: str, identifier: str) -> str:
+    return UNKNOWN
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: Mapping[str, Any]
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers like AWS would where the answer follows from the inputs (ARNs of named roles,
+    auto-names); lookups answer through `lookup_ids`."""
+
+    def __init__(self, lookup_ids: LookupIds = unknown_ids) -> None:
+        self.lookup_ids = lookup_ids
+        self.provider_accounts: dict[str, str] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            allowed = state.get("allowedAccountIds") or "[]"
+            accounts = json.loads(allowed) if isinstance(allowed, str) else allowed
+            if accounts:
+                self.provider_accounts[args.name] = accounts[0]
+            return f"{args.name}-id", state
+        if args.typ == "aws:iam/role:Role":
+            account = self._account(args.provider)
+            state["arn"] = policies.role_arn(account, state["name"]) if account else UNKNOWN
+            return state["name"], state
+        if args.typ == "aws:s3/bucket:Bucket":
+            # Pulumi auto-names: the logical name plus seven random hex digits.
+            suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
+            state["bucket"] = f"{args.name}-{suffix}"
+            state["arn"] = f"arn:aws:s3:::{state['bucket']}"
+            return state["bucket"], state
+        return f"{args.name}-id", state
+
+    def _account(self, provider_ref: str | None) -> str | None:
+        # A provider reference is "<urn>::<id>"; the URN ends with the provider's name.
+        if not provider_ref:
+            return None
+        urn = provider_ref.rsplit("::", 1)[0]
+        return self.provider_accounts.get(urn.rsplit("::", 1)[-1])
+
+    def call(  # type: ignore[override]  # returning the dict alone is allowed too
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any]:
+        if args.token == "aws:rds/getInstance:getInstance":
+            identifier = args.args["dbInstanceIdentifier"]
+            return {
+                "dbInstanceIdentifier": identifier,
+                "resourceId": self.lookup_ids("instance", identifier),
+            }
+        if args.token == "aws:rds/getCluster:getCluster":
+            identifier = args.args["clusterIdentifier"]
+            return {
+                "clusterIdentifier": identifier,
+                "clusterResourceId": self.lookup_ids("cluster", identifier),
+            }
+        return {}
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, remembering each registration with its parent (for the plan tree)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            )
+        )
+        return response
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    values: dict[str, str]  # "namespace:key" -> the text Pulumi hands a program
+    secret_keys: list[str]
+    source: SourceMap
+    raw_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
+    """Read Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI would hand them over."""
+    project_file = program_dir / "Pulumi.yaml"
+    stack_file = program_dir / f"Pulumi.{stack}.yaml"
+    problems: list[Problem] = []
+    documents = {}
+    for path in (project_file, stack_file):
+        if not path.exists():
+            fix = (
+                "run from the project directory (the one with Pulumi.yaml)"
+                if path == project_file
+                else f"create {path.name} or pass --stack with an existing stack"
+            )
+            problems.append(Problem(str(path), 1, 1, f"{path.name} does not exist", fix))
+            continue
+        data, source, found = parse_yaml(path.read_text(encoding="utf-8"), path.name)
+        problems += found
+        documents[path] = (data or {}, source)
+    if problems:
+        raise InvalidInput(problems)
+    project, _ = documents[project_file]
+    data, source = documents[stack_file]
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    raw: dict[str, Any] = {}
+    for key, value in (data.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = SECRET
+            secrets.append(key)
+            shown: Any = SECRET
+        elif isinstance(value, dict | list):
+            values[key] = json.dumps(value)
+            shown = value
+        else:
+            values[key] = json.dumps(value) if isinstance(value, bool) else str(value)
+            shown = value
+        if key.startswith(NAMESPACE):
+            raw[key.removeprefix(NAMESPACE)] = shown
+    return StackConfig(str(project.get("name", "dbaccess")), stack, values, secrets, source, raw)
+
+
+def validate_stack(
+    program_dir: Path, config: StackConfig, today: dt.date | None = None
+) -> Deployment:
+    """Check the settings and the access file together; every problem in one InvalidInput."""
+    problems: list[Problem] = []
+    settings = plan = None
+    try:
+        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
+    except InvalidInput as exc:
+        problems += exc.problems
+    access_file = str(config.raw_settings.get("accessFile") or "access.yaml")
+    try:
+        plan = load_access_file(program_dir / access_file, today=today)
+    except InvalidInput as exc:
+        problems += exc.problems
+    if problems or settings is None or plan is None:
+        raise InvalidInput(problems)
+    return prepare(plan, settings, config.source, prefix=("config",))
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+
+@contextmanager
+def _program_environment(program_dir: Path, today: dt.date | None) -> Iterator[None]:
+    """The Pulumi CLI runs a program from its directory with that directory importable."""
+    previous = Path.cwd()
+    sys.path.insert(0, str(program_dir))
+    os.chdir(program_dir)
+    if today:
+        os.environ[EVALUATION_DATE] = today.isoformat()
+    try:
+        yield
+    finally:
+        os.environ.pop(EVALUATION_DATE, None)
+        os.chdir(previous)
+        sys.path.remove(str(program_dir))
+
+
+def _run_main(program_dir: Path) -> None:
+    runpy.run_path(str(program_dir / "__main__.py"))
+
+
+def run_program(
+    program_dir: Path,
+    config: StackConfig,
+    mocks: pulumi.runtime.Mocks | None = None,
+    *,
+    today: dt.date | None = None,
+    preview: bool = True,
+) -> ProgramRun:
+    """Run __main__.py under the mock engine in a fresh context; return what it registered.
+
+    `today` evaluates expiry on another date (the program reads DBACCESS_EVALUATION_DATE).
+    """
+    monitor = RecordingMonitor(mocks or OfflineMocks())
+
+    def body() -> ProgramRun:
+        pulumi.runtime.set_all_config(config.values, config.secret_keys)
+        pulumi.runtime.set_mocks(
+            monitor.mocks,
+            project=config.project,
+            stack=config.stack,
+            preview=preview,
+            monitor=monitor,
+        )
+        with _program_environment(program_dir, today):
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"))))
+        root = pulumi.runtime.get_root_resource()
+        outputs = {
+            name: _sync_await(pulumi.Output.from_input(value).future())
+            for name, value in getattr(root, "outputs", {}).items()
+        }
+        return ProgramRun(list(monitor.registrations), outputs)
+
+    # A fresh context: Pulumi keeps its root stack, config and settings in context variables.
+    return contextvars.Context().run(body)

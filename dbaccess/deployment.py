@@ -1,0 +1,86 @@
+"""What the program deploys for an AccessPlan: roles per person and account, users per database.
+
+Pure (no Pulumi). Every check that could fail a deployment runs here, before the program
+registers its first resource.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from dbaccess import catalog, policies
+from dbaccess.access.errors import InvalidInput, Problem
+from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
+from dbaccess.access.source import SourceMap
+from dbaccess.settings import Settings, check_accounts
+
+# S3 bucket names stop at 63 characters: size policies with the longest possible.
+_LONGEST_BUCKET = "b" * 63
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One person's role in one account and the grants it carries there."""
+
+    email: str
+    account: str
+    role_name: str
+    grants: tuple[tuple[DatabaseSpec, Grant], ...]
+
+    @property
+    def arn(self) -> str:
+        return policies.role_arn(self.account, self.role_name)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    plan: AccessPlan
+    settings: Settings
+    roles: tuple[RoleSpec, ...]
+    postgres: tuple[tuple[DatabaseSpec, tuple[Grant, ...]], ...]
+
+    def role_arns(self) -> dict[str, dict[str, str]]:
+        """email -> account -> role ARN."""
+        result: dict[str, dict[str, str]] = defaultdict(dict)
+        for role in self.roles:
+            result[role.email][role.account] = role.arn
+        return dict(result)
+
+
+def prepare(
+    plan: AccessPlan,
+    settings: Settings,
+    source: SourceMap | None = None,
+    *,
+    prefix: tuple[str, ...] = (),
+) -> Deployment:
+    """Group the plan into what gets deployed; raise InvalidInput if any of it cannot be."""
+    check_accounts(plan, settings, source, prefix=prefix)
+    roles = []
+    problems = []
+    for person in plan.people.values():
+        by_account: dict[str, list[tuple[DatabaseSpec, Grant]]] = defaultdict(list)
+        for grant in person.grants:
+            db = plan.databases[grant.database]
+            by_account[db.account].append((db, grant))
+        for account, grants in sorted(by_account.items()):
+            try:
+                policies.check_policy_size(
+                    person.email,
+                    account,
+                    grants,
+                    policies.s3_object_arn(_LONGEST_BUCKET, catalog.person_key(person.email)),
+                )
+            except policies.PolicyTooLarge as exc:
+                problems.append(Problem(plan.file, person.line or 1, 1, exc.message, exc.fix))
+                continue
+            roles.append(RoleSpec(person.email, account, person.role_name, tuple(grants)))
+    if problems:
+        raise InvalidInput(problems)
+    postgres = tuple(
+        (db, tuple(g for g in plan.grants() if g.database == key))
+        for key, db in plan.databases.items()
+        if db.is_postgres
+    )
+    return Deployment(plan, settings, tuple(roles), postgres)

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Make sure the PostgreSQL server binaries (initdb, pg_ctl, postgres) and psql are installed.
+# Idempotent and fast when they already are. The tests start their own throw-away server
+# (tests/pgserver.py), so we stop the distro from creating/starting its "main" cluster.
+set -eu
+
+have_server() {
+    for f in /usr/lib/postgresql/*/bin/initdb; do
+        [ -x "$f" ] && return 0
+    done
+    return 1
+}
+
+if have_server && command -v psql >/dev/null 2>&1; then
+    echo "ensure-postgres: already installed ($(psql --version))"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-postgres: PostgreSQL server/client not found. Install them with:" >&2
+    echo "    sudo apt-get install -y --no-install-recommends postgresql postgresql-client" >&2
+    echo "  (or put the directory holding initdb/pg_ctl/postgres/psql on PATH)" >&2
+    exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-postgres: no apt-get here; install PostgreSQL (server + psql) yourself" >&2
+    exit 1
+fi
+
+# postgresql-common reads this drop-in before it would create /var/lib/postgresql/<v>/main,
+# so no distro cluster exists and nothing is started or left listening on 5432.
+mkdir -p /etc/postgresql-common/createcluster.d
+echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/dbaccess-no-main.conf
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+
+# Belt and braces: if a cluster existed from before and the install started it, stop it.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters --no-header 2>/dev/null | while read -r ver name _port status _rest; do
+        if [ "$status" = "online" ]; then
+            pg_ctlcluster "$ver" "$name" stop || true
+        fi
+    done
+fi
+
+have_server || { echo "ensure-postgres: install finished but no initdb found" >&2; exit 1; }
+echo "ensure-postgres: installed $(psql --version)"
