@@ -250,7 +250,7 @@ def run_program(
             monitor=monitor,
         )
         with _program_environment(program_dir, today):
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"))))
+            _sync_await(run_pulumi_func(lambda: _run_main(program_dir)))
         root = pulumi.runtime.get_root_resource()
         outputs = {
             name: _sync_await(pulumi.Output.from_input(value).future())
