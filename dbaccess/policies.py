@@ -6,6 +6,7 @@ rds-db and redshift grants, because Access Advisor never reports their use.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -15,9 +16,10 @@ from dbaccess.access.plan import DatabaseSpec, Grant
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"
 INLINE_POLICY_MAX: Final = 10_240  # IAM's inline role policy limit, whitespace not counted
-# The longest ids AWS hands out: "db-" / "cluster-" and 26 characters. Used to size policies
-# before the ids are known.
-LONGEST_RESOURCE_ID: Final = {"instance": "db-" + "X" * 26, "cluster": "cluster-" + "X" * 26}
+# Resource ids are "db-" / "cluster-" and 26 characters: policies are sized with ids of that
+# length before AWS has answered the lookups.
+RESOURCE_ID_PREFIX: Final = {"instance": "db-", "cluster": "cluster-"}
+RESOURCE_ID_LENGTH: Final = 26
 
 
 class PolicyTooLarge(ValueError):
@@ -170,8 +172,11 @@ def check_policy_size(
     catalog_object_arn: str,
 ) -> None:
     """Raise PolicyTooLarge when the policy could exceed IAM's limit with the longest ids."""
+    # One distinct id per database, of the longest length AWS uses.
     longest = {
-        db.key: LONGEST_RESOURCE_ID["cluster" if db.is_cluster else "instance"] for db, _ in grants
+        db.key: RESOURCE_ID_PREFIX["cluster" if db.is_cluster else "instance"]
+        + hashlib.sha256(db.key.encode()).hexdigest()[:RESOURCE_ID_LENGTH]
+        for db, _ in grants
     }
     size = compact_size(database_access_policy(grants, longest, catalog_object_arn))
     if size > INLINE_POLICY_MAX:
@@ -182,10 +187,11 @@ def check_policy_size(
 
 
 def catalog_bucket_policy(bucket_arn: str, accounts: Sequence[str], people_prefix: str) -> Policy:
-    """TLS only; person roles in the configured accounts read only their own people/ object.
+    """TLS only; person roles in the configured accounts may read under people/.
 
-    The object key is matched against the role's `dbaccess:owner` tag, so one statement
-    serves every person however many there are (bucket policies stop at 20 KB).
+    Which object each role reads is narrowed by the role's own policy (its own key only):
+    across accounts S3 needs both to allow, so the bucket policy stays one statement however
+    many people there are (bucket policies stop at 20 KB).
     """
     deny_plain_http = {
         "Sid": "DenyInsecureTransport",
@@ -196,14 +202,14 @@ def catalog_bucket_policy(bucket_arn: str, accounts: Sequence[str], people_prefi
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
     principals = [f"arn:aws:iam::{a}:root" for a in sorted(set(accounts))]
-    own_object = statement(
-        "PersonReadsOwnCatalogObject",
+    person_roles = statement(
+        "PersonRolesReadPeopleObjects",
         ["s3:GetObject"],
-        [f"{bucket_arn}/{people_prefix}${{aws:PrincipalTag/dbaccess:owner}}.json"],
+        [f"{bucket_arn}/{people_prefix}*"],
         Principal={"AWS": one_or_list(principals)},
         Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dbaccess/dbaccess-*"}},
     )
-    return document([deny_plain_http, own_object])
+    return document([deny_plain_http, person_roles])
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -167,9 +167,16 @@ class Grant(_Strict):
     _check_until = field_validator("until", mode="before")(_until)
 
 
+def _none_is_empty(value: Any) -> Any:
+    """`grants:` with every line removed reads as null: that means no grants."""
+    return [] if value is None else value
+
+
 class Group(_Strict):
     members: Annotated[list[str], Field(description="the members' emails")]
     grants: Annotated[list[Grant], Field(description="what every member gets")] = []
+
+    _grants = field_validator("grants", mode="before")(_none_is_empty)
 
 
 class Person(_Strict):
@@ -177,6 +184,8 @@ class Person(_Strict):
         str | None, Field(description="the login base, overriding the email-derived one")
     ] = None
     grants: Annotated[list[Grant], Field(description="what this person gets")] = []
+
+    _grants = field_validator("grants", mode="before")(_none_is_empty)
 
 
 class TopLevel(_Strict):

@@ -192,7 +192,8 @@ def validate_stack(
         problems += exc.problems
     access_file = str(config.raw_settings.get("accessFile") or "access.yaml")
     try:
-        plan = load_access_file(program_dir / access_file, today=today)
+        # Relative to where the user stands, so messages read "access.yaml:12:5".
+        plan = load_access_file(os.path.relpath(program_dir / access_file), today=today)
     except InvalidInput as exc:
         problems += exc.problems
     if problems or settings is None or plan is None:

@@ -1,0 +1,72 @@
+"""Run the whole program (__main__.py) under Pulumi's mock engine, as `make preview` does."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dbaccess.cli.preview_engine import (
+    OfflineMocks,
+    ProgramRun,
+    Registration,
+    StackConfig,
+    load_stack_config,
+    run_program,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = dt.date(2026, 11, 23)
+
+
+def fake_resource_id(kind: str, identifier: str) -> str:
+    """What AWS would answer for a lookup, made up but shaped like the real ids."""
+    prefix = "db-" if kind == "instance" else "cluster-"
+    return prefix + identifier.upper().replace("-", "")
+
+
+def stack_config(access_file: Path | None = None, **overrides: object) -> StackConfig:
+    """The prod stack's settings, optionally pointing at another access file."""
+    config = load_stack_config(ROOT, "prod")
+    values = dict(config.values)
+    raw = dict(config.raw_settings)
+    if access_file is not None:
+        values["dbaccess:accessFile"] = str(access_file)
+        raw["accessFile"] = str(access_file)
+    for key, value in overrides.items():
+        values[f"dbaccess:{key}"] = str(value)
+        raw[key] = value
+    return dataclasses.replace(config, values=values, raw_settings=raw)
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    run: ProgramRun
+
+    @property
+    def resources(self) -> list[Registration]:
+        return self.run.registrations
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"{len(matches)} resources named {name}"
+        return matches[0]
+
+    def of_type(self, token: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == token]
+
+
+ProgramRunner = Callable[..., Program]
+
+
+@pytest.fixture
+def run_sample() -> ProgramRunner:
+    def run(config: StackConfig | None = None, today: dt.date = TODAY) -> Program:
+        return Program(
+            run_program(ROOT, config or stack_config(), OfflineMocks(fake_resource_id), today=today)
+        )
+
+    return run

@@ -1,0 +1,261 @@
+"""The whole program under Pulumi's mocks: GIVEN the sample access file and the prod settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import parliament
+import pytest
+
+from dbaccess.access import InvalidInput
+from dbaccess.cli.preview_engine import validate_stack
+from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
+
+GOLDEN = Path(__file__).parent / "golden"
+HUGO = "hugo.henley@example.com"
+PRIYA = "priya.raman@example.com"
+PROD, STAGING = "123456789012", "210987654321"
+SAMPLE = (ROOT / "access.yaml").read_text()
+
+
+def bucket_of(program: Program) -> str:
+    return program.run.outputs["catalog"].removeprefix("s3://").split("/")[0]
+
+
+def statements(program: Program, name: str) -> list[dict]:
+    return json.loads(program.named(name).inputs["policy"])["Statement"]
+
+
+def iam_policies(program: Program) -> dict[str, str]:
+    """Identity and resource policies (trust policies are checked exactly, elsewhere)."""
+    found = {r.name: r.inputs["policy"] for r in program.of_type("aws:iam/rolePolicy:RolePolicy")}
+    found |= {r.name: r.inputs["policy"] for r in program.of_type("aws:s3/bucketPolicy:BucketPolicy")}
+    return found
+
+
+def test_the_sample_registers_exactly_the_expected_resources(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    got = sorted(f"{r.type} {r.name}" for r in program.resources)
+    assert got == (GOLDEN / "sample_resources.txt").read_text().splitlines()
+
+
+def test_person_role_name_path_tags_and_trust(run_sample: ProgramRunner) -> None:
+    role = run_sample().named(f"{HUGO}-{PROD}-role")
+    assert role.inputs["name"] == "dbaccess-hhenley"
+    assert role.inputs["path"] == "/dbaccess/"
+    assert role.inputs["maxSessionDuration"] == 3600
+    assert role.inputs["tags"] == {
+        "consoleme-authorized": HUGO,
+        "dbaccess:owner": HUGO,
+        "managed-by": "db-access",
+    }
+    sso = (
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+        "AWSReservedSSO_DatabaseUsers_3f2a1b0c9d8e7f6a"
+    )
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ConsoleMe",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/ConsoleMeInstanceProfile"},
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Sid": "PersonThroughExtraPrincipal",
+                "Effect": "Allow",
+                "Principal": {"AWS": sso},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                "Condition": {
+                    "StringEquals": {"sts:SourceIdentity": HUGO},
+                    "StringLike": {"aws:userid": f"*:{HUGO}"},
+                },
+            },
+        ],
+    }
+
+
+def test_the_issuer_role_is_trusted_with_source_identity_when_configured(tmp_path: Path, run_sample: ProgramRunner) -> None:
+    issuer = "arn:aws:iam::123456789012:role/dbaccess-issuer"
+    program = run_sample(stack_config(issuerRoleArn=issuer))
+    trust = json.loads(program.named(f"{HUGO}-{PROD}-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][-1] == {
+        "Sid": "CredentialIssuer",
+        "Effect": "Allow",
+        "Principal": {"AWS": issuer},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Condition": {"StringEquals": {"sts:SourceIdentity": HUGO}},
+    }
+
+
+def test_postgres_statements_use_the_looked_up_resource_ids(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    assert statements(program, f"{HUGO}-{PROD}-policy") == [
+        {
+            "Sid": "NOREPORdsDbConnect",
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": [
+                "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-INVENTORYPROD/hhenley_ro",
+                "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ORDERSPROD/hhenley_ro",
+                "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ORDERSPROD/hhenley_rw",
+            ],
+        },
+        {
+            "Sid": "NOREPOCatalogRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket_of(program)}/people/{HUGO}.json",
+        },
+    ]
+    # Aurora uses the cluster resource id, in the staging account's own role.
+    assert statements(program, f"{HUGO}-{STAGING}-policy")[0]["Resource"] == (
+        "arn:aws:rds-db:eu-central-1:210987654321:dbuser:cluster-PAYMENTSSTAGING/hhenley_rw"
+    )
+
+
+def test_redshift_statements(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    prefix = "arn:aws:redshift:eu-west-1:123456789012"
+    assert statements(program, f"{PRIYA}-{PROD}-policy")[1:4] == [
+        {
+            "Sid": "NOREPORedshiftCredentials",
+            "Effect": "Allow",
+            "Action": "redshift:GetClusterCredentials",
+            "Resource": [
+                f"{prefix}:dbname:analytics-dwh/analytics",
+                f"{prefix}:dbuser:analytics-dwh/priyaraman_ro",
+            ],
+        },
+        {
+            "Sid": "NOREPORedshiftCreateUser",
+            "Effect": "Allow",
+            "Action": "redshift:CreateClusterUser",
+            "Resource": f"{prefix}:dbuser:analytics-dwh/priyaraman_ro",
+        },
+        {
+            "Sid": "NOREPORedshiftJoinGroup",
+            "Effect": "Allow",
+            "Action": "redshift:JoinGroup",
+            "Resource": f"{prefix}:dbgroup:analytics-dwh/analysts_ro",
+        },
+    ]
+
+
+def test_every_generated_policy_passes_parliament_and_names_its_resources(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    documents = iam_policies(program)
+    assert len(documents) == 13 + 1
+    for name, text in documents.items():
+        # Default auditors. The community ones also flag CREDENTIALS_EXPOSURE for
+        # redshift:GetClusterCredentials: issuing credentials is this policy's purpose.
+        findings = parliament.analyze_policy_string(text).findings
+        assert [f.issue for f in findings] == [], name
+        for statement in json.loads(text)["Statement"]:
+            if statement["Effect"] == "Allow":
+                resources = json.dumps(statement["Resource"])
+                assert resources.count("*") == resources.count("/people/*"), name
+
+
+def test_logins_and_group_roles_in_each_postgres_database(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    login = program.named(f"postgres-orders-{HUGO}-rw")
+    assert login.inputs["name"] == "hhenley_rw"
+    assert login.inputs["login"] is True
+    assert login.inputs["roles"] == ["rds_iam", "dbaccess_readwrite"]
+    assert login.inputs["connectionLimit"] == 10
+    provider = program.named("postgres-orders-provider")
+    assert provider.inputs["awsRdsIamAuth"] == "true"
+    assert provider.inputs["superuser"] == "false"
+    assert provider.inputs["sslmode"] == "require"
+    assert provider.inputs["username"] == "dbaccess_admin"
+    assert "password" not in provider.inputs
+    table = program.named("postgres-orders-read-write-billing-table")
+    assert table.inputs["privileges"] == ["DELETE", "INSERT", "SELECT", "UPDATE"]
+    defaults = program.named("postgres-orders-read-only-public-orders_app-table")
+    assert (defaults.inputs["owner"], defaults.inputs["privileges"]) == ("orders_app", ["SELECT"])
+
+
+def test_a_group_grant_reaches_every_member(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    members = ["ana.silva@example.com", "kenji.watanabe@example.com", "lea.dubois@example.com"]
+    for email, login in zip(members, ["anasilva_ro", "kwatanabe_ro", "leadubois_ro"], strict=True):
+        assert any(
+            login in json.dumps(s["Resource"]) and s["Sid"] == "NOREPORedshiftCreateUser"
+            for s in statements(program, f"{email}-{PROD}-policy")
+        )
+
+
+def test_an_expired_grant_yields_no_login_and_no_statement(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    names = {r.name for r in program.resources}
+    assert f"postgres-inventory-tomas.novak@example.com-ro" not in names
+    assert f"tomas.novak@example.com-{PROD}-role" not in names  # inventory was his only prod db
+    # On 2027-01-01 Hugo's time-bound read-write on orders has expired too.
+    later = run_sample(today=TODAY.replace(year=2027, month=1, day=1))
+    assert f"postgres-orders-{HUGO}-rw" not in {r.name for r in later.resources}
+    assert "hhenley_rw" not in json.dumps(statements(later, f"{HUGO}-{PROD}-policy"))
+
+
+def test_removing_one_grant_changes_only_that_persons_resources(tmp_path: Path, run_sample: ProgramRunner) -> None:
+    before = run_sample()
+    edited = tmp_path / "access.yaml"
+    hugo_rw = '      - {database: orders, access: read-write, until: 2026-12-31, reason: "INC-1234 backfill"}\n'
+    assert hugo_rw in SAMPLE
+    edited.write_text(SAMPLE.replace(hugo_rw, ""))
+    after = run_sample(stack_config(edited))
+    old = {r.name: r for r in before.resources}
+    new = {r.name: r for r in after.resources}
+    assert set(old) - set(new) == {f"postgres-orders-{HUGO}-rw"}
+    assert set(new) - set(old) == set()
+    changed = {n for n in old.keys() & new.keys() if old[n].inputs != new[n].inputs}
+    assert changed == {
+        f"{HUGO}-{PROD}-policy",
+        "catalog-catalog.json",
+        f"catalog-people/{HUGO}.json",
+    }
+
+
+def test_a_person_over_the_policy_size_limit_fails_with_their_name(tmp_path: Path) -> None:
+    databases = "".join(
+        f"""
+  db{i:02d}:
+    engine: postgres
+    account: "123456789012"
+    region: eu-west-1
+    instance: db{i:02d}-prod
+    host: db{i:02d}.example.com
+    port: 5432
+    database: app
+    admin_login: dbaccess_admin
+"""
+        for i in range(70)
+    )
+    grants = "".join(
+        f"      - {{database: db{i:02d}, access: read-only}}\n      - {{database: db{i:02d}, access: read-write}}\n"
+        for i in range(70)
+    )
+    access = tmp_path / "access.yaml"
+    access.write_text(f"version: 1\ndatabases:{databases}people:\n  big.user@example.com:\n    grants:\n{grants}")
+    config = stack_config(access)
+    with pytest.raises(InvalidInput) as caught:
+        validate_stack(ROOT, config, TODAY)
+    (problem,) = caught.value.problems
+    assert problem.line == access.read_text().splitlines().index("  big.user@example.com:") + 1
+    assert problem.message.startswith(
+        "big.user@example.com: the database-access policy for account 123456789012 would be "
+    )
+    assert problem.message.endswith("characters for 140 grants; IAM allows 10240")
+
+
+def test_a_database_in_an_account_without_a_deploy_role_is_an_error(tmp_path: Path) -> None:
+    access = tmp_path / "access.yaml"
+    access.write_text(SAMPLE.replace('"210987654321"          # staging', '"555555555555"'))
+    with pytest.raises(InvalidInput) as caught:
+        validate_stack(ROOT, stack_config(access), TODAY)
+    assert [str(p).splitlines()[0] for p in caught.value.problems] == [
+        "Pulumi.prod.yaml:9:3: database 'payments-staging' is in account 555555555555, "
+        "which is not in dbaccess:accounts"
+    ]
