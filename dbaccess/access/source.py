@@ -53,7 +53,7 @@ def _position(node: yaml.Node) -> Position:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, source: SourceMap) -> None:
+    def __init__(self, loader: Any, source: SourceMap) -> None:
         self.loader = loader
         self.source = source
         self.problems: list[Problem] = []
@@ -107,7 +107,8 @@ class _Builder:
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Problem]]:
     """Parse YAML text into plain values plus their positions; problems instead of raising."""
     source = SourceMap(file)
-    loader = yaml.SafeLoader(text)
+    # libyaml's parser when PyYAML was built with it (ten times faster on large files).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -223,8 +223,35 @@ def _program_environment(program_dir: Path, today: dt.date | None) -> Iterator[N
         sys.path.remove(str(program_dir))
 
 
-def _run_main(program_dir: Path) -> None:
-    runpy.run_path(str(program_dir / "__main__.py"))
+def run_under_mocks(
+    body: Callable[[], None],
+    config: StackConfig,
+    mocks: pulumi.runtime.Mocks | None = None,
+    *,
+    preview: bool = True,
+) -> ProgramRun:
+    """Run `body` as a Pulumi program under the mock engine in a fresh context."""
+    monitor = RecordingMonitor(mocks or OfflineMocks())
+
+    def run() -> ProgramRun:
+        pulumi.runtime.set_all_config(config.values, config.secret_keys)
+        pulumi.runtime.set_mocks(
+            monitor.mocks,
+            project=config.project,
+            stack=config.stack,
+            preview=preview,
+            monitor=monitor,
+        )
+        _sync_await(run_pulumi_func(body))
+        root = pulumi.runtime.get_root_resource()
+        outputs = {
+            name: _sync_await(pulumi.Output.from_input(value).future())
+            for name, value in getattr(root, "outputs", {}).items()
+        }
+        return ProgramRun(list(monitor.registrations), outputs)
+
+    # A fresh context: Pulumi keeps its root stack, config and settings in context variables.
+    return contextvars.Context().run(run)
 
 
 def run_program(
@@ -235,29 +262,13 @@ def run_program(
     today: dt.date | None = None,
     preview: bool = True,
 ) -> ProgramRun:
-    """Run __main__.py under the mock engine in a fresh context; return what it registered.
+    """Run __main__.py under the mock engine; return what it registered.
 
     `today` evaluates expiry on another date (the program reads DBACCESS_EVALUATION_DATE).
     """
-    monitor = RecordingMonitor(mocks or OfflineMocks())
 
-    def body() -> ProgramRun:
-        pulumi.runtime.set_all_config(config.values, config.secret_keys)
-        pulumi.runtime.set_mocks(
-            monitor.mocks,
-            project=config.project,
-            stack=config.stack,
-            preview=preview,
-            monitor=monitor,
-        )
+    def main() -> None:
         with _program_environment(program_dir, today):
-            _sync_await(run_pulumi_func(lambda: _run_main(program_dir)))
-        root = pulumi.runtime.get_root_resource()
-        outputs = {
-            name: _sync_await(pulumi.Output.from_input(value).future())
-            for name, value in getattr(root, "outputs", {}).items()
-        }
-        return ProgramRun(list(monitor.registrations), outputs)
+            runpy.run_path(str(program_dir / "__main__.py"))
 
-    # A fresh context: Pulumi keeps its root stack, config and settings in context variables.
-    return contextvars.Context().run(body)
+    return run_under_mocks(main, config, mocks, preview=preview)

@@ -1,0 +1,504 @@
+"""`dbaccess list`, `dbaccess token`, `dbaccess connect`: an engineer's way into a database.
+
+Each command resolves who you are (dbaccess.cli.identity), reads your catalog object
+(dbaccess.cli.catalog_cache) and makes a credential (dbaccess.credentials). The functions
+below the commands take their inputs as arguments; the commands only parse options.
+
+Exit codes: 0 success; 1 AWS or the environment failed (no/expired AWS credentials, a role
+that does not trust you, psql or the CA bundle missing); 2 usage or access (unknown database,
+not granted, grant expired, read-write where only read-only is granted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import enum
+import json
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final, NoReturn
+from urllib.parse import quote
+
+import boto3
+import typer
+
+from dbaccess.access.naming import POSTGRES_ENGINES
+from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
+from dbaccess.cli.catalog_cache import (
+    cache_dir,
+    fetch_catalog,
+    load_catalog_file,
+    person_object_location,
+)
+from dbaccess.cli.identity import (
+    INVALID_INPUT,
+    OPERATION_FAILED,
+    Config,
+    EngineerError,
+    Identity,
+    Say,
+    aws_failure,
+    config_dir,
+    explicit_email,
+    load_config,
+    quiet,
+    resolve_identity,
+    session_for_account,
+)
+from dbaccess.credentials import Credential, CredentialError, issue_credential
+
+CA_BUNDLE_NAME: Final = "rds-ca-bundle.pem"
+CA_BUNDLE_URL: Final = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+ASK_FOR_ACCESS: Final = (
+    "To ask for access, open a pull request adding the grant to access.yaml "
+    "(or ask in Slack with the dbaccess bot); the database's owners review it."
+)
+PSQL_INSTALL: Final = """\
+Install the PostgreSQL client:
+  macOS:          brew install libpq && brew link --force libpq
+  Debian/Ubuntu:  sudo apt-get install postgresql-client
+  Fedora/RHEL:    sudo dnf install postgresql
+or run `dbaccess token DB --format env` and use the client of your choice."""
+
+
+class Level(enum.StrEnum):
+    ro = "read-only"
+    rw = "read-write"
+
+
+class ListFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TokenFormat(enum.StrEnum):
+    env = "env"
+    json = "json"
+    uri = "uri"
+    pgpass = "pgpass"
+
+
+# --- choosing the grant ----------------------------------------------------------------------
+
+
+def _your_databases(person: CatalogPerson) -> str:
+    items = sorted({f"{g.database} ({g.access})" for g in person.grants})
+    return ", ".join(items) if items else "none"
+
+
+def select_grant(
+    catalog: Catalog, email: str, database: str, access: str, today: dt.date
+) -> tuple[CatalogDatabase, CatalogGrant]:
+    """The person's grant on `database` at `access`, or an EngineerError saying why not."""
+    person = catalog.person(email)
+    if person is None or not person.grants:
+        raise EngineerError(
+            f"{email} has no database grants in the catalog", ASK_FOR_ACCESS, INVALID_INPUT
+        )
+    mine = {g.database for g in person.grants}
+    if database not in mine:
+        known = sorted(set(catalog.databases) | mine)
+        close = difflib.get_close_matches(database, known, n=3, cutoff=0.6)
+        if database in catalog.databases:
+            message = f"you have no access to {database!r}"
+        else:
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            message = f"unknown database {database!r}{hint}"
+        raise EngineerError(
+            message, f"Your databases: {_your_databases(person)}.\n{ASK_FOR_ACCESS}", INVALID_INPUT
+        )
+    grant = person.grant(database, access)
+    if grant is None:
+        other = next(g for g in person.grants if g.database == database)
+        if access == Level.rw:
+            fix = f"Run without --rw for read-only access, or ask for read-write:\n{ASK_FOR_ACCESS}"
+        else:
+            fix = "Add --rw: you have read-write access only (chosen explicitly, never by default)."
+        raise EngineerError(
+            f"you have {other.access} access to {database!r}, not {access}", fix, INVALID_INPUT
+        )
+    if grant.expired_on(today):
+        raise EngineerError(
+            f"your {access} access to {database!r} expired on {grant.until}",
+            "To renew it, open a pull request moving `until:` of your grant in access.yaml "
+            "to a later date (or ask the dbaccess Slack bot).",
+            INVALID_INPUT,
+        )
+    if database not in catalog.databases:
+        raise EngineerError(
+            f"the catalog has no connection details for {database!r}",
+            "The catalog looks incomplete; try again after the next deploy.",
+            OPERATION_FAILED,
+        )
+    return catalog.databases[database], grant
+
+
+def list_rows(catalog: Catalog, email: str, today: dt.date) -> list[dict[str, Any]]:
+    person = catalog.person(email)
+    rows = []
+    for g in sorted(person.grants if person else (), key=lambda g: (g.database, g.access)):
+        db = catalog.databases.get(g.database)
+        rows.append(
+            {
+                "database": g.database,
+                "access": g.access,
+                "engine": db.engine if db else None,
+                "host": db.host if db else None,
+                "port": db.port if db else None,
+                "dbname": db.database if db else None,
+                "login": g.login,
+                "until": g.until.isoformat() if g.until else None,
+                "expired": g.expired_on(today),
+            }
+        )
+    return rows
+
+
+def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    header = ("DATABASE", "ACCESS", "ENGINE", "HOST", "EXPIRES")
+    body = [
+        (
+            r["database"],
+            r["access"],
+            r["engine"] or "?",
+            f"{r['host']}:{r['port']}" if r["host"] else "?",
+            ("EXPIRED " if r["expired"] else "") + (r["until"] or "never"),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in (header, *body)) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *body)
+    )
+
+
+# --- showing a credential --------------------------------------------------------------------
+
+
+def pg_environment(cred: Credential, ca_bundle: Path) -> dict[str, str]:
+    """libpq's variables for this credential: TLS verified against `ca_bundle`."""
+    return {
+        "PGHOST": cred.host,
+        "PGPORT": str(cred.port),
+        "PGDATABASE": cred.database,
+        "PGUSER": cred.user,
+        "PGPASSWORD": cred.password,
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": str(ca_bundle),
+    }
+
+
+def _pgpass_field(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> str:
+    env = pg_environment(cred, ca_bundle)
+    if fmt is TokenFormat.env:
+        return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    if fmt is TokenFormat.json:
+        return json.dumps(
+            {
+                "engine": cred.engine,
+                "host": cred.host,
+                "port": cred.port,
+                "database": cred.database,
+                "user": cred.user,
+                "password": cred.password,
+                "expires_at": cred.expires_at.isoformat(),
+                "sslmode": "verify-full",
+                "sslrootcert": str(ca_bundle),
+            },
+            indent=2,
+        )
+    if fmt is TokenFormat.uri:
+        return (
+            f"postgresql://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
+            f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
+            f"?sslmode=verify-full&sslrootcert={quote(str(ca_bundle), safe='/')}"
+        )
+    fields = (cred.host, str(cred.port), cred.database, cred.user, cred.password)
+    return ":".join(_pgpass_field(f) for f in fields)
+
+
+def resolve_ca_bundle(option: Path | None, config: Config, env: Mapping[str, str]) -> Path:
+    """--ca-bundle, else `ca_bundle` in the config file, else the default path."""
+    if option is not None:
+        return option.expanduser()
+    if config.ca_bundle:
+        return Path(config.ca_bundle).expanduser()
+    return config_dir(env) / CA_BUNDLE_NAME
+
+
+def missing_ca_bundle(path: Path) -> EngineerError:
+    return EngineerError(
+        f"the CA bundle {path} does not exist (needed for sslmode=verify-full)",
+        f"Download the AWS RDS global bundle:\n  mkdir -p {path.parent} && "
+        f"curl -fsSL {CA_BUNDLE_URL} -o {path}\nor pass --ca-bundle FILE "
+        "(for Redshift, a bundle with the Amazon Trust Services roots).",
+        OPERATION_FAILED,
+    )
+
+
+# --- one place that does the work ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    email: str
+    catalog: Catalog
+    identity: Identity | None  # None when offline and the email was given
+    base_session: boto3.Session | None
+
+
+def open_context(
+    *,
+    email_option: str | None,
+    catalog_file: Path | None,
+    env: Mapping[str, str],
+    need_aws: bool,
+    say: Say = quiet,
+    session: boto3.Session | None = None,
+) -> Context:
+    """Config, who you are, your catalog. `session`: the base AWS session (default: boto3's
+    usual credential chain, in the configured region)."""
+    config = load_config(config_dir(env) / "config.toml")
+    say(f"config: {config.path or 'none'}")
+    email, email_source = explicit_email(email_option, env, config)
+    offline = load_catalog_file(catalog_file) if catalog_file else None
+    if offline is not None:
+        say(f"catalog: {catalog_file} (offline)")
+    if not need_aws and offline is not None and email is not None:
+        return Context(config, email, offline, None, None)
+
+    base = session or boto3.Session(region_name=config.region)
+    identity = resolve_identity(
+        base,
+        email=email,
+        email_source=email_source,
+        catalog=offline,
+        region=config.region,
+        say=say,
+    )
+    if offline is not None:
+        return Context(config, identity.email, offline, identity, base)
+    url = env.get("DBACCESS_CATALOG") or config.catalog
+    if not url:
+        raise EngineerError(
+            "dbaccess does not know where the catalog is",
+            "set DBACCESS_CATALOG=s3://<bucket>/<prefix>/catalog.json (the platform team's "
+            '`catalogUrl` export), or `catalog = "s3://…"` in '
+            f"{config_dir(env) / 'config.toml'}, or pass --catalog FILE",
+        )
+    bucket, key = person_object_location(url, identity.email)
+    s3 = identity.session.client("s3", region_name=config.region or base.region_name)
+    catalog = fetch_catalog(s3, bucket, key, cache_dir(env), say=say)
+    return Context(config, identity.email, catalog, identity, base)
+
+
+def make_credential(
+    ctx: Context, database: str, access: str, today: dt.date, say: Say = quiet
+) -> Credential:
+    db, grant = select_grant(ctx.catalog, ctx.email, database, access, today)
+    if ctx.identity is None or ctx.base_session is None:  # open_context(need_aws=True) sets them
+        raise EngineerError("internal: no AWS session", exit_code=OPERATION_FAILED)
+    person = ctx.catalog.person(ctx.email)
+    roles = person.roles if person else {}
+    session = session_for_account(
+        ctx.identity, ctx.base_session, db.account, roles, ctx.config.region, say
+    )
+    how = "RDS IAM token (signed locally)"
+    if db.engine not in POSTGRES_ENGINES:
+        how = "Redshift GetClusterCredentials"
+    say(
+        f"{db.engine} endpoint {db.host}:{db.port}, database {db.database}, "
+        f"login {grant.login} ({access}); {how} in {db.region}"
+    )
+    try:
+        cred = issue_credential(session, db, grant)
+    except CredentialError as exc:
+        raise aws_failure(exc) from None
+    say(f"credential for {cred.user} valid until {cred.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    return cred
+
+
+def exec_psql(cred: Credential, ca_bundle: Path, psql_args: Sequence[str], say: Say) -> NoReturn:
+    """Replace this process with psql; the password goes in PGPASSWORD, never in argv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(pg_environment(cred, ca_bundle))
+    psql = shutil.which("psql", path=env.get("PATH"))
+    if psql is None:
+        raise EngineerError(
+            "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
+        )
+    say(f"running {psql} {shlex.join(psql_args)} (password in PGPASSWORD)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(psql, [psql, *psql_args], env)  # noqa: S606 - argv carries no secret
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+EmailOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--email", help="Your email (default: DBACCESS_EMAIL, the config file, your AWS session)."
+    ),
+]
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        help="Read this catalog file (catalog.json or people/<email>.json) instead of S3.",
+        dir_okay=False,
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Show each step (who, which role, which endpoint) on stderr."
+    ),
+]
+RwOpt = Annotated[bool, typer.Option("--rw", help="Read-write access (default: read-only).")]
+CaOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle",
+        help=f"CA bundle for sslmode=verify-full (default: `ca_bundle` in the config file, "
+        f"else ~/.config/dbaccess/{CA_BUNDLE_NAME}).",
+        dir_okay=False,
+    ),
+]
+
+
+def _say(verbose: bool) -> Say:
+    def say(message: str) -> None:
+        print(f"dbaccess: {message}", file=sys.stderr)
+
+    return say if verbose else quiet
+
+
+def _fail(exc: EngineerError) -> NoReturn:
+    print(exc.render(), file=sys.stderr)
+    raise typer.Exit(exc.exit_code)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def list_databases(
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", help="table for people, json for machines.")
+    ] = ListFormat.table,
+    email: EmailOpt = None,
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List your databases: access level, engine, host, and when time-bound grants expire.
+
+    Example:
+
+        $ dbaccess list
+        DATABASE  ACCESS     ENGINE    HOST                                         EXPIRES
+        orders    read-only  postgres  orders-prod.c9akciq32.eu-west-1.rds…:5432    never
+    """
+    say = _say(verbose)
+    try:
+        ctx = open_context(
+            email_option=email, catalog_file=catalog, env=os.environ, need_aws=False, say=say
+        )
+    except EngineerError as exc:
+        _fail(exc)
+    rows = list_rows(ctx.catalog, ctx.email, _today())
+    if fmt is ListFormat.json:
+        print(json.dumps({"email": ctx.email, "databases": rows}, indent=2))
+    elif rows:
+        print(render_table(rows))
+    else:
+        print(f"{ctx.email} has no database grants. {ASK_FOR_ACCESS}")
+
+
+def token(
+    database: Annotated[str, typer.Argument(help="The database key, as in `dbaccess list`.")],
+    rw: RwOpt = False,
+    fmt: Annotated[
+        TokenFormat,
+        typer.Option("--format", help="env (for eval), json, uri, or a pgpass line."),
+    ] = TokenFormat.env,
+    ca_bundle: CaOpt = None,
+    email: EmailOpt = None,
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Print a fresh 15-minute credential for DATABASE (RDS IAM token or Redshift password).
+
+    When it expires is printed on stderr, so stdout stays ready for `eval`.
+
+    Example:
+
+        $ eval "$(dbaccess token orders)" && psql
+
+        $ dbaccess token analytics --rw --format json
+    """
+    say = _say(verbose)
+    try:
+        ctx = open_context(
+            email_option=email, catalog_file=catalog, env=os.environ, need_aws=True, say=say
+        )
+        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
+    except EngineerError as exc:
+        _fail(exc)
+    bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
+    if not bundle.is_file():
+        print(f"warning: {missing_ca_bundle(bundle).render()}", file=sys.stderr)
+    print(format_credential(cred, fmt, bundle))
+    print(
+        f"# {cred.user}@{database}: valid until {cred.expires_at:%Y-%m-%d %H:%M} UTC",
+        file=sys.stderr,
+    )
+
+
+def connect(
+    database: Annotated[str, typer.Argument(help="The database key, as in `dbaccess list`.")],
+    psql_args: Annotated[
+        list[str] | None, typer.Argument(help="Arguments for psql, after `--`.")
+    ] = None,
+    rw: RwOpt = False,
+    ca_bundle: CaOpt = None,
+    email: EmailOpt = None,
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Open psql on DATABASE with a fresh credential (TLS verify-full; password via PGPASSWORD).
+
+    Example:
+
+        $ dbaccess connect orders
+
+        $ dbaccess connect orders --rw -- -c "select current_user"
+    """
+    say = _say(verbose)
+    try:
+        ctx = open_context(
+            email_option=email, catalog_file=catalog, env=os.environ, need_aws=True, say=say
+        )
+        bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
+        if not bundle.is_file():
+            raise missing_ca_bundle(bundle)
+        if shutil.which("psql") is None:
+            raise EngineerError(
+                "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
+            )
+        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
+        exec_psql(cred, bundle, psql_args or [], say)
+    except EngineerError as exc:
+        _fail(exc)
