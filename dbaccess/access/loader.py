@@ -491,11 +491,12 @@ class _Checker:
                 )
             else:
                 parent = path[:-1]
-                owner = (
-                    f"entry {parent[-1] + 1} of '{parent[-2]}'"
-                    if isinstance(parent[-1], int)
-                    else f"'{parent[-1]}'"
-                )
+                if not parent:
+                    owner = "the file"
+                elif isinstance(parent[-1], int):
+                    owner = f"entry {parent[-1] + 1} of '{parent[-2]}'"
+                else:
+                    owner = f"'{parent[-1]}'"
                 self.report(
                     parent,
                     f"{owner} is missing required field '{name}'",

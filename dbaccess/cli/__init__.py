@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from dbaccess.cli import preview, validate
+from dbaccess.cli import diff, engineer, preview, validate
 
 app = typer.Typer(
     name="dbaccess",
@@ -28,6 +28,10 @@ def root() -> None:
 
 app.command("validate")(validate.validate)
 app.command("preview")(preview.preview)
+app.command("diff")(diff.diff)
+app.command("list")(engineer.list_databases)
+app.command("token")(engineer.token)
+app.command("connect")(engineer.connect)
 
 
 def main() -> None:

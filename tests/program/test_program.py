@@ -30,7 +30,9 @@ def statements(program: Program, name: str) -> list[dict]:
 def iam_policies(program: Program) -> dict[str, str]:
     """Identity and resource policies (trust policies are checked exactly, elsewhere)."""
     found = {r.name: r.inputs["policy"] for r in program.of_type("aws:iam/rolePolicy:RolePolicy")}
-    found |= {r.name: r.inputs["policy"] for r in program.of_type("aws:s3/bucketPolicy:BucketPolicy")}
+    found |= {
+        r.name: r.inputs["policy"] for r in program.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    }
     return found
 
 
@@ -77,7 +79,9 @@ def test_person_role_name_path_tags_and_trust(run_sample: ProgramRunner) -> None
     }
 
 
-def test_the_issuer_role_is_trusted_with_source_identity_when_configured(tmp_path: Path, run_sample: ProgramRunner) -> None:
+def test_the_issuer_role_is_trusted_with_source_identity_when_configured(
+    tmp_path: Path, run_sample: ProgramRunner
+) -> None:
     issuer = "arn:aws:iam::123456789012:role/dbaccess-issuer"
     program = run_sample(stack_config(issuerRoleArn=issuer))
     trust = json.loads(program.named(f"{HUGO}-{PROD}-role").inputs["assumeRolePolicy"])
@@ -144,7 +148,9 @@ def test_redshift_statements(run_sample: ProgramRunner) -> None:
     ]
 
 
-def test_every_generated_policy_passes_parliament_and_names_its_resources(run_sample: ProgramRunner) -> None:
+def test_every_generated_policy_passes_parliament_and_names_its_resources(
+    run_sample: ProgramRunner,
+) -> None:
     program = run_sample()
     documents = iam_policies(program)
     assert len(documents) == 13 + 1
@@ -191,7 +197,7 @@ def test_a_group_grant_reaches_every_member(run_sample: ProgramRunner) -> None:
 def test_an_expired_grant_yields_no_login_and_no_statement(run_sample: ProgramRunner) -> None:
     program = run_sample()
     names = {r.name for r in program.resources}
-    assert f"postgres-inventory-tomas.novak@example.com-ro" not in names
+    assert "postgres-inventory-tomas.novak@example.com-ro" not in names
     assert f"tomas.novak@example.com-{PROD}-role" not in names  # inventory was his only prod db
     # On 2027-01-01 Hugo's time-bound read-write on orders has expired too.
     later = run_sample(today=TODAY.replace(year=2027, month=1, day=1))
@@ -199,7 +205,9 @@ def test_an_expired_grant_yields_no_login_and_no_statement(run_sample: ProgramRu
     assert "hhenley_rw" not in json.dumps(statements(later, f"{HUGO}-{PROD}-policy"))
 
 
-def test_removing_one_grant_changes_only_that_persons_resources(tmp_path: Path, run_sample: ProgramRunner) -> None:
+def test_removing_one_grant_changes_only_that_persons_resources(
+    tmp_path: Path, run_sample: ProgramRunner
+) -> None:
     before = run_sample()
     edited = tmp_path / "access.yaml"
     hugo_rw = '      - {database: orders, access: read-write, until: 2026-12-31, reason: "INC-1234 backfill"}\n'
@@ -238,7 +246,9 @@ def test_a_person_over_the_policy_size_limit_fails_with_their_name(tmp_path: Pat
         for i in range(70)
     )
     access = tmp_path / "access.yaml"
-    access.write_text(f"version: 1\ndatabases:{databases}people:\n  big.user@example.com:\n    grants:\n{grants}")
+    access.write_text(
+        f"version: 1\ndatabases:{databases}people:\n  big.user@example.com:\n    grants:\n{grants}"
+    )
     config = stack_config(access)
     with pytest.raises(InvalidInput) as caught:
         validate_stack(ROOT, config, TODAY)

@@ -46,6 +46,7 @@ CASES = [
     ("empty-file", "", ["1:1: the access file is empty"]),
     ("only-comments", "# nothing yet\n", ["1:1: the access file is empty"]),
     ("missing-version", "databases: {}\n", ["1:1: missing required field 'version'"]),
+    ("missing-databases", "version: 1\n", ["1:1: the file is missing required field 'databases'"]),
     ("unsupported-version", "version: 2\ndatabases: {}\n", ["1:10: unsupported version 2"]),
     (
         "top-level-not-mapping",

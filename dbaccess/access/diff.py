@@ -1,0 +1,384 @@
+"""Who gains or loses what between two versions of access.yaml: pure functions and renderers.
+
+Both plans must be evaluated on the same date, so the diff shows what the edit changes and
+never what the passage of time changes (a grant that expires between the base commit and
+today is in neither plan, or in both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from dbaccess.access.naming import Access
+from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
+
+ChangeKind = Literal[
+    "gained", "lost", "escalated", "deescalated", "expiry-changed", "login-changed"
+]
+CONNECTION_FIELDS: Final = ("engine", "account", "region", "identifier", "host", "port", "name")
+NO_CHANGES: Final = "No access changes"
+
+
+@dataclass(frozen=True)
+class Change:
+    person: str
+    database: str
+    change: ChangeKind
+    access: Access
+    before: str | None  # the access level, expiry date or login before the edit
+    after: str | None
+    production: bool
+    grant: Grant | None  # the head grant, for its expiry, reasons and sources; None when lost
+
+
+@dataclass(frozen=True)
+class ConnectionChange:
+    database: str
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class AccessDiff:
+    evaluated_on: dt.date
+    changes: tuple[Change, ...]  # escalations and production read-write first
+    databases_added: tuple[DatabaseSpec, ...]
+    databases_removed: tuple[DatabaseSpec, ...]
+    connections_changed: tuple[ConnectionChange, ...]
+    people_added: tuple[str, ...]
+    people_removed: tuple[str, ...]
+    descriptions: dict[str, str]  # database key -> description, from either version
+    production: frozenset[str]  # production database keys, from either version
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.changes
+            or self.databases_added
+            or self.databases_removed
+            or self.connections_changed
+            or self.people_added
+            or self.people_removed
+        )
+
+    def counts(self) -> dict[str, int]:
+        def people(*kinds: str) -> int:
+            return len({c.person for c in self.changes if c.change in kinds})
+
+        def number(kind: str, production: bool | None = None) -> int:
+            return sum(
+                1
+                for c in self.changes
+                if c.change == kind and (production is None or c.production == production)
+            )
+
+        return {
+            "people_gaining_access": people("gained"),
+            "people_losing_access": people("lost"),
+            "escalations": number("escalated"),
+            "production_escalations": number("escalated", production=True),
+            "deescalations": number("deescalated"),
+            "expiry_changes": number("expiry-changed"),
+            "login_changes": number("login-changed"),
+            "people_added": len(self.people_added),
+            "people_removed": len(self.people_removed),
+            "databases_added": len(self.databases_added),
+            "databases_removed": len(self.databases_removed),
+            "databases_with_connection_changes": len(
+                {c.database for c in self.connections_changed}
+            ),
+            "changes": len(self.changes),
+        }
+
+    def summary(self) -> str:
+        """One line: '3 people gain access, 1 person loses access, 1 escalation …'."""
+        if self.empty:
+            return NO_CHANGES
+        n = self.counts()
+        other_escalations = n["escalations"] - n["production_escalations"]
+        parts = [
+            _count(n["people_gaining_access"], "person gains access", "people gain access"),
+            _count(n["people_losing_access"], "person loses access", "people lose access"),
+            _count(
+                n["production_escalations"],
+                "escalation to read-write on a production database",
+                "escalations to read-write on production databases",
+            ),
+            _count(other_escalations, "escalation to read-write", "escalations to read-write"),
+            _count(n["deescalations"], "de-escalation to read-only", "de-escalations to read-only"),
+            _count(n["expiry_changes"], "expiry change", "expiry changes"),
+            _count(n["login_changes"], "login change", "login changes"),
+            _count(n["databases_added"], "new database", "new databases"),
+            _count(n["databases_removed"], "removed database", "removed databases"),
+            _count(
+                n["databases_with_connection_changes"],
+                "database with new connection details",
+                "databases with new connection details",
+            ),
+        ]
+        return ", ".join(p for p in parts if p)
+
+
+def diff_plans(base: AccessPlan, head: AccessPlan) -> AccessDiff:
+    """The effective access head gives compared with base; both evaluated on one date."""
+    if base.evaluated_on != head.evaluated_on:
+        raise ValueError(
+            f"plans evaluated on {base.evaluated_on} and {head.evaluated_on}; "
+            "load both versions with the same `today`"
+        )
+    databases = {**base.databases, **head.databases}
+    before, after = _grants(base), _grants(head)
+    changes: list[Change] = []
+    for person, database in sorted(before.keys() | after.keys()):
+        old, new = before.get((person, database), {}), after.get((person, database), {})
+        changes += _pair_changes(person, database, databases[database].production, old, new)
+    changes.sort(key=_priority)
+    return AccessDiff(
+        evaluated_on=head.evaluated_on,
+        changes=tuple(changes),
+        databases_added=tuple(
+            head.databases[k] for k in sorted(head.databases.keys() - base.databases.keys())
+        ),
+        databases_removed=tuple(
+            base.databases[k] for k in sorted(base.databases.keys() - head.databases.keys())
+        ),
+        connections_changed=tuple(
+            ConnectionChange(key, name, str(getattr(old_db, name)), str(getattr(new_db, name)))
+            for key, old_db in sorted(base.databases.items())
+            if (new_db := head.databases.get(key)) is not None
+            for name in CONNECTION_FIELDS
+            if getattr(old_db, name) != getattr(new_db, name)
+        ),
+        people_added=tuple(sorted(head.people.keys() - base.people.keys())),
+        people_removed=tuple(sorted(base.people.keys() - head.people.keys())),
+        descriptions={k: db.description for k, db in databases.items() if db.description},
+        production=frozenset(k for k, db in databases.items() if db.production),
+    )
+
+
+def _grants(plan: AccessPlan) -> dict[tuple[str, str], dict[Access, Grant]]:
+    """(person, database) -> access level -> grant."""
+    result: dict[tuple[str, str], dict[Access, Grant]] = defaultdict(dict)
+    for g in plan.grants():
+        result[g.email, g.database][g.access] = g
+    return result
+
+
+def _pair_changes(
+    person: str,
+    database: str,
+    production: bool,
+    old: dict[Access, Grant],
+    new: dict[Access, Grant],
+) -> list[Change]:
+    """One person's changes on one database. Gaining read-write where read-only was held is
+    an escalation (whether or not read-only stays); losing it while read-only remains is a
+    de-escalation. A read-only login dropped or added by the same edit is part of that."""
+
+    def change(kind: ChangeKind, access: Access, frm: str | None, to: str | None) -> Change:
+        return Change(person, database, kind, access, frm, to, production, new.get(access))
+
+    gained, lost = new.keys() - old.keys(), old.keys() - new.keys()
+    result = []
+    if "read-write" in gained and "read-only" in old:
+        result.append(change("escalated", "read-write", "read-only", "read-write"))
+        gained, lost = gained - {"read-write"}, lost - {"read-only"}
+    elif "read-write" in lost and "read-only" in new:
+        result.append(change("deescalated", "read-only", "read-write", "read-only"))
+        gained, lost = gained - {"read-only"}, lost - {"read-write"}
+    result += [change("gained", a, None, a) for a in sorted(gained)]
+    result += [change("lost", a, a, None) for a in sorted(lost)]
+    for access in sorted(old.keys() & new.keys()):
+        was, now = old[access], new[access]
+        if was.until != now.until:
+            result.append(change("expiry-changed", access, _date(was.until), _date(now.until)))
+        if was.login != now.login:
+            result.append(change("login-changed", access, was.login, now.login))
+    return result
+
+
+_KIND_ORDER: Final = (
+    "escalated",
+    "gained",
+    "lost",
+    "deescalated",
+    "expiry-changed",
+    "login-changed",
+)
+
+
+def _priority(c: Change) -> tuple[int, int, str, str, str]:
+    production_write = c.production and c.access == "read-write"
+    rank = (
+        0
+        if c.change == "escalated" and c.production
+        else 1
+        if c.change == "escalated"
+        else 2
+        if production_write
+        else 3
+    )
+    return rank, _KIND_ORDER.index(c.change), c.person, c.database, c.access
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return "" if n == 0 else f"{n} {one if n == 1 else many}"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render_json(diff: AccessDiff) -> str:
+    """`changes` entries have exactly the keys person, database, change, access, from, to."""
+    return json.dumps(
+        {
+            "evaluated_on": diff.evaluated_on.isoformat(),
+            "summary": diff.counts(),
+            "changes": [
+                {
+                    "person": c.person,
+                    "database": c.database,
+                    "change": c.change,
+                    "access": c.access,
+                    "from": c.before,
+                    "to": c.after,
+                }
+                for c in diff.changes
+            ],
+            "databases": {
+                "added": [db.key for db in diff.databases_added],
+                "removed": [db.key for db in diff.databases_removed],
+                "connection_changed": [
+                    {"database": c.database, "field": c.field, "from": c.before, "to": c.after}
+                    for c in diff.connections_changed
+                ],
+            },
+            "people": {"added": list(diff.people_added), "removed": list(diff.people_removed)},
+        },
+        indent=2,
+    )
+
+
+def _detail(c: Change) -> str:
+    """What changed in words: 'read-only → read-write', 'until 2026-12-31 → none'."""
+    if c.change in ("expiry-changed", "login-changed"):
+        label = "until" if c.change == "expiry-changed" else "login"
+        return f"{label} {c.before or 'none'} → {c.after or 'none'}"
+    if c.change in ("escalated", "deescalated"):
+        return f"{c.before} → {c.after}"
+    return c.access
+
+
+def _grant_note(c: Change) -> str:
+    if c.grant is None or c.change not in ("gained", "escalated"):
+        return ""
+    parts = [f"until {c.grant.until}" if c.grant.until else "no expiry"]
+    parts += [f'"{r}"' for r in c.grant.reasons]
+    return ", ".join(parts)
+
+
+def render_text(diff: AccessDiff) -> str:
+    lines = [diff.summary()]
+    if diff.empty:
+        return lines[0]
+    lines.append(f"(effective access on {diff.evaluated_on})")
+    if diff.changes:
+        lines.append("")
+    for c in diff.changes:
+        production = " [production]" if c.production else ""
+        note = _grant_note(c)
+        lines.append(
+            f"  {c.change:<14} {c.person}  {c.database}{production}: {_detail(c)}"
+            + (f" ({note})" if note else "")
+        )
+    database_lines = [f"  new database {db.key}" for db in diff.databases_added]
+    database_lines += [f"  removed database {db.key}" for db in diff.databases_removed]
+    database_lines += [
+        f"  database {c.database}: {c.field} {c.before} → {c.after}"
+        for c in diff.connections_changed
+    ]
+    database_lines += [f"  new person {p}" for p in diff.people_added]
+    database_lines += [f"  removed person {p}" for p in diff.people_removed]
+    if database_lines:
+        lines += ["", *database_lines]
+    return "\n".join(lines)
+
+
+# (title, kinds, whether rows show the new grant's expiry, reasons and sources)
+_SECTIONS: Final[tuple[tuple[str, tuple[ChangeKind, ...], bool], ...]] = (
+    ("Escalations to read-write", ("escalated",), True),
+    ("Access gained", ("gained",), True),
+    ("Access lost", ("lost",), False),
+    ("De-escalations to read-only", ("deescalated",), False),
+    ("Expiry and login changes", ("expiry-changed", "login-changed"), False),
+)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    header = list(header)
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows),
+    ]
+
+
+def render_markdown(diff: AccessDiff) -> str:
+    """A PR comment: the summary line, then one table per kind of change."""
+    lines = ["### Access changes", ""]
+    if diff.empty:
+        return "\n".join([*lines, f"**{NO_CHANGES}** (effective access on {diff.evaluated_on})."])
+    lines += [f"**{diff.summary()}**", "", f"Effective access on {diff.evaluated_on}."]
+
+    def database(key: str) -> str:
+        description = diff.descriptions.get(key)
+        text = f"`{key}`" + (f" — {description}" if description else "")
+        return text + (" **(production)**" if key in diff.production else "")
+
+    for title, kinds, with_grant in _SECTIONS:
+        rows = []
+        for c in diff.changes:
+            if c.change not in kinds:
+                continue
+            flag = "⚠️ " if c.production and c.access == "read-write" else ""
+            row = [flag + c.person, database(c.database), _detail(c)]
+            if with_grant and c.grant:
+                row += [
+                    str(c.grant.until or "no expiry"),
+                    "; ".join(c.grant.reasons),
+                    ", ".join(c.grant.sources),
+                ]
+            rows.append(row)
+        if rows:
+            extra = ["Until", "Reason", "Via"] if with_grant else []
+            lines += ["", f"#### {title}", ""]
+            lines += _table(["Person", "Database", "Change", *extra], rows)
+    database_rows = [["added", database(db.key), ""] for db in diff.databases_added]
+    database_rows += [["removed", database(db.key), ""] for db in diff.databases_removed]
+    database_rows += [
+        ["connection changed", database(c.database), f"{c.field}: {c.before} → {c.after}"]
+        for c in diff.connections_changed
+    ]
+    if database_rows:
+        lines += ["", "#### Databases", ""]
+        lines += _table(["Change", "Database", "Detail"], database_rows)
+    people_rows = [["added", p] for p in diff.people_added]
+    people_rows += [["removed", p] for p in diff.people_removed]
+    if people_rows:
+        lines += ["", "#### People", ""]
+        lines += _table(["Change", "Person"], people_rows)
+    return "\n".join(lines)

