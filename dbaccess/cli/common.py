@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -17,6 +17,16 @@ INVALID_INPUT = 2
 class Format(enum.StrEnum):
     text = "text"
     json = "json"
+
+
+# Options several commands share, declared once.
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="text for people, json for machines.")
+]
+DateOption = Annotated[
+    str | None,
+    typer.Option(help="Evaluate expiry on this date (YYYY-MM-DD) instead of today (UTC)."),
+]
 
 
 def parse_date(value: str | None) -> dt.date | None:

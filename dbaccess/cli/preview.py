@@ -11,7 +11,7 @@ import typer
 
 from dbaccess.access import InvalidInput
 from dbaccess.access.matrix import render_matrix
-from dbaccess.cli.common import Format, exit_invalid, parse_date
+from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
 
 
 def preview(
@@ -21,13 +21,8 @@ def preview(
     program_dir: Annotated[
         Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
     ] = Path("."),
-    fmt: Annotated[
-        Format, typer.Option("--format", help="text for people, json for machines.")
-    ] = Format.text,
-    date: Annotated[
-        str | None,
-        typer.Option(help="Evaluate expiry on this date (YYYY-MM-DD) instead of today (UTC)."),
-    ] = None,
+    fmt: FormatOption = Format.text,
+    date: DateOption = None,
 ) -> None:
     """Show what `pulumi up` would create, offline: no AWS, no Pulumi CLI, no network.
 

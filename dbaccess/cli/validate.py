@@ -9,18 +9,13 @@ from typing import Annotated
 import typer
 
 from dbaccess.access import InvalidInput, load_access_file
-from dbaccess.cli.common import Format, exit_invalid, parse_date
+from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
 
 
 def validate(
     file: Annotated[Path, typer.Argument(help="The access file.")] = Path("access.yaml"),
-    fmt: Annotated[
-        Format, typer.Option("--format", help="text for people, json for machines.")
-    ] = Format.text,
-    date: Annotated[
-        str | None,
-        typer.Option(help="Evaluate expiry on this date (YYYY-MM-DD) instead of today (UTC)."),
-    ] = None,
+    fmt: FormatOption = Format.text,
+    date: DateOption = None,
 ) -> None:
     """Check an access file and summarise it; list every problem with file:line:column.
 
