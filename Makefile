@@ -39,5 +39,9 @@ check: test
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+## package: the issuer Lambda's code zip and dependency layer (python3.13, arm64) under build/issuer
+package: $(STAMP)
+	$(BIN)/python scripts/package_issuer.py
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

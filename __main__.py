@@ -14,12 +14,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components.catalog import AccessCatalog, AccessCatalogArgs
+from components.credential_issuer import CredentialIssuer, CredentialIssuerArgs
+from components.grant_reaper import GrantReaper, GrantReaperArgs
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
+from components.slack_bot import SlackBot, SlackBotArgs
 from components.user_role import DatabaseUserRole, DatabaseUserRoleArgs
 from dbaccess import catalog, policies
+from dbaccess import issuer as issuer_package
 from dbaccess.access import InvalidInput, load_access_file
 from dbaccess.deployment import Deployment, prepare
-from dbaccess.settings import SETTING_KEYS, Settings, parse_settings
+from dbaccess.reaper.core import REPORT_KEY
+from dbaccess.settings import (
+    SECRET_SETTING_KEYS,
+    SETTING_KEYS,
+    Secret,
+    Settings,
+    parse_settings,
+)
 
 
 def read_settings() -> Settings:
@@ -27,6 +38,12 @@ def read_settings() -> Settings:
     config = pulumi.Config()
     raw: dict[str, Any] = {}
     for key in SETTING_KEYS:
+        if key in SECRET_SETTING_KEYS:
+            # Read as secret Outputs: the values stay encrypted in the state and outputs.
+            secret = config.get_secret(key)
+            if secret is not None:
+                raw[key] = Secret(secret)
+            continue
         value = config.get(key)
         if value is not None:
             # Pulumi hands structured settings to programs as JSON text.
@@ -77,6 +94,69 @@ def deploy(deployment: Deployment) -> None:
         ),
     )
 
+    # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
+    issuer = CredentialIssuer(
+        "issuer",
+        CredentialIssuerArgs(
+            person_accounts=sorted(settings.accounts),
+            catalog_bucket=store.bucket_name,
+            catalog_bucket_arn=store.bucket_arn,
+            catalog_key=catalog.CATALOG_KEY,
+            privatebin_url=settings.privatebinUrl,
+            paste_expire=settings.pasteExpire,
+            slack_token_secret_arn=settings.slackBotTokenSecretArn,
+            slack_api_url=settings.slackApiUrl,
+            access_contact=settings.accessContact,
+            subnet_ids=settings.network.subnetIds,
+            security_group_ids=settings.network.securityGroupIds,
+            audit_retention_days=settings.auditRetentionDays,
+            reserved_concurrency=settings.issuerReservedConcurrency,
+            code=pulumi.FileArchive(issuer_package.CODE_ZIP),
+            layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
+        ),
+    )
+
+    reaper = GrantReaper(
+        "reaper",
+        GrantReaperArgs(
+            expiry=settings.expiry,
+            reader_providers=providers,
+            catalog_bucket=store.bucket_name,
+            catalog_bucket_arn=store.bucket_arn,
+            catalog_key=catalog.CATALOG_KEY,
+            report_key=REPORT_KEY,
+            request_table_name=issuer.table_name,
+            request_table_arn=issuer.table_arn,
+            request_table_key_arn=issuer.table_key_arn,
+            slack_token_secret_arn=settings.slackBotTokenSecretArn,
+            slack_api_url=settings.slackApiUrl,
+            access_contact=settings.accessContact,
+            code=pulumi.FileArchive(issuer_package.CODE_ZIP),  # one code zip for both Lambdas
+            layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
+        ),
+    )
+
+    if settings.bot is not None and settings.slackBotToken and settings.slackAppToken:
+        SlackBot(
+            "slack-bot",
+            SlackBotArgs(
+                cluster_name=settings.bot.cluster,
+                namespace=settings.bot.namespace,
+                image=settings.bot.image,
+                replicas=settings.bot.replicas,
+                help_channel=settings.bot.helpChannel,
+                request_table_name=issuer.table_name,
+                request_table_arn=issuer.table_arn,
+                request_table_key_arn=issuer.table_key_arn,
+                catalog_bucket=store.bucket_name,
+                catalog_key=catalog.CATALOG_KEY,
+                slack_bot_token=settings.slackBotToken.value,
+                slack_app_token=settings.slackAppToken.value,
+                slack_api_url=settings.slackApiUrl,
+                region=aws.config.region,
+            ),
+        )
+
     roles: dict[str, dict[str, pulumi.Output[str]]] = {}
     for spec in deployment.roles:
         role = DatabaseUserRole(
@@ -85,11 +165,10 @@ def deploy(deployment: Deployment) -> None:
                 email=spec.email,
                 role_name=spec.role_name,
                 tag_key=settings.consolemeTagKey,
-                trust_policy=policies.trust_policy(
-                    spec.email,
-                    settings.consolemeRoleArn,
-                    settings.extraTrustedPrincipals,
-                    settings.issuerRoleArn,
+                trust_policy=issuer.role_arn.apply(
+                    lambda arn, email=spec.email: policies.trust_policy(
+                        email, settings.consolemeRoleArn, settings.extraTrustedPrincipals, arn
+                    )
                 ),
                 grants=spec.grants,
                 resource_ids={
@@ -111,6 +190,9 @@ def deploy(deployment: Deployment) -> None:
 
     pulumi.export("roleArns", roles)
     pulumi.export("catalog", store.catalog_url)
+    pulumi.export("requestTable", issuer.table_name)
+    pulumi.export("issuerRoleArn", issuer.role_arn)
+    pulumi.export("staleGrantsReport", reaper.report_url)
     pulumi.export(
         "counts",
         {

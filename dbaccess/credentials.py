@@ -12,12 +12,15 @@ Nothing here logs, and no exception message carries a token or password.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dbaccess.access.naming import POSTGRES_ENGINES
@@ -182,12 +185,17 @@ def assume_person_role(
     except (BotoCoreError, ClientError) as exc:
         raise classify_aws_error(exc, f"assuming {role_arn}") from None
     creds = answer["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region or base_session.region_name,
-    )
+    # A new botocore session would read every service model from disk again; sharing one
+    # loader keeps them parsed once per process (the issuer makes a session per request).
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _shared_loader())
+    core.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    return boto3.Session(botocore_session=core, region_name=region or base_session.region_name)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
 
 
 # --- the credential --------------------------------------------------------------------------

@@ -57,6 +57,20 @@ def prepare(
 ) -> Deployment:
     """Group the plan into what gets deployed; raise InvalidInput if any of it cannot be."""
     check_accounts(plan, settings, source, prefix=prefix)
+    if plan.unused_after_days != settings.expiry.unusedDays:
+        where = source or SourceMap("Pulumi.<stack>.yaml")
+        raise InvalidInput(
+            [
+                where.problem(
+                    (*prefix, "dbaccess:expiry"),
+                    f"{plan.file} says unused_after_days: {plan.unused_after_days} but "
+                    f"dbaccess:expiry.unusedDays is {settings.expiry.unusedDays}",
+                    "set both to the same number of days: the reaper uses the stack setting, "
+                    "reviewers read access.yaml",
+                    at_key=True,
+                )
+            ]
+        )
     roles = []
     problems = []
     for person in plan.people.values():

@@ -7,10 +7,19 @@ stack file with positions, so a bad setting is reported at its line.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dbaccess.access.errors import InvalidInput, Problem, did_you_mean
 from dbaccess.access.plan import AccessPlan
@@ -21,12 +30,151 @@ PRINCIPAL_ARN = re.compile(
     r"arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+"
 )
 ACCOUNT_ID = re.compile(r"\d{12}")
+SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+")
+HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+PASTE_EXPIRE_VALUES = ("5min", "10min", "1hour", "1day")
+
+
+class Network(BaseModel):
+    """Where the issuer Lambda runs: PrivateBin is internal, so the Lambda is in the VPC."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subnetIds: Annotated[
+        tuple[str, ...], Field(min_length=1, description="private subnets (two AZs or more)")
+    ]
+    securityGroupIds: Annotated[
+        tuple[str, ...], Field(min_length=1, description="security groups of the issuer")
+    ]
+
+    @field_validator("subnetIds")
+    @classmethod
+    def _subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for subnet in value:
+            if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
+                raise ValueError(f"'{subnet}' is not a subnet id (subnet-0123456789abcdef0)")
+        return value
+
+    @field_validator("securityGroupIds")
+    @classmethod
+    def _groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for group in value:
+            if not re.fullmatch(r"sg-[0-9a-f]{8,17}", group):
+                raise ValueError(f"'{group}' is not a security group id (sg-0123456789abcdef0)")
+        return value
+
+
+class Expiry(BaseModel):
+    """When unused grants expire, when people are told, and when the reaper runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unusedDays: Annotated[
+        int, Field(ge=7, le=3650, description="days without use before a grant expires")
+    ] = 90
+    noticeDays: Annotated[
+        tuple[int, ...],
+        Field(description="days before removal on which people get a Slack notice"),
+    ] = (14, 3)
+    runAt: Annotated[str, Field(description="the reaper's daily run time, HH:MM")] = "09:00"
+    timezone: Annotated[
+        str, Field(description="the IANA time zone of runAt, e.g. Europe/London")
+    ] = "UTC"
+
+    @field_validator("noticeDays")
+    @classmethod
+    def _notice_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(value)) != len(value) or any(day < 1 for day in value):
+            raise ValueError("notice days must be distinct whole numbers of at least 1")
+        return tuple(sorted(value, reverse=True))
+
+    @field_validator("runAt")
+    @classmethod
+    def _run_at(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"'{value}' is not a time of day written HH:MM (24-hour)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone (e.g. Europe/London)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _notices_inside_window(self) -> Expiry:
+        if any(day >= self.unusedDays for day in self.noticeDays):
+            raise ValueError(f"every notice day must be fewer than unusedDays ({self.unusedDays})")
+        return self
+
+
+class Secret:
+    """A secret setting's value, kept opaque: in the Pulumi program a secret Output
+    (`Config.get_secret`), in the offline preview a placeholder. Never shown by repr."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret([secret])"
+
+
+class SlackBotSettings(BaseModel):
+    """Where and how the Slack bot runs: an existing EKS cluster."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cluster: Annotated[str, Field(description="the EKS cluster's name")]
+    namespace: Annotated[str, Field(description="the Kubernetes namespace (created)")] = "dbaccess"
+    image: Annotated[str, Field(description="the bot's container image, pinned by tag or digest")]
+    replicas: Annotated[int, Field(ge=1, le=10, description="bot pods (2 for no gap)")] = 2
+    helpChannel: Annotated[
+        str, Field(description="where people without access ask: #channel-name or a channel id")
+    ]
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", value):
+            raise ValueError(f"'{value}' is not an EKS cluster name")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+            raise ValueError(f"'{value}' is not a Kubernetes namespace name (RFC 1123 label)")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        name, _, tag = value.rpartition(":")
+        pinned = "@sha256:" in value or (name and "/" not in tag and tag != "latest")
+        if not pinned or any(c.isspace() for c in value):
+            raise ValueError(f"'{value}' is not an image pinned by tag or digest (not :latest)")
+        return value
+
+    @field_validator("helpChannel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not re.fullmatch(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}", value):
+            raise ValueError(f"'{value}' is not a channel name (#db-access) or id (C0123ABCD)")
+        return value
+
+
+SECRET_SETTING_KEYS = ("slackAppToken", "slackBotToken")
 
 
 class Settings(BaseModel):
     """Every `dbaccess:*` setting, with defaults. Field names are the config keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     accessFile: Annotated[str, Field(description="path of the access file")] = "access.yaml"
     consolemeRoleArn: Annotated[
@@ -45,16 +193,99 @@ class Settings(BaseModel):
     connectionLimit: Annotated[
         int, Field(ge=1, le=1000, description="connections per database login")
     ] = 10
-    issuerRoleArn: Annotated[
-        str | None, Field(description="the credential issuer's role, trusted by person roles")
+    privatebinUrl: Annotated[
+        str, Field(description="the internal PrivateBin URL the issuer shares credentials on")
+    ]
+    pasteExpire: Annotated[
+        str, Field(description="how long a credential link lives: 5min, 10min, 1hour or 1day")
+    ] = "10min"
+    slackBotTokenSecretArn: Annotated[
+        str, Field(description="the Secrets Manager secret ARN holding the Slack bot token")
+    ]
+    slackApiUrl: Annotated[
+        str | None, Field(description="the Slack Web API base URL (Slack's own when unset)")
+    ] = None
+    network: Annotated[
+        Network, Field(description="{subnetIds, securityGroupIds} the issuer Lambda runs in")
+    ]
+    auditRetentionDays: Annotated[
+        int, Field(ge=1, le=3650, description="days a request item is kept for audit")
+    ] = 400
+    issuerReservedConcurrency: Annotated[
+        int, Field(ge=1, le=100, description="concurrent executions reserved for the issuer")
+    ] = 5
+    accessContact: Annotated[
+        str, Field(min_length=3, description="whom to ask for access, said in denial DMs")
+    ] = "open a pull request on access.yaml, or ask in #db-access"
+    expiry: Annotated[
+        Expiry,
+        Field(description="{unusedDays, noticeDays, runAt, timezone} of unused-grant expiry"),
+    ] = Expiry()
+
+    bot: Annotated[
+        SlackBotSettings | None,
+        Field(description="{cluster, namespace, image, replicas, helpChannel} of the Slack bot"),
+    ] = None
+    slackAppToken: Annotated[
+        Secret | None,
+        Field(
+            description="the Slack app-level token (xapp-…, connections:write), a secret",
+            validate_default=True,
+        ),
+    ] = None
+    slackBotToken: Annotated[
+        Secret | None,
+        Field(description="the Slack bot token (xoxb-…), a secret", validate_default=True),
     ] = None
 
-    @field_validator("consolemeRoleArn", "issuerRoleArn")
+    @field_validator("slackAppToken", "slackBotToken", mode="before")
     @classmethod
-    def _role_arn(cls, value: str | None) -> str | None:
-        if value is not None and not ROLE_ARN.fullmatch(value):
+    def _secret(cls, value: Any, info: ValidationInfo) -> Secret | None:
+        if value is None:
+            if info.data.get("bot") is not None:
+                raise ValueError(
+                    "the Slack bot needs it: "
+                    f"`pulumi config set --secret dbaccess:{info.field_name}`"
+                )
+            return None
+        if not isinstance(value, Secret):
+            raise ValueError(
+                "it is in plain text; store it encrypted: "
+                f"`pulumi config set --secret dbaccess:{info.field_name}`"
+            )
+        return value
+
+    @field_validator("consolemeRoleArn")
+    @classmethod
+    def _role_arn(cls, value: str) -> str:
+        if not ROLE_ARN.fullmatch(value):
             raise ValueError(
                 f"'{value}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+            )
+        return value
+
+    @field_validator("privatebinUrl", "slackApiUrl")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not HTTP_URL.fullmatch(value):
+            raise ValueError(f"'{value}' is not an http(s) URL without query or fragment")
+        return value
+
+    @field_validator("pasteExpire")
+    @classmethod
+    def _expire(cls, value: str) -> str:
+        # PrivateBin silently turns any other value into one week.
+        if value not in PASTE_EXPIRE_VALUES:
+            raise ValueError(f"'{value}' is not one of {', '.join(PASTE_EXPIRE_VALUES)}")
+        return value
+
+    @field_validator("slackBotTokenSecretArn")
+    @classmethod
+    def _secret_arn(cls, value: str) -> str:
+        if not SECRET_ARN.fullmatch(value):
+            raise ValueError(
+                f"'{value}' is not a Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
             )
         return value
 

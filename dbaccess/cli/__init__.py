@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from dbaccess.cli import diff, engineer, preview, validate
+from dbaccess.cli.expire import expire
 
 app = typer.Typer(
     name="dbaccess",
@@ -32,6 +33,7 @@ app.command("diff")(diff.diff)
 app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
+app.command("expire")(expire)
 
 
 def main() -> None:

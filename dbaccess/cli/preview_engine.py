@@ -13,6 +13,7 @@ import json
 import os
 import runpy
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from dbaccess.access.errors import InvalidInput, Problem
 from dbaccess.access.loader import load_access_file
 from dbaccess.access.source import SourceMap, parse_yaml
 from dbaccess.deployment import Deployment, prepare
-from dbaccess.settings import parse_settings
+from dbaccess.settings import Secret, parse_settings
 
 UNKNOWN = "(known after deploy)"
 SECRET = "[secret]"
@@ -58,6 +59,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
     """Answers like AWS would where the answer follows from the inputs (ARNs of named roles,
     auto-names); lookups answer through `lookup_ids`."""
 
+    # The account the stack's default provider deploys to is only known to AWS credentials;
+    # offline, ARNs of its resources carry this placeholder.
+    DEFAULT_ACCOUNT = "000000000000"
+
     def __init__(self, lookup_ids: LookupIds = unknown_ids) -> None:
         self.lookup_ids = lookup_ids
         self.provider_accounts: dict[str, str] = {}
@@ -70,9 +75,19 @@ class OfflineMocks(pulumi.runtime.Mocks):
             if accounts:
                 self.provider_accounts[args.name] = accounts[0]
             return f"{args.name}-id", state
+        if args.typ in _AUTO_NAMED:
+            return self._auto_named(args, state)
+        if args.typ == "aws:iam/role:Role" and "name" not in state:
+            # A service role: auto-named, default path, in the default provider's account.
+            state["name"] = f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"
+            account = self._account(args.provider) or self.DEFAULT_ACCOUNT
+            state["arn"] = f"arn:aws:iam::{account}:role/{state['name']}"
+            return state["name"], state
         if args.typ == "aws:iam/role:Role":
-            account = self._account(args.provider)
-            state["arn"] = policies.role_arn(account, state["name"]) if account else UNKNOWN
+            person_account = self._account(args.provider)
+            state["arn"] = (
+                policies.role_arn(person_account, state["name"]) if person_account else UNKNOWN
+            )
             return state["name"], state
         if args.typ == "aws:s3/bucket:Bucket":
             # Pulumi auto-names: the logical name plus seven random hex digits.
@@ -81,6 +96,31 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
             return state["bucket"], state
         return f"{args.name}-id", state
+
+    def _auto_named(
+        self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Name and ARN as AWS would give them to the credential issuer's resources."""
+        account = self._account(args.provider) or self.DEFAULT_ACCOUNT
+        region: str = pulumi.Config("aws").get("region") or "us-east-1"
+        suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
+        name = str(state.get("name") or state.get("layerName") or f"{args.name}-{suffix}")
+        service, resource = _AUTO_NAMED[args.typ]
+        if service == "iam":
+            region = ""
+        elif service == "kms":
+            name = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
+        state["arn"] = f"arn:aws:{service}:{region}:{account}:{resource.format(name=name)}"
+        if args.typ == "aws:dynamodb/table:Table":
+            state["streamArn"] = f"{state['arn']}/stream/{UNKNOWN}"
+        elif args.typ == "aws:sqs/queue:Queue":
+            state["url"] = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+        elif args.typ == "aws:kms/key:Key":
+            state["keyId"] = name
+        elif args.typ == "aws:lambda/layerVersion:LayerVersion":
+            state["arn"] += ":1"
+        state["name"] = name
+        return name, state
 
     def _account(self, provider_ref: str | None) -> str | None:
         # A provider reference is "<urn>::<id>"; the URN ends with the provider's name.
@@ -98,6 +138,20 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "dbInstanceIdentifier": identifier,
                 "resourceId": self.lookup_ids("instance", identifier),
             }
+        if args.token == "aws:eks/getCluster:getCluster":
+            # Placeholders: the cluster's endpoint, CA and OIDC issuer are AWS's answer.
+            name = args.args["name"]
+            return {
+                "name": name,
+                "endpoint": UNKNOWN,
+                "certificateAuthorities": [{"data": UNKNOWN}],
+                "identities": [
+                    {"oidcs": [{"issuer": f"https://oidc.eks.amazonaws.com/id/{UNKNOWN}"}]}
+                ],
+            }
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            host = str(args.args.get("url", "")).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{self.DEFAULT_ACCOUNT}:oidc-provider/{host}"}
         if args.token == "aws:rds/getCluster:getCluster":
             identifier = args.args["clusterIdentifier"]
             return {
@@ -105,6 +159,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "clusterResourceId": self.lookup_ids("cluster", identifier),
             }
         return {}
+
+
+# type -> (ARN service, ARN resource) for auto-named resources (and named ones without a path)
+_AUTO_NAMED = {
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}"),
+    "aws:sqs/queue:Queue": ("sqs", "{name}"),
+    "aws:kms/key:Key": ("kms", "key/{name}"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
+    "aws:lambda/function:Function": ("lambda", "function:{name}"),
+    "aws:lambda/layerVersion:LayerVersion": ("lambda", "layer:{name}"),
+}
 
 
 class RecordingMonitor(MockMonitor):
@@ -168,7 +233,7 @@ def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[key] = SECRET
             secrets.append(key)
-            shown: Any = SECRET
+            shown: Any = Secret(SECRET)
         elif isinstance(value, dict | list):
             values[key] = json.dumps(value)
             shown = value
@@ -193,7 +258,9 @@ def validate_stack(
     access_file = str(config.raw_settings.get("accessFile") or "access.yaml")
     try:
         # Relative to where the user stands, so messages read "access.yaml:12:5".
-        plan = load_access_file(os.path.relpath(program_dir / access_file), today=today)
+        path = program_dir / access_file
+        shown = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else path
+        plan = load_access_file(shown, today=today)
     except InvalidInput as exc:
         problems += exc.problems
     if problems or settings is None or plan is None:

@@ -491,6 +491,7 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -521,9 +522,17 @@ class FakeSlack:
             return self._users.get(user_id)
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(str(args.get("user", "")))
+        return self._user_answer(self._user(str(args.get("user", ""))), "user_not_found")
+
+    def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email", "")).lower()
+        with self._cond:
+            found = next((u for u in self._users.values() if u.email.lower() == email), None)
+        return self._user_answer(found, "users_not_found")  # sic: Slack's error for this method
+
+    def _user_answer(self, user: _User | None, missing: str) -> dict[str, Any]:
         if user is None:
-            return {"ok": False, "error": "user_not_found"}
+            return {"ok": False, "error": missing}
         return {
             "ok": True,
             "user": {

@@ -133,3 +133,35 @@ def test_actions_are_pinned_to_a_major_version(name: str) -> None:
     for step in steps(load(name)):
         if "uses" in step:
             assert step["uses"].split("@")[1].startswith("v"), step["uses"]
+
+
+def test_expire_runs_weekly_and_opens_one_pull_request_with_the_markdown_diff() -> None:
+    workflow = load("expire.yml")
+    [cron] = workflow["on"]["schedule"]
+    assert cron["cron"].split()[2:] == ["*", "*", "1"]  # weekly, on Mondays
+    assert workflow["permissions"] == {
+        "id-token": "write",
+        "contents": "write",
+        "pull-requests": "write",
+    }
+    role = uses(workflow, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
+    assert role == "${{ vars.AWS_EXPIRE_ROLE_ARN }}"
+    runs = [s.get("run", "") for s in steps(workflow)]
+    [fetch] = [r for r in runs if "aws s3 cp" in r]
+    assert fetch == 'aws s3 cp "$REPORT_URL" stale-grants.json'
+    [expire] = [r for r in runs if "dbaccess expire" in r]
+    assert "--report stale-grants.json --write --format markdown > expire.md" in expire
+    assert runs.index(fetch) < runs.index(expire)
+    pr = uses(workflow, "peter-evans/create-pull-request")
+    assert pr["if"] == "steps.expire.outputs.count != '0'"
+    assert pr["with"]["title"] == "Expire ${{ steps.expire.outputs.count }} unused database grants"
+    assert pr["with"]["body-path"] == "expire.md"
+    assert pr["with"]["add-paths"] == "access.yaml"  # never the report or the body
+    # One fixed branch: a later week updates the same pull request instead of opening another.
+    assert pr["with"]["branch"] == "dbaccess/expire-unused-grants"
+    text = (WORKFLOWS / "expire.yml").read_text()
+    assert "aws-access-key-id" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+    for step in steps(workflow):
+        if "uses" in step:
+            assert step["uses"].split("@")[1].startswith("v"), step["uses"]

@@ -1,0 +1,27 @@
+# The db-access Slack bot (`python -m dbaccess.bot`). Build from the repository root:
+#   docker build -t <registry>/dbaccess-bot:<version> .
+# Runs as a non-root user with a read-only root filesystem; /tmp is the only writable path
+# (an emptyDir in the Deployment).
+FROM python:3.11.14-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+# Only what the bot imports, pinned (the same versions as requirements.txt).
+RUN python -m venv /opt/bot \
+ && /opt/bot/bin/pip install \
+      slack-bolt==1.30.0 slack-sdk==3.47.0 boto3==1.44.5 botocore==1.44.5 pydantic==2.14.3 PyYAML==6.0.3
+COPY pyproject.toml ./
+COPY dbaccess ./dbaccess
+RUN /opt/bot/bin/pip install --no-deps . && rm -rf /src
+
+FROM python:3.11.14-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    PATH=/opt/bot/bin:$PATH \
+    HEALTH_PORT=8080
+RUN groupadd --gid 10001 bot && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin bot
+COPY --from=build /opt/bot /opt/bot
+USER 10001:10001
+EXPOSE 8080
+# Exec form: the bot is PID 1 and gets SIGTERM itself (it closes the socket and exits 0).
+ENTRYPOINT ["python", "-m", "dbaccess.bot"]

@@ -1,0 +1,184 @@
+"""The credential issuer's latency, against moto and the local fake PrivateBin and Slack.
+
+Prints: per-request handler time (p50/p95) over 200 requests, each delivered as its own
+stream record; the crypto floor (one PBKDF2-HMAC-SHA256 at 100,000 iterations + AES-GCM of
+the paste + one SigV4 presign of an RDS token) and the ratio of p50 to it; the cold-start
+import time of the handler module against importing boto3 alone (fresh interpreters, best of
+5); the code zip and layer sizes unzipped. Targets (issue 4): p95 <= 250 ms, ratio <= 3,
+import <= 1.5x boto3, layer <= 15 MB unzipped. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+REQUESTS = 200
+STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/dbaccess-requests/stream/1"
+
+
+def handler_times() -> list[float]:
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # 200 audit lines would bury the figures
+    import boto3
+    from moto import mock_aws
+
+    from dbaccess import requests as rq
+    from dbaccess.issuer import handler
+    from dbaccess.issuer import settings as env
+    from tests.fakes.privatebin import FakePrivateBin
+    from tests.fakes.slack import FakeSlack
+    from tests.services.issuer_world import (
+        BUCKET,
+        REGION,
+        TABLE,
+        FakeContext,
+        catalog_document,
+        create_table,
+    )
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto's stand-in credentials
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    times = []
+    with mock_aws(), FakeSlack() as slack, FakePrivateBin() as privatebin:
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_table(dynamodb)
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket=BUCKET, Key="catalog.json", Body=catalog_document())
+        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="bench-token", SecretString=slack.bot_token
+        )["ARN"]
+        slack.add_user("U0FATIMA", "fatima.zahra@example.com")
+        os.environ.update(
+            {
+                env.REQUEST_TABLE: TABLE,
+                env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+                env.PRIVATEBIN_URL: privatebin.url,
+                env.SLACK_TOKEN_SECRET_ARN: secret,
+                env.SLACK_API_URL: slack.api_url,
+            }
+        )
+        handler.issuer()  # the cold start is not a request's time
+        for i in range(REQUESTS + 5):
+            item = rq.new_request(
+                request_id=f"bench-{i}",
+                email="fatima.zahra@example.com",
+                slack_user_id="U0FATIMA",
+                channel="D0FATIMA",
+                database="orders",
+                access="read-only",
+            )
+            dynamodb.put_item(TableName=TABLE, Item=item)
+            event = {
+                "Records": [
+                    {
+                        "eventID": secrets.token_hex(16),
+                        "eventName": "INSERT",
+                        "eventVersion": "1.1",
+                        "eventSource": "aws:dynamodb",
+                        "awsRegion": REGION,
+                        "dynamodb": {
+                            "Keys": {rq.REQUEST_ID: item[rq.REQUEST_ID]},
+                            "NewImage": item,
+                            "SequenceNumber": str(10**20 + i),
+                            "SizeBytes": 300,
+                            "StreamViewType": "NEW_IMAGE",
+                        },
+                        "eventSourceARN": STREAM_ARN,
+                    }
+                ]
+            }
+            started = time.perf_counter()
+            answer = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+            elapsed = time.perf_counter() - started
+            assert answer == {"batchItemFailures": []}, answer
+            if i >= 5:  # the first few warm caches (catalog, connections)
+                times.append(elapsed)
+    return times
+
+
+def crypto_floor(rounds: int = 20) -> float:
+    import boto3
+
+    from dbaccess.privatebin import _encrypted_body
+
+    rds = boto3.Session(
+        aws_access_key_id="ASIABENCH",
+        aws_secret_access_key="bench",  # noqa: S106 - signing needs a key, any key
+        region_name="eu-west-1",
+    ).client("rds")
+    text = "x" * 600
+    best = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        _encrypted_body(text, secrets.token_bytes(32), "10min")
+        rds.generate_db_auth_token(
+            DBHostname="orders.example.com", Port=5432, DBUsername="u_ro", Region="eu-west-1"
+        )
+        best.append(time.perf_counter() - started)
+    return statistics.median(best)
+
+
+def import_time(module: str, runs: int = 5) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    )
+
+
+def unzipped_mb(path: Path) -> float:
+    return sum(i.file_size for i in zipfile.ZipFile(path).infolist()) / 1e6
+
+
+def main() -> None:
+    from scripts.package_issuer import build_code, build_layer
+
+    times = sorted(handler_times())
+    p50 = statistics.median(times)
+    p95 = times[int(len(times) * 0.95) - 1]
+    floor = crypto_floor()
+    print(f"handler, {len(times)} requests end to end: p50 {p50 * 1000:.1f} ms, ", end="")
+    print(f"p95 {p95 * 1000:.1f} ms")
+    print(f"crypto floor (PBKDF2 100k + AES-GCM + SigV4): {floor * 1000:.1f} ms; ", end="")
+    print(f"p50/floor {p50 / floor:.2f}")
+    handler_import = import_time("dbaccess.issuer.handler")
+    boto3_import = import_time("boto3")
+    print(
+        f"cold import: handler {handler_import * 1000:.0f} ms, boto3 alone "
+        f"{boto3_import * 1000:.0f} ms, ratio {handler_import / boto3_import:.2f}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        code = build_code(Path(tmp) / "code.zip")
+        print(f"code zip: {unzipped_mb(code):.2f} MB unzipped ({code.stat().st_size / 1e6:.2f} MB)")
+        try:
+            layer = build_layer(Path(tmp) / "layer.zip")
+        except subprocess.CalledProcessError:
+            print("layer: not built (pip could not reach a package index)")
+        else:
+            size = layer.stat().st_size / 1e6
+            print(f"layer (arm64, py3.13): {unzipped_mb(layer):.2f} MB unzipped ({size:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""SlackBot: the Socket Mode bot on an existing EKS cluster, with an IRSA role of its own."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from dbaccess import kube, policies
+
+# Socket Mode needs no inbound traffic; these are for the kubelet's probes only.
+RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
+
+
+@dataclass(frozen=True)
+class SlackBotArgs:
+    cluster_name: str
+    namespace: str
+    image: str
+    replicas: int
+    help_channel: str
+    request_table_name: pulumi.Input[str]
+    request_table_arn: pulumi.Input[str]
+    request_table_key_arn: pulumi.Input[str]
+    catalog_bucket: pulumi.Input[str]
+    catalog_key: str
+    slack_bot_token: pulumi.Input[str]  # secret Outputs, from `Config.get_secret`
+    slack_app_token: pulumi.Input[str]
+    slack_api_url: str | None = None
+    region: str | None = None
+
+
+class SlackBot(pulumi.ComponentResource):
+    role_arn: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SlackBotArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dbaccess:bot:SlackBot", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = aws.eks.get_cluster_output(
+            name=args.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        issuer_url = cluster.identities[0].oidcs[0].issuer
+        # Fails the preview if the cluster's OIDC provider is not registered in IAM (IRSA's
+        # prerequisite), instead of a role nobody can assume.
+        oidc_provider = aws.iam.get_open_id_connect_provider_output(
+            url=issuer_url, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="The db-access Slack bot (IRSA): records credential requests",
+            assume_role_policy=pulumi.Output.all(oidc_provider.arn, issuer_url).apply(
+                lambda v: json.dumps(
+                    policies.irsa_trust_policy(v[0], v[1], args.namespace, kube.BOT_SERVICE_ACCOUNT)
+                )
+            ),
+            max_session_duration=3600,
+            tags={"managed-by": "db-access"},
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            name="slack-bot",
+            role=role.id,
+            policy=pulumi.Output.all(
+                args.request_table_arn, args.request_table_key_arn, args.catalog_bucket
+            ).apply(
+                lambda v: json.dumps(
+                    policies.slack_bot_policy(
+                        v[0], v[1], policies.s3_object_arn(v[2], args.catalog_key)
+                    )
+                )
+            ),
+            opts=child,
+        )
+
+        kubeconfig = pulumi.Output.all(
+            cluster.endpoint, cluster.certificate_authorities[0].data
+        ).apply(
+            lambda v: json.dumps(kube.eks_kubeconfig(args.cluster_name, v[0], v[1], args.region))
+        )
+        provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        labels = {
+            "app.kubernetes.io/name": kube.BOT_APP_LABEL,
+            "app.kubernetes.io/part-of": "db-access",
+        }
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+            },
+            opts=in_cluster,
+        )
+        ns = namespace.metadata.name
+        k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata={
+                "name": kube.BOT_SERVICE_ACCOUNT,
+                "namespace": ns,
+                "labels": labels,
+                "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+            },
+            # Pods get the IRSA web identity token from EKS's webhook, not this API token.
+            automount_service_account_token=False,
+            opts=in_cluster,
+        )
+        tokens = k8s.core.v1.Secret(
+            f"{name}-slack-tokens",
+            metadata={"namespace": ns, "labels": labels},
+            type="Opaque",
+            string_data={
+                "SLACK_BOT_TOKEN": args.slack_bot_token,
+                "SLACK_APP_TOKEN": args.slack_app_token,
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, additional_secret_outputs=["stringData", "data"]
+            ),
+        )
+
+        env: list[dict[str, object]] = [
+            {"name": "DBACCESS_REQUEST_TABLE", "value": args.request_table_name},
+            {
+                "name": "DBACCESS_CATALOG",
+                "value": pulumi.Output.concat("s3://", args.catalog_bucket, "/", args.catalog_key),
+            },
+            {"name": "DBACCESS_HELP_CHANNEL", "value": args.help_channel},
+            {"name": "HEALTH_PORT", "value": str(kube.HEALTH_PORT)},
+        ]
+        env += [
+            {
+                "name": variable,
+                "valueFrom": {"secretKeyRef": {"name": tokens.metadata.name, "key": variable}},
+            }
+            for variable in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+        ]
+        if args.slack_api_url:
+            env.append({"name": "SLACK_API_URL", "value": args.slack_api_url})
+        if args.region:
+            env.append({"name": "AWS_REGION", "value": args.region})
+
+        def probe(path: str, failures: int) -> dict[str, object]:
+            return {
+                "httpGet": {"path": path, "port": "health"},
+                "periodSeconds": 10,
+                "timeoutSeconds": 2,
+                "failureThreshold": failures,
+            }
+
+        # Plain dicts in the Kubernetes API's own shape (typed loosely: the SDK's TypedDicts).
+        metadata: Any = {"namespace": ns, "labels": labels}
+        deployment_spec: Any = {
+            "replicas": args.replicas,
+            "selector": {"matchLabels": labels},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": kube.BOT_SERVICE_ACCOUNT,
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": kube.BOT_USER_ID,
+                        "fsGroup": kube.BOT_USER_ID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "bot",
+                            "image": args.image,
+                            "ports": [{"name": "health", "containerPort": kube.HEALTH_PORT}],
+                            "env": env,
+                            "resources": RESOURCES,
+                            # A reconnect takes seconds: 3 misses (30 s) before a restart.
+                            "livenessProbe": probe("/healthz", 3),
+                            "readinessProbe": probe("/readyz", 1),
+                            "securityContext": kube.restricted_container_security_context(),
+                            # The only writable path (the root filesystem is read-only).
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
+                },
+            },
+        }
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment", metadata=metadata, spec=deployment_spec, opts=in_cluster
+        )
+        pdb_spec: Any = {"minAvailable": 1, "selector": {"matchLabels": labels}}
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb", metadata=metadata, spec=pdb_spec, opts=in_cluster
+        )
+        self.role_arn = role.arn
+        self.namespace = ns
+        self.register_outputs({"role_arn": self.role_arn, "namespace": self.namespace})

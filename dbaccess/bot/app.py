@@ -1,0 +1,140 @@
+"""Wires the bot and starts it: settings -> clients -> Bolt app -> Socket Mode + health checks.
+
+No public HTTP endpoint: Socket Mode dials out to Slack. The only port is the health port.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import Any
+
+import boto3
+from slack_bolt import App, BoltContext
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from dbaccess.bot.directory import Directory
+from dbaccess.bot.health import HealthServer
+from dbaccess.bot.listeners import register_listeners
+from dbaccess.bot.recorder import DYNAMODB_CONFIG, RequestRecorder
+from dbaccess.bot.services import CONTEXT_KEY, Services
+from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
+from dbaccess.catalog import CatalogSource
+
+logger = logging.getLogger("dbaccess.bot")
+
+
+def web_client(settings: BotSettings) -> WebClient:
+    return WebClient(
+        token=settings.bot_token,
+        base_url=settings.slack_api_url,
+        timeout=5,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_services(
+    settings: BotSettings, client: WebClient, session: boto3.Session | None = None
+) -> Services:
+    """AWS clients honour the standard AWS_* variables, AWS_ENDPOINT_URL included."""
+    session = session or boto3.Session()
+    return Services(
+        settings=settings,
+        catalog=CatalogSource(session.client("s3"), settings.catalog_bucket, settings.catalog_key),
+        recorder=RequestRecorder(
+            session.client("dynamodb", config=DYNAMODB_CONFIG),
+            settings.request_table,
+            limit=settings.rate_limit,
+            window_seconds=settings.rate_window_seconds,
+        ),
+        directory=Directory(client),
+    )
+
+
+def build_app(services: Services, client: WebClient) -> App:
+    # Listeners log through the `logger` Bolt hands them: make that ours, not slack_bolt's.
+    app = App(client=client, process_before_response=False, logger=logger)
+
+    @app.middleware
+    def provide_services(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context[CONTEXT_KEY] = services
+        return next()
+
+    register_listeners(app)
+    return app
+
+
+class Bot:
+    """The running bot: Socket Mode connection plus the health server."""
+
+    def __init__(self, settings: BotSettings, services: Services | None = None) -> None:
+        client = web_client(settings)
+        self.services = services or build_services(settings, client)
+        self.app = build_app(self.services, client)  # checks the bot token (auth.test)
+        self.handler = SocketModeHandler(self.app, settings.app_token)
+        self._stopping = threading.Event()
+        self._connected_once = False
+        self.health = HealthServer(settings.health_port, alive=self.alive, ready=self.ready)
+
+    def alive(self) -> bool:
+        return self.handler.client.is_connected()
+
+    def ready(self) -> bool:
+        if self._stopping.is_set():
+            return False  # draining: take no new envelopes from Slack's side either
+        if self.alive():
+            self._connected_once = True
+        return self._connected_once and self.alive()
+
+    def start(self) -> None:
+        self.health.start()
+        self.handler.connect()  # non-blocking; reconnects by itself after a disconnect
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.handler.close()
+        self.health.stop()
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # Their debug lines carry tokens and request bodies.
+    for name in ("botocore", "boto3", "urllib3", "slack_sdk"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        settings = load_settings(os.environ if environ is None else environ)
+    except SettingsError as exc:
+        print(f"dbaccess bot: cannot start: {exc}", file=sys.stderr)
+        return 2
+    bot = Bot(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("signal %s: closing the Socket Mode connection", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    bot.start()
+    logger.info("started: %r", settings)
+    while not stop.wait(1.0):  # a bounded wait: signals are handled between waits
+        pass
+    bot.stop()
+    logger.info("stopped")
+    return 0

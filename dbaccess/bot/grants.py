@@ -1,0 +1,64 @@
+"""What a person may request, from the catalog: the only source of truth the bot reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dbaccess.bot.ids import RequestChoice
+from dbaccess.catalog import Catalog
+from dbaccess.requests import ACCESS_LEVELS
+
+ENGINE_NAMES = {
+    "postgres": "PostgreSQL",
+    "aurora-postgresql": "Aurora PostgreSQL",
+    "redshift": "Redshift",
+}
+
+
+@dataclass(frozen=True)
+class DatabaseChoices:
+    """One database the person holds, with the access levels they may request."""
+
+    key: str
+    engine: str  # as people read it: "PostgreSQL"
+    description: str | None
+    production: bool
+    accesses: tuple[str, ...]  # in ACCESS_LEVELS order
+
+    @property
+    def choices(self) -> tuple[RequestChoice, ...]:
+        return tuple(RequestChoice(self.key, access) for access in self.accesses)
+
+
+def choices_for(catalog: Catalog, email: str, today: dt.date) -> tuple[DatabaseChoices, ...]:
+    """The person's unexpired grants, one entry per database, sorted by database key."""
+    person = catalog.person(email)
+    if person is None:
+        return ()
+    held: dict[str, set[str]] = {}
+    for grant in person.grants:
+        if grant.database in catalog.databases and not grant.expired_on(today):
+            held.setdefault(grant.database, set()).add(grant.access)
+    result = []
+    for key in sorted(held):
+        db = catalog.databases[key]
+        result.append(
+            DatabaseChoices(
+                key=key,
+                engine=ENGINE_NAMES.get(db.engine, db.engine),
+                description=db.description,
+                production=db.production,
+                accesses=tuple(a for a in ACCESS_LEVELS if a in held[key]),
+            )
+        )
+    return tuple(result)
+
+
+def holds(catalog: Catalog, email: str, choice: RequestChoice, today: dt.date) -> bool:
+    """Whether the catalog (as it is now, not as the view was) still grants this choice."""
+    person = catalog.person(email)
+    grant = person.grant(choice.database, choice.access) if person else None
+    return (
+        grant is not None and choice.database in catalog.databases and not grant.expired_on(today)
+    )

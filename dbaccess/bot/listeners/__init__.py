@@ -1,0 +1,13 @@
+"""Slack listeners, one package per surface, each with `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from dbaccess.bot.listeners import actions, commands, events
+
+
+def register_listeners(app: App) -> None:
+    events.register(app)
+    commands.register(app)
+    actions.register(app)  # last: its fallback refuses any action the others did not take

@@ -1,0 +1,108 @@
+"""The bot's settings, from environment variables, read once by `load_settings`.
+
+A missing or malformed variable stops start-up with a message naming it (SettingsError), so a
+bad Deployment fails at once in `kubectl logs` instead of at the first click.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from dbaccess.catalog import parse_s3_url
+
+DEFAULT_HEALTH_PORT: Final = 8080
+DEFAULT_RATE_LIMIT: Final = 5
+DEFAULT_RATE_WINDOW_SECONDS: Final = 600
+SLACK_API_URL: Final = "https://slack.com/api/"
+
+_CHANNEL: Final = re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}")
+
+
+class SettingsError(ValueError):
+    """A required environment variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    bot_token: str
+    app_token: str
+    slack_api_url: str
+    request_table: str
+    catalog_bucket: str
+    catalog_key: str
+    help_channel: str
+    health_port: int = DEFAULT_HEALTH_PORT
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window_seconds: int = DEFAULT_RATE_WINDOW_SECONDS
+
+    def __repr__(self) -> str:  # never print the tokens
+        return (
+            f"BotSettings(slack_api_url={self.slack_api_url!r}, "
+            f"request_table={self.request_table!r}, "
+            f"catalog=s3://{self.catalog_bucket}/{self.catalog_key}, "
+            f"help_channel={self.help_channel!r}, health_port={self.health_port}, "
+            f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s)"
+        )
+
+
+def load_settings(environ: Mapping[str, str]) -> BotSettings:
+    """Build the settings from `environ` (os.environ in production)."""
+
+    def required(name: str) -> str:
+        value = environ.get(name, "").strip()
+        if not value:
+            raise SettingsError(f"{name} is not set")
+        return value
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        text = environ.get(name, "").strip()
+        if not text:
+            return default
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
+        return int(text)
+
+    bot_token = required("SLACK_BOT_TOKEN")
+    if not bot_token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN is not a bot token (it starts with xoxb-)")
+    app_token = required("SLACK_APP_TOKEN")
+    if not app_token.startswith("xapp-"):
+        raise SettingsError(
+            "SLACK_APP_TOKEN is not an app-level token (it starts with xapp-, "
+            "scope connections:write)"
+        )
+    api_url = environ.get("SLACK_API_URL", "").strip() or SLACK_API_URL
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
+        raise SettingsError(f"SLACK_API_URL={api_url!r} is not an http(s) URL")
+    if not api_url.endswith("/"):
+        api_url += "/"  # slack_sdk appends the method name to the base URL as is
+    table = required("DBACCESS_REQUEST_TABLE")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+        raise SettingsError(f"DBACCESS_REQUEST_TABLE={table!r} is not a DynamoDB table name")
+    catalog = required("DBACCESS_CATALOG")
+    try:
+        bucket, key = parse_s3_url(catalog)
+    except ValueError:
+        raise SettingsError(f"DBACCESS_CATALOG={catalog!r} is not an s3://bucket/key URL") from None
+    channel = required("DBACCESS_HELP_CHANNEL")
+    if not _CHANNEL.fullmatch(channel):
+        raise SettingsError(
+            f"DBACCESS_HELP_CHANNEL={channel!r} is not a channel name (#data-access) or id"
+        )
+    return BotSettings(
+        bot_token=bot_token,
+        app_token=app_token,
+        slack_api_url=api_url,
+        request_table=table,
+        catalog_bucket=bucket,
+        catalog_key=key,
+        help_channel=channel,
+        health_port=integer("HEALTH_PORT", DEFAULT_HEALTH_PORT, 1, 65535),
+        rate_limit=integer("DBACCESS_RATE_LIMIT", DEFAULT_RATE_LIMIT, 1, 1000),
+        rate_window_seconds=integer(
+            "DBACCESS_RATE_WINDOW_SECONDS", DEFAULT_RATE_WINDOW_SECONDS, 1, 86400
+        ),
+    )

@@ -1,0 +1,164 @@
+"""`dbaccess expire`: take unused and past-`until` grants out of access.yaml."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from dbaccess.access import InvalidInput, load_access_text, today_utc
+from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown, render_text
+from dbaccess.access.edit import EditError, Expiry, expire_grants
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
+from dbaccess.cli.diff import DiffFormat
+from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
+
+FAILED = 1
+
+
+def expire(
+    report: Annotated[
+        str | None,
+        typer.Option(
+            help="stale-grants.json from the reaper: a file or an s3://bucket/key URL. "
+            "Without it, only grants past their `until` are removed."
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the file; without it nothing changes.")
+    ] = False,
+    date: Annotated[
+        str | None,
+        typer.Option(help="Remove grants whose `until` is before this date (YYYY-MM-DD)."),
+    ] = None,
+    file: Annotated[Path, typer.Option(help="The access file.")] = Path("access.yaml"),
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option("--format", help="text for people, markdown for a PR body, json."),
+    ] = DiffFormat.text,
+) -> None:
+    """Remove the grants the reaper reported unused, and those past their `until`.
+
+    Comments, key order, quotes and flow style stay as they are: only the removed lines
+    change. A person or group left with no grants is dropped (one that had none is
+    left alone). Prints the access diff of the change.
+
+    Exit 0 on success (also when nothing is due); 1 when the report cannot be read;
+    2 when the access file is invalid or cannot be edited cleanly.
+
+    Example:
+
+        $ dbaccess expire --report stale-grants.json --write
+    """
+    today = parse_date(date) or today_utc()
+    problems_format = Format.json if fmt is DiffFormat.json else Format.text
+    stale = _read_report(report) if report else None
+    try:
+        original = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {exc}", INVALID_INPUT)
+    try:
+        before = load_access_text(original, str(file), today=today)
+        result = expire_grants(original, [g.key for g in stale.grants] if stale else [], today)
+        after = load_access_text(result.text, str(file), today=today)
+    except InvalidInput as exc:
+        exit_invalid(exc, problems_format)
+    except EditError as exc:
+        _fail(str(exc), INVALID_INPUT)
+    diff = diff_plans(before, after)
+    if write and result.text != original:
+        file.write_text(result.text, encoding="utf-8")
+    print(render(result, diff, stale, fmt, written=write))
+
+
+def render(
+    result: Expiry,
+    diff: AccessDiff,
+    report: StaleReport | None,
+    fmt: DiffFormat,
+    *,
+    written: bool,
+) -> str:
+    listed = {g.key: g for g in report.grants} if report else {}
+    if fmt is DiffFormat.json:
+        document = json.loads(render_json(diff))
+        document["removed"] = [
+            {"owner": r.owner, "database": r.database, "access": r.access, "why": r.why}
+            for r in result.removed
+        ]
+        document["kept"] = [
+            {"person": k.email, "database": k.database, "access": k.access, "group": k.group}
+            for k in result.kept
+        ]
+        return json.dumps(document, indent=2)
+    if fmt is DiffFormat.markdown:
+        return _markdown(result, diff, listed, report)
+    verb = "Removed" if written else "Would remove (run with --write to change the file)"
+    lines = [f"{verb}: {len(result.removed)} entries"]
+    lines += [f"  {r.text}" for r in result.removed]
+    lines += [f"  kept: {k.text}" for k in result.kept]
+    return "\n".join([*lines, "", render_text(diff)])
+
+
+def _used(grant: StaleGrant | None) -> str:
+    if grant is None:
+        return ""
+    return str(grant.last_used) if grant.last_used else "never through db-access"
+
+
+def _markdown(
+    result: Expiry,
+    diff: AccessDiff,
+    listed: Mapping[GrantKey, StaleGrant],
+    report: StaleReport | None,
+) -> str:
+    window = f"{report.unused_days} days" if report else "the configured window"
+    lines = [
+        f"Grants nobody used for {window}, and grants past their `until`, come out of "
+        "`access.yaml`. People were told in Slack before; anyone who still needs access "
+        "can comment here or ask to renew.",
+        "",
+        "| Entry | Database | Access | Why | Last used |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result.removed:
+        if r.why == "member":
+            lines.append(f"| {r.owner} | | | member {r.database} removed (unused) | |")
+            continue
+        email = r.owner.removeprefix("people ")
+        grant = listed.get(GrantKey(email, r.database, r.access))
+        lines.append(f"| {r.owner} | `{r.database}` | {r.access} | {r.why} | {_used(grant)} |")
+    if result.kept:
+        lines += ["", "Kept (granted through a group that gives more; edit by hand if needed):"]
+        lines += [f"- {k.text}" for k in result.kept]
+    return "\n".join([*lines, "", render_markdown(diff)])
+
+
+def _read_report(location: str) -> StaleReport:
+    try:
+        if location.startswith("s3://"):
+            import boto3
+
+            from dbaccess.catalog import parse_s3_url
+
+            bucket, key = parse_s3_url(location)
+            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        else:
+            body = Path(location).read_bytes()
+        return parse_report(body)
+    except ReportError as exc:
+        _fail(f"{location}: {exc}", FAILED)
+    except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
+        _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+__all__ = ["expire", "render"]

@@ -1,0 +1,9 @@
+"""The credential issuer Lambda: request table stream -> credential -> PrivateBin link -> Slack DM.
+
+`handler.lambda_handler` is the entry point; `flow.Issuer` does the work for one request.
+"""
+
+# Where `make package` (scripts/package_issuer.py) writes the Lambda's code and layer, relative
+# to the project directory; the Pulumi program deploys them from there.
+CODE_ZIP = "build/issuer/code.zip"
+LAYER_ZIP = "build/issuer/layer.zip"

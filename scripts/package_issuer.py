@@ -1,0 +1,135 @@
+"""Build the credential issuer Lambda's code zip and dependency layer, reproducibly.
+
+    python scripts/package_issuer.py                 # for Lambda: python3.13 on arm64
+    python scripts/package_issuer.py --native        # for this machine (the packaging test)
+
+The code zip holds only the dbaccess modules the issuer imports; the layer holds the
+third-party wheels (binary wheels only, for the target platform) under `python/`. boto3 and
+botocore come from the Lambda runtime: they alone are larger than every other dependency
+together. Same inputs, same bytes: entries sorted, timestamps fixed, no bytecode.
+Needs PyPI (or a pip index configured through PIP_INDEX_URL) for the layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dbaccess.issuer import CODE_ZIP, LAYER_ZIP  # noqa: E402 - after the path is set
+
+# What the issuer's and the reaper's handlers load (the packaging test proves it is enough).
+CODE = (
+    "dbaccess/__init__.py",
+    "dbaccess/py.typed",
+    "dbaccess/access",
+    "dbaccess/catalog.py",
+    "dbaccess/credentials.py",
+    "dbaccess/privatebin.py",
+    "dbaccess/requests.py",
+    "dbaccess/slackweb.py",
+    "dbaccess/issuer",
+    "dbaccess/reaper",
+)
+# Pinned as in requirements.txt; their own dependencies are resolved by pip.
+LAYER_REQUIREMENTS = (
+    "aws-lambda-powertools==3.37.0",
+    "slack-sdk==3.47.0",
+    "cryptography==50.0.2",
+)
+LAMBDA_PLATFORM = ("manylinux2014_aarch64", "3.13")
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
+
+
+def _files(base: Path, entries: Iterable[str]) -> list[tuple[Path, str]]:
+    found = []
+    for entry in entries:
+        path = base / entry
+        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in candidates:
+            relative = file.relative_to(base)
+            if "__pycache__" in relative.parts or file.suffix == ".pyc":
+                continue
+            found.append((file, relative.as_posix()))
+    return sorted(found, key=lambda item: item[1])
+
+
+def write_zip(destination: Path, files: list[tuple[Path, str]]) -> Path:
+    """A zip whose bytes depend only on the files' names, contents and modes."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for source, name in files:
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            executable = source.stat().st_mode & 0o111
+            info.external_attr = (0o755 if executable else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes())
+    return destination
+
+
+def build_code(out: Path) -> Path:
+    return write_zip(out, _files(ROOT, CODE))
+
+
+def build_layer(out: Path, *, native: bool = False, python: str = sys.executable) -> Path:
+    platform_args: list[str] = []
+    if not native:
+        platform, version = LAMBDA_PLATFORM
+        platform_args = [
+            "--platform",
+            platform,
+            "--python-version",
+            version,
+            "--implementation",
+            "cp",
+        ]
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "python"
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--only-binary=:all:",
+                *platform_args,
+                "--target",
+                str(target),
+                *LAYER_REQUIREMENTS,
+            ],
+            check=True,
+        )
+        # Console scripts carry this machine's interpreter path; the Lambda runs none.
+        files = [
+            (path, name)
+            for path, name in _files(Path(tmp), ["python"])
+            if not name.startswith("python/bin/")
+        ]
+        return write_zip(out, files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--native", action="store_true", help="wheels for this machine instead")
+    parser.add_argument("--code", type=Path, default=ROOT / CODE_ZIP, help="code zip to write")
+    parser.add_argument("--layer", type=Path, default=ROOT / LAYER_ZIP, help="layer zip to write")
+    parser.add_argument("--skip-layer", action="store_true", help="only the code zip")
+    args = parser.parse_args(argv)
+    print(f"code:  {build_code(args.code)}")
+    if not args.skip_layer:
+        print(f"layer: {build_layer(args.layer, native=args.native)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""SlackBot under Pulumi's mocks: GIVEN a cluster lookup, THEN the IRSA trust, the bot's
+permissions, the pod's hardening and the secret tokens are exactly as intended."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components.slack_bot import SlackBot, SlackBotArgs
+from dbaccess.access.source import SourceMap
+from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
+
+ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C1A2B3C4D5E6F708192A3B4C5D6E7F8"
+OIDC_HOST = ISSUER.removeprefix("https://")
+OIDC_ARN = f"arn:aws:iam::123456789012:oidc-provider/{OIDC_HOST}"
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/issuer-requests-1a2b3c4"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
+BOT_TOKEN, APP_TOKEN = "xoxb-1-real-looking-bot-token", "xapp-1-A0-real-looking-app-token"
+
+
+class ClusterMocks(OfflineMocks):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token == "aws:eks/getCluster:getCluster":
+            return {
+                "name": args.args["name"],
+                "endpoint": "https://5C1A2B3C.gr7.eu-west-1.eks.amazonaws.com",
+                "certificateAuthorities": [{"data": "LS0tLS1CRUdJTi1DRVJU"}],
+                "identities": [{"oidcs": [{"issuer": ISSUER}]}],
+            }
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            assert args.args["url"] == ISSUER
+            return {"arn": OIDC_ARN, "url": OIDC_HOST}
+        return super().call(args)
+
+
+def deploy_bot() -> dict[str, Registration]:
+    def program() -> None:
+        SlackBot(
+            "slack-bot",
+            SlackBotArgs(
+                cluster_name="platform-prod",
+                namespace="dbaccess",
+                image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbaccess-bot:0.1.0",
+                replicas=2,
+                help_channel="#db-access",
+                request_table_name="issuer-requests-1a2b3c4",
+                request_table_arn=TABLE_ARN,
+                request_table_key_arn=KEY_ARN,
+                catalog_bucket="catalog-bucket-7d158f9",
+                catalog_key="catalog.json",
+                slack_bot_token=pulumi.Output.secret(BOT_TOKEN),
+                slack_app_token=pulumi.Output.secret(APP_TOKEN),
+                region="eu-west-1",
+            ),
+        )
+
+    config = StackConfig(
+        "dbaccess", "test", {"aws:region": "eu-west-1"}, [], SourceMap("Pulumi.test.yaml")
+    )
+    run = run_under_mocks(program, config, ClusterMocks())
+    return {r.name: r for r in run.registrations}
+
+
+@pytest.fixture(scope="module")
+def bot() -> dict[str, Registration]:
+    return deploy_bot()
+
+
+def test_irsa_trust_is_exactly_the_service_account_of_this_cluster(
+    bot: dict[str, Registration],
+) -> None:
+    trust = json.loads(bot["slack-bot-role"].inputs["assumeRolePolicy"])
+    assert trust == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ServiceAccount",
+                "Effect": "Allow",
+                "Principal": {"Federated": OIDC_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{OIDC_HOST}:sub": "system:serviceaccount:dbaccess:dbaccess-bot",
+                        f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+    account = bot["slack-bot-service-account"].inputs
+    assert account["metadata"]["name"] == "dbaccess-bot"
+    assert account["metadata"]["namespace"] == "dbaccess"
+    assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
+
+
+def test_the_bot_may_only_record_requests_and_read_the_catalog(
+    bot: dict[str, Registration],
+) -> None:
+    policy = json.loads(bot["slack-bot-policy"].inputs["policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "RecordRequests",
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": TABLE_ARN,
+        },
+        {
+            "Sid": "RequestTableKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KEY_ARN,
+        },
+        {
+            "Sid": "CountRecentRequests",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": f"{TABLE_ARN}/index/by-email",
+        },
+        {
+            "Sid": "CatalogRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::catalog-bucket-7d158f9/catalog.json",
+        },
+    ]
+    assert "*" not in json.dumps(policy)
+
+
+def test_the_pod_runs_hardened_with_probes_and_two_replicas(bot: dict[str, Registration]) -> None:
+    spec = bot["slack-bot-deployment"].inputs["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["replicas"] == 2
+    assert pod["serviceAccountName"] == "dbaccess-bot"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"][0]["emptyDir"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DBACCESS_CATALOG"]["value"] == "s3://catalog-bucket-7d158f9/catalog.json"
+    assert env["DBACCESS_HELP_CHANNEL"]["value"] == "#db-access"
+    assert "secretKeyRef" in env["SLACK_BOT_TOKEN"]["valueFrom"]
+    assert "secretKeyRef" in env["SLACK_APP_TOKEN"]["valueFrom"]
+    pdb = bot["slack-bot-pdb"].inputs["spec"]
+    assert pdb["minAvailable"] == 1
+    assert pdb["selector"] == spec["selector"]
+
+
+def test_the_tokens_are_registered_only_as_secrets(bot: dict[str, Registration]) -> None:
+    data = bot["slack-bot-slack-tokens"].inputs["stringData"]
+    assert data[rpc._special_sig_key] == rpc._special_secret_sig
+    everything_else = {n: r.inputs for n, r in bot.items() if n != "slack-bot-slack-tokens"}
+    assert BOT_TOKEN not in json.dumps(everything_else, default=str)
+    assert APP_TOKEN not in json.dumps(everything_else, default=str)
+
+
+def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registration]) -> None:
+    kubeconfig = json.loads(bot["slack-bot-k8s"].inputs["kubeconfig"])
+    (cluster,) = kubeconfig["clusters"]
+    assert cluster["cluster"]["server"] == "https://5C1A2B3C.gr7.eu-west-1.eks.amazonaws.com"
+    assert cluster["cluster"]["certificate-authority-data"] == "LS0tLS1CRUdJTi1DRVJU"
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert user["user"]["exec"]["args"][:4] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "platform-prod",
+    ]

@@ -1,0 +1,81 @@
+"""`make package`: the issuer's code zip and layer, and a fresh interpreter that imports the
+handler from them alone (plus the AWS SDK, which the Lambda runtime provides)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scripts.package_issuer import build_code, build_layer
+
+# The Lambda python runtime ships these; the layer leaves them out.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six", "urllib3")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_code_zip_is_reproducible_and_holds_only_the_issuers_modules(tmp_path: Path) -> None:
+    # WHEN the code zip is built twice
+    first = build_code(tmp_path / "a" / "code.zip")
+    second = build_code(tmp_path / "b" / "code.zip")
+
+    # THEN the bytes are the same, entries sorted, timestamps fixed, no bytecode, no CLI
+    assert sha256(first) == sha256(second)
+    infos = zipfile.ZipFile(first).infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert "dbaccess/issuer/handler.py" in names
+    assert not [n for n in names if n.endswith(".pyc") or n.startswith(("dbaccess/cli/", "tests/"))]
+
+
+@pytest.mark.slow
+def test_the_handler_imports_from_the_zip_and_layer_alone(tmp_path: Path) -> None:
+    # GIVEN the code and a layer built for this machine, unpacked as Lambda does
+    # (/var/task and /opt), and the AWS SDK the runtime provides
+    task, opt, runtime = tmp_path / "task", tmp_path / "opt", tmp_path / "runtime"
+    zipfile.ZipFile(build_code(tmp_path / "code.zip")).extractall(task)
+    zipfile.ZipFile(build_layer(tmp_path / "layer.zip", native=True)).extractall(opt)
+    runtime.mkdir()
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (runtime / source.name).symlink_to(source)
+
+    # WHEN a fresh interpreter without site-packages imports the handlers (issuer and reaper
+    # ship the same code and layer)
+    probe = f"""
+import sys
+sys.path[:0] = [{str(task)!r}, {str(opt / "python")!r}, {str(runtime)!r}]
+import dbaccess.reaper.handler as reaper
+import dbaccess.issuer.handler as handler
+assert callable(handler.lambda_handler) and callable(reaper.lambda_handler)
+allowed = (sys.base_prefix, {str(tmp_path)!r})
+foreign = sorted(
+    name for name, module in list(sys.modules.items())
+    if getattr(module, "__file__", None) and not module.__file__.startswith(allowed)
+)
+print("foreign:", foreign)
+print("dbaccess from:", handler.__file__)
+print("reaper from:", reaper.__file__)
+"""
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, check=False
+    )
+
+    # THEN it imports, every module from the zip, the layer, the runtime SDK or the stdlib
+    assert result.returncode == 0, result.stderr
+    assert "foreign: []" in result.stdout
+    assert f"dbaccess from: {task}/dbaccess/issuer/handler.py" in result.stdout
+    assert f"reaper from: {task}/dbaccess/reaper/handler.py" in result.stdout
