@@ -32,6 +32,7 @@ def handler_times() -> list[float]:
     import boto3
     from moto import mock_aws
 
+    from dbaccess import lambda_env
     from dbaccess import requests as rq
     from dbaccess.issuer import handler
     from dbaccess.issuer import settings as env
@@ -67,11 +68,11 @@ def handler_times() -> list[float]:
         slack.add_user("U0FATIMA", "fatima.zahra@example.com")
         os.environ.update(
             {
-                env.REQUEST_TABLE: TABLE,
-                env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+                lambda_env.REQUEST_TABLE: TABLE,
+                lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
                 env.PRIVATEBIN_URL: privatebin.url,
-                env.SLACK_TOKEN_SECRET_ARN: secret,
-                env.SLACK_API_URL: slack.api_url,
+                lambda_env.SLACK_TOKEN_SECRET_ARN: secret,
+                lambda_env.SLACK_API_URL: slack.api_url,
             }
         )
         handler.issuer()  # the cold start is not a request's time

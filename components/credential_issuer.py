@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from dbaccess import policies
+from dbaccess import lambda_env, policies
 from dbaccess import requests as rq
 from dbaccess.issuer import settings as env
 
@@ -167,20 +167,20 @@ class CredentialIssuer(pulumi.ComponentResource):
             opts=child,
         )
         variables: dict[str, pulumi.Input[str]] = {
-            env.REQUEST_TABLE: table.name,
-            env.CATALOG_URL: pulumi.Output.concat(
+            lambda_env.REQUEST_TABLE: table.name,
+            lambda_env.CATALOG_URL: pulumi.Output.concat(
                 "s3://", args.catalog_bucket, "/", args.catalog_key
             ),
             env.PRIVATEBIN_URL: args.privatebin_url,
             env.PASTE_EXPIRE: args.paste_expire,
-            env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
-            env.ACCESS_CONTACT: args.access_contact,
+            lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
+            lambda_env.ACCESS_CONTACT: args.access_contact,
             env.MAX_ATTEMPTS_VAR: str(rq.MAX_ATTEMPTS),
             "POWERTOOLS_SERVICE_NAME": "dbaccess-issuer",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if args.slack_api_url:
-            variables[env.SLACK_API_URL] = args.slack_api_url
+            variables[lambda_env.SLACK_API_URL] = args.slack_api_url
         function = aws.lambda_.Function(
             f"{name}-function",
             description="db-access: request stream -> credential -> PrivateBin link -> Slack DM",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from dbaccess import policies
+from dbaccess import lambda_env, policies
 from dbaccess.reaper import run
 from dbaccess.reaper import settings as env
 from dbaccess.settings import Expiry
@@ -139,23 +139,23 @@ class GrantReaper(pulumi.ComponentResource):
             opts=child,
         )
         variables: dict[str, pulumi.Input[str]] = {
-            env.CATALOG_URL: catalog_url,
+            lambda_env.CATALOG_URL: catalog_url,
             env.REPORT_URL: report_url,
-            env.REQUEST_TABLE: args.request_table_name,
+            lambda_env.REQUEST_TABLE: args.request_table_name,
             env.REAPER_TABLE: table.name,
-            env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
+            lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
             env.UNUSED_DAYS: str(args.expiry.unusedDays),
             env.NOTICE_DAYS: ",".join(str(d) for d in args.expiry.noticeDays),
             env.TIMEZONE: args.expiry.timezone,
             env.USAGE_READER_ROLES: pulumi.Output.all(*(readers[a].arn for a in accounts)).apply(
                 lambda arns: json.dumps(dict(zip(accounts, arns, strict=True)), sort_keys=True)
             ),
-            env.ACCESS_CONTACT: args.access_contact,
+            lambda_env.ACCESS_CONTACT: args.access_contact,
             "POWERTOOLS_SERVICE_NAME": run.SERVICE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if args.slack_api_url:
-            variables[env.SLACK_API_URL] = args.slack_api_url
+            variables[lambda_env.SLACK_API_URL] = args.slack_api_url
         function = aws.lambda_.Function(
             f"{name}-function",
             description="db-access: daily grant usage, expiry notices, stale-grants.json",

@@ -15,7 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-DEFAULT_API_URL = "https://slack.com/api/"
+from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
+
 # Their DEBUG lines carry request bodies and signatures: keep them out of the logs whatever
 # LOG_LEVEL says.
 NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "slack_sdk")
@@ -27,7 +28,7 @@ def quiet_sdk_loggers() -> None:
 
 
 def web_client_from_secret(
-    secretsmanager: Any, secret_arn: str, api_url: str = DEFAULT_API_URL, *, timeout: int = 10
+    secretsmanager: Any, secret_arn: str, api_url: str = DEFAULT_SLACK_API_URL, *, timeout: int = 10
 ) -> WebClient:
     """A WebClient with the bot token stored (as plain text) in the secret `secret_arn`."""
     secret = secretsmanager.get_secret_value(SecretId=secret_arn)

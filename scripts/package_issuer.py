@@ -34,6 +34,7 @@ CODE = (
     "dbaccess/credentials.py",
     "dbaccess/privatebin.py",
     "dbaccess/requests.py",
+    "dbaccess/lambda_env.py",
     "dbaccess/slackweb.py",
     "dbaccess/issuer",
     "dbaccess/reaper",

@@ -12,26 +12,23 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.catalog import parse_s3_url
+from dbaccess.lambda_env import (
+    CATALOG_URL,
+    REQUEST_TABLE,
+    SLACK_TOKEN_SECRET_ARN,
+    SettingsError,
+    access_contact,
+    require,
+    slack_api_url,
+)
 from dbaccess.privatebin import EXPIRE_DURATIONS
 from dbaccess.requests import MAX_ATTEMPTS
 
 # The variable names, shared with components/credential_issuer.py.
-REQUEST_TABLE: Final = "DBACCESS_REQUEST_TABLE"
-CATALOG_URL: Final = "DBACCESS_CATALOG_URL"
 PRIVATEBIN_URL: Final = "DBACCESS_PRIVATEBIN_URL"
 PRIVATEBIN_CA_BUNDLE: Final = "DBACCESS_PRIVATEBIN_CA_BUNDLE"
 PASTE_EXPIRE: Final = "DBACCESS_PASTE_EXPIRE"
-SLACK_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_TOKEN_SECRET_ARN"
-SLACK_API_URL: Final = "DBACCESS_SLACK_API_URL"
-ACCESS_CONTACT: Final = "DBACCESS_ACCESS_CONTACT"
 MAX_ATTEMPTS_VAR: Final = "DBACCESS_MAX_ATTEMPTS"
-
-DEFAULT_SLACK_API_URL: Final = "https://slack.com/api/"
-DEFAULT_ACCESS_CONTACT: Final = "open a pull request on access.yaml, or ask in #db-access"
-
-
-class SettingsError(ValueError):
-    """A missing or invalid environment variable (a deployment mistake, not a request's)."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +47,7 @@ class IssuerSettings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
     env = os.environ if environ is None else environ
-    missing = [
-        name
-        for name in (REQUEST_TABLE, CATALOG_URL, PRIVATEBIN_URL, SLACK_TOKEN_SECRET_ARN)
-        if not env.get(name)
-    ]
-    if missing:
-        raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+    require(env, (REQUEST_TABLE, CATALOG_URL, PRIVATEBIN_URL, SLACK_TOKEN_SECRET_ARN))
     try:
         bucket, key = parse_s3_url(env[CATALOG_URL])
     except ValueError as exc:
@@ -70,7 +61,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
         raise SettingsError(f"{MAX_ATTEMPTS_VAR} must be a whole number") from None
     if max_attempts < 1:
         raise SettingsError(f"{MAX_ATTEMPTS_VAR} must be at least 1")
-    api_url = env.get(SLACK_API_URL) or DEFAULT_SLACK_API_URL
     return IssuerSettings(
         request_table=env[REQUEST_TABLE],
         catalog_bucket=bucket,
@@ -79,7 +69,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
         privatebin_ca_bundle=env.get(PRIVATEBIN_CA_BUNDLE) or None,
         paste_expire=expire,
         slack_token_secret_arn=env[SLACK_TOKEN_SECRET_ARN],
-        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-        access_contact=env.get(ACCESS_CONTACT) or DEFAULT_ACCESS_CONTACT,
+        slack_api_url=slack_api_url(env),
+        access_contact=access_contact(env),
         max_attempts=max_attempts,
     )

@@ -14,26 +14,23 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.catalog import parse_s3_url
+from dbaccess.lambda_env import (
+    CATALOG_URL,
+    REQUEST_TABLE,
+    SLACK_TOKEN_SECRET_ARN,
+    SettingsError,
+    access_contact,
+    require,
+    slack_api_url,
+)
 
 # The variable names, shared with components/grant_reaper.py.
-CATALOG_URL: Final = "DBACCESS_CATALOG_URL"
 REPORT_URL: Final = "DBACCESS_REPORT_URL"
-REQUEST_TABLE: Final = "DBACCESS_REQUEST_TABLE"
 REAPER_TABLE: Final = "DBACCESS_REAPER_TABLE"
-SLACK_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_TOKEN_SECRET_ARN"
-SLACK_API_URL: Final = "DBACCESS_SLACK_API_URL"
 UNUSED_DAYS: Final = "DBACCESS_UNUSED_DAYS"
 NOTICE_DAYS: Final = "DBACCESS_NOTICE_DAYS"
 TIMEZONE: Final = "DBACCESS_TIMEZONE"
 USAGE_READER_ROLES: Final = "DBACCESS_USAGE_READER_ROLES"
-ACCESS_CONTACT: Final = "DBACCESS_ACCESS_CONTACT"
-
-DEFAULT_SLACK_API_URL: Final = "https://slack.com/api/"
-DEFAULT_ACCESS_CONTACT: Final = "open a pull request on access.yaml, or ask in #db-access"
-
-
-class SettingsError(ValueError):
-    """A missing or invalid environment variable (a deployment mistake)."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +52,18 @@ class ReaperSettings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> ReaperSettings:
     env = os.environ if environ is None else environ
-    required = (
-        CATALOG_URL,
-        REPORT_URL,
-        REQUEST_TABLE,
-        REAPER_TABLE,
-        SLACK_TOKEN_SECRET_ARN,
-        UNUSED_DAYS,
-        NOTICE_DAYS,
+    require(
+        env,
+        (
+            CATALOG_URL,
+            REPORT_URL,
+            REQUEST_TABLE,
+            REAPER_TABLE,
+            SLACK_TOKEN_SECRET_ARN,
+            UNUSED_DAYS,
+            NOTICE_DAYS,
+        ),
     )
-    missing = [name for name in required if not env.get(name)]
-    if missing:
-        raise SettingsError(f"missing environment variables: {', '.join(missing)}")
     try:
         catalog_bucket, catalog_key = parse_s3_url(env[CATALOG_URL])
         report_bucket, report_key = parse_s3_url(env[REPORT_URL])
@@ -102,10 +99,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ReaperSettings:
         request_table=env[REQUEST_TABLE],
         reaper_table=env[REAPER_TABLE],
         slack_token_secret_arn=env[SLACK_TOKEN_SECRET_ARN],
-        slack_api_url=env.get(SLACK_API_URL) or DEFAULT_SLACK_API_URL,
+        slack_api_url=slack_api_url(env),
         unused_days=unused_days,
         notice_days=notice_days,
         timezone=timezone,
         usage_reader_roles=readers,
-        access_contact=env.get(ACCESS_CONTACT) or DEFAULT_ACCESS_CONTACT,
+        access_contact=access_contact(env),
     )

@@ -21,6 +21,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
+from dbaccess import lambda_env
 from dbaccess import requests as rq
 from dbaccess.access import load_access_file
 from dbaccess.catalog import build_catalog, to_json
@@ -262,12 +263,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for email, user in SLACK_USERS.items():
             slack.add_user(user, email)
         for name, value in {
-            env.REQUEST_TABLE: TABLE,
-            env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            lambda_env.REQUEST_TABLE: TABLE,
+            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
             env.PRIVATEBIN_URL: privatebin.url,
             env.PASTE_EXPIRE: "10min",
-            env.SLACK_TOKEN_SECRET_ARN: secret_arn,
-            env.SLACK_API_URL: slack.api_url,
+            lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
+            lambda_env.SLACK_API_URL: slack.api_url,
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_issuer", None)

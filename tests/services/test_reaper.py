@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 from moto.iam.models import iam_backends
 
+from dbaccess import lambda_env
 from dbaccess import requests as rq
 from dbaccess.access import load_access_text
 from dbaccess.access.naming import role_name_for
@@ -263,12 +264,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for email, user in SLACK_IDS.items():
             slack.add_user(user, email)
         for name, value in {
-            env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
             env.REPORT_URL: f"s3://{BUCKET}/stale-grants.json",
-            env.REQUEST_TABLE: REQUESTS,
+            lambda_env.REQUEST_TABLE: REQUESTS,
             env.REAPER_TABLE: STATE,
-            env.SLACK_TOKEN_SECRET_ARN: secret_arn,
-            env.SLACK_API_URL: slack.api_url,
+            lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
+            lambda_env.SLACK_API_URL: slack.api_url,
             env.UNUSED_DAYS: "90",
             env.NOTICE_DAYS: "14,3",
             env.TIMEZONE: "UTC",

@@ -1,0 +1,38 @@
+"""What the issuer and reaper Lambdas read from their environment, in common.
+
+Each Lambda's settings module builds its own typed object (once, at cold start) on these
+names, which the components set; the defaults live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+REQUEST_TABLE: Final = "DBACCESS_REQUEST_TABLE"
+CATALOG_URL: Final = "DBACCESS_CATALOG_URL"
+SLACK_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_TOKEN_SECRET_ARN"
+SLACK_API_URL: Final = "DBACCESS_SLACK_API_URL"
+ACCESS_CONTACT: Final = "DBACCESS_ACCESS_CONTACT"
+
+DEFAULT_SLACK_API_URL: Final = "https://slack.com/api/"
+DEFAULT_ACCESS_CONTACT: Final = "open a pull request on access.yaml, or ask in #db-access"
+
+
+class SettingsError(ValueError):
+    """A missing or invalid environment variable (a deployment mistake, not a request's)."""
+
+
+def require(env: Mapping[str, str], names: Iterable[str]) -> None:
+    missing = [name for name in names if not env.get(name)]
+    if missing:
+        raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+
+
+def slack_api_url(env: Mapping[str, str]) -> str:
+    url = env.get(SLACK_API_URL) or DEFAULT_SLACK_API_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def access_contact(env: Mapping[str, str]) -> str:
+    return env.get(ACCESS_CONTACT) or DEFAULT_ACCESS_CONTACT
