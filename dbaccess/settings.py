@@ -24,6 +24,7 @@ from pydantic import (
 from dbaccess.access.errors import InvalidInput, Problem, did_you_mean
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.source import SourceMap
+from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 PRINCIPAL_ARN = re.compile(
@@ -216,7 +217,7 @@ class Settings(BaseModel):
     ] = 5
     accessContact: Annotated[
         str, Field(min_length=3, description="whom to ask for access, said in denial DMs")
-    ] = "open a pull request on access.yaml, or ask in #db-access"
+    ] = DEFAULT_ACCESS_CONTACT
     expiry: Annotated[
         Expiry,
         Field(description="{unusedDays, noticeDays, runAt, timezone} of unused-grant expiry"),
