@@ -132,7 +132,7 @@ def deploy(deployment: Deployment) -> None:
             slack_api_url=settings.slackApiUrl,
             access_contact=settings.accessContact,
             code=pulumi.FileArchive(issuer_package.CODE_ZIP),  # one code zip for both Lambdas
-            layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
+            layer_arn=issuer.layer_arn,
         ),
     )
 

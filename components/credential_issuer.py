@@ -11,10 +11,9 @@ import pulumi_aws as aws
 
 from dbaccess import lambda_env, policies
 from dbaccess import requests as rq
+from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.issuer import settings as env
 
-RUNTIME = "python3.13"
-ARCHITECTURE = "arm64"
 HANDLER = "dbaccess.issuer.handler.lambda_handler"
 TIMEOUT_SECONDS = 60  # a batch of 10, each ~0.3 s, with room for Slack's Retry-After waits
 MEMORY_MB = 512  # CPU scales with memory; PBKDF2 per paste is the busiest step
@@ -231,6 +230,7 @@ class CredentialIssuer(pulumi.ComponentResource):
         self.table_name = table.name
         self.table_arn = table.arn
         self.table_key_arn = key.arn
+        self.layer_arn = layer.arn
         self.role_arn = role.arn
         self.function_name = function.name
         self.dead_letter_queue_url = dead_letters.url

@@ -11,12 +11,11 @@ import pulumi
 import pulumi_aws as aws
 
 from dbaccess import lambda_env, policies
+from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.reaper import run
 from dbaccess.reaper import settings as env
 from dbaccess.settings import Expiry
 
-RUNTIME = "python3.13"
-ARCHITECTURE = "arm64"
 HANDLER = "dbaccess.reaper.handler.lambda_handler"
 TIMEOUT_SECONDS = 300  # one GetRole per person and account, one query per person, the DMs
 MEMORY_MB = 256
@@ -45,7 +44,7 @@ class GrantReaperArgs:
     slack_api_url: str | None
     access_contact: str
     code: pulumi.Archive  # the dbaccess code zip, shared with the issuer
-    layer: pulumi.Archive  # the third-party wheels, under python/
+    layer_arn: pulumi.Input[str]  # the issuer's layer of third-party wheels
 
 
 class GrantReaper(pulumi.ComponentResource):
@@ -129,15 +128,6 @@ class GrantReaper(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        layer = aws.lambda_.LayerVersion(
-            f"{name}-layer",
-            layer_name="dbaccess-reaper-dependencies",
-            description="Third-party wheels of the db-access grant reaper",
-            code=args.layer,
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            opts=child,
-        )
         variables: dict[str, pulumi.Input[str]] = {
             lambda_env.CATALOG_URL: catalog_url,
             env.REPORT_URL: report_url,
@@ -163,7 +153,7 @@ class GrantReaper(pulumi.ComponentResource):
             architectures=[ARCHITECTURE],
             handler=HANDLER,
             code=args.code,
-            layers=[layer.arn],
+            layers=[args.layer_arn],
             role=role.arn,
             timeout=TIMEOUT_SECONDS,
             memory_size=MEMORY_MB,

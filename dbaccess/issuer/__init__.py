@@ -7,3 +7,6 @@
 # to the project directory; the Pulumi program deploys them from there.
 CODE_ZIP = "build/issuer/code.zip"
 LAYER_ZIP = "build/issuer/layer.zip"
+# The Lambda platform both zips are built for; the issuer and the reaper run on it.
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
