@@ -32,12 +32,14 @@ from dbaccess.reaper import settings as env
 from dbaccess.reaper.core import GrantKey, parse_report
 from dbaccess.reaper.run import logger, seen_key
 from tests.fakes.slack import FakeSlack, dm_channel_id
+from tests.services.issuer_world import TABLE as REQUESTS
+from tests.services.issuer_world import create_table
 
 REGION = "eu-west-1"
 PROD, STAGING = "111111111111", "222222222222"
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
-REQUESTS, STATE, BUCKET = "dbaccess-requests", "dbaccess-reaper", "dbaccess-catalog-test"
+STATE, BUCKET = "dbaccess-reaper", "dbaccess-catalog-test"
 READER = "arn:aws:iam::{}:role/dbaccess-service/dbaccess-usage-reader"
 
 USED = "used.recently@example.com"
@@ -208,26 +210,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv(name, value)
     with mock_aws(), FakeSlack() as slack:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=REQUESTS,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": rq.REQUEST_ID, "AttributeType": "S"},
-                {"AttributeName": rq.EMAIL, "AttributeType": "S"},
-                {"AttributeName": rq.REQUESTED_AT, "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": rq.REQUEST_ID, "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": rq.EMAIL_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": rq.EMAIL, "KeyType": "HASH"},
-                        {"AttributeName": rq.REQUESTED_AT, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+        create_table(dynamodb)  # the request table, as the issuer tests make it
         dynamodb.create_table(
             TableName=STATE,
             BillingMode="PAY_PER_REQUEST",
