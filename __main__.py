@@ -166,8 +166,10 @@ def deploy(deployment: Deployment) -> None:
                 role_name=spec.role_name,
                 tag_key=settings.consolemeTagKey,
                 trust_policy=issuer.role_arn.apply(
-                    lambda arn, email=spec.email: policies.trust_policy(
-                        email, settings.consolemeRoleArn, settings.extraTrustedPrincipals, arn
+                    lambda arn, email=spec.email: json.dumps(
+                        policies.trust_policy(
+                            email, settings.consolemeRoleArn, settings.extraTrustedPrincipals, arn
+                        )
                     )
                 ),
                 grants=spec.grants,

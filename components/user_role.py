@@ -18,7 +18,7 @@ class DatabaseUserRoleArgs:
     email: str
     role_name: str
     tag_key: str
-    trust_policy: pulumi.Input[policies.Policy]  # an Output when it names the issuer's role
+    trust_policy: pulumi.Input[str]  # JSON; an Output when it names the issuer's role
     grants: Sequence[tuple[DatabaseSpec, Grant]]
     # PostgreSQL database key -> its DbiResourceId / DbClusterResourceId (known after lookup)
     resource_ids: Mapping[str, pulumi.Input[str]]
@@ -40,7 +40,7 @@ class DatabaseUserRole(pulumi.ComponentResource):
             name=args.role_name,
             path="/dbaccess/",
             description=f"Database access of {args.email}, managed by db-access",
-            assume_role_policy=pulumi.Output.from_input(args.trust_policy).apply(json.dumps),
+            assume_role_policy=args.trust_policy,
             max_session_duration=3600,
             tags={
                 args.tag_key: args.email,
