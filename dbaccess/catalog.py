@@ -12,9 +12,10 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from dbaccess.access.plan import AccessPlan, DatabaseSpec, Person
+if TYPE_CHECKING:  # the services that only read catalogs never load the access.yaml model
+    from dbaccess.access.plan import AccessPlan, DatabaseSpec, Person
 
 SCHEMA_VERSION: Final = 1
 CATALOG_KEY: Final = "catalog.json"

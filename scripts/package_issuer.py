@@ -13,6 +13,7 @@ Needs PyPI (or a pip index configured through PIP_INDEX_URL) for the layer.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,8 @@ LAYER_REQUIREMENTS = (
     "cryptography==50.0.2",
 )
 LAMBDA_PLATFORM = ("manylinux2014_aarch64", "3.13")
+# The Lambda python runtime ships these; the layer leaves them out.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six", "urllib3")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 
 
@@ -117,6 +120,23 @@ def build_layer(out: Path, *, native: bool = False, python: str = sys.executable
             if not name.startswith("python/bin/")
         ]
         return write_zip(out, files)
+
+
+def unpack_like_lambda(code: Path, layer: Path, root: Path) -> list[Path]:
+    """Unpack `code` and `layer` as Lambda does (/var/task, /opt) under `root`, beside this
+    interpreter's copy of the SDK the runtime provides; return the import path, in order."""
+    task, opt, runtime = root / "task", root / "opt", root / "runtime"
+    zipfile.ZipFile(code).extractall(task)
+    zipfile.ZipFile(layer).extractall(opt)
+    runtime.mkdir()
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed here; the Lambda runtime provides it")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (runtime / source.name).symlink_to(source)
+    return [task, opt / "python", runtime]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -322,8 +322,10 @@ def make_credential(
         f"{db.engine} endpoint {db.host}:{db.port}, database {db.database}, "
         f"login {grant.login} ({access}); {how} in {db.region}"
     )
+    keys = session.get_credentials()
+    assert keys is not None  # the session answered STS a moment ago
     try:
-        cred = issue_credential(session, db, grant)
+        cred = issue_credential(keys, db, grant)
     except CredentialError as exc:
         raise aws_failure(exc) from None
     say(f"credential for {cred.user} valid until {cred.expires_at:%Y-%m-%d %H:%M:%S} UTC")

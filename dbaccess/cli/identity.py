@@ -268,13 +268,9 @@ def resolve_identity(
 def assume_role_or_explain(
     base_session: boto3.Session, arn: str, email: str, caller: Caller, region: str | None
 ) -> boto3.Session:
+    region = region or base_session.region_name or DEFAULT_STS_REGION
     try:
-        return assume_person_role(
-            base_session,
-            arn,
-            email,
-            region=region or base_session.region_name or DEFAULT_STS_REGION,
-        )
+        keys = assume_person_role(base_session.client("sts", region_name=region), arn, email)
     except AccessDenied as exc:
         raise EngineerError(
             f"role {arn} does not trust your credentials ({caller.arn}): {exc.code}",
@@ -286,6 +282,13 @@ def assume_role_or_explain(
         ) from None
     except CredentialError as exc:
         raise aws_failure(exc) from None
+    frozen = keys.get_frozen_credentials()
+    return boto3.Session(
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+        region_name=region,
+    )
 
 
 def session_for_account(

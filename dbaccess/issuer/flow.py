@@ -119,6 +119,7 @@ class Issuer:
         self._dynamodb = dynamodb
         self._catalog = catalog
         self._session = session
+        self._sts_clients: dict[str, Any] = {}
         self._privatebin = privatebin
         self._slack = slack
         self._clock = clock
@@ -177,6 +178,12 @@ class Issuer:
 
     # --- the steps -------------------------------------------------------------------------
 
+    def _sts(self, region: str) -> Any:
+        """The issuer's STS client for `region` (regional endpoint), made once."""
+        if region not in self._sts_clients:
+            self._sts_clients[region] = self._session.client("sts", region_name=region)
+        return self._sts_clients[region]
+
     def _read_catalog(self) -> Catalog:
         try:
             return self._catalog.get()
@@ -210,8 +217,8 @@ class Issuer:
         # Opened first: someone Slack cannot reach gets no credential made at all.
         channel = self._slack.open_dm(request.slack_user_id)
         try:
-            session = assume_person_role(self._session, role_arn, request.email, region=db.region)
-            credential = issue_credential(session, db, grant, now=self._clock())
+            credentials = assume_person_role(self._sts(db.region), role_arn, request.email)
+            credential = issue_credential(credentials, db, grant, now=self._clock())
         except CredentialError as exc:
             code = "aws_unavailable" if exc.transient else "aws_refused"
             raise IssueError(code, exc.message, transient=exc.transient) from None

@@ -680,10 +680,43 @@ def test_issue_credential_directly_for_the_issuer(published: AccessPlan) -> None
     assert grant is not None
     now = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 
-    cred = issue_credential(
-        boto3.Session(region_name=REGION), catalog.databases["orders"], grant, now=now
-    )
+    keys = boto3.Session(region_name=REGION).get_credentials()
+    assert keys is not None
+    cred = issue_credential(keys, catalog.databases["orders"], grant, now=now)
 
     assert cred.user == "fatimazahra_ro"
     assert cred.expires_at == dt.datetime(2030, 1, 1, 12, 15, tzinfo=dt.UTC)
     assert "DBUser=fatimazahra_ro" in cred.password
+
+
+def test_rds_token_is_the_one_botocore_signs(published: AccessPlan) -> None:
+    """The token is signed without an RDS client; it must be exactly what
+    `generate_db_auth_token` makes with the same credentials in the same second."""
+    catalog = Catalog.from_json(person_json(published, FATIMA))
+    db = catalog.databases["orders"]
+    person = catalog.person(FATIMA)
+    assert person is not None
+    grant = person.grant("orders", "read-only")
+    assert grant is not None
+    session = boto3.Session(
+        aws_access_key_id="ASIAEXAMPLEPERSON",
+        aws_secret_access_key="person-secret",
+        aws_session_token="person-session-token",
+        region_name=REGION,
+    )
+    keys = session.get_credentials()
+    assert keys is not None
+    rds = session.client("rds", region_name=db.region)
+
+    for _ in range(3):  # both signatures carry the second they were made in
+        ours = issue_credential(keys, db, grant).password
+        theirs = rds.generate_db_auth_token(
+            DBHostname=db.host, Port=db.port, DBUsername=grant.login, Region=db.region
+        )
+        if (
+            parse_qs(urlsplit(f"//{ours}").query)["X-Amz-Date"]
+            == parse_qs(urlsplit(f"//{theirs}").query)["X-Amz-Date"]
+        ):
+            break
+    assert ours == theirs
+    assert ours.startswith(f"{db.host}:{db.port}/?Action=connect&DBUser={grant.login}&")

@@ -4,7 +4,6 @@ handler from them alone (plus the AWS SDK, which the Lambda runtime provides).""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -12,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.package_issuer import build_code, build_layer
-
-# The Lambda python runtime ships these; the layer leaves them out.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six", "urllib3")
+from scripts.package_issuer import build_code, build_layer, unpack_like_lambda
 
 
 def sha256(path: Path) -> str:
@@ -41,23 +37,15 @@ def test_the_code_zip_is_reproducible_and_holds_only_the_issuers_modules(tmp_pat
 def test_the_handler_imports_from_the_zip_and_layer_alone(tmp_path: Path) -> None:
     # GIVEN the code and a layer built for this machine, unpacked as Lambda does
     # (/var/task and /opt), and the AWS SDK the runtime provides
-    task, opt, runtime = tmp_path / "task", tmp_path / "opt", tmp_path / "runtime"
-    zipfile.ZipFile(build_code(tmp_path / "code.zip")).extractall(task)
-    zipfile.ZipFile(build_layer(tmp_path / "layer.zip", native=True)).extractall(opt)
-    runtime.mkdir()
-    for name in RUNTIME_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None
-        assert spec.origin is not None
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (runtime / source.name).symlink_to(source)
+    code = build_code(tmp_path / "code.zip")
+    layer = build_layer(tmp_path / "layer.zip", native=True)
+    task, layer_path, runtime = unpack_like_lambda(code, layer, tmp_path)
 
     # WHEN a fresh interpreter without site-packages imports the handlers (issuer and reaper
     # ship the same code and layer)
     probe = f"""
 import sys
-sys.path[:0] = [{str(task)!r}, {str(opt / "python")!r}, {str(runtime)!r}]
+sys.path[:0] = [{str(task)!r}, {str(layer_path)!r}, {str(runtime)!r}]
 import dbaccess.reaper.handler as reaper
 import dbaccess.issuer.handler as handler
 assert callable(handler.lambda_handler) and callable(reaper.lambda_handler)
