@@ -47,6 +47,26 @@ class Services:
             logger.exception("reading the catalog failed")
             return None
 
+    def person_and_catalog(
+        self, client: WebClient, user_id: str, channel: str | None
+    ) -> tuple[str, Catalog] | None:
+        """The clicker's email and the catalog; None once the person has been told why not
+        (Slack has no email for them in access.yaml terms, or the catalog is unreadable)."""
+        email = self.directory.email_of(user_id)
+        if email is None:
+            tell(
+                client,
+                user_id,
+                views.refused_unknown_person(self.settings.help_channel),
+                channel=channel,
+            )
+            return None
+        catalog = self.read_catalog()
+        if catalog is None:
+            tell(client, user_id, views.failed_to_look_up(), channel=channel)
+            return None
+        return email, catalog
+
     def choices(self, catalog: Catalog, email: str) -> tuple[DatabaseChoices, ...]:
         return choices_for(catalog, email, self.today())
 

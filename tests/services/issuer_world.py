@@ -12,12 +12,14 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 from moto import mock_aws
 
@@ -283,15 +285,24 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setattr(handler, "_issuer", None)
 
 
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    """What the issuer's Powertools logger writes (the lines CloudWatch would get)."""
+@contextmanager
+def powertools_lines(powertools_logger: Logger) -> Iterator[io.StringIO]:
+    """What a Powertools logger writes (the lines CloudWatch would get), while open."""
     stream = io.StringIO()
-    handler_ = logger.registered_handler
+    handler_ = powertools_logger.registered_handler
     assert isinstance(handler_, logging.StreamHandler)
     previous = handler_.setStream(stream)
-    yield stream
-    handler_.setStream(previous)
+    try:
+        yield stream
+    finally:
+        handler_.setStream(previous)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The issuer's log lines."""
+    with powertools_lines(logger) as stream:
+        yield stream
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from dbaccess.reaper.core import GrantKey, parse_report
 from dbaccess.reaper.run import logger, seen_key
 from tests.fakes.slack import FakeSlack, dm_channel_id
 from tests.services.issuer_world import TABLE as REQUESTS
-from tests.services.issuer_world import create_table
+from tests.services.issuer_world import create_table, powertools_lines
 
 REGION = "eu-west-1"
 PROD, STAGING = "111111111111", "222222222222"
@@ -271,12 +270,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 @pytest.fixture
 def json_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    log_handler = logger.registered_handler
-    assert isinstance(log_handler, logging.StreamHandler)
-    previous = log_handler.setStream(stream)
-    yield stream
-    log_handler.setStream(previous)
+    """The reaper's log lines."""
+    with powertools_lines(logger) as stream:
+        yield stream
 
 
 def test_a_grant_used_ten_days_ago_stays_and_gets_no_notice(world: World) -> None:

@@ -39,14 +39,10 @@ def request_credentials(
     try:
         services = services_of(context)
         help_channel = services.settings.help_channel
-        email = services.directory.email_of(user_id)
-        if email is None:
-            tell(client, user_id, views.refused_unknown_person(help_channel), channel=channel)
+        found = services.person_and_catalog(client, user_id, channel)
+        if found is None:
             return
-        catalog = services.read_catalog()
-        if catalog is None:
-            tell(client, user_id, views.failed_to_look_up(), channel=channel)
-            return
+        email, catalog = found
         if not grants.holds(catalog, email, choice, services.today()):
             logger.info("refused %s: %s %s is not granted", email, choice.database, choice.access)
             tell(client, user_id, views.refused_not_granted(choice, help_channel), channel=channel)

@@ -37,14 +37,10 @@ def post_choices(
 ) -> None:
     services = services_of(context)
     help_channel = services.settings.help_channel
-    email = services.directory.email_of(user_id)
-    if email is None:
-        tell(client, user_id, views.refused_unknown_person(help_channel), channel=channel)
+    found = services.person_and_catalog(client, user_id, channel)
+    if found is None:
         return
-    catalog = services.read_catalog()
-    if catalog is None:
-        tell(client, user_id, views.failed_to_look_up(), channel=channel)
-        return
+    email, catalog = found
     databases = services.choices(catalog, email)
     blocks = views.message_blocks(databases, help_channel, page)
     text = f"Your databases ({len(databases)})" if databases else "You have no database access"
