@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_postgresql as postgresql
 
-from dbaccess.access.naming import ACCESS_LEVELS, GROUP_ROLES, SHORT_ACCESS
+from dbaccess.access.naming import ACCESS_LEVELS, SHORT_ACCESS
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
 
@@ -45,7 +45,7 @@ class PostgresUsers(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         groups: dict[str, postgresql.Role] = {}
         for access in ACCESS_LEVELS:
-            group = postgresql.Role(f"{name}-{access}", name=GROUP_ROLES[access], opts=child)
+            group = postgresql.Role(f"{name}-{access}", name=db.group_for(access), opts=child)
             groups[access] = group
             after_group = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[group])
             privileges = PRIVILEGES[access]
@@ -54,7 +54,7 @@ class PostgresUsers(pulumi.ComponentResource):
                     postgresql.Grant(
                         f"{name}-{access}-{schema}-{object_type}",
                         database=db.name,
-                        role=GROUP_ROLES[access],
+                        role=db.group_for(access),
                         schema=schema,
                         object_type=object_type,
                         privileges=list(granted),
@@ -65,7 +65,7 @@ class PostgresUsers(pulumi.ComponentResource):
                         postgresql.DefaultPrivileges(
                             f"{name}-{access}-{schema}-{owner}-{object_type}",
                             database=db.name,
-                            role=GROUP_ROLES[access],
+                            role=db.group_for(access),
                             schema=schema,
                             owner=owner,
                             object_type=object_type,
@@ -77,7 +77,7 @@ class PostgresUsers(pulumi.ComponentResource):
                 f"{name}-{grant.email}-{SHORT_ACCESS[grant.access]}",
                 name=grant.login,
                 login=True,
-                roles=["rds_iam", GROUP_ROLES[grant.access]],
+                roles=["rds_iam", db.group_for(grant.access)],
                 connection_limit=args.connection_limit,
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=provider, depends_on=[groups[grant.access]]
