@@ -236,9 +236,7 @@ def database_permissions(
                 **common,
             )
         )
-    return [
-        dataclasses.replace(meta[key], until=until) for key, until in ends.items()
-    ]
+    return [dataclasses.replace(meta[key], until=until) for key, until in ends.items()]
 
 
 def _statement_sid(family: str, scope: tuple[tuple[str, str], ...], until: dt.date | None) -> str:
