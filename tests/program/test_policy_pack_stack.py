@@ -18,7 +18,7 @@ def stack(program: Program, edit: dict[str, dict] | None = None) -> list[tuple[s
     return [(r.type, edit.get(r.name, r.inputs)) for r in program.resources]
 
 
-def edited_policy(program: Program, name: str, change) -> dict[str, dict]:  # noqa: ANN001
+def edited_policy(program: Program, name: str, change) -> dict[str, dict]:
     inputs = dict(program.named(name).inputs)
     document = json.loads(inputs["policy"])
     change(document["Statement"])
