@@ -200,3 +200,39 @@ def test_two_databases_on_one_server_share_one_statement_resource() -> None:
         ["rds-db:connect"],
         [f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:db-PG/ana_ro"],
     )
+
+
+def test_the_size_check_counts_the_date_conditions() -> None:
+    """A person whose grants fit undated is refused when each carries its own end date."""
+    dbs = [
+        DatabaseSpec(
+            f"db{i}", "postgres", ACCOUNT, "eu-west-1", f"pg{i}", "h.example.com", 5432, "a"
+        )
+        for i in range(200)
+    ]
+
+    def fits(count: int, dated: bool) -> bool:
+        chosen = [
+            (
+                db,
+                Grant(
+                    "ana@example.com",
+                    db.key,
+                    "read-only",
+                    "ana_ro",
+                    DAY0 + dt.timedelta(i) if dated else None,
+                    (),
+                    (),
+                ),
+            )
+            for i, db in enumerate(dbs[:count])
+        ]
+        try:
+            policies.check_policy_size("ana@example.com", ACCOUNT, chosen, "arn:aws:s3:::c/p.json")
+        except policies.PolicyTooLarge:
+            return False
+        return True
+
+    undated_limit = max(n for n in range(1, 200) if fits(n, dated=False))
+    dated_limit = max(n for n in range(1, 200) if fits(n, dated=True))
+    assert dated_limit < undated_limit
