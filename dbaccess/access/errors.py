@@ -40,7 +40,21 @@ class InvalidInput(Exception):
         return json.dumps({"ok": False, "errors": [asdict(p) for p in self.problems]}, indent=2)
 
 
+# Messages quote at most this many characters of a value: enough to recognise it, never a
+# whole pasted file (an access file that is really /etc/passwd is refused, not echoed).
+SHOWN_MAX = 80
+
+
+def shown(value: object) -> str:
+    """A value as messages quote it: its text, cut to SHOWN_MAX characters with '…'."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
+
+
 def did_you_mean(value: str, choices: Sequence[str]) -> str:
     """' (did you mean 'x'?)' when a choice is close to the value, else ''."""
+    if len(value) > SHOWN_MAX:  # difflib is quadratic in the length; no name is that long
+        return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

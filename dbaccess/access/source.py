@@ -1,20 +1,62 @@
-"""Reading YAML while remembering where every key and value came from.
+"""Reading YAML safely while remembering where every key and value came from.
 
-PyYAML builds plain dicts and forgets positions, and silently keeps the last of two equal
-keys. We compose the node tree instead, build the values ourselves and keep a map from each
-value's path (("people", "ana@x.com", "grants", 0, "access")) to its line and column.
+Shared by access.yaml and Pulumi.<stack>.yaml. We build values from libyaml's event stream
+ourselves instead of PyYAML's node tree, for four reasons:
+
+- positions: a map from each value's path (("people", "ana@x.com", "grants", 0, "access"))
+  to its line and column, so every problem points at its place;
+- limits, checked while reading, before anything is built: size, nesting depth, aliases and
+  the nodes aliases expand to (an alias bomb is a few lines that expand to billions of nodes;
+  deep nesting overflows PyYAML's recursive composer and crashes the interpreter);
+- exact scalars: YAML 1.1 reads `port: 1:30` as 90 and `yes` as true. We read plain scalars
+  by the YAML 1.2 core schema plus dates, refuse merge keys (`<<`) and unknown tags, and
+  report an impossible date (`2026-02-30`) at its line instead of raising;
+- speed: PyYAML's Python resolver costs more than libyaml's parsing on large files.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path as FsPath
+from typing import Any, Final
 
 import yaml
 
-from dbaccess.access.errors import Problem
+from dbaccess.access.errors import InvalidInput, Problem, shown
 
 Path = tuple[str | int, ...]
+
+# Limits, enforced before a document is built. A real access file with 5,000 people and 20
+# databases is about 5 MB, nests 7 levels and needs no alias at all.
+MAX_BYTES: Final = 32 * 1024 * 1024
+MAX_DEPTH: Final = 32
+MAX_ALIASES: Final = 1_000
+MAX_ALIAS_NODES: Final = 100_000  # nodes all aliases together may repeat
+
+# What YAML allows in a stream (YAML 1.1 §5.1, as libyaml checks it), so the first other
+# character is reported at its line instead of as libyaml's "position 12345".
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_SHOWN_CHARACTERS = 5
+
+_TAG = "tag:yaml.org,2002:"
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+# YAML's timestamp (date, or date and time), as PyYAML's resolver defines it.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
+)
+# A plain scalar starting with none of these is text (the fast path for most values).
+_MAYBE_NOT_TEXT = frozenset("0123456789+-.~nNtTfF")
 
 
 @dataclass(frozen=True)
@@ -25,116 +67,418 @@ class Position:
 
 @dataclass
 class SourceMap:
-    """Positions of values and of keys, by path."""
+    """Positions (line, column) of values and of keys, by path."""
 
     file: str
-    values: dict[Path, Position] = field(default_factory=dict)
-    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def value(self, path: Path) -> Position:
         """Where the value at path is, or its nearest existing ancestor."""
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found:
-                return found
+                return Position(*found)
         return Position(1, 1)
 
     def key(self, path: Path) -> Position:
         """Where the key naming path is (falls back to the value)."""
-        return self.keys.get(path) or self.value(path)
+        found = self.keys.get(path)
+        return Position(*found) if found else self.value(path)
 
     def problem(self, path: Path, message: str, fix: str, *, at_key: bool = False) -> Problem:
         pos = self.key(path) if at_key else self.value(path)
         return Problem(self.file, pos.line, pos.column, message, fix)
 
 
-def _position(node: yaml.Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-class _Builder:
-    def __init__(self, loader: Any, source: SourceMap) -> None:
-        self.loader = loader
-        self.source = source
-        self.problems: list[Problem] = []
-
-    def build(self, node: yaml.Node, path: Path) -> Any:
-        self.source.values[path] = _position(node)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
-
-    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        first_seen: dict[Any, Position] = {}
-        for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int):
-                pos = _position(key_node)
-                self.problems.append(
-                    Problem(
-                        self.source.file,
-                        pos.line,
-                        pos.column,
-                        f"a key must be a plain word, got {type(key).__name__} {key!r}",
-                        "write the key as text, for example `orders:`",
-                    )
-                )
-                continue
-            # Emails are case-insensitive: Ana@x.com and ana@x.com are the same person.
-            identity = key.lower() if isinstance(key, str) else key
-            key_pos = _position(key_node)
-            if identity in first_seen:
-                earlier = first_seen[identity]
-                self.problems.append(
-                    Problem(
-                        self.source.file,
-                        key_pos.line,
-                        key_pos.column,
-                        f"'{key}' appears twice in this mapping (first at line {earlier.line})",
-                        "keep one entry and merge the two; YAML would silently drop the first",
-                    )
-                )
-                continue
-            first_seen[identity] = key_pos
-            self.source.keys[(*path, key)] = key_pos
-            result[key] = self.build(value_node, (*path, key))
-        return result
-
-
-def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Problem]]:
-    """Parse YAML text into plain values plus their positions; problems instead of raising."""
-    source = SourceMap(file)
-    # libyaml's parser when PyYAML was built with it (ten times faster on large files).
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+def read_text(path: FsPath, fix: str) -> str:
+    """A file's text, or InvalidInput saying where it is not readable UTF-8 within limits."""
+    file = str(path)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, source, []
-        builder = _Builder(loader, source)
-        data = builder.build(node, ())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
-        return (
-            None,
-            source,
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidInput([Problem(file, 1, 1, f"{file} does not exist", fix)]) from None
+    except OSError as exc:
+        raise InvalidInput(
+            [Problem(file, 1, 1, f"cannot read {file}: {exc.strerror}", "check the path")]
+        ) from None
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(
+            [
+                Problem(
+                    file,
+                    1,
+                    1,
+                    f"{file} is larger than {MAX_BYTES // 2**20} MB",
+                    "pass the right file; an access file for thousands of people is a few MB",
+                )
+            ]
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidInput(
             [
                 Problem(
                     file,
                     line,
                     column,
-                    f"YAML syntax error: {reason}",
-                    "check indentation and quoting near this line (values with ':' or '#' "
-                    "need quotes)",
+                    f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+                    "save the file as UTF-8",
                 )
-            ],
+            ]
+        ) from None
+
+
+class _Stop(Exception):
+    """A problem after which reading further is pointless or unsafe."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+@dataclass
+class _Frame:
+    """A mapping or sequence being built."""
+
+    value: dict[Any, Any] | list[Any]
+    path: Path | None  # None: inside a key that is refused anyway, so nothing is recorded
+    anchor: str | None
+    mark: Any  # where it starts
+    size: int = 1
+    key: Any = None  # mappings: the key read, waiting for its value
+    key_ok: bool = False
+    key_mark: Any = None
+    seen: dict[Any, int] = field(default_factory=dict)  # key identity -> line (duplicates)
+
+
+class _Reader:
+    def __init__(self, parser: Any, source: SourceMap) -> None:
+        self.parser = parser
+        self.source = source
+        self.problems: list[Problem] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.aliases = 0
+        self.alias_nodes = 0
+
+    def at(self, mark: Any, message: str, fix: str) -> Problem:
+        return Problem(self.source.file, mark.line + 1, mark.column + 1, message, fix)
+
+    def document(self) -> Any:
+        """The single document of the stream, or None when there is none."""
+        parser = self.parser
+        parser.get_event()  # StreamStart
+        if isinstance(parser.peek_event(), yaml.StreamEndEvent):
+            return None
+        parser.get_event()  # DocumentStart
+        value = self._node()
+        parser.get_event()  # DocumentEnd
+        extra = parser.get_event()
+        if not isinstance(extra, yaml.StreamEndEvent):
+            raise _Stop(
+                self.at(
+                    extra.start_mark,
+                    "a second YAML document starts here ('---')",
+                    "keep one document per file: remove the '---' line and what follows, "
+                    "or merge the two",
+                )
+            )
+        return value
+
+    def _node(self) -> Any:
+        """Read one node (iteratively: nesting never touches Python's stack)."""
+        stack: list[_Frame] = []
+        path: Path | None = ()
+        while True:
+            event = self.parser.get_event()
+            mark = event.start_mark
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise _Stop(
+                        self.at(
+                            mark,
+                            f"the YAML nests deeper than {MAX_DEPTH} levels",
+                            "an access file nests at most 7 levels; check the indentation",
+                        )
+                    )
+                is_mapping = isinstance(event, yaml.MappingStartEvent)
+                self._check_tag(event, "map" if is_mapping else "seq")
+                self._record(path, mark)
+                stack.append(_Frame({} if is_mapping else [], path, event.anchor, mark))
+                path = self._child_path(stack[-1])
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                frame = stack.pop()
+                value, size, anchor, mark = frame.value, frame.size, frame.anchor, frame.mark
+            elif isinstance(event, yaml.AliasEvent):
+                value, size = self._alias(event)
+                anchor = None
+                self._record(path, mark)
+            else:
+                value, size, anchor = self._scalar(event), 1, event.anchor
+                self._record(path, mark)
+            if anchor is not None:
+                self.anchors[anchor] = (value, size)
+            if not stack:
+                return value
+            parent = stack[-1]
+            parent.size += size
+            if isinstance(parent.value, list):
+                parent.value.append(value)
+            elif parent.key_mark is None:
+                self._take_key(parent, value, mark, event)
+            else:
+                if parent.key_ok:
+                    parent.value[parent.key] = value
+                parent.key_mark = None
+            path = self._child_path(parent)
+
+    def _record(self, path: Path | None, mark: Any) -> None:
+        if path is not None:
+            self.source.values[path] = (mark.line + 1, mark.column + 1)
+
+    def _child_path(self, frame: _Frame) -> Path | None:
+        if frame.path is None:
+            return None
+        if isinstance(frame.value, list):
+            return (*frame.path, len(frame.value))
+        if frame.key_mark is None or not frame.key_ok:
+            return None  # a key is read next (recorded in keys), or the value of a refused key
+        return (*frame.path, frame.key)
+
+    def _take_key(self, frame: _Frame, key: Any, mark: Any, event: Any) -> None:
+        frame.key_mark = mark
+        frame.key, frame.key_ok = key, False
+        if isinstance(event, yaml.ScalarEvent) and event.value == "<<" and not event.style:
+            self.problems.append(
+                self.at(
+                    mark,
+                    "merge keys ('<<') are not supported",
+                    "write the keys out in full here; each entry is reviewed on its own",
+                )
+            )
+            return
+        if not isinstance(event, yaml.ScalarEvent) or not isinstance(key, str | int):
+            self.problems.append(
+                self.at(
+                    mark,
+                    f"a key must be a plain word, got {_kind(key)}",
+                    "write the key as text, for example `orders:`",
+                )
+            )
+            return
+        # Emails are case-insensitive: Ana@x.com and ana@x.com are the same person.
+        identity = key.lower() if isinstance(key, str) else key
+        if identity in frame.seen:
+            self.problems.append(
+                self.at(
+                    mark,
+                    f"'{shown(key)}' appears twice in this mapping "
+                    f"(first at line {frame.seen[identity]})",
+                    "keep one entry and merge the two; YAML would silently drop the first",
+                )
+            )
+            return
+        frame.seen[identity] = mark.line + 1
+        frame.key_ok = True
+        if frame.path is not None:
+            self.source.keys[(*frame.path, key)] = (mark.line + 1, mark.column + 1)
+
+    def _alias(self, event: Any) -> tuple[Any, int]:
+        found = self.anchors.get(event.anchor)
+        if found is None:
+            # Anchors are registered when their node ends, so this is also a recursive alias.
+            raise _Stop(
+                self.at(
+                    event.start_mark,
+                    f"alias *{shown(event.anchor)} refers to no anchor defined before it "
+                    "(or to the node that contains it)",
+                    "define `&name` before using `*name`, outside the node that uses it",
+                )
+            )
+        value, size = found
+        self.aliases += 1
+        self.alias_nodes += size
+        if self.aliases > MAX_ALIASES or self.alias_nodes > MAX_ALIAS_NODES:
+            raise _Stop(
+                self.at(
+                    event.start_mark,
+                    f"aliases repeat more than {MAX_ALIAS_NODES:,} nodes or are used more than "
+                    f"{MAX_ALIASES:,} times",
+                    "write the entries out instead of repeating them through aliases",
+                )
+            )
+        return value, size
+
+    def _check_tag(self, event: Any, kind: str) -> None:
+        if event.tag not in (None, "!", _TAG + kind):
+            self.problems.append(self._unsupported_tag(event))
+
+    def _unsupported_tag(self, event: Any) -> Problem:
+        tag = event.tag.replace(_TAG, "!!")
+        return self.at(
+            event.start_mark,
+            f"the YAML tag {shown(tag)} is not supported",
+            "remove the tag and write the value plainly (quote it to make it text)",
         )
-    except yaml.YAMLError as exc:
-        return None, source, [Problem(file, 1, 1, f"YAML error: {exc}", "fix the YAML syntax")]
+
+    def _scalar(self, event: Any) -> Any:
+        value: str = event.value
+        tag = event.tag
+        if tag is None and not event.style:  # plain (libyaml says "", PyYAML None)
+            if value and value[0] not in _MAYBE_NOT_TEXT:
+                return value
+            kind = _implicit_kind(value)
+        elif tag is None or tag == "!":
+            return value  # quoted or block text
+        elif tag.startswith(_TAG) and tag[len(_TAG) :] in _CONVERTERS:
+            kind = tag[len(_TAG) :]
+        else:
+            self.problems.append(self._unsupported_tag(event))
+            return value
+        try:
+            return _CONVERTERS[kind](value)
+        except ValueError as exc:
+            self.problems.append(
+                self.at(
+                    event.start_mark,
+                    f"'{shown(value)}' is not a valid {_KIND_WORDS[kind]}: {exc}",
+                    "write a real date as YYYY-MM-DD"
+                    if kind == "timestamp"
+                    else f"write a {_KIND_WORDS[kind]}, or quote the value to make it text",
+                )
+            )
+            return value
+
+
+def _implicit_kind(value: str) -> str:
+    if value in _NULLS:
+        return "null"
+    if value in _BOOLS:
+        return "bool"
+    if _INT.fullmatch(value):
+        return "int"
+    if _FLOAT.fullmatch(value):
+        return "float"
+    if _TIMESTAMP.fullmatch(value):
+        return "timestamp"
+    return "str"
+
+
+def _null(value: str) -> None:
+    if value not in _NULLS:
+        raise ValueError("only ~, null or nothing is null")
+
+
+def _bool(value: str) -> bool:
+    if value not in _BOOLS:
+        raise ValueError("only true or false")
+    return _BOOLS[value]
+
+
+def _int(value: str) -> int:
+    if not _INT.fullmatch(value):
+        raise ValueError("only digits, optionally signed")
+    return int(value)
+
+
+def _float(value: str) -> float:
+    if not (_FLOAT.fullmatch(value) or _INT.fullmatch(value)):
+        raise ValueError("only digits with an optional point and exponent")
+    # YAML writes infinity and not-a-number .inf and .nan; Python reads inf and nan.
+    return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
+
+
+def _timestamp(value: str) -> dt.date | dt.datetime:
+    if not _TIMESTAMP.fullmatch(value):
+        raise ValueError("it is not written YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS)")
+    node = yaml.ScalarNode(_TAG + "timestamp", value)
+    result: dt.date | dt.datetime = _CONSTRUCTOR.construct_yaml_timestamp(node)
+    return result
+
+
+# PyYAML's own timestamp constructor (time zones, fractions), fed only what _TIMESTAMP accepts.
+_CONSTRUCTOR = yaml.SafeLoader("")
+_CONVERTERS: Final = {
+    "null": _null,
+    "bool": _bool,
+    "int": _int,
+    "float": _float,
+    "timestamp": _timestamp,
+    "str": str,
+}
+_KIND_WORDS: Final = {
+    "null": "null",
+    "bool": "true/false",
+    "int": "whole number",
+    "float": "number",
+    "timestamp": "date",
+    "str": "text",
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def _character_problems(text: str, file: str) -> list[Problem]:
+    found = []
+    for match in _NOT_PRINTABLE.finditer(text):
+        start = match.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        found.append(
+            Problem(
+                file,
+                line,
+                column,
+                f"character U+{ord(match.group()):04X} (a control character) is not allowed "
+                "in YAML",
+                "delete it; if the file is binary or in another encoding, pass the right file",
+            )
+        )
+        if len(found) == _SHOWN_CHARACTERS:
+            break
+    return found
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Problem]]:
+    """Parse YAML text into plain values plus their positions; problems instead of raising."""
+    source = SourceMap(file)
+    if len(text) > MAX_BYTES:
+        message = f"the text is larger than {MAX_BYTES // 2**20} MB"
+        return None, source, [Problem(file, 1, 1, message, "pass the right file")]
+    problems = _character_problems(text, file)
+    if problems:
+        return None, source, problems
+    # libyaml's parser when PyYAML was built with it (ten times faster on large files).
+    parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    reader = _Reader(parser, source)
+    try:
+        data = reader.document()
+    except _Stop as stop:
+        return None, source, [*reader.problems, stop.problem]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        problem = Problem(
+            file,
+            line,
+            column,
+            f"YAML syntax error: {reason}",
+            "check indentation and quoting near this line (values with ':' or '#' need quotes)",
+        )
+        return None, source, [*reader.problems, problem]
+    except yaml.YAMLError:
+        return None, source, [Problem(file, 1, 1, "the YAML cannot be read", "fix the YAML syntax")]
     finally:
-        loader.dispose()
-    return data, source, builder.problems
+        parser.dispose()
+    return data, source, reader.problems
