@@ -326,4 +326,3 @@ class Rules(Reporter):
                         f"set a shorter `username:` (at most {limit - 3} characters)",
                         at_key=True,
                     )
-

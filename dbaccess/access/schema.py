@@ -79,9 +79,7 @@ RedshiftGroup = Annotated[str, AfterValidator(_redshift_group)]
 def _whole_number_one(value: Any) -> Any:
     # YAML's true and 1.0 compare equal to 1; the version is the integer 1.
     if type(value) is not int:
-        raise _fail(
-            f"version must be the number 1, got {shown(value)}", "write `version: 1`"
-        )
+        raise _fail(f"version must be the number 1, got {shown(value)}", "write `version: 1`")
     return value
 
 
