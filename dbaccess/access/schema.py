@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from dbaccess.access.errors import did_you_mean, shown
 from dbaccess.access.naming import LEGACY_GROUP_ROLES, Access, Engine, is_group_role
+from dbaccess.access.until import PLAIN_DATE
 
 DATABASE_KEY = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # Emails become STS SourceIdentity and session names ([\w+=,.@-], at most 64) and S3 keys and
@@ -36,7 +37,6 @@ AWS_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{0,62}")
 SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 # A Redshift group: it is named in JoinGroup's ARN, so no `$` (IAM policy variables) either.
 REDSHIFT_GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
-PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _Strict(BaseModel):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Final
@@ -402,7 +403,7 @@ def _timestamp(value: str) -> dt.date | dt.datetime:
 
 # PyYAML's own timestamp constructor (time zones, fractions), fed only what _TIMESTAMP accepts.
 _CONSTRUCTOR = yaml.SafeLoader("")
-_CONVERTERS: Final = {
+_CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
     "null": _null,
     "bool": _bool,
     "int": _int,
