@@ -6,6 +6,7 @@ stack file with positions, so a bad setting is reported at its line.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -468,9 +469,10 @@ def _plain_data(value: Any, path: Path, reporter: Reporter) -> bool:
         return all(found)
     if value is None or isinstance(value, str | int | float | bool):
         return True
+    written = value.isoformat() if isinstance(value, dt.date) else value
     reporter.report(
         path,
-        f"{shown(value)} is a {type(value).__name__}, which a setting cannot hold",
+        f"{shown(written)} is a {type(value).__name__}, which a setting cannot hold",
         "quote it to make it text",
     )
     return False
