@@ -22,22 +22,38 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column}: {self.message}\n    fix: {self.fix}"
 
 
+# A file with 100,000 mistakes (say, the wrong file) would bury the first ones in megabytes
+# of output: at most this many problems are kept and listed.
+MAX_PROBLEMS = 100
+
+
 class InvalidInput(Exception):
-    """Raised with every problem found in one run; nothing was changed."""
+    """Raised with every problem found in one run (at most MAX_PROBLEMS); nothing was changed."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(problems)
+        ordered = sorted(problems)
+        self.problems = ordered[:MAX_PROBLEMS]
+        self.truncated = len(ordered) > MAX_PROBLEMS
         super().__init__(self.render())
 
     def render(self) -> str:
         count = len(self.problems)
         noun = "error" if count == 1 else "errors"
         lines = [str(p) for p in self.problems]
-        lines.append(f"{count} {noun} found; nothing was changed.")
+        if self.truncated:
+            lines.append(
+                f"more than {MAX_PROBLEMS} errors found, the first {MAX_PROBLEMS} listed; "
+                "nothing was changed."
+            )
+        else:
+            lines.append(f"{count} {noun} found; nothing was changed.")
         return "\n".join(lines)
 
     def as_json(self) -> str:
-        return json.dumps({"ok": False, "errors": [asdict(p) for p in self.problems]}, indent=2)
+        document: dict[str, object] = {"ok": False, "errors": [asdict(p) for p in self.problems]}
+        if self.truncated:
+            document["truncated"] = True
+        return json.dumps(document, indent=2)
 
 
 # Messages quote at most this many characters of a value: enough to recognise it, never a

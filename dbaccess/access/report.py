@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from dbaccess.access.errors import Problem, did_you_mean, shown
+from dbaccess.access.errors import MAX_PROBLEMS, Problem, did_you_mean, shown
 from dbaccess.access.source import Path, SourceMap
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,14 +34,20 @@ _TYPE_WORDS = {
 
 
 class Reporter:
-    """Collects problems instead of stopping at the first."""
+    """Collects problems instead of stopping at the first (up to one more than InvalidInput
+    lists, so it can say there were more)."""
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.problems: list[Problem] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.problems) > MAX_PROBLEMS
+
     def report(self, path: Path, message: str, fix: str, *, at_key: bool = False) -> None:
-        self.problems.append(self.source.problem(path, message, fix, at_key=at_key))
+        if not self.full:
+            self.problems.append(self.source.problem(path, message, fix, at_key=at_key))
 
     def model(self, cls: type[M], raw: Any, path: Path) -> M | None:
         """raw validated into cls, or None with every error reported under path."""
@@ -49,6 +55,8 @@ class Reporter:
             return cls.model_validate(raw)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
+                if self.full:
+                    break
                 self.translate(cls, path, error)
             return None
 

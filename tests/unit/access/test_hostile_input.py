@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dbaccess.access import InvalidInput, load_access_file, load_access_text
-from dbaccess.access.errors import SHOWN_MAX, Problem
+from dbaccess.access.errors import MAX_PROBLEMS, SHOWN_MAX, Problem
 from dbaccess.access.source import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH
 from tests.unit.access.test_validation import DB, TODAY, doc, problems
 
@@ -284,3 +284,18 @@ def test_any_value_in_a_valid_file_is_refused_or_loaded(value: object) -> None:
         doc(rest=f"people:\n  p@example.com:\n    grants: [{flow}]\n"),
     ):
         assert all(p.line >= 3 for p in refusals(text)), text
+
+
+def test_a_file_of_mistakes_lists_the_first_hundred_not_megabytes() -> None:
+    # GIVEN 50,000 people whose keys are not emails (the wrong file, say)
+    text = doc(rest="people:\n" + "".join(f"  p{i}: {{}}\n" for i in range(50_000)))
+    with pytest.raises(InvalidInput) as caught:
+        load_access_text(text, "access.yaml", today=TODAY)
+    # THEN the first MAX_PROBLEMS are listed, and the count says there were more
+    assert len(caught.value.problems) == MAX_PROBLEMS
+    assert caught.value.problems[0].line == 13
+    assert caught.value.render().endswith(
+        f"more than {MAX_PROBLEMS} errors found, the first {MAX_PROBLEMS} listed; "
+        "nothing was changed."
+    )
+    assert '"truncated": true' in caught.value.as_json()
