@@ -16,9 +16,7 @@ ourselves instead of PyYAML's node tree, for four reasons:
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Final
@@ -26,6 +24,7 @@ from typing import Any, Final
 import yaml
 
 from dbaccess.access.errors import InvalidInput, Problem, shown
+from dbaccess.access.scalars import CONVERTERS, KIND_WORDS, NON_TEXT_STARTS, TAG, implicit_kind
 
 Path = tuple[str | int, ...]
 
@@ -42,22 +41,6 @@ _NOT_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _SHOWN_CHARACTERS = 5
-
-_TAG = "tag:yaml.org,2002:"
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT = re.compile(r"[-+]?[0-9]+")
-_FLOAT = re.compile(
-    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
-)
-# YAML's timestamp (date, or date and time), as PyYAML's resolver defines it.
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
-    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
-)
-# A plain scalar starting with none of these is text (the fast path for most values).
-_NON_TEXT_STARTS = frozenset("0123456789+-.~nNtTfF")
 
 
 @dataclass(frozen=True)
@@ -212,12 +195,7 @@ class _Reader:
             mark = event.start_mark
             if kind is _SCALAR:
                 value = event.value
-                if (
-                    event.tag is not None
-                    or event.style
-                    or not value
-                    or value[0] in _NON_TEXT_STARTS
-                ):
+                if event.tag is not None or event.style or not value or value[0] in NON_TEXT_STARTS:
                     value = self._scalar(event)
                 size, anchor = 1, event.anchor
                 if path is not None:
@@ -283,7 +261,7 @@ class _Reader:
                 )
             )
         kind = "map" if isinstance(event, _MAPPING_START) else "seq"
-        if event.tag not in (None, "!", _TAG + kind):
+        if event.tag not in (None, "!", TAG + kind):
             self.problems.append(self._unsupported_tag(event))
 
     def _duplicate(self, key: Any, mark: Any, first: int) -> None:
@@ -342,7 +320,7 @@ class _Reader:
         return value, size
 
     def _unsupported_tag(self, event: Any) -> Problem:
-        tag = event.tag.replace(_TAG, "!!")
+        tag = event.tag.replace(TAG, "!!")
         return self.at(
             event.start_mark,
             f"the YAML tag {shown(tag)} is not supported",
@@ -353,93 +331,27 @@ class _Reader:
         value: str = event.value
         tag = event.tag
         if tag is None and not event.style:  # plain (libyaml says "", PyYAML None)
-            kind = _implicit_kind(value)
+            kind = implicit_kind(value)
         elif tag is None or tag == "!":
             return value  # quoted or block text
-        elif tag.startswith(_TAG) and tag[len(_TAG) :] in _CONVERTERS:
-            kind = tag[len(_TAG) :]
+        elif tag.startswith(TAG) and tag[len(TAG) :] in CONVERTERS:
+            kind = tag[len(TAG) :]
         else:
             self.problems.append(self._unsupported_tag(event))
             return value
         try:
-            return _CONVERTERS[kind](value)
+            return CONVERTERS[kind](value)
         except ValueError as exc:
             self.problems.append(
                 self.at(
                     event.start_mark,
-                    f"'{shown(value)}' is not a valid {_KIND_WORDS[kind]}: {exc}",
+                    f"'{shown(value)}' is not a valid {KIND_WORDS[kind]}: {exc}",
                     "write a real date as YYYY-MM-DD"
                     if kind == "timestamp"
-                    else f"write a {_KIND_WORDS[kind]}, or quote the value to make it text",
+                    else f"write a {KIND_WORDS[kind]}, or quote the value to make it text",
                 )
             )
             return value
-
-
-def _implicit_kind(value: str) -> str:
-    if value in _NULLS:
-        return "null"
-    if value in _BOOLS:
-        return "bool"
-    if _INT.fullmatch(value):
-        return "int"
-    if _FLOAT.fullmatch(value):
-        return "float"
-    if _TIMESTAMP.fullmatch(value):
-        return "timestamp"
-    return "str"
-
-
-def _null(value: str) -> None:
-    if value not in _NULLS:
-        raise ValueError("only ~, null or nothing is null")
-
-
-def _bool(value: str) -> bool:
-    if value not in _BOOLS:
-        raise ValueError("only true or false")
-    return _BOOLS[value]
-
-
-def _int(value: str) -> int:
-    if not _INT.fullmatch(value):
-        raise ValueError("only digits, optionally signed")
-    return int(value)
-
-
-def _float(value: str) -> float:
-    if not (_FLOAT.fullmatch(value) or _INT.fullmatch(value)):
-        raise ValueError("only digits with an optional point and exponent")
-    # YAML writes infinity and not-a-number .inf and .nan; Python reads inf and nan.
-    return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
-
-
-def _timestamp(value: str) -> dt.date | dt.datetime:
-    if not _TIMESTAMP.fullmatch(value):
-        raise ValueError("it is not written YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS)")
-    node = yaml.ScalarNode(_TAG + "timestamp", value)
-    result: dt.date | dt.datetime = _CONSTRUCTOR.construct_yaml_timestamp(node)
-    return result
-
-
-# PyYAML's own timestamp constructor (time zones, fractions), fed only what _TIMESTAMP accepts.
-_CONSTRUCTOR = yaml.SafeLoader("")
-_CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
-    "null": _null,
-    "bool": _bool,
-    "int": _int,
-    "float": _float,
-    "timestamp": _timestamp,
-    "str": str,
-}
-_KIND_WORDS: Final = {
-    "null": "null",
-    "bool": "true/false",
-    "int": "whole number",
-    "float": "number",
-    "timestamp": "date",
-    "str": "text",
-}
 
 
 def _kind(value: Any) -> str:

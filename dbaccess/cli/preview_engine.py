@@ -31,7 +31,8 @@ from dbaccess.access.errors import InvalidInput, Problem
 from dbaccess.access.loader import load_access_file
 from dbaccess.access.source import SourceMap, parse_yaml, read_text
 from dbaccess.deployment import Deployment, prepare
-from dbaccess.settings import Secret, parse_settings, read_stack_config
+from dbaccess.settings import Secret, parse_settings
+from dbaccess.stack_file import read_stack_config
 
 UNKNOWN = "(known after deploy)"
 SECRET = "[secret]"
