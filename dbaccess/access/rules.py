@@ -22,6 +22,7 @@ _ENGINE_LABEL = {
     "redshift": "Redshift",
 }
 # Settings that must agree between databases on one server: they describe the server.
+# The engine first: when it differs, the others are not comparable.
 _SERVER_FIELDS = ("engine", "host", "port", "admin_login")
 # A grant may run at most this long from the day it is validated; renewals are reviewed.
 MAX_GRANT_DAYS = 365
@@ -169,6 +170,8 @@ class Rules(Reporter):
                             f"use the same {field} for every database of {server[-1]}, or "
                             "fix the instance/cluster id if they are different servers",
                         )
+                        if field == "engine":
+                            break  # the other fields differ by engine anyway
             else:
                 first[server] = db
             for access, group in db.redshift_groups.items():

@@ -228,7 +228,8 @@ class _Reader:
                 path = None if parent.path is None else (*parent.path, len(container))
             elif parent.key_mark is None:
                 parent.key, parent.key_mark = value, mark
-                if kind is _SCALAR and value.__class__ in (str, int) and value != "<<":
+                plain_merge = value == "<<" and not event.style  # '<<' quoted is text
+                if kind is _SCALAR and value.__class__ in (str, int) and not plain_merge:
                     # Emails are case-insensitive: Ana@x.com and ana@x.com are one person.
                     identity = value.lower() if value.__class__ is str else value
                     first = parent.seen.get(identity)
@@ -275,8 +276,6 @@ class _Reader:
 
     def _odd_key(self, key: Any, mark: Any, event: Any) -> None:
         if isinstance(event, _SCALAR) and key == "<<":
-            if event.style:  # '<<' quoted is just text
-                return
             self.problems.append(
                 self.at(
                     mark,

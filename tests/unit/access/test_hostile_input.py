@@ -98,6 +98,11 @@ CASES = [
         ["4:5: merge keys ('<<') are not supported"],
     ),
     (
+        "quoted-merge-key-is-text",
+        doc(DB + '    "<<": {engine: postgres}\n'),
+        ["12:5: unknown key '<<'"],
+    ),
+    (
         "nul-in-a-comment",
         doc(rest="# a comment \x00 with NUL\n"),
         ["12:13: character U+0000 (a control character) is not allowed in YAML"],

@@ -498,11 +498,6 @@ CASES = [
             "13:13: database 'dwh2' is on the same server as 'dwh' (line 3, "
             "123456789012/eu-west-1/cluster/dwh) but its engine differs: "
             "aurora-postgresql here, redshift there",
-            "18:11: database 'dwh2' is on the same server as 'dwh' (line 3, "
-            "123456789012/eu-west-1/cluster/dwh) but its port differs: 5432 here, 5439 there",
-            "20:18: database 'dwh2' is on the same server as 'dwh' (line 3, "
-            "123456789012/eu-west-1/cluster/dwh) but its admin_login differs: "
-            "dbaccess_admin here, None there",
         ],
     ),
     (
