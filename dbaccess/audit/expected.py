@@ -1,18 +1,18 @@
 """What the program declares on each PostgreSQL server, from the AccessPlan alone (pure).
 
-Roles are server-wide: the logins declared on a server are those of every grant on every
-access.yaml database of that server, and each one's memberships are `rds_iam` plus the group
-of each of its grants there. Groups, CONNECT and schema privileges are per database.
+dbaccess.deployment groups the plan by server (roles are server-wide); this module adds what
+the audit compares against: each declared login's memberships, the admin, RDS's own roles.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
-from dbaccess.access.naming import ACCESS_LEVELS, Access
+from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec
+from dbaccess.deployment import PostgresServerSpec, postgres_servers
 from dbaccess.privileges import PRIVILEGES
 
 # AWS: members of rds_iam can only authenticate with an IAM token.
@@ -25,21 +25,26 @@ RDS_SUPERUSER = "rds_superuser"
 
 @dataclass(frozen=True)
 class ServerPlan:
-    """One server: the access.yaml databases on it and the roles the program declares."""
+    """One server as the program declares it (dbaccess.deployment), seen by the audit."""
 
-    server: tuple[str, str, str, str]  # DatabaseSpec.server
-    databases: tuple[DatabaseSpec, ...]
-    admin_logins: frozenset[str]
-    logins: Mapping[str, frozenset[str]]  # declared login -> its expected memberships
+    spec: PostgresServerSpec
 
     @property
     def label(self) -> str:
-        account, region, kind, identifier = self.server
-        return f"{kind} {identifier} ({account}, {region})"
+        return self.spec.name
 
     @property
-    def groups(self) -> frozenset[str]:
-        return frozenset(db.group_for(a) for db in self.databases for a in ACCESS_LEVELS)
+    def databases(self) -> tuple[DatabaseSpec, ...]:
+        return self.spec.databases
+
+    @property
+    def admin_logins(self) -> frozenset[str]:
+        return frozenset(db.admin_login for db in self.databases if db.admin_login)
+
+    @cached_property
+    def logins(self) -> Mapping[str, frozenset[str]]:
+        """Each declared login -> its expected memberships: rds_iam and its groups."""
+        return {login.login: frozenset({RDS_IAM, *login.groups}) for login in self.spec.logins}
 
     def database_named(self, name: str) -> DatabaseSpec | None:
         return next((db for db in self.databases if db.name == name), None)
@@ -47,26 +52,7 @@ class ServerPlan:
 
 def server_plans(plan: AccessPlan) -> list[ServerPlan]:
     """Every PostgreSQL server of the plan, in the order of its first database."""
-    by_server: dict[tuple[str, str, str, str], list[DatabaseSpec]] = defaultdict(list)
-    for db in plan.databases.values():
-        if db.is_postgres:
-            by_server[db.server].append(db)
-    result = []
-    for server, databases in by_server.items():
-        keys = {db.key: db for db in databases}
-        logins: dict[str, set[str]] = defaultdict(lambda: {RDS_IAM})
-        for grant in plan.grants():
-            if grant.database in keys:
-                logins[grant.login].add(keys[grant.database].group_for(grant.access))
-        result.append(
-            ServerPlan(
-                server=server,
-                databases=tuple(databases),
-                admin_logins=frozenset(db.admin_login for db in databases if db.admin_login),
-                logins={login: frozenset(groups) for login, groups in logins.items()},
-            )
-        )
-    return result
+    return [ServerPlan(spec) for spec in postgres_servers(plan)]
 
 
 def select(servers: Iterable[ServerPlan], keys: Iterable[str]) -> list[ServerPlan]:

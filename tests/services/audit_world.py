@@ -3,7 +3,8 @@
 Two access.yaml databases (orders, inventory) on one server, a Redshift database (skipped by
 the audit), three people: ana (read-only on both), bob (read-write on orders) and carl, whose
 read-only grant on inventory ended on 2026-01-31. `rds_iam` is an ordinary NOLOGIN role here.
-The SQL below is what the bootstrap (README) and the PostgresUsers component declare.
+The server gets the README's bootstrap (sql/bootstrap-postgres.sql), then the PostgreSQL
+resources the program declares, applied as the admin login with pulumi-postgresql's SQL.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import psycopg
 
-from tests import pgserver
+from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_program
+from tests import pg_translator, pgserver
+from tests.program.conftest import ROOT, fake_resource_id, stack_config
 
 TODAY = dt.date(2026, 11, 29)
 ADMIN, ADMIN_PASSWORD = "dbaccess_admin", "admin-pw-7f3a9c"
@@ -76,80 +79,72 @@ SELECT format('DROP OWNED BY %I; DROP ROLE %I;', rolname, rolname)
 FROM pg_roles WHERE oid <> 10 AND rolname NOT LIKE 'pg\\_%' \\gexec
 """
 
-# The README's bootstrap: rds_iam (RDS has it), the admin login, PUBLIC without CONNECT.
-BOOTSTRAP_SQL = """
+# What exists before db-access: RDS's rds_iam, the applications' owners, databases, tables.
+SERVER_SQL = """
 CREATE ROLE rds_iam NOLOGIN;
-CREATE ROLE dbaccess_admin LOGIN CREATEROLE PASSWORD :'admin_password' IN ROLE rds_iam;
-GRANT pg_signal_backend, pg_read_all_stats TO dbaccess_admin;
 CREATE ROLE orders_app NOLOGIN;
 CREATE ROLE inventory_app NOLOGIN;
-CREATE DATABASE orders OWNER orders_app;
-CREATE DATABASE inventory OWNER inventory_app;
-REVOKE CONNECT, TEMPORARY ON DATABASE orders FROM PUBLIC;
-REVOKE CONNECT, TEMPORARY ON DATABASE inventory FROM PUBLIC;
-GRANT CONNECT ON DATABASE orders, inventory TO dbaccess_admin;
+CREATE DATABASE orders;
+CREATE DATABASE inventory;
 """
-
-# The applications' own tables, made by their owners.
-ORDERS_TABLES_SQL = """
+TABLES_SQL = {
+    "orders": """
+GRANT CREATE ON SCHEMA public TO orders_app;
+CREATE SCHEMA billing AUTHORIZATION orders_app;
 SET ROLE orders_app;
-CREATE SCHEMA billing;
 CREATE TABLE public.orders (id serial PRIMARY KEY, total int);
 CREATE VIEW public.order_totals AS SELECT sum(total) AS total FROM public.orders;
 CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, order_id int);
-RESET ROLE;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-"""
-INVENTORY_TABLES_SQL = """
+""",
+    "inventory": """
+GRANT CREATE ON SCHEMA public TO inventory_app;
 SET ROLE inventory_app;
 CREATE TABLE public.stock (sku text PRIMARY KEY, quantity int);
-RESET ROLE;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-"""
-
-# PostgresUsers: per database, two groups with CONNECT, schema and object privileges
-# (dbaccess/privileges.py) and default privileges per table owner.
-GROUPS_SQL = """
-CREATE ROLE :"ro" NOLOGIN;
-CREATE ROLE :"rw" NOLOGIN;
-GRANT CONNECT ON DATABASE :"db" TO :"ro", :"rw";
-"""
-PRIVILEGES_SQL = """
-GRANT USAGE ON SCHEMA {schemas} TO :"ro", :"rw";
-GRANT SELECT ON ALL TABLES IN SCHEMA {schemas} TO :"ro";
-GRANT SELECT, USAGE ON ALL SEQUENCES IN SCHEMA {schemas} TO :"ro";
-GRANT DELETE, INSERT, SELECT, UPDATE ON ALL TABLES IN SCHEMA {schemas} TO :"rw";
-GRANT SELECT, UPDATE, USAGE ON ALL SEQUENCES IN SCHEMA {schemas} TO :"rw";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA {schemas} GRANT SELECT ON TABLES TO :"ro";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA {schemas}
-    GRANT SELECT, USAGE ON SEQUENCES TO :"ro";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA {schemas}
-    GRANT DELETE, INSERT, SELECT, UPDATE ON TABLES TO :"rw";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA {schemas}
-    GRANT SELECT, UPDATE, USAGE ON SEQUENCES TO :"rw";
-"""
-# One login per person, access level and server: rds_iam plus the group of each grant.
-LOGINS_SQL = """
-CREATE ROLE anasilva_ro LOGIN CONNECTION LIMIT 10 PASSWORD :'pw'
-    IN ROLE rds_iam, dbaccess_orders_ro, dbaccess_inventory_ro;
-CREATE ROLE bobjones_rw LOGIN CONNECTION LIMIT 10 PASSWORD :'pw' IN ROLE rds_iam, dbaccess_orders_rw;
-"""
+""",
+}
+BOOTSTRAP = {
+    "orders": {"schemas": "public,billing", "owners": "orders_app"},
+    "inventory": {"schemas": "public", "owners": "inventory_app"},
+}
 
 
-def build(server: pgserver.PostgresServer, directory: Path) -> Path:
-    """Reset the server to exactly what the plan declares; return the access file's path."""
+def declared(directory: Path) -> list[Registration]:
+    """What the program registers for the access file (under Pulumi's mock engine)."""
+    access_file = directory / "access.yaml"
+    access_file.write_text(ACCESS_YAML.format(port=5432))
+    run = run_program(ROOT, stack_config(access_file), OfflineMocks(fake_resource_id), today=TODAY)
+    return run.registrations
+
+
+def build(
+    server: pgserver.PostgresServer, directory: Path, registrations: list[Registration]
+) -> Path:
+    """Reset the server, run the README's bootstrap as the master user, then apply what the
+    program declares as the admin login (tests/pg_translator.py). Returns the access file."""
     server.psql(RESET_SQL)
-    server.psql(BOOTSTRAP_SQL, variables={"admin_password": ADMIN_PASSWORD})
-    server.psql(ORDERS_TABLES_SQL, dbname="orders")
-    server.psql(INVENTORY_TABLES_SQL, dbname="inventory")
-    for db, schemas, owner in (
-        ("orders", "public, billing", "orders_app"),
-        ("inventory", "public", "inventory_app"),
-    ):
-        names = {"db": db, "ro": f"dbaccess_{db}_ro", "rw": f"dbaccess_{db}_rw", "owner": owner}
-        server.psql(GROUPS_SQL, variables=names)
-        server.psql(PRIVILEGES_SQL.format(schemas=schemas), dbname=db, variables=names)
-    server.psql(LOGINS_SQL, variables={"pw": LOGIN_PASSWORD})
+    server.psql(SERVER_SQL)
+    bootstrap = (ROOT / "sql" / "bootstrap-postgres.sql").read_text()
+    for database, variables in BOOTSTRAP.items():
+        server.psql(TABLES_SQL[database], dbname=database)
+        server.psql(
+            bootstrap,
+            dbname=database,
+            variables={**variables, "admin": ADMIN, "database": database},
+        )
+    # Locally the admin and the logins need a password (on RDS: an IAM token). The README
+    # recommends pg_read_all_stats so that sweep can say since when a session runs.
+    server.psql(
+        'ALTER ROLE :"admin" PASSWORD :\'pw\'; GRANT pg_read_all_stats TO :"admin";',
+        variables={"admin": ADMIN, "pw": ADMIN_PASSWORD},
+    )
+
+    def as_admin(database: str, sql: str) -> None:
+        with psycopg.connect(dsn(server, database), autocommit=True) as conn:
+            conn.execute(sql.encode())
+
+    pg_translator.apply(registrations, as_admin, "orders")
+    for login in ("anasilva_ro", "bobjones_rw"):
+        server.psql(f"ALTER ROLE {login} PASSWORD :'pw'", variables={"pw": LOGIN_PASSWORD})
     path = directory / "access.yaml"
     path.write_text(ACCESS_YAML.format(port=server.port))
     return path

@@ -21,6 +21,7 @@ from dbaccess.access import load_access_file
 from dbaccess.audit.check import run_audit
 from dbaccess.audit.connect import Connector, dsn_connector
 from dbaccess.cli import app
+from dbaccess.cli.preview_engine import Registration
 from tests import pgserver
 from tests.services import audit_world as world
 
@@ -36,9 +37,16 @@ def server() -> Iterator[pgserver.PostgresServer]:
     started.stop()
 
 
+@pytest.fixture(scope="module")
+def registrations(tmp_path_factory: pytest.TempPathFactory) -> list[Registration]:
+    return world.declared(tmp_path_factory.mktemp("program"))
+
+
 @pytest.fixture
-def access_file(server: pgserver.PostgresServer, tmp_path: Path) -> Path:
-    return world.build(server, tmp_path)
+def access_file(
+    server: pgserver.PostgresServer, tmp_path: Path, registrations: list[Registration]
+) -> Path:
+    return world.build(server, tmp_path, registrations)
 
 
 def run(*args: str) -> tuple[int, str, str]:
