@@ -151,6 +151,31 @@ def test_each_planted_problem_is_found_by_kind_and_subject(
     assert {f["database"] for f in document["findings"]} == {"orders"}
 
 
+def test_rds_own_roles_and_the_master_user_are_facts_that_do_not_fail(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    # What RDS has on every instance: rdsadmin, its rds_* roles, a master user in rds_superuser.
+    server.psql(
+        """
+        CREATE ROLE rds_superuser NOLOGIN;
+        CREATE ROLE rdsadmin LOGIN SUPERUSER;
+        CREATE ROLE rds_replication NOLOGIN REPLICATION;
+        CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD 'static' IN ROLE rds_superuser;
+        """
+    )
+
+    document = audit_json(server, access_file, "orders")
+
+    assert document["exit"] == 0
+    assert kinds(document) == {
+        ("master-login", "postgres"),
+        ("master-login", "rdsadmin"),
+        ("master-login", "master"),
+    }
+    details = {f["subject"]: f["detail"] for f in document["findings"]}
+    assert details["master"] == "LOGIN CREATEROLE CREATEDB, not in rds_iam, member of rds_superuser"
+
+
 def test_text_and_markdown_group_the_findings_and_say_how_to_fix(
     server: pgserver.PostgresServer, access_file: Path
 ) -> None:
