@@ -184,10 +184,12 @@ def deploy(deployment: Deployment) -> None:
         )
         roles.setdefault(spec.email, {})[spec.account] = role.arn
 
-    for db, grants in deployment.postgres:
+    for server in deployment.postgres:
         PostgresUsers(
-            f"postgres-{db.key}",
-            PostgresUsersArgs(db, grants, settings.connectionLimit, settings.accounts[db.account]),
+            server.name,
+            PostgresUsersArgs(
+                server, settings.connectionLimit, settings.accounts[server.first.account]
+            ),
         )
 
     pulumi.export("roleArns", roles)

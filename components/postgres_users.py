@@ -1,25 +1,33 @@
-"""PostgresUsers: the group roles and one IAM-auth login per grant in one PostgreSQL database."""
+"""PostgresUsers: on one PostgreSQL server, each database's group roles and one IAM-auth login
+per person and access level."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_postgresql as postgresql
 
-from dbaccess.access.naming import ACCESS_LEVELS, GROUP_ROLES, SHORT_ACCESS
-from dbaccess.access.plan import DatabaseSpec, Grant
-from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
+from dbaccess.access.naming import ACCESS_LEVELS, SHORT_ACCESS, Access
+from dbaccess.access.plan import DatabaseSpec
+from dbaccess.deployment import PostgresServerSpec
+from dbaccess.privileges import DATABASE_PRIVILEGES, DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
 
 
 @dataclass(frozen=True)
 class PostgresUsersArgs:
-    database: DatabaseSpec
-    grants: Sequence[Grant]
+    server: PostgresServerSpec
     connection_limit: int
-    # The role Pulumi assumes in the database's account; it signs the admin's IAM token.
+    # The role Pulumi assumes in the server's account; it signs the admin's IAM token.
     deploy_role_arn: str
+
+
+# Our roles never own anything: group roles get no CREATE and person logins only memberships.
+# If one owns something anyway, deleting it must fail the deploy rather than let the provider
+# `REASSIGN OWNED` it to the admin login (a SECURITY DEFINER function would then run as the
+# admin for everyone) and `DROP OWNED` it. With skip_reassign_owned the provider runs only
+# `DROP ROLE`, which PostgreSQL refuses while the role owns or holds anything in any database.
+_NEVER_REASSIGN = {"skip_reassign_owned": True}
 
 
 class PostgresUsers(pulumi.ComponentResource):
@@ -27,60 +35,87 @@ class PostgresUsers(pulumi.ComponentResource):
         self, name: str, args: PostgresUsersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("dbaccess:postgres:PostgresUsers", name, None, opts)
-        db = args.database
-        # IAM authentication: no password exists anywhere, not even for the admin login.
+        server = args.server
+        first = server.first
+        # IAM authentication: no password exists anywhere, not even for the admin login. One
+        # provider per server; each Grant names its own database.
         provider = postgresql.Provider(
             f"{name}-provider",
-            host=db.host,
-            port=db.port,
-            database=db.name,
-            username=db.admin_login,
+            host=first.host,
+            port=first.port,
+            database=first.name,
+            username=first.admin_login,
             aws_rds_iam_auth=True,
-            aws_rds_iam_region=db.region,
+            aws_rds_iam_region=first.region,
             aws_rds_iam_provider_role_arn=args.deploy_role_arn,
             superuser=False,
             sslmode="require",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
         groups: dict[str, postgresql.Role] = {}
-        for access in ACCESS_LEVELS:
-            group = postgresql.Role(f"{name}-{access}", name=GROUP_ROLES[access], opts=child)
-            groups[access] = group
-            after_group = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[group])
-            privileges = PRIVILEGES[access]
-            for schema in db.schemas:
-                for object_type, granted in privileges.items():
-                    postgresql.Grant(
-                        f"{name}-{access}-{schema}-{object_type}",
-                        database=db.name,
-                        role=GROUP_ROLES[access],
-                        schema=schema,
-                        object_type=object_type,
-                        privileges=list(granted),
-                        opts=after_group,
-                    )
-                for owner in db.table_owners:
-                    for object_type in DEFAULT_PRIVILEGE_TYPES:
-                        postgresql.DefaultPrivileges(
-                            f"{name}-{access}-{schema}-{owner}-{object_type}",
-                            database=db.name,
-                            role=GROUP_ROLES[access],
-                            schema=schema,
-                            owner=owner,
-                            object_type=object_type,
-                            privileges=list(privileges[object_type]),
-                            opts=after_group,
-                        )
-        for grant in args.grants:
+        for db in server.databases:
+            for access in ACCESS_LEVELS:
+                groups[db.group_for(access)] = self._group(name, provider, db, access)
+        for login in server.logins:
             postgresql.Role(
-                f"{name}-{grant.email}-{SHORT_ACCESS[grant.access]}",
-                name=grant.login,
+                f"{name}-{login.email}-{SHORT_ACCESS[login.access]}",
+                name=login.login,
                 login=True,
-                roles=["rds_iam", GROUP_ROLES[grant.access]],
+                roles=["rds_iam", *login.groups],
                 connection_limit=args.connection_limit,
+                **_NEVER_REASSIGN,
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=provider, depends_on=[groups[grant.access]]
+                    parent=self,
+                    provider=provider,
+                    depends_on=[groups[g] for g in login.groups],
                 ),
             )
         self.register_outputs({})
+
+    def _group(
+        self, name: str, provider: postgresql.Provider, db: DatabaseSpec, access: Access
+    ) -> postgresql.Role:
+        """The database's group role for one access level, with CONNECT on that database
+        only, and its privileges on the database's schemas."""
+        role = db.group_for(access)
+        prefix = f"{name}-{db.key}-{access}"
+        group = postgresql.Role(
+            prefix,
+            name=role,
+            **_NEVER_REASSIGN,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        after_group = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[group])
+        postgresql.Grant(
+            f"{prefix}-database",
+            database=db.name,
+            role=role,
+            object_type="database",
+            privileges=list(DATABASE_PRIVILEGES),
+            opts=after_group,
+        )
+        privileges = PRIVILEGES[access]
+        for schema in db.schemas:
+            for object_type, granted in privileges.items():
+                postgresql.Grant(
+                    f"{prefix}-{schema}-{object_type}",
+                    database=db.name,
+                    role=role,
+                    schema=schema,
+                    object_type=object_type,
+                    privileges=list(granted),
+                    opts=after_group,
+                )
+            for owner in db.table_owners:
+                for object_type in DEFAULT_PRIVILEGE_TYPES:
+                    postgresql.DefaultPrivileges(
+                        f"{prefix}-{schema}-{owner}-{object_type}",
+                        database=db.name,
+                        role=role,
+                        schema=schema,
+                        owner=owner,
+                        object_type=object_type,
+                        privileges=list(privileges[object_type]),
+                        opts=after_group,
+                    )
+        return group

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dbaccess import catalog, policies
 from dbaccess.access.errors import InvalidInput, Problem
+from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
 from dbaccess.settings import Settings, check_accounts
@@ -34,11 +35,54 @@ class RoleSpec:
 
 
 @dataclass(frozen=True)
+class LoginSpec:
+    """One person's login at one access level on one server, and where it is a member."""
+
+    email: str
+    access: Access
+    login: str
+    databases: tuple[DatabaseSpec, ...]  # the server's databases this login is granted
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(db.group_for(self.access) for db in self.databases)
+
+
+@dataclass(frozen=True)
+class PostgresServerSpec:
+    """One PostgreSQL server (RDS instance or Aurora cluster) and every database of it in the
+    access file. Roles are server-wide, so logins are declared once per server."""
+
+    databases: tuple[DatabaseSpec, ...]
+    logins: tuple[LoginSpec, ...]
+
+    @property
+    def first(self) -> DatabaseSpec:
+        return self.databases[0]
+
+    @property
+    def name(self) -> str:
+        """A stable Pulumi name: the instance or cluster id, with its account and region."""
+        account, region, _kind, identifier = self.first.server
+        return f"postgres-{identifier}-{account}-{region}"
+
+
+@dataclass(frozen=True)
 class Deployment:
     plan: AccessPlan
     settings: Settings
     roles: tuple[RoleSpec, ...]
-    postgres: tuple[tuple[DatabaseSpec, tuple[Grant, ...]], ...]
+    postgres: tuple[PostgresServerSpec, ...]
+
+    def dated_permissions(self) -> list[tuple[str, policies.Permission]]:
+        """(email, permission) for every permission AWS itself ends, as reviewers read them."""
+        result = []
+        for role in self.roles:
+            ids = policies.sized_resource_ids(role.grants)
+            for permission in policies.database_permissions(role.grants, ids):
+                if permission.until is not None:
+                    result.append((role.email, permission))
+        return result
 
     def role_arns(self) -> dict[str, dict[str, str]]:
         """email -> account -> role ARN."""
@@ -92,9 +136,32 @@ def prepare(
             roles.append(RoleSpec(person.email, account, person.role_name, tuple(grants)))
     if problems:
         raise InvalidInput(problems)
-    postgres = tuple(
-        (db, tuple(g for g in plan.grants() if g.database == key))
-        for key, db in plan.databases.items()
-        if db.is_postgres
+    return Deployment(plan, settings, tuple(roles), postgres_servers(plan))
+
+
+def postgres_servers(plan: AccessPlan) -> tuple[PostgresServerSpec, ...]:
+    """The plan's PostgreSQL databases grouped by server, each with its logins.
+
+    Validation has made sure databases of one server agree on host, port and admin login.
+    """
+    databases: dict[tuple[str, str, str, str], list[DatabaseSpec]] = defaultdict(list)
+    for db in plan.databases.values():
+        if db.is_postgres:
+            databases[db.server].append(db)
+    logins: dict[tuple[str, str, str, str], dict[str, list[DatabaseSpec]]] = defaultdict(dict)
+    who: dict[str, tuple[str, Access]] = {}
+    for grant in plan.grants():
+        db = plan.databases[grant.database]
+        if db.is_postgres:
+            logins[db.server].setdefault(grant.login, []).append(db)
+            who[grant.login] = (grant.email, grant.access)
+    return tuple(
+        PostgresServerSpec(
+            tuple(dbs),
+            tuple(
+                LoginSpec(who[login][0], who[login][1], login, tuple(granted))
+                for login, granted in logins[server].items()
+            ),
+        )
+        for server, dbs in databases.items()
     )
-    return Deployment(plan, settings, tuple(roles), postgres)

@@ -6,9 +6,13 @@ rds-db and redshift grants, because Access Advisor never reports their use.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
@@ -127,6 +131,122 @@ def trust_policy(
     return document(statements)
 
 
+# How long a person's access lasts in IAM: `until` is the last day of access (UTC), so AWS
+# ends it at 00:00 UTC the day after. rds-db:connect is conditioned on aws:TokenIssueTime
+# (when the role session was created): a public report (aws/aws-cli#5271) found aws:CurrentTime
+# denies every IAM database login, and person roles are only used through temporary credentials,
+# which always carry it. The Redshift actions use aws:CurrentTime, evaluated on each call.
+RDS_DATE_KEY: Final = "aws:TokenIssueTime"
+REDSHIFT_DATE_KEY: Final = "aws:CurrentTime"
+
+
+def access_end(until: dt.date | None) -> dt.datetime | None:
+    """The instant access ends: 00:00 UTC the day after `until` (None: no end)."""
+    if until is None:
+        return None
+    day = until + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def iam_time(instant: dt.datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    """Merge two ends of the same permission: the undated one (None) wins, else the later."""
+    return None if a is None or b is None else max(a, b)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One resource of a person's database-access policy, and the last day it is allowed."""
+
+    sid: str  # the statement family: NOREPORdsDbConnect, NOREPORedshiftCredentials, ...
+    actions: tuple[str, ...]
+    resource: str
+    until: dt.date | None
+    date_key: str
+    # Extra conditions that keep the statement to one database (Redshift: redshift:DbName).
+    scope: tuple[tuple[str, str], ...] = ()
+    # For reviewers: what this permission is about (login, database key).
+    login: str = ""
+    database: str = ""
+
+
+def database_permissions(
+    grants: Sequence[tuple[DatabaseSpec, Grant]], resource_ids: Mapping[str, str]
+) -> list[Permission]:
+    """Every (statement family, resource) the person gets, merged to one end date each.
+
+    A login is server-wide: the same rds-db ARN granted by two databases of one server, or an
+    undated and a dated grant, is one permission whose end is the later (undated wins).
+    """
+    ends: dict[tuple[str, str, tuple[tuple[str, str], ...]], dt.date | None] = {}
+    meta: dict[tuple[str, str, tuple[tuple[str, str], ...]], Permission] = {}
+
+    def add(permission: Permission) -> None:
+        key = (permission.sid, permission.resource, permission.scope)
+        ends[key] = _later(ends[key], permission.until) if key in ends else permission.until
+        meta.setdefault(key, permission)
+
+    for db, grant in grants:
+        common = {"until": grant.until, "login": grant.login, "database": db.key}
+        if db.is_postgres:
+            add(
+                Permission(
+                    "NOREPORdsDbConnect",
+                    ("rds-db:connect",),
+                    rds_dbuser_arn(db, resource_ids[db.key], grant.login),
+                    date_key=RDS_DATE_KEY,
+                    **common,
+                )
+            )
+            continue
+        user = redshift_arn(db, "dbuser", grant.login)
+        group = redshift_arn(db, "dbgroup", db.group_for(grant.access))
+        # Credentials are asked for one database at a time: one statement per database, held
+        # to it by redshift:DbName, so a login granted on database A never pairs with B's name.
+        scope = (("redshift:DbName", db.name),)
+        for resource in (redshift_arn(db, "dbname", db.name), user, group):
+            add(
+                Permission(
+                    "NOREPORedshiftCredentials",
+                    ("redshift:GetClusterCredentials",),
+                    resource,
+                    date_key=REDSHIFT_DATE_KEY,
+                    scope=scope,
+                    **common,
+                )
+            )
+        add(
+            Permission(
+                "NOREPORedshiftCreateUser",
+                ("redshift:CreateClusterUser",),
+                user,
+                date_key=REDSHIFT_DATE_KEY,
+                **common,
+            )
+        )
+        add(
+            Permission(
+                "NOREPORedshiftJoinGroup",
+                ("redshift:JoinGroup",),
+                group,
+                date_key=REDSHIFT_DATE_KEY,
+                **common,
+            )
+        )
+    return [dataclasses.replace(meta[key], until=until) for key, until in ends.items()]
+
+
+def _statement_sid(family: str, scope: tuple[tuple[str, str], ...], until: dt.date | None) -> str:
+    # Sids are [A-Za-z0-9]: the database name and the date, without separators.
+    parts = [family, *(re.sub(r"[^A-Za-z0-9]", "", v).capitalize() for _, v in scope)]
+    if until is not None:
+        parts.append("Until" + until.strftime("%Y%m%d"))
+    return "".join(parts)
+
+
 def database_access_policy(
     grants: Sequence[tuple[DatabaseSpec, Grant]],
     resource_ids: Mapping[str, str],
@@ -136,34 +256,55 @@ def database_access_policy(
 
     resource_ids maps each PostgreSQL database key to its DbiResourceId (instance) or
     DbClusterResourceId (Aurora). Redshift ARNs use the cluster id from access.yaml.
+    Permissions with the same statement family, scope and end share one statement; a dated
+    one carries `DateLessThan` on its key, ending at 00:00 UTC the day after `until`.
     """
-    rds: list[str] = []
-    credentials: list[str] = []
-    users: list[str] = []
-    groups: list[str] = []
-    for db, grant in grants:
-        if db.is_postgres:
-            rds.append(rds_dbuser_arn(db, resource_ids[db.key], grant.login))
-        else:
-            user = redshift_arn(db, "dbuser", grant.login)
-            credentials += [user, redshift_arn(db, "dbname", db.name)]
-            users.append(user)
-            groups.append(redshift_arn(db, "dbgroup", db.group_for(grant.access)))
+    grouped: dict[tuple[str, tuple[tuple[str, str], ...], dt.date | None], list[Permission]] = {}
+    for permission in database_permissions(grants, resource_ids):
+        key = (permission.sid, permission.scope, permission.until)
+        grouped.setdefault(key, []).append(permission)
     statements = []
-    if rds:
-        statements.append(statement("NOREPORdsDbConnect", ["rds-db:connect"], _unique(rds)))
-    if credentials:
-        statements += [
+    for (family, scope, until), members in sorted(grouped.items(), key=_statement_order):
+        condition: dict[str, dict[str, str]] = {}
+        if scope:
+            condition["StringEquals"] = dict(scope)
+        end = access_end(until)
+        if end is not None:
+            condition["DateLessThan"] = {members[0].date_key: iam_time(end)}
+        statements.append(
             statement(
-                "NOREPORedshiftCredentials",
-                ["redshift:GetClusterCredentials"],
-                _unique(credentials),
-            ),
-            statement("NOREPORedshiftCreateUser", ["redshift:CreateClusterUser"], _unique(users)),
-            statement("NOREPORedshiftJoinGroup", ["redshift:JoinGroup"], _unique(groups)),
-        ]
+                _statement_sid(family, scope, until),
+                members[0].actions,
+                _unique(m.resource for m in members),
+                **({"Condition": condition} if condition else {}),
+            )
+        )
     statements.append(statement("NOREPOCatalogRead", ["s3:GetObject"], [catalog_object_arn]))
     return document(statements)
+
+
+_FAMILY_ORDER: Final = (
+    "NOREPORdsDbConnect",
+    "NOREPORedshiftCredentials",
+    "NOREPORedshiftCreateUser",
+    "NOREPORedshiftJoinGroup",
+)
+
+
+def _statement_order(
+    item: tuple[tuple[str, tuple[tuple[str, str], ...], dt.date | None], list[Permission]],
+) -> tuple[int, tuple[tuple[str, str], ...], bool, dt.date]:
+    (family, scope, until), _ = item  # undated statements first, then by end date
+    return (_FAMILY_ORDER.index(family), scope, until is not None, until or dt.date.min)
+
+
+def sized_resource_ids(grants: Sequence[tuple[DatabaseSpec, Grant]]) -> dict[str, str]:
+    """Stand-in resource ids before AWS has answered: one per server, of the longest length."""
+    return {
+        db.key: RESOURCE_ID_PREFIX["cluster" if db.is_cluster else "instance"]
+        + hashlib.sha256(repr(db.server).encode()).hexdigest()[:RESOURCE_ID_LENGTH]
+        for db, _ in grants
+    }
 
 
 def check_policy_size(
@@ -172,14 +313,10 @@ def check_policy_size(
     grants: Sequence[tuple[DatabaseSpec, Grant]],
     catalog_object_arn: str,
 ) -> None:
-    """Raise PolicyTooLarge when the policy could exceed IAM's limit with the longest ids."""
-    # One distinct id per database, of the longest length AWS uses.
-    longest = {
-        db.key: RESOURCE_ID_PREFIX["cluster" if db.is_cluster else "instance"]
-        + hashlib.sha256(db.key.encode()).hexdigest()[:RESOURCE_ID_LENGTH]
-        for db, _ in grants
-    }
-    size = compact_size(database_access_policy(grants, longest, catalog_object_arn))
+    """Raise PolicyTooLarge when the policy could exceed IAM's limit: sized with the longest
+    ids AWS issues; conditions, dates and names are the real ones."""
+    policy = database_access_policy(grants, sized_resource_ids(grants), catalog_object_arn)
+    size = compact_size(policy)
     if size > INLINE_POLICY_MAX:
         raise PolicyTooLarge(email, account, len(grants), size)
 

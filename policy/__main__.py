@@ -8,8 +8,10 @@ from dbaccess_policies import (
     DEFAULT_TAG_KEY,
     Check,
     bot_runs_locked_down,
+    dated_grants_end_in_iam,
     issuer_not_public,
     no_wildcard_database_resources,
+    person_policy_names_every_resource,
     person_role_shape,
     production_write_is_temporary,
     request_table_protected,
@@ -21,6 +23,8 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 Validate = Callable[[ResourceValidationArgs, ReportViolation], None]
@@ -40,6 +44,12 @@ def _validate_person_role(args: ResourceValidationArgs, report_violation: Report
         report_violation(message, None)
 
 
+def _validate_dated_grants(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    resources = ((r.resource_type, r.props) for r in args.resources)
+    for message in dated_grants_end_in_iam(resources):
+        report_violation(message, None)
+
+
 PolicyPack(
     name="dbaccess-guardrails",
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -48,6 +58,17 @@ PolicyPack(
             name="no-wildcard-database-resources",
             description="No rds-db:* or redshift:* statement may name a wildcard resource.",
             validate=_validate(no_wildcard_database_resources),
+        ),
+        ResourceValidationPolicy(
+            name="person-policy-names-every-resource",
+            description="A person's database-access policy has no * or ? in any resource.",
+            validate=_validate(person_policy_names_every_resource),
+        ),
+        StackValidationPolicy(
+            name="dated-grants-end-in-iam",
+            description="Statements naming the login of a dated grant carry DateLessThan "
+            "ending by 00:00 UTC the day after its until.",
+            validate=_validate_dated_grants,
         ),
         ResourceValidationPolicy(
             name="person-role-shape",

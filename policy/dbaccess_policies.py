@@ -6,8 +6,9 @@ without the Pulumi engine. Inputs use the providers' camelCase property names.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 DEFAULT_TAG_KEY: Final = "consoleme-authorized"
@@ -21,6 +22,11 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 CATALOG_KEY = "catalog.json"
 DATABASE_ACTION_PREFIXES: Final = ("rds-db:", "redshift:")
+PERSON_POLICY_NAME: Final = "database-access"
+# IAM wildcards: `*` matches any run of characters, `?` any single one.
+WILDCARDS: Final = ("*", "?")
+# The date keys AWS evaluates for a dated grant, by ARN service (see README "How a grant ends").
+DATE_KEYS: Final = {"rds-db": "aws:TokenIssueTime", "redshift": "aws:CurrentTime"}
 
 Props = Mapping[str, Any]
 Check = Callable[[str, Props], list[str]]
@@ -55,11 +61,31 @@ def no_wildcard_database_resources(resource_type: str, props: Props) -> list[str
                 continue
             resources = [str(r) for r in _as_list(stmt.get("Resource"))]
             # NotResource allows everything except the listed resources: a wildcard too.
-            if "NotResource" in stmt or any("*" in r for r in resources):
+            if "NotResource" in stmt or any(w in r for r in resources for w in WILDCARDS):
                 violations.append(
                     f"{where}: statement {stmt.get('Sid', '(no Sid)')} allows "
                     f"{', '.join(database)} on a wildcard resource; name each dbuser, dbname "
                     "and dbgroup ARN (dbaccess.policies builds them)"
+                )
+    return violations
+
+
+def person_policy_names_every_resource(resource_type: str, props: Props) -> list[str]:
+    """A person's database-access policy names every resource exactly (rds-db, redshift, s3):
+    no `*` or `?`, which IAM would read as a pattern matching other people's logins or objects."""
+    if resource_type != ROLE_POLICY or props.get("name") != PERSON_POLICY_NAME:
+        return []
+    document = props.get("policy")
+    if not document:
+        return []
+    parsed = json.loads(document) if isinstance(document, str) else document
+    violations = []
+    for stmt in _as_list(parsed.get("Statement")):
+        for resource in (str(r) for r in _as_list(stmt.get("Resource"))):
+            if any(w in resource for w in WILDCARDS):
+                violations.append(
+                    f"person policy statement {stmt.get('Sid', '(no Sid)')} names {resource!r}, "
+                    "which IAM reads as a pattern; names reaching an ARN must not contain * or ?"
                 )
     return violations
 
@@ -173,4 +199,85 @@ def production_write_is_temporary(resource_type: str, props: Props) -> list[str]
                     f"{email} has read-write on production database {grant.get('database')} "
                     f"without {' and '.join(missing)}; add them in access.yaml"
                 )
+    return violations
+
+
+# --- stack-wide: dated grants end in IAM ------------------------------------------------
+
+Resources = Iterable[tuple[str, Props]]
+
+
+def _end(until: str) -> str:
+    """00:00 UTC the day after `until` (the last day of access), as IAM writes times.
+
+    Deliberately not imported from dbaccess.policies: a guardrail that shared the program's
+    date arithmetic would pass the program's own mistakes."""
+    day = dt.date.fromisoformat(until) + dt.timedelta(days=1)
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _login_arn(database: Mapping[str, Any], login: str) -> str | None:
+    if database.get("engine") == "redshift":
+        return (
+            f"arn:aws:redshift:{database.get('region')}:{database.get('account')}:dbuser:"
+            f"{database.get('identifier')}/{login}"
+        )
+    if database.get("resource_id"):
+        return (
+            f"arn:aws:rds-db:{database.get('region')}:{database.get('account')}:dbuser:"
+            f"{database['resource_id']}/{login}"
+        )
+    return None
+
+
+def _dated_logins(catalog: Mapping[str, Any]) -> dict[str, str]:
+    """Login ARN -> the latest allowed end, for logins whose every grant is dated."""
+    databases = catalog.get("databases", {})
+    ends: dict[str, str | None] = {}
+    for person in catalog.get("people", {}).values():
+        for grant in person.get("grants", []):
+            arn = _login_arn(databases.get(grant.get("database"), {}), str(grant.get("login")))
+            if arn is None:
+                continue
+            end = _end(grant["until"]) if grant.get("until") else None
+            if arn in ends:
+                previous = ends[arn]
+                end = None if previous is None or end is None else max(previous, end)
+            ends[arn] = end
+    return {arn: end for arn, end in ends.items() if end is not None}
+
+
+def _ends_in_time(stmt: Mapping[str, Any], key: str, end: str) -> bool:
+    date_less = (stmt.get("Condition") or {}).get("DateLessThan") or {}
+    value = date_less.get(key)
+    return isinstance(value, str) and value <= end
+
+
+def dated_grants_end_in_iam(resources: Resources) -> list[str]:
+    """Every statement naming the login of a dated grant (per catalog.json) carries
+    DateLessThan on the right key, ending no later than 00:00 UTC after the grant's `until`."""
+    resources = list(resources)
+    catalogs = [
+        p for t, p in resources if t == BUCKET_OBJECT and p.get("key") == CATALOG_KEY
+    ]
+    if not catalogs or not isinstance(catalogs[0].get("content"), str):
+        return []
+    dated = _dated_logins(json.loads(catalogs[0]["content"]))
+    violations = []
+    for resource_type, props in resources:
+        for where, document in _policy_documents(resource_type, props):
+            if not isinstance(document, str):
+                continue
+            for stmt in _as_list(json.loads(document).get("Statement")):
+                if stmt.get("Effect") != "Allow":
+                    continue
+                for resource in (str(r) for r in _as_list(stmt.get("Resource"))):
+                    end = dated.get(resource)
+                    key = DATE_KEYS.get(resource.split(":")[2] if resource.count(":") > 2 else "")
+                    if end and key and not _ends_in_time(stmt, key, end):
+                        violations.append(
+                            f"{props.get('name', where)}: statement {stmt.get('Sid', '(no Sid)')} "
+                            f"names {resource} of a dated grant without DateLessThan {key} <= "
+                            f"{end}; AWS would keep honouring it after the grant ended"
+                        )
     return violations

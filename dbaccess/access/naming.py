@@ -27,11 +27,12 @@ ROLE_NAME_MAX: Final = 64
 # The longest base whose role name and logins fit every limit above.
 BASE_MAX: Final = ROLE_NAME_MAX - len(ROLE_PREFIX)
 
-# The group roles the program creates in each PostgreSQL database.
-GROUP_ROLES: Final[dict[str, str]] = {
-    "read-only": "dbaccess_readonly",
-    "read-write": "dbaccess_readwrite",
-}
+# PostgreSQL roles are server-wide but grants are per database, so each managed database has
+# its own pair of group roles: dbaccess_<database key with - as _>_ro / _rw. Database keys are
+# [a-z][a-z0-9-]{0,39} (no '_'), so the mapping is one-to-one and at most 52 bytes (< 63).
+GROUP_PREFIX: Final = "dbaccess_"
+# The group roles of the first release, shared by every database of a server. Never reused.
+LEGACY_GROUP_ROLES: Final = ("dbaccess_readonly", "dbaccess_readwrite")
 # Names owned by PostgreSQL, RDS, Redshift or us. rds_* and pg_* are prefixes.
 RESERVED_NAMES: Final[frozenset[str]] = frozenset(
     {
@@ -46,10 +47,11 @@ RESERVED_NAMES: Final[frozenset[str]] = frozenset(
         "none",
         "current_user",
         "session_user",
-        *GROUP_ROLES.values(),
+        *LEGACY_GROUP_ROLES,
     }
 )
-RESERVED_PREFIXES: Final[tuple[str, ...]] = ("rds_", "pg_")
+# dbaccess_ is ours: group roles are named from it, so no login or admin may start with it.
+RESERVED_PREFIXES: Final[tuple[str, ...]] = ("rds_", "pg_", GROUP_PREFIX)
 
 BASE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -57,6 +59,16 @@ BASE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
 def is_reserved(name: str) -> bool:
     """True when a database role of this name belongs to the engine, RDS or us."""
     return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
+
+
+def group_role_for(database_key: str, access: str) -> str:
+    """The PostgreSQL group role a login of this access level joins in this database."""
+    return GROUP_PREFIX + database_key.replace("-", "_") + LOGIN_SUFFIX[access]
+
+
+def is_group_role(name: str) -> bool:
+    """True for a name of the group-role shape (whatever the database key)."""
+    return name.startswith(GROUP_PREFIX) and name.endswith(tuple(LOGIN_SUFFIX.values()))
 
 
 def login_for(base: str, access: str) -> str:

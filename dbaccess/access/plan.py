@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from dbaccess.access.naming import GROUP_ROLES, POSTGRES_ENGINES, Access, Engine
+from dbaccess.access.naming import POSTGRES_ENGINES, Access, Engine, group_role_for
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,21 @@ class DatabaseSpec:
     def is_cluster(self) -> bool:
         return self.engine != "postgres"
 
+    @property
+    def server(self) -> tuple[str, str, str, str]:
+        """The server this database lives on: roles (logins, groups) are shared across it.
+
+        Two access.yaml databases with the same instance (or cluster) id in the same account
+        and region are two databases of one server.
+        """
+        kind = "instance" if self.engine == "postgres" else "cluster"
+        return (self.account, self.region, kind, self.identifier)
+
     def group_for(self, access: Access) -> str:
         """The database group a login of this access level joins."""
-        return GROUP_ROLES[access] if self.is_postgres else self.redshift_groups[access]
+        if self.is_postgres:
+            return group_role_for(self.key, access)
+        return self.redshift_groups[access]
 
 
 @dataclass(frozen=True)

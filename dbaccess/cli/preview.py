@@ -59,6 +59,17 @@ def preview(
                     "summary": {"create": len(run.registrations)},
                     "outputs": run.outputs,
                     "access": json.loads(_access_json(deployment.plan)),
+                    "dated_statements": [
+                        {
+                            "person": email,
+                            "actions": list(p.actions),
+                            "login": p.login,
+                            "database": p.database,
+                            "until": p.until.isoformat() if p.until else None,
+                            "condition": _condition(p),
+                        }
+                        for email, p in _dated(deployment)
+                    ],
                 },
                 indent=2,
                 default=str,
@@ -75,6 +86,33 @@ def preview(
     plan = deployment.plan
     print(f"Access on {plan.evaluated_on}: {plan.summary()}\n")
     print(render_matrix(plan))
+    dated = _dated(deployment)
+    if dated:
+        print(
+            "\nDated IAM statements (`until` is the last day of access, in UTC; AWS itself "
+            "stops honouring them at 00:00 UTC the day after):"
+        )
+        for email, p in dated:
+            print(
+                f"  {email}: {', '.join(p.actions)} {p.login} on {p.database} until {p.until}"
+                f"  [{_condition(p)}]"
+            )
+
+
+def _dated(deployment: Any) -> list[tuple[str, Any]]:
+    """One line per person, action, login and database (a Redshift credential names three
+    resources: the database, the user and the group)."""
+    seen: dict[tuple[str, tuple[str, ...], str, str], Any] = {}
+    for email, p in deployment.dated_permissions():
+        seen.setdefault((email, p.actions, p.login, p.database), p)
+    return [(key[0], p) for key, p in seen.items()]
+
+
+def _condition(permission: Any) -> str:
+    from dbaccess import policies
+
+    end = policies.access_end(permission.until)
+    return f"{permission.date_key} < {policies.iam_time(end)}" if end else ""
 
 
 def _display_type(token: str) -> str:

@@ -1,68 +1,100 @@
-"""PostgresUsers alone under Pulumi's mocks: GIVEN one database and two grants."""
+"""PostgresUsers alone under Pulumi's mocks: GIVEN one Aurora cluster holding two databases."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
-from dbaccess.access.plan import DatabaseSpec, Grant
-from dbaccess.cli.preview_engine import run_under_mocks
+from dbaccess.access.plan import DatabaseSpec
+from dbaccess.cli.preview_engine import Registration, run_under_mocks
+from dbaccess.deployment import LoginSpec, PostgresServerSpec
 from tests.program.conftest import stack_config
 
-DB = DatabaseSpec(
+ORDERS = DatabaseSpec(
     key="orders",
     engine="aurora-postgresql",
     account="123456789012",
     region="eu-west-1",
-    identifier="orders",
-    host="orders.cluster-abc.eu-west-1.rds.amazonaws.com",
+    identifier="shop",
+    host="shop.cluster-abc.eu-west-1.rds.amazonaws.com",
     port=5432,
     name="orders",
     admin_login="dbaccess_admin",
     schemas=("public", "billing"),
     table_owners=("orders_app",),
 )
-GRANTS = (
-    Grant("ana@example.com", "orders", "read-only", "ana_ro", None, (), ("people",)),
-    Grant(
-        "bo@example.com", "orders", "read-write", "bo_rw", dt.date(2026, 12, 1), ("x",), ("people",)
+STOCK = dataclasses.replace(ORDERS, key="stock", name="stock", schemas=("public",), table_owners=())
+SERVER = PostgresServerSpec(
+    (ORDERS, STOCK),
+    (
+        LoginSpec("ana@example.com", "read-only", "ana_ro", (ORDERS, STOCK)),
+        LoginSpec("bo@example.com", "read-write", "bo_rw", (STOCK,)),
     ),
 )
 DEPLOY_ROLE = "arn:aws:iam::123456789012:role/dbaccess-deploy"
 
 
-def register() -> list:
+def register() -> list[Registration]:
     run = run_under_mocks(
-        lambda: PostgresUsers("pg", PostgresUsersArgs(DB, GRANTS, 7, DEPLOY_ROLE)), stack_config()
+        lambda: PostgresUsers("pg", PostgresUsersArgs(SERVER, 7, DEPLOY_ROLE)), stack_config()
     )
     return [r for r in run.registrations if r.type != "pulumi:pulumi:Stack"]
 
 
-def test_the_component_registers_groups_privileges_and_one_login_per_grant() -> None:
+def test_one_provider_and_one_login_per_person_and_level_on_the_server() -> None:
     resources = register()
     component = next(r for r in resources if r.type == "dbaccess:postgres:PostgresUsers")
     children = [r for r in resources if r is not component]
     assert all(r.parent == component.urn for r in children)
-    kinds = sorted((r.type.split(":")[-1], r.name) for r in children)
-    # 2 groups × 2 schemas × (3 grants + 1 owner × 2 default-privilege types), 2 logins, provider
-    assert len([k for k in kinds if k[0] == "Grant"]) == 12
-    assert len([k for k in kinds if k[0] == "DefaultPrivileges"]) == 8
-    assert [n for k, n in kinds if k == "Role"] == [
-        "pg-ana@example.com-ro",
-        "pg-bo@example.com-rw",
-        "pg-read-only",
-        "pg-read-write",
+    assert len([r for r in children if r.type == "pulumi:providers:postgresql"]) == 1
+    roles = sorted(r.inputs["name"] for r in children if r.type.endswith(":Role"))
+    assert roles == [
+        "ana_ro",
+        "bo_rw",
+        "dbaccess_orders_ro",
+        "dbaccess_orders_rw",
+        "dbaccess_stock_ro",
+        "dbaccess_stock_rw",
     ]
+    # Per group: CONNECT + per schema (schema, table, sequence); owners' default privileges.
+    grants = [r for r in children if r.type.endswith(":Grant")]
+    assert len(grants) == 2 * (1 + 2 * 3) + 2 * (1 + 1 * 3)
+    assert len([r for r in children if r.type.endswith(":DefaultPrivileges")]) == 8
 
 
-def test_logins_use_iam_auth_and_the_connection_limit() -> None:
+def test_each_database_is_opened_to_its_own_groups_only() -> None:
+    connect = {
+        (r.inputs["database"], r.inputs["role"], tuple(r.inputs["privileges"]))
+        for r in register()
+        if r.type.endswith(":Grant") and r.inputs["objectType"] == "database"
+    }
+    assert connect == {
+        ("orders", "dbaccess_orders_ro", ("CONNECT",)),
+        ("orders", "dbaccess_orders_rw", ("CONNECT",)),
+        ("stock", "dbaccess_stock_ro", ("CONNECT",)),
+        ("stock", "dbaccess_stock_rw", ("CONNECT",)),
+    }
+
+
+def test_logins_are_members_of_the_groups_of_their_grants_only() -> None:
     by_name = {r.name: r for r in register()}
-    assert by_name["pg-bo@example.com-rw"].inputs["roles"] == ["rds_iam", "dbaccess_readwrite"]
+    assert by_name["pg-ana@example.com-ro"].inputs["roles"] == [
+        "rds_iam",
+        "dbaccess_orders_ro",
+        "dbaccess_stock_ro",
+    ]
+    assert by_name["pg-bo@example.com-rw"].inputs["roles"] == ["rds_iam", "dbaccess_stock_rw"]
     assert by_name["pg-bo@example.com-rw"].inputs["connectionLimit"] == 7
-    assert by_name["pg-read-only"].inputs["name"] == "dbaccess_readonly"
     provider = by_name["pg-provider"].inputs
     assert provider["awsRdsIamProviderRoleArn"] == DEPLOY_ROLE
     assert provider["awsRdsIamRegion"] == "eu-west-1"
-    sequences = by_name["pg-read-write-billing-orders_app-sequence"].inputs
+    sequences = by_name["pg-orders-read-write-billing-orders_app-sequence"].inputs
     assert sequences["privileges"] == ["SELECT", "UPDATE", "USAGE"]
     assert sequences["owner"] == "orders_app"
+
+
+def test_no_role_is_deleted_by_reassigning_what_it_owns() -> None:
+    roles = [r for r in register() if r.type.endswith(":Role")]
+    assert len(roles) == 6
+    assert all(r.inputs.get("skipReassignOwned") is True for r in roles)
+    assert not any(r.inputs.get("skipDropRole") for r in roles)

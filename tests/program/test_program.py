@@ -17,6 +17,8 @@ GOLDEN = Path(__file__).parent / "golden"
 HUGO = "hugo.henley@example.com"
 PRIYA = "priya.raman@example.com"
 PROD, STAGING = "123456789012", "210987654321"
+ORDERS_SERVER = f"postgres-orders-prod-{PROD}-eu-west-1"
+INVENTORY_SERVER = f"postgres-inventory-prod-{PROD}-eu-west-1"
 SAMPLE = (ROOT / "access.yaml").read_text()
 
 
@@ -124,8 +126,15 @@ def test_postgres_statements_use_the_looked_up_resource_ids(run_sample: ProgramR
             "Resource": [
                 "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-INVENTORYPROD/hhenley_ro",
                 "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ORDERSPROD/hhenley_ro",
-                "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ORDERSPROD/hhenley_rw",
             ],
+        },
+        {
+            # until: 2026-12-31 is the last day: AWS stops it at the start of the next one.
+            "Sid": "NOREPORdsDbConnectUntil20261231",
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ORDERSPROD/hhenley_rw",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2027-01-01T00:00:00Z"}},
         },
         {
             "Sid": "NOREPOCatalogRead",
@@ -145,13 +154,16 @@ def test_redshift_statements(run_sample: ProgramRunner) -> None:
     prefix = "arn:aws:redshift:eu-west-1:123456789012"
     assert statements(program, f"{PRIYA}-{PROD}-policy")[1:4] == [
         {
-            "Sid": "NOREPORedshiftCredentials",
+            # Held to its own database: a login of another database never pairs with it.
+            "Sid": "NOREPORedshiftCredentialsAnalytics",
             "Effect": "Allow",
             "Action": "redshift:GetClusterCredentials",
             "Resource": [
+                f"{prefix}:dbgroup:analytics-dwh/analysts_ro",
                 f"{prefix}:dbname:analytics-dwh/analytics",
                 f"{prefix}:dbuser:analytics-dwh/priyaraman_ro",
             ],
+            "Condition": {"StringEquals": {"redshift:DbName": "analytics"}},
         },
         {
             "Sid": "NOREPORedshiftCreateUser",
@@ -166,6 +178,22 @@ def test_redshift_statements(run_sample: ProgramRunner) -> None:
             "Resource": f"{prefix}:dbgroup:analytics-dwh/analysts_ro",
         },
     ]
+
+
+def test_dated_redshift_grants_end_on_aws_current_time(run_sample: ProgramRunner) -> None:
+    program = run_sample()
+    dated = [
+        s
+        for s in statements(program, f"olivia.chen@example.com-{PROD}-policy")
+        if "oliviachen_rw" in json.dumps(s["Resource"]) or "analysts_rw" in json.dumps(s)
+    ]
+    assert {s["Sid"] for s in dated} == {
+        "NOREPORedshiftCredentialsAnalyticsUntil20261215",
+        "NOREPORedshiftCreateUserUntil20261215",
+        "NOREPORedshiftJoinGroupUntil20261215",
+    }
+    for s in dated:
+        assert s["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2026-12-16T00:00:00Z"}
 
 
 def test_every_generated_policy_passes_parliament_and_names_its_resources(
@@ -191,20 +219,26 @@ def test_every_generated_policy_passes_parliament_and_names_its_resources(
 
 def test_logins_and_group_roles_in_each_postgres_database(run_sample: ProgramRunner) -> None:
     program = run_sample()
-    login = program.named(f"postgres-orders-{HUGO}-rw")
+    login = program.named(f"{ORDERS_SERVER}-{HUGO}-rw")
     assert login.inputs["name"] == "hhenley_rw"
     assert login.inputs["login"] is True
-    assert login.inputs["roles"] == ["rds_iam", "dbaccess_readwrite"]
+    assert login.inputs["roles"] == ["rds_iam", "dbaccess_orders_rw"]
     assert login.inputs["connectionLimit"] == 10
-    provider = program.named("postgres-orders-provider")
+    assert login.inputs["skipReassignOwned"] is True
+    provider = program.named(f"{ORDERS_SERVER}-provider")
     assert provider.inputs["awsRdsIamAuth"] == "true"
     assert provider.inputs["superuser"] == "false"
     assert provider.inputs["sslmode"] == "require"
     assert provider.inputs["username"] == "dbaccess_admin"
     assert "password" not in provider.inputs
-    table = program.named("postgres-orders-read-write-billing-table")
+    table = program.named(f"{ORDERS_SERVER}-orders-read-write-billing-table")
     assert table.inputs["privileges"] == ["DELETE", "INSERT", "SELECT", "UPDATE"]
-    defaults = program.named("postgres-orders-read-only-public-orders_app-table")
+    connect = program.named(f"{ORDERS_SERVER}-orders-read-write-database")
+    assert (connect.inputs["role"], connect.inputs["privileges"]) == (
+        "dbaccess_orders_rw",
+        ["CONNECT"],
+    )
+    defaults = program.named(f"{ORDERS_SERVER}-orders-read-only-public-orders_app-table")
     assert (defaults.inputs["owner"], defaults.inputs["privileges"]) == ("orders_app", ["SELECT"])
 
 
@@ -221,11 +255,11 @@ def test_a_group_grant_reaches_every_member(run_sample: ProgramRunner) -> None:
 def test_an_expired_grant_yields_no_login_and_no_statement(run_sample: ProgramRunner) -> None:
     program = run_sample()
     names = {r.name for r in program.resources}
-    assert "postgres-inventory-tomas.novak@example.com-ro" not in names
+    assert f"{INVENTORY_SERVER}-tomas.novak@example.com-ro" not in names
     assert f"tomas.novak@example.com-{PROD}-role" not in names  # inventory was his only prod db
     # On 2027-01-01 Hugo's time-bound read-write on orders has expired too.
     later = run_sample(today=TODAY.replace(year=2027, month=1, day=1))
-    assert f"postgres-orders-{HUGO}-rw" not in {r.name for r in later.resources}
+    assert f"{ORDERS_SERVER}-{HUGO}-rw" not in {r.name for r in later.resources}
     assert "hhenley_rw" not in json.dumps(statements(later, f"{HUGO}-{PROD}-policy"))
 
 
@@ -240,7 +274,7 @@ def test_removing_one_grant_changes_only_that_persons_resources(
     after = run_sample(stack_config(edited))
     old = {r.name: r for r in before.resources}
     new = {r.name: r for r in after.resources}
-    assert set(old) - set(new) == {f"postgres-orders-{HUGO}-rw"}
+    assert set(old) - set(new) == {f"{ORDERS_SERVER}-{HUGO}-rw"}
     assert set(new) - set(old) == set()
     changed = {
         n for n in old.keys() & new.keys() if comparable(old[n].inputs) != comparable(new[n].inputs)

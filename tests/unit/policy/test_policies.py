@@ -223,8 +223,10 @@ def test_the_pack_wires_every_check_as_a_mandatory_policy(monkeypatch: pytest.Mo
     by_name = {p.name: p for p in kwargs["policies"]}
     assert sorted(by_name) == [
         "bot-runs-locked-down",
+        "dated-grants-end-in-iam",
         "issuer-not-public",
         "no-wildcard-database-resources",
+        "person-policy-names-every-resource",
         "person-role-shape",
         "production-write-is-temporary",
         "request-table-protected",
@@ -242,3 +244,35 @@ def test_the_pack_wires_every_check_as_a_mandatory_policy(monkeypatch: pytest.Mo
     by_name["person-role-shape"].validate(args, lambda message, urn: reported.append(message))
     assert len(reported) == 1
     assert "not '/dbaccess/'" in reported[0]
+
+
+# --- names that IAM reads as patterns -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:db-ABC/a?c_ro",
+        f"arn:aws:redshift:eu-west-1:{ACCOUNT}:dbgroup:dwh/analysts_r?",
+    ],
+)
+def test_a_question_mark_in_a_database_resource_violates(resource: str) -> None:
+    action = "rds-db:connect" if ":rds-db:" in resource else "redshift:JoinGroup"
+    document = policies.document([policies.statement("NOREPOOne", [action], [resource])])
+    assert len(pack.no_wildcard_database_resources(pack.ROLE_POLICY, {"policy": document})) == 1
+
+
+@pytest.mark.parametrize("wildcard", ["*", "?"])
+def test_a_wildcard_in_any_resource_of_a_person_policy_violates(wildcard: str) -> None:
+    document = database_access_document()
+    document["Statement"][-1]["Resource"] = f"arn:aws:s3:::catalog/people/{wildcard}@x.com.json"
+    props = {"name": pack.PERSON_POLICY_NAME, "policy": json.dumps(document)}
+    [message] = pack.person_policy_names_every_resource(pack.ROLE_POLICY, props)
+    assert "NOREPOCatalogRead" in message
+    assert (
+        pack.person_policy_names_every_resource(
+            pack.ROLE_POLICY,
+            {"name": pack.PERSON_POLICY_NAME, "policy": database_access_document()},
+        )
+        == []
+    )
