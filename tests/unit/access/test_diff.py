@@ -128,7 +128,7 @@ def test_group_member_added_gains_and_member_removed_loses() -> None:
 def test_a_grant_that_expires_between_the_two_commits_is_not_a_change() -> None:
     # Evaluated after tomas's `until`: the grant is gone from both versions alike.
     after_expiry = dt.date(2027, 1, 5)
-    unrelated_edit = BASE.replace("description: Payments (staging)", "description: Payments")
+    unrelated_edit = BASE.replace("people:\n", "people:  # reviewed\n")
     assert diff(BASE, unrelated_edit, on=after_expiry).empty
 
 
@@ -152,14 +152,14 @@ def test_a_username_override_changes_the_login() -> None:
     ]
 
 
-def test_a_database_moved_to_another_account_is_a_connection_change() -> None:
+def test_a_database_moved_to_another_account_is_a_database_change() -> None:
     head = BASE.replace('account: "210987654321"', 'account: "345678901234"')
     result = diff(BASE, head)
     assert result.changes == ()
-    assert [(c.database, c.field, c.before, c.after) for c in result.connections_changed] == [
+    assert [(c.database, c.field, c.before, c.after) for c in result.databases_changed] == [
         ("payments-staging", "account", "210987654321", "345678901234")
     ]
-    assert result.summary() == "1 database with new connection details"
+    assert result.summary() == "1 database with changed settings"
 
 
 def test_escalation_on_production_is_listed_first() -> None:
