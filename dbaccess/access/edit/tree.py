@@ -98,7 +98,7 @@ def parse(text: str) -> Document:
             if kind is scalar_event:
                 node = Scalar(
                     event.value,
-                    event.style is None,
+                    not event.style,  # libyaml says "" for plain, PyYAML None
                     event.tag if not event.implicit[0] else None,
                     event.start_mark.index,
                     event.end_mark.index,
