@@ -192,25 +192,40 @@ class _Chooser:
     def person(
         self, email: str, listed: set[tuple[str, str]], person: int | None, teams: list[int]
     ) -> None:
-        """Which of one person's listed grants can go: shrink the set until every grant left
-        in it can be taken from every place that gives it."""
+        """Take what can go of one person's listed grants; keep the rest, saying why."""
         own = self.owners.persons[person] if person is not None else None
-        live = {t: self.owners.teams[t].live(self.today) for t in teams}
         reasons: dict[tuple[str, str], str] = {}
+        going, leaving = self.settle(email, listed, own, teams, reasons)
+        self.choice.kept += [Kept(email, d, a, reasons[d, a]) for d, a in sorted(listed - going)]
+        self.choice.gone |= {(email, d, a) for d, a in going}
+        if own is not None and person is not None:
+            for entry in own.entries:
+                if entry.key in going:
+                    self.remove_entry(person, own, entry.index, "unused")
+        for t in sorted(leaving):
+            team = self.owners.teams[t]
+            assert team.members is not None
+            for i, member in enumerate(team.emails):
+                if member == email:
+                    self.choice.members[self.base + t].add(i)
+                    removal = Removal(team.label, email, "", "member")
+                    self.choice.removals.append((team.members.items[i].start, removal))
+
+    def settle(
+        self,
+        email: str,
+        listed: set[tuple[str, str]],
+        own: Owner | None,
+        teams: list[int],
+        reasons: dict[tuple[str, str], str],
+    ) -> tuple[set[tuple[str, str]], set[int]]:
+        """(the grants that go, the groups the person leaves): shrink the listed set until
+        every grant left in it can be taken from every place that gives it."""
+        live = {t: self.owners.teams[t].live(self.today) for t in teams}
         going = set(listed)
         while True:
-            leaving = {t for t in teams if live[t] and live[t] <= going}
-            for t in sorted(leaving):
-                team = self.owners.teams[t]
-                stuck = [self.blocked(team.members, i) for i, e in enumerate(team.emails)
-                         if e == email]  # fmt: skip
-                if node := next((s for s in stuck if s is not None), None):
-                    leaving.discard(t)
-                    for key in live[t]:
-                        reasons[key] = (
-                            f"comes from group {team.written}, whose member list "
-                            + self.anchor_reason(node)
-                        )
+            leaving = self.leaving(email, {t for t in teams if live[t] and live[t] <= going},
+                                   live, reasons)  # fmt: skip
             dropped = set()
             for key in going:
                 for t in teams:
@@ -227,22 +242,30 @@ class _Chooser:
                         reasons[key] = "is an entry that " + self.anchor_reason(node)
                         dropped.add(key)
             if not dropped:
-                break
+                return going, leaving
             going -= dropped
-        self.choice.kept += [Kept(email, d, a, reasons[d, a]) for d, a in sorted(listed - going)]
-        self.choice.gone |= {(email, d, a) for d, a in going}
-        if own is not None and person is not None:
-            for entry in own.entries:
-                if entry.key in going:
-                    self.remove_entry(person, own, entry.index, "unused")
-        for t in sorted(leaving):
+
+    def leaving(
+        self,
+        email: str,
+        candidates: set[int],
+        live: dict[int, set[tuple[str, str]]],
+        reasons: dict[tuple[str, str], str],
+    ) -> set[int]:
+        """The candidate groups whose member entry for `email` can be deleted (not shared)."""
+        result = set()
+        for t in sorted(candidates):
             team = self.owners.teams[t]
-            assert team.members is not None
-            for i, member in enumerate(team.emails):
-                if member == email:
-                    self.choice.members[self.base + t].add(i)
-                    removal = Removal(team.label, email, "", "member")
-                    self.choice.removals.append((team.members.items[i].start, removal))
+            stuck = (self.blocked(team.members, i) for i, e in enumerate(team.emails) if e == email)
+            if node := next((s for s in stuck if s is not None), None):
+                for key in live[t]:
+                    reasons[key] = (
+                        f"comes from group {team.written}, whose member list "
+                        + self.anchor_reason(node)
+                    )
+            else:
+                result.add(t)
+        return result
 
 
 # --- pass 2 and 3: cascade and edit ---------------------------------------------------------

@@ -294,3 +294,19 @@ def test_an_invalid_access_file_is_a_located_error_and_exit_2(tmp_path: Path) ->
     assert code == 2
     assert f"{access}:14:25: grant names unknown database" in output
     assert "Traceback" not in output
+
+
+def test_a_member_list_shared_through_an_anchor_keeps_the_member_and_says_why() -> None:
+    text = HEAD + (
+        "groups:\n"
+        "  readers:\n    members: &team [a@example.com, b@example.com]\n"
+        "    grants: [{database: x, access: read-only}]\n"
+        "  writers:\n    members: *team\n    grants: [{database: x, access: read-write}]\n"
+    )
+    result = expire_grants(text, [("a@example.com", "x", "read-only")], TODAY)
+    assert result.text == text
+    [kept] = result.kept
+    assert kept.text.startswith(
+        "a@example.com: x read-only comes from group readers, whose member list is shared "
+        "through the YAML anchor &team (line 14)"
+    )
