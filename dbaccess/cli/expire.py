@@ -48,8 +48,9 @@ def expire(
     change. A person or group left with no grants is dropped (one that had none is
     left alone). Prints the access diff of the change.
 
-    Exit 0 on success (also when nothing is due); 1 when the report cannot be read;
-    2 when the access file is invalid or cannot be edited cleanly.
+    Exit 0 on success (also when nothing is due); 1 when the report cannot be fetched
+    (S3, the file system); 2 when the report or the access file is invalid, or the file
+    cannot be edited cleanly.
 
     Example:
 
@@ -159,7 +160,7 @@ def _read_report(location: str) -> StaleReport:
             body = Path(location).read_bytes()
         return parse_report(body)
     except ReportError as exc:
-        _fail(f"{location}: {exc}", FAILED)
+        _fail(f"{location}: {exc}", INVALID_INPUT)
     except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
         _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
 

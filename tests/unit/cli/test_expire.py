@@ -158,12 +158,16 @@ def test_lists_indented_differently_under_each_key_are_edited_in_place() -> None
     )
 
 
-def test_an_unreadable_report_fails_with_exit_1(access_file: Path, tmp_path: Path) -> None:
+def test_an_invalid_report_exits_2_and_a_missing_one_1(access_file: Path, tmp_path: Path) -> None:
     bad = tmp_path / "report.json"
     bad.write_text('{"schema_version": 7}')
     code, output = expire("--file", str(access_file), "--report", str(bad))
-    assert code == 1
+    assert code == 2
     assert "schema_version 7" in output
+    code, output = expire("--file", str(access_file), "--report", str(tmp_path / "nope.json"))
+    assert code == 1
+    assert "cannot read the report" in output
+    assert "Traceback" not in output
 
 
 # --- the cases an adversarial review found ------------------------------------------------
