@@ -42,6 +42,7 @@ class Map:
     flow: bool
     start: int
     anchor: str | None = None
+    items: list[Node] = field(default_factory=list)  # key, value, key, value... while read
     keys: list[Node] = field(default_factory=list)
     values: list[Node] = field(default_factory=list)
     end: int = 0
@@ -104,6 +105,8 @@ def parse(text: str) -> Document:
                     event.end_mark.index,
                     event.anchor,
                 )
+                if event.anchor:
+                    anchors[event.anchor] = node
             elif kind is alias_event:
                 target = anchors[event.anchor]
                 shared[id(target)] = target
@@ -123,21 +126,15 @@ def parse(text: str) -> Document:
             elif kind in ends:
                 node = stack.pop()
                 node.end = event.end_mark.index
+                if isinstance(node, Map):
+                    node.keys, node.values, node.items = node.items[0::2], node.items[1::2], []
             else:
                 documents += kind is yaml.DocumentStartEvent
                 continue
-            if isinstance(node, Scalar) and node.anchor:
-                anchors[node.anchor] = node
-            if not stack:
-                root = node
-                continue
-            parent = stack[-1]
-            if isinstance(parent, Seq):
-                parent.items.append(node)
-            elif len(parent.keys) == len(parent.values):
-                parent.keys.append(node)
+            if stack:
+                stack[-1].items.append(node)
             else:
-                parent.values.append(node)
+                root = node
     except (yaml.YAMLError, KeyError) as exc:
         raise TreeError(f"the file is not valid YAML: {exc}") from None
     finally:
