@@ -238,7 +238,8 @@ class _Chooser:
                         )
                         dropped.add(key)
                 for entry in own.entries if own else []:
-                    if entry.key == key and (node := self.blocked(own.grants, entry.index)):
+                    grants = own.grants if own else None
+                    if entry.key == key and (node := self.blocked(grants, entry.index)):
                         reasons[key] = "is an entry that " + self.anchor_reason(node)
                         dropped.add(key)
             if not dropped:
