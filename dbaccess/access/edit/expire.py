@@ -111,15 +111,25 @@ def expire_grants(
             "remove the grants by hand"
         ) from None
     _check(before, after, choice.gone)
-    matched = {(g.email, g.database, g.access) for g in before.grants()}
-    matched |= {(g.email, g.database, g.access) for g in before.expired}
+    listed = {(e.lower(), d, a) for e, d, a in stale}
+    # Listed grants the file gives, now or until a date that has passed (those went above).
+    expired = {(g.email, g.database, g.access) for g in before.expired}
+    matched = {k for k in listed if k in expired or _holds(before, k)}
     return Expiry(
         bom + result,
         tuple(r for _, r in sorted(choice.removals, key=lambda x: x[0])),
         tuple(choice.kept),
-        tuple(sorted({(e.lower(), d, a) for e, d, a in stale} - matched)),
+        tuple(sorted(listed - matched)),
         before,
         after,
+    )
+
+
+def _holds(plan: AccessPlan, grant: GrantId) -> bool:
+    email, database, access = grant
+    person = plan.people.get(email)
+    return person is not None and any(
+        g.database == database and g.access == access for g in person.grants
     )
 
 
@@ -336,23 +346,17 @@ def _write_empty(root: Map, key: str, edit: TextEdit) -> None:
 
 def _check(before: AccessPlan, after: AccessPlan, gone: set[GrantId]) -> None:
     """The edit took exactly the chosen grants and changed nothing else a plan holds."""
-    expected = {
-        (g.email, g.database, g.access): g
-        for g in before.grants()
-        if (g.email, g.database, g.access) not in gone
-    }
-    got = {(g.email, g.database, g.access): g for g in after.grants()}
-    problems = [
-        f"{key[0]} {key[1]} {key[2]}: {'kept' if key in got else 'lost'}"
-        for key in sorted(expected.keys() ^ got.keys())
-    ]
-    problems += [
-        f"{key[0]} {key[1]} {key[2]}: changed" for key in expected.keys() & got.keys()
-        if expected[key] != got[key]
-    ]  # fmt: skip
+    problems = []
+    for email in sorted(before.people.keys() | after.people.keys()):
+        old, new = before.people.get(email), after.people.get(email)
+        expected = tuple(
+            g for g in (old.grants if old else ()) if (email, g.database, g.access) not in gone
+        )
+        if expected != (new.grants if new else ()):
+            problems.append(email)
     if problems or before.databases != after.databases:
         raise EditError(
-            "the edit would change more than the listed grants ("
-            + "; ".join(problems[:3] or ["databases"])
+            "the edit would change more than the listed grants (of "
+            + (", ".join(problems[:3]) or "the databases")
             + "); remove the grants by hand"
         )
