@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import importlib.util
 import sys
 from typing import Annotated, NoReturn
 
@@ -45,3 +46,16 @@ def exit_invalid(exc: InvalidInput, fmt: Format) -> NoReturn:
     else:
         print(exc.render(), file=sys.stderr)
     raise typer.Exit(INVALID_INPUT)
+
+
+def require_program_extra() -> None:
+    """Commands that run the Pulumi program offline need the `program` extra, which an
+    engineer's install leaves out; say how to add it instead of a ModuleNotFoundError."""
+    if importlib.util.find_spec("pulumi_aws") is None:
+        print(
+            "error: this command runs the Pulumi program and needs its SDKs (not installed)\n"
+            "In a checkout: make .venv/.installed (or pip install -r requirements.txt -e .);\n"
+            "with pipx: pipx install 'dbaccess[program] @ git+https://github.com/<org>/db-access'",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)

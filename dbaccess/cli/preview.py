@@ -11,7 +11,14 @@ import typer
 
 from dbaccess.access import InvalidInput
 from dbaccess.access.matrix import render_matrix
-from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
+from dbaccess.cli.common import (
+    DateOption,
+    Format,
+    FormatOption,
+    exit_invalid,
+    parse_date,
+    require_program_extra,
+)
 
 
 def preview(
@@ -35,6 +42,7 @@ def preview(
 
         $ dbaccess preview --stack prod
     """
+    require_program_extra()
     # Imported here so `dbaccess validate` and friends start without loading Pulumi.
     from dbaccess.cli import preview_engine as engine
 
