@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -64,3 +66,23 @@ def test_requirements_txt_pins_exactly_what_pyproject_declares_inside_its_ranges
 def test_an_engineers_install_pulls_no_pulumi_slack_or_lambda_packages() -> None:
     core = {canonicalize_name(r.name) for r in _declared()["core"]}
     assert core == {"typer", "boto3", "pydantic", "pyyaml", "ruamel-yaml"}
+
+
+def test_make_help_lists_every_phony_target_with_what_it_does() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    (phony,) = re.findall(r"^\.PHONY: (.+)$", makefile, re.MULTILINE)
+    shown = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "help"], capture_output=True, text=True, check=True
+    ).stdout
+    listed = dict(re.findall(r"^  make (\S+)\s+(.+)$", shown, re.MULTILINE))
+    assert sorted(listed) == sorted(phony.split())
+    assert all(listed.values())
+
+
+def test_make_test_runs_the_linters_and_the_type_checker() -> None:
+    # CI runs `make test` only, so mypy has to be on its path.
+    dry = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "test"], capture_output=True, text=True, check=True
+    ).stdout
+    for tool in ("ruff check .", "ruff format --check .", "mypy", "pytest"):
+        assert tool in dry, tool
