@@ -191,6 +191,13 @@ class Settings(BaseModel):
     accounts: Annotated[
         dict[str, str], Field(description="AWS account id -> the role ARN Pulumi assumes there")
     ]
+    previewAccounts: Annotated[
+        dict[str, str],
+        Field(
+            description="AWS account id -> the read-only role ARN Pulumi assumes there while "
+            "previewing (every account of dbaccess:accounts)"
+        ),
+    ] = {}
     connectionLimit: Annotated[
         int, Field(ge=1, le=1000, description="connections per database login")
     ] = 10
@@ -298,7 +305,7 @@ class Settings(BaseModel):
                 raise ValueError(f"'{arn}' is not an IAM role or user ARN")
         return value
 
-    @field_validator("accounts")
+    @field_validator("accounts", "previewAccounts")
     @classmethod
     def _accounts(cls, value: dict[str, str]) -> dict[str, str]:
         for account, arn in value.items():
@@ -307,6 +314,28 @@ class Settings(BaseModel):
             if not ROLE_ARN.fullmatch(arn) or arn.split(":")[4] != account:
                 raise ValueError(f"'{arn}' is not a role ARN in account {account}")
         return value
+
+    @field_validator("previewAccounts")
+    @classmethod
+    def _preview_accounts(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A preview must never fall back to a deploy role: all accounts or none.
+        deployed = set(info.data.get("accounts") or {})
+        if value and set(value) != deployed:
+            missing = sorted(deployed - set(value))
+            extra = sorted(set(value) - deployed)
+            raise ValueError(
+                "it must name the same accounts as dbaccess:accounts"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; not in dbaccess:accounts: {', '.join(extra)}" if extra else "")
+            )
+        return value
+
+    def provider_role(self, account: str, *, preview: bool) -> str:
+        """The role Pulumi assumes in `account`: the read-only one while previewing (when
+        previewAccounts is set, so pull-request previews never hold write credentials)."""
+        if preview and self.previewAccounts:
+            return self.previewAccounts[account]
+        return self.accounts[account]
 
     @field_validator("consolemeTagKey")
     @classmethod

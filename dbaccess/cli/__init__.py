@@ -9,6 +9,7 @@ import typer
 
 from dbaccess.cli import diff, engineer, preview, validate
 from dbaccess.cli.expire import expire
+from dbaccess.cli.iam_policy import iam_policy
 
 app = typer.Typer(
     name="dbaccess",
@@ -34,6 +35,7 @@ app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
 app.command("expire")(expire)
+app.command("iam-policy")(iam_policy)
 
 
 def main() -> None:
