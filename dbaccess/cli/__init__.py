@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from dbaccess.cli import diff, engineer, preview, validate
+from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
 from dbaccess.cli.iam_policy import iam_policy
 
@@ -16,6 +17,8 @@ app = typer.Typer(
     help="Keyless, per-person access to AWS databases, driven by access.yaml.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain text help: Rich markup would swallow "[secret]" and other bracketed words.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -34,6 +37,7 @@ app.command("diff")(diff.diff)
 app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
+app.command("doctor")(doctor)
 app.command("expire")(expire)
 app.command("iam-policy")(iam_policy)
 

@@ -439,6 +439,7 @@ def list_databases(
 
     Example:
 
+    \b
         $ dbaccess list
         DATABASE  ACCESS     ENGINE    HOST                                         EXPIRES
         orders    read-only  postgres  orders-prod.c9akciq32.eu-west-1.rds…:5432    never
@@ -484,7 +485,7 @@ def token(
 
         $ dbaccess token analytics --rw --format json
 
-        $ dbaccess token orders --format password     # pgAdmin: "password exec command"
+        $ dbaccess token orders --format password    # for pgAdmin
     """
     say = _say(verbose)
     try:
@@ -525,6 +526,7 @@ def connect(
     connect to server", connect to the VPN, or open a tunnel and keep the real host name for
     verify-full (libpq connects to PGHOSTADDR, checks the certificate against PGHOST):
 
+    \b
         $ creds=$(dbaccess token orders) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
     """
     say = _say(verbose)

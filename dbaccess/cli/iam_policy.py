@@ -100,6 +100,7 @@ def iam_policy(
 
     Example:
 
+    \b
         $ dbaccess iam-policy deploy --account 123456789012 > deploy-policy.json
         $ aws iam put-role-policy --role-name dbaccess-ci-deploy \\
             --policy-name dbaccess-deploy --policy-document file://deploy-policy.json

@@ -23,8 +23,9 @@ def validate(
 
     Example:
 
+    \b
         $ dbaccess validate access.yaml
-        OK: 12 people, 4 databases, 23 grants (1 expired)
+        OK: 9 people, 4 databases, 19 grants (1 expired)
     """
     try:
         plan = load_access_file(file, today=parse_date(date))
