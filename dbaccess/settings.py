@@ -179,14 +179,18 @@ class Settings(BaseModel):
 
     accessFile: Annotated[str, Field(description="path of the access file")] = "access.yaml"
     consolemeRoleArn: Annotated[
-        str, Field(description="the ConsoleMe instance-profile role that brokers person roles")
-    ]
+        str | None,
+        Field(description="the ConsoleMe instance-profile role that brokers person roles"),
+    ] = None
     consolemeTagKey: Annotated[
         str, Field(description="the role tag ConsoleMe reads to authorise people")
     ] = "consoleme-authorized"
     extraTrustedPrincipals: Annotated[
         tuple[str, ...],
-        Field(description="more role ARNs (e.g. IAM Identity Center) people come through"),
+        Field(
+            description="more role ARNs (e.g. IAM Identity Center) people come through",
+            validate_default=True,
+        ),
     ] = ()
     accounts: Annotated[
         dict[str, str], Field(description="AWS account id -> the role ARN Pulumi assumes there")
@@ -265,8 +269,8 @@ class Settings(BaseModel):
 
     @field_validator("consolemeRoleArn")
     @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if not ROLE_ARN.fullmatch(value):
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not ROLE_ARN.fullmatch(value):
             raise ValueError(
                 f"'{value}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             )
@@ -299,10 +303,16 @@ class Settings(BaseModel):
 
     @field_validator("extraTrustedPrincipals")
     @classmethod
-    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _principals(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         for arn in value:
             if not PRINCIPAL_ARN.fullmatch(arn):
                 raise ValueError(f"'{arn}' is not an IAM role or user ARN")
+        # Someone must be able to reach the person roles (a bad consolemeRoleArn is its own error).
+        if not value and "consolemeRoleArn" in info.data and info.data["consolemeRoleArn"] is None:
+            raise ValueError(
+                "without dbaccess:consolemeRoleArn, name at least one principal people come "
+                "through (e.g. an IAM Identity Center permission-set role)"
+            )
         return value
 
     @field_validator("accounts", "previewAccounts")
