@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import importlib.util
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -23,6 +24,11 @@ class Format(enum.StrEnum):
 # Options several commands share, declared once.
 FormatOption = Annotated[
     Format, typer.Option("--format", help="text for people, json for machines.")
+]
+# The commands that run the Pulumi program offline (preview, iam-policy).
+StackOption = Annotated[str, typer.Option(help="The stack whose Pulumi.<stack>.yaml to use.")]
+ProgramDirOption = Annotated[
+    Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
 ]
 DateOption = Annotated[
     str | None,

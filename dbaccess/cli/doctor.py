@@ -38,8 +38,10 @@ from dbaccess.cli.engineer import (
     Context,
     EmailOpt,
     Level,
+    catalog_url,
     make_credential,
     missing_ca_bundle,
+    no_catalog_location,
     resolve_ca_bundle,
     select_grant,
 )
@@ -165,11 +167,7 @@ def _catalog_source(given: DoctorInput) -> tuple[tuple[Catalog | None], str]:
     if given.catalog_file is not None:
         return (load_catalog_file(given.catalog_file),), f"{given.catalog_file} (offline)"
     if not given.catalog_url:
-        raise EngineerError(
-            "dbaccess does not know where the catalog is",
-            "Set DBACCESS_CATALOG to the stack output `catalog` (`pulumi stack output catalog`)"
-            f', or `catalog = "s3://…"` in {config_dir(given.env) / "config.toml"}.',
-        )
+        raise no_catalog_location(given.env)
     bucket, key = object_location(given.catalog_url, CATALOG_KEY)
     return (None,), f"s3://{bucket}/{key}"
 
@@ -323,7 +321,7 @@ def doctor(
         email=who,
         email_source=source,
         catalog_file=catalog,
-        catalog_url=env.get("DBACCESS_CATALOG") or config.catalog,
+        catalog_url=catalog_url(env, config),
         database=database,
         rw=rw,
         ca_option=ca_bundle,

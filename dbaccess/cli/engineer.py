@@ -261,6 +261,20 @@ def missing_ca_bundle(path: Path) -> EngineerError:
 # --- one place that does the work ------------------------------------------------------------
 
 
+def catalog_url(env: Mapping[str, str], config: Config) -> str | None:
+    """Where the catalog is: DBACCESS_CATALOG, else `catalog` in the config file."""
+    return env.get("DBACCESS_CATALOG") or config.catalog
+
+
+def no_catalog_location(env: Mapping[str, str]) -> EngineerError:
+    return EngineerError(
+        "dbaccess does not know where the catalog is",
+        "set DBACCESS_CATALOG=s3://<bucket>/<prefix>/catalog.json (the stack output "
+        '`catalog`: `pulumi stack output catalog`), or `catalog = "s3://…"` in '
+        f"{config_dir(env) / 'config.toml'}, or pass --catalog FILE",
+    )
+
+
 @dataclass(frozen=True)
 class Context:
     config: Config
@@ -318,14 +332,9 @@ def open_context(
     )
     if offline is not None:
         return Context(config, identity.email, email_source, offline, identity, base)
-    url = env.get("DBACCESS_CATALOG") or config.catalog
+    url = catalog_url(env, config)
     if not url:
-        raise EngineerError(
-            "dbaccess does not know where the catalog is",
-            "set DBACCESS_CATALOG=s3://<bucket>/<prefix>/catalog.json (the stack output "
-            '`catalog`: `pulumi stack output catalog`), or `catalog = "s3://…"` in '
-            f"{config_dir(env) / 'config.toml'}, or pass --catalog FILE",
-        )
+        raise no_catalog_location(env)
     bucket, key = person_object_location(url, identity.email)
     s3 = identity.session.client("s3", region_name=config.region or base.region_name)
     catalog = fetch_catalog(s3, bucket, key, cache_dir(env), say=say)

@@ -18,7 +18,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from dbaccess.access import InvalidInput
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_program_extra
+from dbaccess.cli.common import (
+    INVALID_INPUT,
+    Format,
+    ProgramDirOption,
+    StackOption,
+    exit_invalid,
+    require_program_extra,
+)
 from dbaccess.deploy_policy import Declared, Lookup, UncoveredType, build_policies
 from dbaccess.settings import Settings
 
@@ -84,12 +91,8 @@ def iam_policy(
             "and Lambdas), a 12-digit id.",
         ),
     ],
-    stack: Annotated[
-        str, typer.Option(help="The stack whose Pulumi.<stack>.yaml to use.")
-    ] = "prod",
-    program_dir: Annotated[
-        Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
-    ] = Path("."),
+    stack: StackOption = "prod",
+    program_dir: ProgramDirOption = Path("."),
 ) -> None:
     """Print the least-privilege IAM policy of the deploy or the preview role, as JSON.
 

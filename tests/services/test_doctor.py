@@ -12,6 +12,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -159,18 +160,18 @@ def privatebin() -> Iterator[FakePrivateBin]:
         yield fake
 
 
+def operator_doctor(
+    env: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
+) -> Any:
+    ca = str(pg_server.ca_file)
+    argv = ["doctor", "--operator", "--privatebin-url", privatebin.url, "--ca-bundle", ca]
+    return dbaccess(*argv, env=env)
+
+
 def test_operator_mode_reads_the_whole_catalog_and_reaches_privatebin(
     fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
 ) -> None:
-    result = dbaccess(
-        "doctor",
-        "--operator",
-        "--privatebin-url",
-        privatebin.url,
-        "--ca-bundle",
-        str(pg_server.ca_file),
-        env=fatima,
-    )
+    result = operator_doctor(fatima, pg_server, privatebin)
     assert result.exit_code == 0, result.stdout
     assert steps(result.stdout) == [
         ("✓", "AWS identity"),
@@ -185,15 +186,7 @@ def test_operator_mode_with_privatebin_down(
     fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
 ) -> None:
     privatebin.unavailable(502)
-    result = dbaccess(
-        "doctor",
-        "--operator",
-        "--privatebin-url",
-        privatebin.url,
-        "--ca-bundle",
-        str(pg_server.ca_file),
-        env=fatima,
-    )
+    result = operator_doctor(fatima, pg_server, privatebin)
     assert result.exit_code == 1
     assert steps(result.stdout)[-1] == ("✗", "PrivateBin reachable")
     assert "answered HTTP 502" in result.stdout
