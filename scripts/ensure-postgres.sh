@@ -3,6 +3,7 @@
 # Idempotent and fast when they already are. The tests start their own throw-away server
 # (tests/pgserver.py), so we stop the distro from creating/starting its "main" cluster.
 set -eu
+cd "$(dirname "$0")/.."  # tests.pgserver is imported from the repository root
 
 # One discovery for this script and the tests (tests/pgserver.py): initdb on PATH,
 # pg_config --bindir, Debian's /usr/lib/postgresql/<v>/bin, Homebrew's opt/postgresql@<v>/bin.
