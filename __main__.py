@@ -56,11 +56,16 @@ def deploy(deployment: Deployment) -> None:
     providers = {
         account: aws.Provider(
             f"aws-{account}",
-            assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=arn, session_name="dbaccess-deploy")],
+            assume_roles=[
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=settings.provider_role(account, preview=pulumi.runtime.is_dry_run()),
+                    session_name="dbaccess-deploy",
+                )
+            ],
             allowed_account_ids=[account],
             region=aws.config.region,
         )
-        for account, arn in settings.accounts.items()
+        for account in settings.accounts
     }
     resource_ids: dict[str, pulumi.Output[str]] = {}
     for db in plan.databases.values():

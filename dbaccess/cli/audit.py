@@ -12,20 +12,33 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_file
 from dbaccess.access.errors import did_you_mean
-from dbaccess.audit.check import AuditResult, run_audit
 from dbaccess.audit.compare import INFORMATIONAL, KINDS, failing
-from dbaccess.audit.connect import ConfigError, Connector, dsn_connector, iam_connector
-from dbaccess.audit.sweep import SweepResult, run_sweep
-from dbaccess.cli.common import INVALID_INPUT, DateOption, Format, exit_invalid, parse_date
+from dbaccess.cli.common import (
+    INVALID_INPUT,
+    DateOption,
+    Format,
+    exit_invalid,
+    parse_date,
+    require_extra,
+)
 from dbaccess.cli.diff import DiffFormat
 
+if TYPE_CHECKING:  # the PostgreSQL driver is the `audit` extra: loaded when a command runs
+    from dbaccess.audit.check import AuditResult
+    from dbaccess.audit.connect import Connector
+    from dbaccess.audit.sweep import SweepResult
+
 FINDINGS = 1
+
+
+def _require_driver() -> None:
+    require_extra("psycopg", "audit", "connects to PostgreSQL and needs psycopg")
 
 FileOption = Annotated[Path, typer.Option(help="The access file.")]
 StackOption = Annotated[
@@ -83,6 +96,9 @@ def audit(
 
         $ dbaccess audit --database orders --dsn "postgresql://admin@localhost:5433/orders"
     """
+    _require_driver()
+    from dbaccess.audit.check import run_audit
+
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     plan = _plan(file, date, problems_format)
     keys = _keys(plan, database, dsn)
@@ -121,6 +137,9 @@ def sweep(
 
         $ dbaccess sweep --dry-run
     """
+    _require_driver()
+    from dbaccess.audit.sweep import run_sweep
+
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
     connect = _connector(plan, keys, dsn, stack, ca_bundle, fmt)
@@ -169,6 +188,8 @@ def _connector(
     ca_bundle: Path | None,
     fmt: Format,
 ) -> Connector:
+    from dbaccess.audit.connect import ConfigError, dsn_connector
+
     try:
         if dsn is not None:
             return dsn_connector(dsn, plan.databases[keys[0]])
@@ -180,6 +201,7 @@ def _connector(
 def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Format) -> Connector:
     import boto3
 
+    from dbaccess.audit.connect import ConfigError, iam_connector
     from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
     from dbaccess.cli.identity import config_dir
     from dbaccess.cli.preview_engine import load_stack_config
