@@ -22,6 +22,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github.Consts import DEFAULT_SECONDS_BETWEEN_REQUESTS, DEFAULT_SECONDS_BETWEEN_WRITES
 from github.GitRef import GitRef
 from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
@@ -103,14 +104,15 @@ def connect(
     app: GitHubAppCredentials,
     *,
     retries: int = 2,
-    seconds_between_writes: float = 1.0,
+    paced: bool = True,
     timeout: int = 15,
 ) -> Github:
     """A client acting as the app's installation; tokens are minted on first use.
 
-    `seconds_between_writes` is PyGithub's pause between writes, which keeps clear of GitHub's
-    secondary rate limits; `retries` applies to 5xx answers of idempotent requests only, so a
-    retried POST can never open a second pull request.
+    `paced` keeps PyGithub's pauses (0.25 s between requests, 1 s between writes), which keep
+    the bot clear of GitHub's secondary rate limits; tests against the fake turn them off.
+    `retries` applies to 5xx answers of idempotent requests only, so a retried POST can never
+    open a second pull request.
     """
     try:
         key = load_pem_private_key(app.private_key.encode(), password=None)
@@ -130,7 +132,8 @@ def connect(
         retry=GithubRetry(
             total=retries, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS
         ),
-        seconds_between_writes=seconds_between_writes,
+        seconds_between_requests=DEFAULT_SECONDS_BETWEEN_REQUESTS if paced else None,
+        seconds_between_writes=DEFAULT_SECONDS_BETWEEN_WRITES if paced else None,
     )
 
 
