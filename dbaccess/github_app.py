@@ -28,6 +28,7 @@ from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.github.com"
+MAX_RATE_LIMIT_WAIT_SECONDS = 30
 
 # What the README tells operators to grant; quoted in permission errors.
 APP_PERMISSIONS = (
@@ -130,7 +131,12 @@ def connect(
         base_url=app.api_url,
         timeout=timeout,
         retry=GithubRetry(
-            total=retries, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS
+            total=retries,
+            backoff_factor=0.5,
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
+            # Waiting for an exhausted hourly quota to reset would hold a bot thread for up to
+            # an hour: give up and tell the person instead.
+            max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_SECONDS,
         ),
         seconds_between_requests=DEFAULT_SECONDS_BETWEEN_REQUESTS if paced else None,
         seconds_between_writes=DEFAULT_SECONDS_BETWEEN_WRITES if paced else None,

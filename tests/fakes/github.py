@@ -116,9 +116,16 @@ STEPS = tuple(_ROUTES)
 class _Answer(Exception):
     """Raised inside a handler to answer with an HTTP error."""
 
-    def __init__(self, status: int, message: str, errors: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
         self.body: dict[str, Any] = {"message": message}
         if errors:
             self.body["errors"] = errors
@@ -203,7 +210,7 @@ class FakeGitHub:
         self.calls: list[Call] = []
         self.tokens_minted: list[str] = []
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
-        self._faults: dict[str, list[int]] = {}  # step -> statuses still to answer
+        self._faults: dict[str, list[_Answer]] = {}  # step -> refusals still to answer
         self._down_at: str | None = None
         self._down = False
         self._next_number = 1
@@ -302,7 +309,15 @@ class FakeGitHub:
     def fail(self, step: str, status: int = 503, times: int = 1000) -> None:
         """Answer the next `times` calls of `step` with `status` (403: a missing permission)."""
         assert step in _ROUTES, f"unknown step {step}; one of {STEPS}"
-        self._faults[step] = [status] * times
+        message = NOT_ACCESSIBLE if status == 403 else "Server Error"
+        self._faults[step] = [_Answer(status, message) for _ in range(times)]
+
+    def rate_limit(self, step: str, times: int = 1000) -> None:
+        """Answer `step` as GitHub does when the installation's hourly quota is used up."""
+        assert step in _ROUTES, f"unknown step {step}; one of {STEPS}"
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)}
+        message = f"API rate limit exceeded for installation ID {self.installation_id}."
+        self._faults[step] = [_Answer(403, message, headers=headers) for _ in range(times)]
 
     def go_down_at(self, step: str) -> None:
         """When `step` is called, drop the connection and refuse every request after it."""
@@ -318,8 +333,8 @@ class FakeGitHub:
 
     def _dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes
-    ) -> tuple[int, Any] | None:
-        """(status, JSON body) to answer, or None to drop the connection."""
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """(status, JSON body, headers) to answer, or None to drop the connection."""
         url = urlsplit(raw_path)
         step, params = _route(method, url.path)
         with self._lock:
@@ -332,18 +347,18 @@ class FakeGitHub:
                 raise _Answer(404, "Not Found")
             faults = self._faults.get(step)
             if faults:
-                status = faults.pop(0)
-                raise _Answer(status, NOT_ACCESSIBLE if status == 403 else "Server Error")
+                raise faults.pop(0)
             body = json.loads(raw_body) if raw_body else None
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             with self._lock:
                 status, answer = self._handle(step, params, query, headers, body)
         except _Answer as refusal:
-            status, answer = refusal.status, refusal.body
+            self.calls.append(Call(method, url.path, step, refusal.status))
+            return refusal.status, refusal.body, refusal.headers
         except ValueError:
             status, answer = 400, {"message": "Problems parsing JSON"}
         self.calls.append(Call(method, url.path, step, status))
-        return status, answer
+        return status, answer, {}
 
     def _handle(
         self,
@@ -703,11 +718,13 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if answer is None:  # down: drop the connection without a word
                 self.close_connection = True
                 return
-            status, document = answer
+            status, document, extra_headers = answer
             payload = b"" if document is None else json.dumps(document).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -305,6 +305,21 @@ def test_a_transient_server_error_on_a_read_is_retried(fake: FakeGitHub, gh: Git
     assert fake.pulls(REPO)[0].state == "open"
 
 
+@pytest.mark.parametrize("step", ["get_ref", "create_pull"])
+def test_an_exhausted_rate_limit_is_reported_without_waiting_for_the_reset(
+    fake: FakeGitHub, gh: Github, step: str
+) -> None:
+    # The reset is an hour away: the bot must not hold the person's request that long, so
+    # the refused call is not retried after a wait, and the person hears why.
+    fake.rate_limit(step)
+
+    with pytest.raises(GitHubUnavailable, match="rate limit stopped"):
+        open_request(gh)
+
+    assert fake.steps_called().count(step) == 1
+    nothing_half_made(fake)
+
+
 def test_a_failed_post_is_not_retried(fake: FakeGitHub, gh: Github) -> None:
     # A retried POST could open a second pull request.
     fake.fail("create_pull", 502, times=1)
