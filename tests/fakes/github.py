@@ -26,7 +26,6 @@ The answers carry the fields PyGithub reads, with GitHub's own status codes and 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import re
@@ -35,14 +34,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.local_http import LocalHTTPServer
 
 APP_ID = 424242
 INSTALLATION_ID = 7777
@@ -184,7 +184,7 @@ def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHTTPServer):
     """Use as `with FakeGitHub() as github:`; `github.url` is the API base URL."""
 
     def __init__(
@@ -215,37 +215,11 @@ class FakeGitHub:
         self._down = False
         self._next_number = 1
         self._lock = threading.RLock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._running = False
+        super().__init__(_handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeGitHub:
-        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.01)
-        threading.Thread(target=serve, daemon=True).start()
-        self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self._httpd.shutdown()
-            self._running = False
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self.origin
 
     # ------------------------------------------------------------------ set-up and inspection
 
