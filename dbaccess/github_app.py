@@ -249,16 +249,24 @@ def split_reviewers(owner: str, reviewers: Sequence[str]) -> tuple[list[str], li
 def _undo(
     repo: str, branch: str, created: GitRef, pull: PullRequest | None, error: GitHubError
 ) -> NoReturn:
-    try:
-        if pull is not None:
+    """Close the pull request and delete the branch, each tried even if the other fails, then
+    raise `error`, naming what is left if GitHub refused the clean-up too."""
+    pull_left: GitHubError | None = None
+    if pull is not None:
+        try:
             with _translated(f"closing pull request #{pull.number}"):
                 pull.edit(state="closed")
+        except GitHubError as refused:
+            pull_left = refused
+    try:
         with _translated(f"deleting the branch {branch}"):
             created.delete()
-    except GitHubError as cleanup_error:
-        leftover = f"the pull request #{pull.number} and " if pull is not None else ""
+    except GitHubError as branch_left:
+        # Deleting a pull request's head branch closes it, so a pull request is left only
+        # when the branch is.
+        leftover = f"the pull request #{pull.number} and " if pull and pull_left is not None else ""
         raise type(error)(
-            f"{error} Cleaning up failed too ({cleanup_error}): delete {leftover}the branch "
+            f"{error} Cleaning up failed too ({branch_left}): delete {leftover}the branch "
             f"{branch} in {repo} by hand."
         ) from error
     raise error

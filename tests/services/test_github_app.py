@@ -276,6 +276,19 @@ def test_github_going_down_after_the_branch_exists_says_what_is_left(
         assert "the pull request #1 and the branch" in message
 
 
+def test_when_closing_the_pull_request_fails_deleting_its_branch_still_closes_it(
+    fake: FakeGitHub, gh: Github
+) -> None:
+    fake.fail("add_labels", 503)
+    fake.fail("update_pull", 503)
+
+    with pytest.raises(GitHubUnavailable) as failed:
+        open_request(gh)
+
+    assert "by hand" not in str(failed.value)
+    nothing_half_made(fake)
+
+
 def open_request_without_reading(gh: Github, file_sha: str) -> github_app.PullRequestRef:
     return github_app.open_access_request(
         gh,
