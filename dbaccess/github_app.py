@@ -28,6 +28,8 @@ from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.github.com"
+# GitHub's owner and repository names: letters, digits, "-", "_" and ".".
+_REPO_PART = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_RATE_LIMIT_WAIT_SECONDS = 30
 
 # What the README tells operators to grant; quoted in permission errors.
@@ -81,6 +83,16 @@ class GitHubAppCredentials:
     installation_id: int
     private_key: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
+
+    def __post_init__(self) -> None:
+        for name in ("app_id", "installation_id"):
+            value = getattr(self, name)
+            if type(value) is not int or value <= 0:
+                raise InvalidRequest(
+                    f"The GitHub App's {name} must be a positive whole number, not {value!r}: "
+                    "copy it from the app's settings page (installation id: the installation "
+                    "page's URL)."
+                )
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ def connect(
 
 def read_file(gh: Github, repo: str, path: str, ref: str | None = None) -> FileVersion:
     """The text and blob sha of `path` at `ref` (branch, tag or commit; None: default branch)."""
+    _owner(repo)
     doing = f"reading {path} in {repo}" + (f" at {ref}" if ref else "")
     with _translated(doing):
         repository = gh.get_repo(repo)
@@ -162,7 +175,7 @@ def read_file(gh: Github, repo: str, path: str, ref: str | None = None) -> FileV
 
 def find_open_request(gh: Github, repo: str, branch: str) -> PullRequestRef | None:
     """The open pull request from `branch`, if any: a request is never opened twice."""
-    owner = repo.split("/", 1)[0]
+    owner = _owner(repo)
     with _translated(f"looking for an open pull request from {branch} in {repo}"):
         pulls = gh.get_repo(repo).get_pulls(state="open", head=f"{owner}:{branch}")
         for pull in pulls:
@@ -171,6 +184,7 @@ def find_open_request(gh: Github, repo: str, branch: str) -> PullRequestRef | No
 
 
 def pull_request_state(gh: Github, repo: str, number: int) -> PullRequestState:
+    _owner(repo)
     with _translated(f"reading pull request #{number} in {repo}"):
         pull = gh.get_repo(repo).get_pull(number)
         if pull.merged:
@@ -200,8 +214,7 @@ def open_access_request(
     If any step after the branch exists fails, the pull request (if opened) is closed and the
     branch deleted before the error is raised; if even that fails, the error says what is left.
     """
-    owner = repo.split("/", 1)[0]
-    users, teams = split_reviewers(owner, reviewers)
+    users, teams = split_reviewers(_owner(repo), reviewers)
     with _translated(f"reading the head of the base branch in {repo}"):
         repository = gh.get_repo(repo)
         base = base or repository.default_branch
@@ -244,6 +257,17 @@ def split_reviewers(owner: str, reviewers: Sequence[str]) -> tuple[list[str], li
                 f"use a team of {owner} (@{owner}/<team>) or a person (@<login>)."
             )
     return users, teams
+
+
+def _owner(repo: str) -> str:
+    """The owner part of `owner/name`, or a clear error before anything is sent."""
+    owner, slash, name = repo.partition("/")
+    if not (slash and _REPO_PART.fullmatch(owner) and _REPO_PART.fullmatch(name)):
+        raise InvalidRequest(
+            f"{repo!r} is not a GitHub repository name: write it as owner/name "
+            "(e.g. example-org/access)."
+        )
+    return owner
 
 
 def _undo(

@@ -478,6 +478,30 @@ def ec_key_pem() -> str:
     )
 
 
+@pytest.mark.parametrize("app_id", [0, -1, "123", 1.5, True])
+def test_ids_that_are_not_positive_whole_numbers_are_refused(
+    fake: FakeGitHub, app_id: object
+) -> None:
+    with pytest.raises(InvalidRequest, match="app_id must be a positive whole number"):
+        GitHubAppCredentials(app_id, fake.installation_id, fake.private_key_pem, fake.url)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="installation_id must be a positive whole number"):
+        GitHubAppCredentials(fake.app_id, app_id, fake.private_key_pem, fake.url)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("repo", ["access", "example-org/", "/access", "a/b/c", "a b/c"])
+def test_a_repository_not_written_owner_slash_name_is_refused_before_anything_is_sent(
+    fake: FakeGitHub, gh: Github, repo: str
+) -> None:
+    with pytest.raises(InvalidRequest, match="owner/name"):
+        github_app.read_file(gh, repo, "access.yaml")
+    with pytest.raises(InvalidRequest, match="owner/name"):
+        github_app.find_open_request(gh, repo, BRANCH)
+    with pytest.raises(InvalidRequest, match="owner/name"):
+        github_app.pull_request_state(gh, repo, 1)
+
+    assert fake.calls == []
+
+
 def test_the_private_key_is_not_in_the_credentials_repr(fake: FakeGitHub) -> None:
     assert "PRIVATE KEY" not in repr(credentials(fake))
 
