@@ -335,7 +335,7 @@ def _from_status(error: GithubException, doing: str) -> GitHubError:
         return FileChanged(
             f"The file changed on GitHub while {doing} ({said}): read it again and redo the edit."
         )
-    if status == 422 and "already exists" in said:
+    if status == 422 and "Reference already exists" in said:
         return BranchExists(
             f"GitHub refused {doing}: the branch exists already. An earlier request from it may "
             "be open; if it has no open pull request, delete the branch and ask again."

@@ -34,7 +34,10 @@ BRANCH = "access-request/ana/orders-read-only"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    # requests would send even 127.0.0.1 through a proxy set in the environment.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     with FakeGitHub() as server:
         server.add_repo(
             REPO,
