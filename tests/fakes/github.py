@@ -18,8 +18,9 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
 Every repository call must carry a live installation token the fake minted, and the
 installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
 accessible by integration"). Repository state (branches, commits, blobs, pull requests) is kept
-in memory; blob shas are git's own. Faults: `fail(step, status)` answers one step with an HTTP
-error, `go_down_at(step)` drops that request's connection and refuses everything after it.
+in memory; blob shas are git's own. Faults: `fail(step, status)` answers a step with an HTTP
+error, `rate_limit(step)` as an exhausted hourly quota, and `go_down_at(step)` drops that
+request's connection and every one after it.
 The answers carry the fields PyGithub reads, with GitHub's own status codes and messages.
 """
 
