@@ -355,8 +355,11 @@ class Settings(BaseModel):
     @field_validator("previewAccounts")
     @classmethod
     def _preview_accounts(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        # A preview must never fall back to a deploy role: all accounts or none.
-        deployed = set(info.data.get("accounts") or {})
+        # A preview must never fall back to a deploy role: all accounts or none. (When
+        # `accounts` itself is invalid, its own error says so; comparing would only add noise.)
+        if "accounts" not in info.data:
+            return value
+        deployed = set(info.data["accounts"] or {})
         if value and set(value) != deployed:
             missing = sorted(deployed - set(value))
             extra = sorted(set(value) - deployed)
