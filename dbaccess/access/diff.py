@@ -7,10 +7,11 @@ today is in neither plan, or in both).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -18,9 +19,23 @@ from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 
 ChangeKind = Literal[
-    "gained", "lost", "escalated", "deescalated", "expiry-changed", "login-changed"
+    "gained",
+    "lost",
+    "escalated",
+    "deescalated",
+    "expiry-changed",
+    "reason-changed",
+    "login-changed",
 ]
-CONNECTION_FIELDS: Final = ("engine", "account", "region", "identifier", "host", "port", "name")
+# Every field of a database, so a field added to DatabaseSpec is compared without a change
+# here; named as access.yaml names them.
+DATABASE_FIELDS: Final = {
+    f.name: {"identifier": "instance/cluster", "name": "database", "redshift_groups": "groups"}.get(
+        f.name, f.name
+    )
+    for f in dataclasses.fields(DatabaseSpec)
+    if f.name != "key"
+}
 NO_CHANGES: Final = "No access changes"
 
 
@@ -37,8 +52,15 @@ class Change:
 
 
 @dataclass(frozen=True)
-class ConnectionChange:
+class DatabaseChange:
     database: str
+    field: str  # as access.yaml names it: host, production, groups, ...
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class SettingChange:
     field: str
     before: str
     after: str
@@ -50,11 +72,12 @@ class AccessDiff:
     changes: tuple[Change, ...]  # escalations and production read-write first
     databases_added: tuple[DatabaseSpec, ...]
     databases_removed: tuple[DatabaseSpec, ...]
-    connections_changed: tuple[ConnectionChange, ...]
+    databases_changed: tuple[DatabaseChange, ...]
+    settings_changed: tuple[SettingChange, ...]
     people_added: tuple[str, ...]
     people_removed: tuple[str, ...]
     descriptions: dict[str, str]  # database key -> description, from either version
-    production: frozenset[str]  # production database keys, from either version
+    production: frozenset[str]  # production database keys, in either version
 
     @property
     def empty(self) -> bool:
@@ -62,7 +85,8 @@ class AccessDiff:
             self.changes
             or self.databases_added
             or self.databases_removed
-            or self.connections_changed
+            or self.databases_changed
+            or self.settings_changed
             or self.people_added
             or self.people_removed
         )
@@ -85,14 +109,14 @@ class AccessDiff:
             "production_escalations": number("escalated", production=True),
             "deescalations": number("deescalated"),
             "expiry_changes": number("expiry-changed"),
+            "reason_changes": number("reason-changed"),
             "login_changes": number("login-changed"),
             "people_added": len(self.people_added),
             "people_removed": len(self.people_removed),
             "databases_added": len(self.databases_added),
             "databases_removed": len(self.databases_removed),
-            "databases_with_connection_changes": len(
-                {c.database for c in self.connections_changed}
-            ),
+            "databases_changed": len({c.database for c in self.databases_changed}),
+            "settings_changed": len(self.settings_changed),
             "changes": len(self.changes),
         }
 
@@ -113,14 +137,16 @@ class AccessDiff:
             _count(other_escalations, "escalation to read-write", "escalations to read-write"),
             _count(n["deescalations"], "de-escalation to read-only", "de-escalations to read-only"),
             _count(n["expiry_changes"], "expiry change", "expiry changes"),
+            _count(n["reason_changes"], "reason change", "reason changes"),
             _count(n["login_changes"], "login change", "login changes"),
             _count(n["databases_added"], "new database", "new databases"),
             _count(n["databases_removed"], "removed database", "removed databases"),
             _count(
-                n["databases_with_connection_changes"],
-                "database with new connection details",
-                "databases with new connection details",
+                n["databases_changed"],
+                "database with changed settings",
+                "databases with changed settings",
             ),
+            _count(n["settings_changed"], "file setting changed", "file settings changed"),
         ]
         return ", ".join(p for p in parts if p)
 
@@ -133,11 +159,14 @@ def diff_plans(base: AccessPlan, head: AccessPlan) -> AccessDiff:
             "load both versions with the same `today`"
         )
     databases = {**base.databases, **head.databases}
+    # A database that is production in either version is production in the review: dropping
+    # the flag in the same edit as an escalation must not hide the escalation's warning.
+    production = frozenset(k for k in databases if k in _production(base) | _production(head))
     before, after = _grants(base), _grants(head)
     changes: list[Change] = []
     for person, database in sorted(before.keys() | after.keys()):
         old, new = before.get((person, database), {}), after.get((person, database), {})
-        changes += _pair_changes(person, database, databases[database].production, old, new)
+        changes += _pair_changes(person, database, database in production, old, new)
     changes.sort(key=_priority)
     return AccessDiff(
         evaluated_on=head.evaluated_on,
@@ -148,18 +177,42 @@ def diff_plans(base: AccessPlan, head: AccessPlan) -> AccessDiff:
         databases_removed=tuple(
             base.databases[k] for k in sorted(base.databases.keys() - head.databases.keys())
         ),
-        connections_changed=tuple(
-            ConnectionChange(key, name, str(getattr(old_db, name)), str(getattr(new_db, name)))
+        databases_changed=tuple(
+            DatabaseChange(key, label, _show(getattr(old_db, name)), _show(getattr(new_db, name)))
             for key, old_db in sorted(base.databases.items())
             if (new_db := head.databases.get(key)) is not None
-            for name in CONNECTION_FIELDS
+            for name, label in DATABASE_FIELDS.items()
             if getattr(old_db, name) != getattr(new_db, name)
+        ),
+        settings_changed=tuple(
+            SettingChange(
+                "unused_after_days", str(base.unused_after_days), str(head.unused_after_days)
+            )
+            for _ in [0]
+            if base.unused_after_days != head.unused_after_days
         ),
         people_added=tuple(sorted(head.people.keys() - base.people.keys())),
         people_removed=tuple(sorted(base.people.keys() - head.people.keys())),
         descriptions={k: db.description for k, db in databases.items() if db.description},
-        production=frozenset(k for k, db in databases.items() if db.production),
+        production=production,
     )
+
+
+def _production(plan: AccessPlan) -> set[str]:
+    return {k for k, db in plan.databases.items() if db.production}
+
+
+def _show(value: object) -> str:
+    """A database field's value as access.yaml writes it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _grants(plan: AccessPlan) -> dict[tuple[str, str], dict[Access, Grant]]:
@@ -198,6 +251,9 @@ def _pair_changes(
         was, now = old[access], new[access]
         if was.until != now.until:
             result.append(change("expiry-changed", access, _date(was.until), _date(now.until)))
+        if was.reasons != now.reasons:
+            reasons = ("; ".join(was.reasons) or None, "; ".join(now.reasons) or None)
+            result.append(change("reason-changed", access, *reasons))
         if was.login != now.login:
             result.append(change("login-changed", access, was.login, now.login))
     return result
@@ -209,6 +265,7 @@ _KIND_ORDER: Final = (
     "lost",
     "deescalated",
     "expiry-changed",
+    "reason-changed",
     "login-changed",
 )
 
@@ -258,10 +315,16 @@ def render_json(diff: AccessDiff) -> str:
             "databases": {
                 "added": [db.key for db in diff.databases_added],
                 "removed": [db.key for db in diff.databases_removed],
-                "connection_changed": [
+                "changed": [
                     {"database": c.database, "field": c.field, "from": c.before, "to": c.after}
-                    for c in diff.connections_changed
+                    for c in diff.databases_changed
                 ],
+            },
+            "settings": {
+                "changed": [
+                    {"field": c.field, "from": c.before, "to": c.after}
+                    for c in diff.settings_changed
+                ]
             },
             "people": {"added": list(diff.people_added), "removed": list(diff.people_removed)},
         },
@@ -269,11 +332,13 @@ def render_json(diff: AccessDiff) -> str:
     )
 
 
+_LABELS: Final = {"expiry-changed": "until", "reason-changed": "reason", "login-changed": "login"}
+
+
 def _detail(c: Change) -> str:
     """What changed in words: 'read-only → read-write', 'until 2026-12-31 → none'."""
-    if c.change in ("expiry-changed", "login-changed"):
-        label = "until" if c.change == "expiry-changed" else "login"
-        return f"{label} {c.before or 'none'} → {c.after or 'none'}"
+    if c.change in _LABELS:
+        return f"{_LABELS[c.change]} {c.before or 'none'} → {c.after or 'none'}"
     if c.change in ("escalated", "deescalated"):
         return f"{c.before} → {c.after}"
     return c.access
@@ -304,8 +369,10 @@ def render_text(diff: AccessDiff) -> str:
     database_lines = [f"  new database {db.key}" for db in diff.databases_added]
     database_lines += [f"  removed database {db.key}" for db in diff.databases_removed]
     database_lines += [
-        f"  database {c.database}: {c.field} {c.before} → {c.after}"
-        for c in diff.connections_changed
+        f"  database {c.database}: {c.field} {c.before} → {c.after}" for c in diff.databases_changed
+    ]
+    database_lines += [
+        f"  setting {c.field}: {c.before} → {c.after}" for c in diff.settings_changed
     ]
     database_lines += [f"  new person {p}" for p in diff.people_added]
     database_lines += [f"  removed person {p}" for p in diff.people_removed]
@@ -320,7 +387,11 @@ _SECTIONS: Final[tuple[tuple[str, tuple[ChangeKind, ...], bool], ...]] = (
     ("Access gained", ("gained",), True),
     ("Access lost", ("lost",), False),
     ("De-escalations to read-only", ("deescalated",), False),
-    ("Expiry and login changes", ("expiry-changed", "login-changed"), False),
+    (
+        "Expiry, reason and login changes",
+        ("expiry-changed", "reason-changed", "login-changed"),
+        False,
+    ),
 )
 
 
@@ -370,8 +441,12 @@ def render_markdown(diff: AccessDiff) -> str:
     database_rows = [["added", database(db.key), ""] for db in diff.databases_added]
     database_rows += [["removed", database(db.key), ""] for db in diff.databases_removed]
     database_rows += [
-        ["connection changed", database(c.database), f"{c.field}: {c.before} → {c.after}"]
-        for c in diff.connections_changed
+        [
+            ("⚠️ " if c.field == "production" else "") + "changed",
+            database(c.database),
+            f"{c.field}: {c.before} → {c.after}",
+        ]
+        for c in diff.databases_changed
     ]
     if database_rows:
         lines += ["", "#### Databases", ""]
@@ -381,4 +456,10 @@ def render_markdown(diff: AccessDiff) -> str:
     if people_rows:
         lines += ["", "#### People", ""]
         lines += _table(["Change", "Person"], people_rows)
+    if diff.settings_changed:
+        lines += ["", "#### File settings", ""]
+        lines += _table(
+            ["Setting", "Change"],
+            [[c.field, f"{c.before} → {c.after}"] for c in diff.settings_changed],
+        )
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from dbaccess.access import InvalidInput, load_access_text, today_utc
+from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown, render_text
 from dbaccess.access.edit import EditError, Expiry, expire_grants
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
@@ -18,6 +18,7 @@ from dbaccess.cli.diff import DiffFormat
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
 
 FAILED = 1
+UNMATCHED = "granted to nobody in access.yaml"
 
 
 def expire(
@@ -47,8 +48,9 @@ def expire(
     change. A person or group left with no grants is dropped (one that had none is
     left alone). Prints the access diff of the change.
 
-    Exit 0 on success (also when nothing is due); 1 when the report cannot be read;
-    2 when the access file is invalid or cannot be edited cleanly.
+    Exit 0 on success (also when nothing is due); 1 when the report cannot be fetched
+    (S3, the file system); 2 when the report or the access file is invalid, or the file
+    cannot be edited cleanly.
 
     Example:
 
@@ -58,20 +60,20 @@ def expire(
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     stale = _read_report(report) if report else None
     try:
-        original = file.read_text(encoding="utf-8")
+        # Bytes, not read_text: universal newlines would turn a CRLF file into LF.
+        original = file.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {file}: {exc}", INVALID_INPUT)
     try:
-        before = load_access_text(original, str(file), today=today)
-        result = expire_grants(original, [g.key for g in stale.grants] if stale else [], today)
-        after = load_access_text(result.text, str(file), today=today)
+        stale_keys = [g.key for g in stale.grants] if stale else []
+        result = expire_grants(original, stale_keys, today, file=str(file))
     except InvalidInput as exc:
         exit_invalid(exc, problems_format)
     except EditError as exc:
         _fail(str(exc), INVALID_INPUT)
-    diff = diff_plans(before, after)
+    diff = diff_plans(result.before, result.after)
     if write and result.text != original:
-        file.write_text(result.text, encoding="utf-8")
+        file.write_bytes(result.text.encode("utf-8"))
     print(render(result, diff, stale, fmt, written=write))
 
 
@@ -91,8 +93,11 @@ def render(
             for r in result.removed
         ]
         document["kept"] = [
-            {"person": k.email, "database": k.database, "access": k.access, "group": k.group}
+            {"owner": k.owner, "database": k.database, "access": k.access, "reason": k.reason}
             for k in result.kept
+        ]
+        document["unmatched"] = [
+            {"person": e, "database": d, "access": a} for e, d, a in result.unmatched
         ]
         return json.dumps(document, indent=2)
     if fmt is DiffFormat.markdown:
@@ -101,6 +106,7 @@ def render(
     lines = [f"{verb}: {len(result.removed)} entries"]
     lines += [f"  {r.text}" for r in result.removed]
     lines += [f"  kept: {k.text}" for k in result.kept]
+    lines += [f"  {UNMATCHED}: {' '.join(u)}" for u in result.unmatched]
     return "\n".join([*lines, "", render_text(diff)])
 
 
@@ -133,8 +139,11 @@ def _markdown(
         grant = listed.get(GrantKey(email, r.database, r.access))
         lines.append(f"| {r.owner} | `{r.database}` | {r.access} | {r.why} | {_used(grant)} |")
     if result.kept:
-        lines += ["", "Kept (granted through a group that gives more; edit by hand if needed):"]
+        lines += ["", "Kept, with why (edit by hand if they should go):", ""]
         lines += [f"- {k.text}" for k in result.kept]
+    if result.unmatched:
+        lines += ["", f"In the report but {UNMATCHED} (nothing to remove):", ""]
+        lines += [f"- {e}: `{d}` {a}" for e, d, a in result.unmatched]
     return "\n".join([*lines, "", render_markdown(diff)])
 
 
@@ -151,7 +160,7 @@ def _read_report(location: str) -> StaleReport:
             body = Path(location).read_bytes()
         return parse_report(body)
     except ReportError as exc:
-        _fail(f"{location}: {exc}", FAILED)
+        _fail(f"{location}: {exc}", INVALID_INPUT)
     except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
         _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
 

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from dbaccess.access import load_access_text
-from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown
+from dbaccess.access.diff import (
+    AccessDiff,
+    diff_plans,
+    render_json,
+    render_markdown,
+    render_text,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = Path(__file__).parent / "golden"
@@ -128,7 +134,7 @@ def test_group_member_added_gains_and_member_removed_loses() -> None:
 def test_a_grant_that_expires_between_the_two_commits_is_not_a_change() -> None:
     # Evaluated after tomas's `until`: the grant is gone from both versions alike.
     after_expiry = dt.date(2027, 1, 5)
-    unrelated_edit = BASE.replace("description: Payments (staging)", "description: Payments")
+    unrelated_edit = BASE.replace("people:\n", "people:  # reviewed\n")
     assert diff(BASE, unrelated_edit, on=after_expiry).empty
 
 
@@ -152,14 +158,127 @@ def test_a_username_override_changes_the_login() -> None:
     ]
 
 
-def test_a_database_moved_to_another_account_is_a_connection_change() -> None:
+def test_a_database_moved_to_another_account_is_a_database_change() -> None:
     head = BASE.replace('account: "210987654321"', 'account: "345678901234"')
     result = diff(BASE, head)
     assert result.changes == ()
-    assert [(c.database, c.field, c.before, c.after) for c in result.connections_changed] == [
+    assert [(c.database, c.field, c.before, c.after) for c in result.databases_changed] == [
         ("payments-staging", "account", "210987654321", "345678901234")
     ]
-    assert result.summary() == "1 database with new connection details"
+    assert result.summary() == "1 database with changed settings"
+
+
+REDSHIFT = """\
+  analytics:
+    engine: redshift
+    account: "123456789012"
+    region: eu-west-1
+    cluster: analytics-dwh
+    host: analytics.example.com
+    port: 5439
+    database: analytics
+    groups: {read-only: analysts_ro, read-write: analysts_rw}
+"""
+
+
+def rendered(result: AccessDiff) -> tuple[str, str, dict[str, object]]:
+    return render_text(result), render_markdown(result), json.loads(render_json(result))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "before", "after"),
+    [
+        (
+            "groups: {read-only: analysts_ro, read-write: analysts_rw}",
+            "groups: {read-only: analysts_rw, read-write: analysts_ro}",
+            "groups",
+            "{read-only: analysts_ro, read-write: analysts_rw}",
+            "{read-only: analysts_rw, read-write: analysts_ro}",
+        ),
+        (
+            "    admin_login: dbaccess_admin\n  payments",
+            "    admin_login: dbaccess_admin\n    schemas: [public, billing]\n  payments",
+            "schemas",
+            "[public]",
+            "[public, billing]",
+        ),
+        (
+            "    admin_login: dbaccess_admin\n  payments",
+            "    admin_login: dbaccess_admin\n    table_owners: [orders_app]\n  payments",
+            "table_owners",
+            "[]",
+            "[orders_app]",
+        ),
+        (
+            "    admin_login: dbaccess_admin\n  payments",
+            "    admin_login: orders_admin\n  payments",
+            "admin_login",
+            "dbaccess_admin",
+            "orders_admin",
+        ),
+        ("    production: true\n", "", "production", "true", "false"),
+    ],
+)
+def test_every_database_field_is_a_change_in_all_three_formats(
+    old: str, new: str, field: str, before: str, after: str
+) -> None:
+    base = BASE.replace("groups:\n", REDSHIFT + "groups:\n", 1)
+    assert old in base
+    text, markdown, document = rendered(diff(base, base.replace(old, new, 1)))
+    database = "analytics" if field == "groups" else "orders"
+    assert f"database {database}: {field} {before} → {after}" in text
+    assert f"| {field}: {before} → {after} |" in markdown
+    assert document["databases"]["changed"] == [  # type: ignore[index]
+        {"database": database, "field": field, "from": before, "to": after}
+    ]
+
+
+def test_a_reason_change_is_shown_in_all_three_formats() -> None:
+    head = BASE.replace("reason: audit}", 'reason: "AUD-7 year-end audit"}')
+    text, markdown, document = rendered(diff(BASE, head))
+    assert text.splitlines()[0] == "1 reason change"
+    assert "reason audit → AUD-7 year-end audit" in text
+    assert "#### Expiry, reason and login changes" in markdown
+    assert "| reason audit → AUD-7 year-end audit |" in markdown
+    assert document["changes"] == [  # type: ignore[index]
+        {
+            "person": "tomas.novak@example.com",
+            "database": "payments-staging",
+            "change": "reason-changed",
+            "access": "read-only",
+            "from": "audit",
+            "to": "AUD-7 year-end audit",
+        }
+    ]
+
+
+def test_dropping_production_in_the_same_edit_keeps_the_escalation_warning() -> None:
+    head = BASE.replace("    production: true\n", "").replace(
+        "members: [hugo.henley@example.com, priya.raman@example.com]",
+        "members: [priya.raman@example.com]",
+    ) + (
+        "  hugo.henley@example.com:\n    grants:\n      - {database: orders, access: read-write}\n"
+    )
+    result = diff(BASE, head)
+    text, markdown, _ = rendered(result)
+    assert "| ⚠️ hugo.henley@example.com | `orders` — Orders service (primary) **(production)**" in (
+        markdown
+    )
+    assert (
+        "| ⚠️ changed | `orders` — Orders service (primary) **(production)** | production: true → false |"
+        in (markdown)
+    )
+    assert "escalated      hugo.henley@example.com  orders [production]" in text
+
+
+def test_a_file_setting_change_is_shown() -> None:
+    head = "settings:\n  unused_after_days: 30\n" + BASE
+    text, markdown, document = rendered(diff(BASE, head))
+    assert "setting unused_after_days: 90 → 30" in text
+    assert "| unused_after_days | 90 → 30 |" in markdown
+    assert document["settings"]["changed"] == [  # type: ignore[index]
+        {"field": "unused_after_days", "from": "90", "to": "30"}
+    ]
 
 
 def test_escalation_on_production_is_listed_first() -> None:
