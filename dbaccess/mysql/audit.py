@@ -1,0 +1,300 @@
+"""Audit and sweep for MySQL / Aurora MySQL: readers (SQL) and decisions (pure functions).
+
+Read as the admin login (the bootstrap grants exactly what this needs): accounts with their
+authentication plugin and global privileges from `mysql.user` (named columns only - never the
+password hashes), database-level privileges from `mysql.db`, sessions from
+`information_schema.PROCESSLIST`. Not read: table/column-level privileges, MySQL 8 dynamic
+privileges (`mysql.global_grants`) and role grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from dbaccess.mysql import statements as sql
+from dbaccess.mysql.apply import Connection, MysqlApplyError, run
+from dbaccess.mysql.names import RESERVED_USERS, SYSTEM_PREFIXES
+from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
+
+# mysql.user column -> privilege: the global privileges MySQL 5.7, 8.0 and MariaDB all have.
+GLOBAL_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
+    "Select_priv": "SELECT",
+    "Insert_priv": "INSERT",
+    "Update_priv": "UPDATE",
+    "Delete_priv": "DELETE",
+    "Create_priv": "CREATE",
+    "Drop_priv": "DROP",
+    "Reload_priv": "RELOAD",
+    "Shutdown_priv": "SHUTDOWN",
+    "Process_priv": "PROCESS",
+    "File_priv": "FILE",
+    "Grant_priv": "GRANT OPTION",
+    "References_priv": "REFERENCES",
+    "Index_priv": "INDEX",
+    "Alter_priv": "ALTER",
+    "Show_db_priv": "SHOW DATABASES",
+    "Super_priv": "SUPER",
+    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
+    "Lock_tables_priv": "LOCK TABLES",
+    "Execute_priv": "EXECUTE",
+    "Repl_slave_priv": "REPLICATION SLAVE",
+    "Repl_client_priv": "REPLICATION CLIENT",
+    "Create_view_priv": "CREATE VIEW",
+    "Show_view_priv": "SHOW VIEW",
+    "Create_routine_priv": "CREATE ROUTINE",
+    "Alter_routine_priv": "ALTER ROUTINE",
+    "Create_user_priv": "CREATE USER",
+    "Event_priv": "EVENT",
+    "Trigger_priv": "TRIGGER",
+    "Create_tablespace_priv": "CREATE TABLESPACE",
+}
+# mysql.db column -> privilege (database level).
+DATABASE_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
+    "Select_priv": "SELECT",
+    "Insert_priv": "INSERT",
+    "Update_priv": "UPDATE",
+    "Delete_priv": "DELETE",
+    "Create_priv": "CREATE",
+    "Drop_priv": "DROP",
+    "Grant_priv": "GRANT OPTION",
+    "References_priv": "REFERENCES",
+    "Index_priv": "INDEX",
+    "Alter_priv": "ALTER",
+    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
+    "Lock_tables_priv": "LOCK TABLES",
+    "Create_view_priv": "CREATE VIEW",
+    "Show_view_priv": "SHOW VIEW",
+    "Create_routine_priv": "CREATE ROUTINE",
+    "Alter_routine_priv": "ALTER ROUTINE",
+    "Execute_priv": "EXECUTE",
+    "Event_priv": "EVENT",
+    "Trigger_priv": "TRIGGER",
+}
+# Any of these makes an account an administrator of the server (or of other accounts).
+ADMIN_PRIVILEGES: Final = frozenset({"SUPER", "GRANT OPTION", "CREATE USER"})
+# PROCESSLIST "users" that are server threads, not accounts.
+_THREAD_USERS: Final = frozenset({"system user", "event_scheduler", "unauthenticated user", ""})
+
+FindingKind = Literal["missing", "password-login", "undeclared", "privileged", "wrong-privileges"]
+
+
+@dataclass(frozen=True)
+class Account:
+    user: str
+    host: str
+    plugin: str
+    global_privileges: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DatabaseGrant:
+    user: str
+    host: str
+    pattern: str  # as stored: `_` and `%` are wildcards unless escaped with a backslash
+    privileges: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    user: str
+    host: str
+    database: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    user: str
+    detail: str
+
+
+# --- readers --------------------------------------------------------------------------------
+
+
+def _privileges(row: Sequence[object], columns: Iterable[str]) -> frozenset[str]:
+    return frozenset(name for flag, name in zip(row, columns, strict=True) if flag == "Y")
+
+
+def read_accounts(conn: Connection) -> list[Account]:
+    columns = ", ".join(GLOBAL_PRIVILEGE_COLUMNS)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT User, Host, plugin, {columns} FROM mysql.user")  # noqa: S608
+        return [
+            Account(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                _privileges(r[3:], GLOBAL_PRIVILEGE_COLUMNS.values()),
+            )
+            for r in cur.fetchall()
+        ]
+
+
+def read_database_grants(conn: Connection) -> list[DatabaseGrant]:
+    columns = ", ".join(DATABASE_PRIVILEGE_COLUMNS)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT User, Host, Db, {columns} FROM mysql.db")  # noqa: S608
+        return [
+            DatabaseGrant(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                _privileges(r[3:], DATABASE_PRIVILEGE_COLUMNS.values()),
+            )
+            for r in cur.fetchall()
+        ]
+
+
+def read_sessions(conn: Connection) -> list[Session]:
+    """Every session but the reader's own (the admin needs PROCESS to see the others)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT ID, USER, HOST, DB FROM information_schema.PROCESSLIST "
+            "WHERE ID <> CONNECTION_ID() ORDER BY ID"
+        )
+        return [
+            Session(
+                int(r[0]), str(r[1] or ""), str(r[2] or ""), None if r[3] is None else str(r[3])
+            )
+            for r in cur.fetchall()
+        ]
+
+
+# --- decisions (pure) -----------------------------------------------------------------------
+
+
+def is_system_user(user: str) -> bool:
+    """Accounts MySQL, MariaDB or RDS create and run on (root, rdsadmin, mysql.sys, ...)."""
+    return user.lower() in RESERVED_USERS - {"admin", "public", "none"} or user.lower().startswith(
+        SYSTEM_PREFIXES
+    )
+
+
+def audit(
+    server: MysqlServerSpec,
+    accounts: Collection[Account],
+    grants: Collection[DatabaseGrant],
+    allowed: Collection[str] = (),
+    *,
+    iam_plugin: str = sql.IAM_PLUGIN,
+) -> list[Finding]:
+    """What is wrong on `server` compared with what access.yaml declares. `allowed`: user names
+    that are knowingly not ours (the RDS master user, application users): neither undeclared
+    nor privileged. System accounts are skipped. `iam_plugin` differs only in tests."""
+    declared = {login.login: login for login in server.logins}
+    findings: list[Finding] = []
+    present = {(a.user, a.host) for a in accounts}
+    for login in sorted(declared):
+        if (login, sql.ANY_HOST) not in present:
+            findings.append(Finding("missing", login, "declared but not on the server"))
+    ours = {*declared, server.admin_login}
+    for acct in sorted(accounts, key=lambda a: (a.user, a.host)):
+        name = f"{acct.user}@{acct.host}"
+        if is_system_user(acct.user) or acct.user in allowed:
+            continue
+        if acct.user in ours and acct.host == sql.ANY_HOST:
+            if acct.plugin != iam_plugin:
+                findings.append(
+                    Finding("password-login", acct.user, f"{name} uses {acct.plugin}, not IAM")
+                )
+        else:
+            kind = "IAM user" if acct.plugin == iam_plugin else f"{acct.plugin} user"
+            findings.append(Finding("undeclared", acct.user, f"{name}: {kind} not in access.yaml"))
+        if acct.user != server.admin_login:
+            findings += _privilege_findings(acct, grants, declared.get(acct.user))
+    return findings
+
+
+def _privilege_findings(
+    acct: Account, grants: Collection[DatabaseGrant], declared: MysqlLogin | None
+) -> list[Finding]:
+    name = f"{acct.user}@{acct.host}"
+    mine = [g for g in grants if (g.user, g.host) == (acct.user, acct.host)]
+    findings: list[Finding] = []
+    admin = acct.global_privileges & ADMIN_PRIVILEGES
+    if acct.global_privileges >= frozenset(GLOBAL_PRIVILEGE_COLUMNS.values()):
+        admin = admin | {"ALL"}
+    admin_on_db = [g.pattern for g in mine if "GRANT OPTION" in g.privileges]
+    if admin or admin_on_db:
+        held = sorted(admin) + [f"GRANT OPTION on {p}" for p in sorted(admin_on_db)]
+        findings.append(Finding("privileged", acct.user, f"{name} holds {', '.join(held)}"))
+    if declared is not None:
+        expected = {
+            sql.grant_pattern(db): frozenset(sql.PRIVILEGES[declared.access])
+            for db in declared.databases
+        }
+        actual = {g.pattern: g.privileges for g in mine}
+        if acct.global_privileges:
+            findings.append(
+                Finding(
+                    "wrong-privileges",
+                    acct.user,
+                    f"{name} holds global {', '.join(sorted(acct.global_privileges))}",
+                )
+            )
+        for pattern in sorted(expected.keys() | actual.keys()):
+            want, have = expected.get(pattern, frozenset()), actual.get(pattern, frozenset())
+            if want != have:
+                extra, lacking = sorted(have - want), sorted(want - have)
+                detail = f"{name} on {pattern}:" + (f" extra {', '.join(extra)}" if extra else "")
+                detail += f" lacking {', '.join(lacking)}" if lacking else ""
+                findings.append(Finding("wrong-privileges", acct.user, detail))
+    return findings
+
+
+def sessions_to_end(
+    sessions: Iterable[Session],
+    accounts: Collection[Account],
+    server: MysqlServerSpec,
+    allowed: Collection[str] = (),
+    *,
+    iam_plugin: str = sql.IAM_PLUGIN,
+) -> list[Session]:
+    """Sessions `dbaccess sweep` ends: those of users that no longer exist (MySQL keeps a
+    dropped user's sessions open), of IAM users access.yaml does not declare, and of declared
+    logins sitting in a database they are no longer granted (MySQL re-checks database
+    privileges only at the next USE)."""
+    declared = {login.login: login for login in server.logins}
+    existing = {a.user for a in accounts}
+    iam_users = {a.user for a in accounts if a.plugin == iam_plugin}
+    ending: list[Session] = []
+    for session in sessions:
+        user = session.user
+        if (
+            user in _THREAD_USERS
+            or user == server.admin_login
+            or user in allowed
+            or is_system_user(user)
+        ):
+            continue
+        login = declared.get(user)
+        if login is None:
+            if user not in existing or user in iam_users:
+                ending.append(session)
+        elif session.database is not None and session.database not in login.databases:
+            ending.append(session)
+    return ending
+
+
+def end_session_statement(session_id: int, *, rds: bool) -> str:
+    """RDS gives no one the privilege to KILL another user's session; its procedure does it."""
+    return (
+        f"CALL mysql.rds_kill({int(session_id)})" if rds else f"KILL CONNECTION {int(session_id)}"
+    )
+
+
+def end_sessions(conn: Connection, sessions: Iterable[Session], *, rds: bool) -> list[int]:
+    """End `sessions`; returns the ids ended. A session that ended meanwhile is not an error."""
+    ended: list[int] = []
+    for session in sessions:
+        try:
+            run(conn, [end_session_statement(session.id, rds=rds)], f"ending session {session.id}")
+        except MysqlApplyError as exc:
+            if "Unknown thread id" in str(exc) or "(1094" in str(exc):
+                continue
+            raise
+        ended.append(session.id)
+    return ended
