@@ -9,6 +9,7 @@ runs on MariaDB exactly as dbaccess.mysql builds it for RDS.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import pymysql
@@ -51,7 +52,7 @@ def connect(server: MariaDBServer, user: str) -> pymysql.Connection:
     )
 
 
-def admin_connector(server: MariaDBServer) -> object:
+def admin_connector(server: MariaDBServer) -> Callable[[AdminTarget], pymysql.Connection]:
     """A MysqlLoginProvider connector: the admin login of the target, as in production, with
     the local password in place of a freshly minted token."""
 

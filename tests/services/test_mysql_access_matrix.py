@@ -46,7 +46,7 @@ def server(mysql_server: MariaDBServer) -> Iterator[MariaDBServer]:
 
 @pytest.fixture
 def provider(server: MariaDBServer) -> MysqlLoginProvider:
-    return MysqlLoginProvider(connect=mysql_local.admin_connector(server), auth=mysql_local.AUTH)  # type: ignore[arg-type]
+    return MysqlLoginProvider(connect=mysql_local.admin_connector(server), auth=mysql_local.AUTH)
 
 
 def inputs(server: MariaDBServer, login: MysqlLogin) -> dict[str, Any]:
@@ -119,7 +119,8 @@ def test_update_moves_privileges_and_delete_drops_the_user(
     provider.create(inputs(server, ANA))
     narrower = MysqlLogin(ANA.login, ANA.access, (STOCK,))
     diff = provider.diff("id", inputs(server, ANA), inputs(server, narrower))
-    assert diff.changes and not diff.replaces
+    assert diff.changes
+    assert not diff.replaces
     provider.update("id", inputs(server, ANA), inputs(server, narrower))
     assert not can(server, "ana_ro", f"SELECT * FROM `{ORDERS}`.items")
     assert can(server, "ana_ro", f"SELECT * FROM `{STOCK}`.items")
@@ -169,7 +170,8 @@ def test_a_new_login_name_or_server_replaces(
 ) -> None:
     renamed = MysqlLogin("anna_ro", ANA.access, ANA.databases)
     diff = provider.diff("id", inputs(server, ANA), inputs(server, renamed))
-    assert diff.replaces == ["login"] and diff.delete_before_replace
+    assert diff.replaces == ["login"]
+    assert diff.delete_before_replace
     same = provider.diff(
         "id", {**inputs(server, ANA), "__provider": "a"}, {**inputs(server, ANA), "__provider": "b"}
     )
