@@ -204,7 +204,8 @@ def audit(
             kind = "IAM user" if acct.plugin == iam_plugin else f"{acct.plugin} user"
             findings.append(Finding("undeclared", acct.user, f"{name}: {kind} not in access.yaml"))
         if acct.user != server.admin_login:
-            findings += _privilege_findings(acct, grants, declared.get(acct.user))
+            ours_here = declared.get(acct.user) if acct.host == sql.ANY_HOST else None
+            findings += _privilege_findings(acct, grants, ours_here)
     return findings
 
 
