@@ -22,14 +22,18 @@ class MysqlApplyError(RuntimeError):
     (statements carry names only, never a token)."""
 
 
-def run(conn: Connection, statements: Sequence[str], what: str) -> None:
+def _execute(conn: Connection, statement: str, context: str) -> None:
     with conn.cursor() as cur:
-        for statement in statements:
-            try:
-                # No args: PyMySQL then sends the text as is (the '%' host is not a format).
-                cur.execute(statement)
-            except pymysql.MySQLError as exc:
-                raise MysqlApplyError(f"{what}: {statement!r} failed: {exc}") from None
+        try:
+            # No args: PyMySQL then sends the text as is (the '%' host is not a format).
+            cur.execute(statement)
+        except pymysql.MySQLError as exc:
+            raise MysqlApplyError(f"{context} failed: {exc}") from None
+
+
+def run(conn: Connection, statements: Sequence[str], what: str) -> None:
+    for statement in statements:
+        _execute(conn, statement, f"{what}: {statement!r}")
 
 
 def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) -> None:
@@ -38,7 +42,8 @@ def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) 
     the next deploy starts clean."""
     what = f"creating MySQL user {login.login!r}"
     try:
-        run(conn, [sql.create_user(login.login, auth)], what)
+        # The message leaves the authentication clause out (in tests it holds a password).
+        _execute(conn, sql.create_user(login.login, auth), f"{what}: CREATE USER")
     except MysqlApplyError as exc:
         raise MysqlApplyError(
             f"{exc}. If a user of that name already exists, drop it or give the person "

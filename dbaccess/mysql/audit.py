@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 from dbaccess.mysql import statements as sql
 from dbaccess.mysql.apply import Connection, MysqlApplyError, run
-from dbaccess.mysql.names import RESERVED_USERS, SYSTEM_PREFIXES
+from dbaccess.mysql.names import ENGINE_PREFIX, ENGINE_USERS, RDS_USERS, is_system_account
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
 
 # mysql.user column -> privilege: the global privileges MySQL 5.7, 8.0 and MariaDB all have.
@@ -74,8 +74,11 @@ DATABASE_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
 }
 # Any of these makes an account an administrator of the server (or of other accounts).
 ADMIN_PRIVILEGES: Final = frozenset({"SUPER", "GRANT OPTION", "CREATE USER"})
-# PROCESSLIST "users" that are server threads, not accounts.
-_THREAD_USERS: Final = frozenset({"system user", "event_scheduler", "unauthenticated user", ""})
+# PROCESSLIST users sweep never ends: server threads, and the system accounts (a session shows
+# the client's host, not the account's, so they go by name).
+_NOT_OURS: Final = frozenset(
+    {"system user", "event_scheduler", "unauthenticated user", "", *RDS_USERS, *ENGINE_USERS}
+)
 
 FindingKind = Literal["missing", "password-login", "undeclared", "privileged", "wrong-privileges"]
 
@@ -166,13 +169,6 @@ def read_sessions(conn: Connection) -> list[Session]:
 # --- decisions (pure) -----------------------------------------------------------------------
 
 
-def is_system_user(user: str) -> bool:
-    """Accounts MySQL, MariaDB or RDS create and run on (root, rdsadmin, mysql.sys, ...)."""
-    return user.lower() in RESERVED_USERS - {"admin", "public", "none"} or user.lower().startswith(
-        SYSTEM_PREFIXES
-    )
-
-
 def audit(
     server: MysqlServerSpec,
     accounts: Collection[Account],
@@ -193,7 +189,7 @@ def audit(
     ours = {*declared, server.admin_login}
     for acct in sorted(accounts, key=lambda a: (a.user, a.host)):
         name = f"{acct.user}@{acct.host}"
-        if is_system_user(acct.user) or acct.user in allowed:
+        if is_system_account(acct.user, acct.host) or acct.user in allowed:
             continue
         if acct.user in ours and acct.host == sql.ANY_HOST:
             if acct.plugin != iam_plugin:
@@ -264,12 +260,9 @@ def sessions_to_end(
     ending: list[Session] = []
     for session in sessions:
         user = session.user
-        if (
-            user in _THREAD_USERS
-            or user == server.admin_login
-            or user in allowed
-            or is_system_user(user)
-        ):
+        if user in _NOT_OURS or user.startswith(ENGINE_PREFIX):
+            continue
+        if user in allowed or user == server.admin_login:
             continue
         login = declared.get(user)
         if login is None:

@@ -10,25 +10,28 @@ from dbaccess.access.naming import LOGIN_SUFFIX
 USER_NAME_MAX: Final = 32
 # The longest login base that leaves room for `_ro` / `_rw`.
 BASE_MAX: Final = USER_NAME_MAX - max(len(s) for s in LOGIN_SUFFIX.values())
-# Accounts created by MySQL, MariaDB or RDS (RDS's own administration, replication, proxy and
-# the MySQL 8.0.36+ superuser role), plus names too generic to hand to a person.
-RESERVED_USERS: Final[frozenset[str]] = frozenset(
-    {
-        "root",
-        "admin",
-        "rdsadmin",
-        "rdsrepladmin",
-        "rdsproxyadmin",
-        "rds_superuser_role",
-        "mariadb.sys",
-        "public",
-        "none",
-    }
+# Accounts RDS creates for itself (administration, replication, RDS Proxy, and the MySQL
+# 8.0.36+ superuser role), at whatever host.
+RDS_USERS: Final[frozenset[str]] = frozenset(
+    {"rdsadmin", "rdsrepladmin", "rdsproxyadmin", "rds_superuser_role"}
 )
-# mysql.sys, mysql.session, mysql.infoschema, ... and rds_* (RDS roles).
-SYSTEM_PREFIXES: Final[tuple[str, ...]] = ("mysql.", "rds_")
-# dbaccess_ is ours (the admin login is usually dbaccess_admin): no person gets it.
+# Accounts the engine creates at 'localhost' (and mysql.sys, mysql.session, ...: a prefix).
+ENGINE_USERS: Final[frozenset[str]] = frozenset({"root", "mariadb.sys"})
+ENGINE_PREFIX: Final = "mysql."
+# Reserved for people: the above, rds_* (RDS roles), names too generic to hand to a person,
+# and dbaccess_ (ours: the admin login is usually dbaccess_admin).
+RESERVED_USERS: Final[frozenset[str]] = RDS_USERS | ENGINE_USERS | {"admin", "public", "none"}
+SYSTEM_PREFIXES: Final[tuple[str, ...]] = (ENGINE_PREFIX, "rds_")
 RESERVED_PREFIXES: Final[tuple[str, ...]] = (*SYSTEM_PREFIXES, "dbaccess_")
+
+
+def is_system_account(user: str, host: str) -> bool:
+    """An account MySQL, MariaDB or RDS created and runs on - not one to audit. The engine's
+    count only at localhost: a 'root'@'%' is somebody's doing."""
+    name = user.lower()
+    if name in RDS_USERS:
+        return True
+    return host == "localhost" and (name in ENGINE_USERS or name.startswith(ENGINE_PREFIX))
 
 
 def is_reserved(name: str) -> bool:

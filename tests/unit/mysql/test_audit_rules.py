@@ -101,3 +101,20 @@ def test_sessions_to_end() -> None:
 def test_kill_locally_rds_kill_on_rds() -> None:
     assert end_session_statement(42, rds=True) == "CALL mysql.rds_kill(42)"
     assert end_session_statement(42, rds=False) == "KILL CONNECTION 42"
+
+
+def test_engine_accounts_count_as_system_only_at_localhost() -> None:
+    found = audit(
+        SERVER,
+        [
+            ANA,
+            ADMIN,
+            Account("root", "localhost", "unix_socket", frozenset({"SUPER"})),
+            Account("root", "%", "mysql_native_password", frozenset({"SUPER"})),
+        ],
+        [ANA_GRANT],
+    )
+    assert {(f.kind, f.detail) for f in found} == {
+        ("undeclared", "root@%: mysql_native_password user not in access.yaml"),
+        ("privileged", "root@% holds SUPER"),
+    }
