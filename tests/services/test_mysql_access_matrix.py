@@ -178,3 +178,14 @@ def test_a_new_login_name_or_server_replaces(
         "id", {**inputs(server, ANA), "__provider": "a"}, {**inputs(server, ANA), "__provider": "b"}
     )
     assert not same.changes
+
+
+def test_why_names_are_escaped_an_unescaped_grant_opens_the_decoy(server: MariaDBServer) -> None:
+    server.sql(
+        f"CREATE USER 'wild'@'%' {mysql_local.AUTH} REQUIRE SSL;"
+        f"GRANT SELECT ON `{ORDERS}`.* TO 'wild'@'%'"  # `_` left as a wildcard
+    )
+    try:
+        assert can(server, "wild", f"SELECT * FROM `{DECOY}`.items")
+    finally:
+        server.sql("DROP USER 'wild'@'%'")
