@@ -13,8 +13,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import pymysql
+from pymysql.constants import ER
+
 from dbaccess.mysql import statements as sql
-from dbaccess.mysql.apply import Connection, MysqlApplyError, run
+from dbaccess.mysql.apply import Connection, MysqlApplyError
 from dbaccess.mysql.names import ENGINE_PREFIX, ENGINE_USERS, RDS_USERS, is_system_account
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
 
@@ -79,6 +82,9 @@ ADMIN_PRIVILEGES: Final = frozenset({"SUPER", "GRANT OPTION", "CREATE USER"})
 _NOT_OURS: Final = frozenset(
     {"system user", "event_scheduler", "unauthenticated user", "", *RDS_USERS, *ENGINE_USERS}
 )
+
+# Every user may USE it; sitting there is no sign of a lost grant.
+_OPEN_TO_ALL: Final = ("information_schema",)
 
 FindingKind = Literal["missing", "password-login", "undeclared", "privileged", "wrong-privileges"]
 
@@ -268,7 +274,7 @@ def sessions_to_end(
         if login is None:
             if user not in existing or user in iam_users:
                 ending.append(session)
-        elif session.database is not None and session.database not in login.databases:
+        elif session.database not in (None, *_OPEN_TO_ALL, *login.databases):
             ending.append(session)
     return ending
 
@@ -283,12 +289,13 @@ def end_session_statement(session_id: int, *, rds: bool) -> str:
 def end_sessions(conn: Connection, sessions: Iterable[Session], *, rds: bool) -> list[int]:
     """End `sessions`; returns the ids ended. A session that ended meanwhile is not an error."""
     ended: list[int] = []
-    for session in sessions:
-        try:
-            run(conn, [end_session_statement(session.id, rds=rds)], f"ending session {session.id}")
-        except MysqlApplyError as exc:
-            if "Unknown thread id" in str(exc) or "(1094" in str(exc):
-                continue
-            raise
-        ended.append(session.id)
+    with conn.cursor() as cur:
+        for session in sessions:
+            try:
+                cur.execute(end_session_statement(session.id, rds=rds))
+            except pymysql.MySQLError as exc:
+                if exc.args and exc.args[0] == ER.NO_SUCH_THREAD:
+                    continue
+                raise MysqlApplyError(f"ending session {session.id}: {exc}") from None
+            ended.append(session.id)
     return ended

@@ -94,6 +94,7 @@ def test_sessions_to_end() -> None:
         Session(8, "rdsadmin", "localhost", "mysql"),
         Session(9, "event_scheduler", "localhost", None),
         Session(10, "system user", "", None),
+        Session(11, "ana_ro", "10.0.0.1:5003", "information_schema"),  # open to all
     ]
     assert [s.id for s in sessions_to_end(sessions, accounts, SERVER)] == [3, 4, 5]
 
