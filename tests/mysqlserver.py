@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from dbaccess.mysql.statements import account, string_literal
 from tests.pgserver import _free_port, _server_user, in_ci, write_test_pki
 
 START_TIMEOUT_S = 30
@@ -192,7 +193,10 @@ class MariaDBServer:
 
     def create_password_user(self, user: str, password: str) -> None:
         """A local stand-in for an IAM user: `'<user>'@'%'` with a password, TLS required."""
-        self.sql(f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{password}' REQUIRE SSL")
+        self.sql(
+            f"CREATE OR REPLACE USER {account(user)} IDENTIFIED BY {string_literal(password)} "
+            "REQUIRE SSL"
+        )
 
     # -- lifecycle
 

@@ -1,5 +1,5 @@
 """Create, change and delete one login on a live server: what the Pulumi dynamic provider in
-components/mysql_users.py does, on any DB-API connection (PyMySQL in production and tests)."""
+components/mysql_users.py does, on a PyMySQL connection (production and tests alike)."""
 
 from __future__ import annotations
 

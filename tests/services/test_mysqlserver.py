@@ -21,10 +21,7 @@ USER, PASSWORD = "srvcheck", "correct horse 'battery' staple"
 @pytest.fixture(scope="module")
 def server(mysql_server: mysqlserver.MariaDBServer) -> mysqlserver.MariaDBServer:
     mysql_server.sql("CREATE DATABASE IF NOT EXISTS srvcheck_db")
-    mysql_server.sql(
-        f"CREATE OR REPLACE USER '{USER}'@'%' IDENTIFIED BY "
-        f"'{PASSWORD.replace(chr(39), chr(39) * 2)}' REQUIRE SSL"
-    )
+    mysql_server.create_password_user(USER, PASSWORD)
     mysql_server.sql(f"GRANT SELECT ON srvcheck_db.* TO '{USER}'@'%'")
     return mysql_server
 
