@@ -12,17 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 
-from dbaccess.mysql import apply
+from dbaccess.mysql import apply, audit
 from dbaccess.mysql import statements as sql
 from dbaccess.mysql.connect import admin_connection
 from dbaccess.mysql.spec import (
     REPLACE_KEYS,
     AdminTarget,
+    MysqlLogin,
     MysqlServerSpec,
     login_from_inputs,
     login_inputs,
@@ -30,6 +38,7 @@ from dbaccess.mysql.spec import (
 )
 
 Connector = Callable[[AdminTarget], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,10 @@ class MysqlLoginProvider(ResourceProvider):
         self._connect = connect
         self._auth = auth
 
-    def _run(self, props: Mapping[str, Any], work: Callable[[Any], None]) -> None:
+    def _run(self, props: Mapping[str, Any], work: Callable[[Any], T]) -> T:
         conn = self._connect(target_from_inputs(props))
         try:
-            work(conn)
+            return work(conn)
         finally:
             conn.close()
 
@@ -83,11 +92,26 @@ class MysqlLoginProvider(ResourceProvider):
         )
         return UpdateResult(outs=_inputs(news))
 
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """`pulumi refresh`: the user as the server holds it, or gone (blank id)."""
+        login = login_from_inputs(props)
+
+        def live(conn: Any) -> MysqlLogin | None:
+            accounts = audit.read_accounts(conn)
+            if not any((a.user, a.host) == (login.login, sql.ANY_HOST) for a in accounts):
+                return None
+            return audit.live_login(login, audit.read_database_grants(conn))
+
+        found = self._run(props, live)
+        if found is None:
+            return ReadResult("", _inputs(props))
+        return ReadResult(id_, {**_inputs(props), "databases": list(found.databases)})
+
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         self._run(props, lambda conn: apply.delete_login(conn, str(props["login"])))
 
 
-class MysqlLogin(Resource):
+class MysqlUser(Resource):
     """One MySQL user and its grants (a dynamic resource of MysqlLoginProvider)."""
 
     def __init__(
@@ -116,7 +140,7 @@ class MysqlUsers(pulumi.ComponentResource):
         )
         provider = MysqlLoginProvider()
         for login in server.logins:
-            MysqlLogin(
+            MysqlUser(
                 f"{name}-{login.login}",
                 login_inputs(login, target),
                 provider,

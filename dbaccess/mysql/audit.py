@@ -248,6 +248,21 @@ def _privilege_findings(
     return findings
 
 
+def live_login(login: MysqlLogin, grants: Collection[DatabaseGrant]) -> MysqlLogin:
+    """`login` as the server holds it: only the databases on which it has exactly its access
+    level's privileges (what `pulumi refresh` records; an update then grants the rest back).
+    Anything beyond that - extra privileges, wildcard patterns - is the audit's to report."""
+    want = frozenset(sql.PRIVILEGES[login.access])
+    databases = []
+    for grant in grants:
+        if (grant.user, grant.host) != (login.login, sql.ANY_HOST) or grant.privileges != want:
+            continue
+        database = grant.pattern.replace("\\_", "_").replace("\\%", "%")
+        if sql.grant_pattern(database) == grant.pattern:  # no unescaped wildcard
+            databases.append(database)
+    return MysqlLogin(login.login, login.access, tuple(sorted(databases)))
+
+
 def sessions_to_end(
     sessions: Iterable[Session],
     accounts: Collection[Account],

@@ -189,3 +189,33 @@ def test_why_names_are_escaped_an_unescaped_grant_opens_the_decoy(server: MariaD
         assert can(server, "wild", f"SELECT * FROM `{DECOY}`.items")
     finally:
         server.sql("DROP USER 'wild'@'%'")
+
+
+def test_refresh_sees_drift_and_the_next_update_repairs_it(
+    server: MariaDBServer, provider: MysqlLoginProvider
+) -> None:
+    desired = inputs(server, ANA)
+    provider.create(desired)
+    try:
+        # GIVEN someone revokes ana_ro's SHOW VIEW on one database and adds DROP on the other.
+        server.sql(
+            "REVOKE SHOW VIEW ON `shop\\_orders`.* FROM 'ana_ro'@'%';"
+            "GRANT DROP ON `shop\\_stock`.* TO 'ana_ro'@'%'"
+        )
+        refreshed = provider.read("'ana_ro'@'%'", desired)
+        assert refreshed.id == "'ana_ro'@'%'"
+        assert refreshed.outs is not None
+        assert refreshed.outs["databases"] == []  # neither holds exactly read-only's privileges
+        assert provider.diff("id", refreshed.outs, desired).changes
+        provider.update("id", refreshed.outs, desired)
+        assert can(server, "ana_ro", "SHOW CREATE VIEW item_names", ORDERS)
+        # The extra DROP is beyond what refresh can express: the audit reports it.
+        assert (
+            server.sql(
+                "SELECT Drop_priv FROM mysql.db WHERE User = 'ana_ro' AND Db LIKE 'shop%stock'"
+            )
+            == "Y"
+        )
+    finally:
+        provider.delete("id", desired)
+    assert provider.read("'ana_ro'@'%'", desired).id == ""  # dropped: refresh forgets it

@@ -9,6 +9,7 @@ from dbaccess.mysql.audit import (
     Session,
     audit,
     end_session_statement,
+    live_login,
     sessions_to_end,
 )
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
@@ -119,3 +120,17 @@ def test_engine_accounts_count_as_system_only_at_localhost() -> None:
         ("undeclared", "root@%: mysql_native_password user not in access.yaml"),
         ("privileged", "root@% holds SUPER"),
     }
+
+
+def test_live_login_keeps_only_databases_with_exactly_its_privileges() -> None:
+    login = MysqlLogin("ana_ro", "read-only", ("orders", "shop_a", "stock"))
+    ro = frozenset({"SELECT", "SHOW VIEW"})
+    grants = [
+        DatabaseGrant("ana_ro", "%", "orders", ro),
+        DatabaseGrant("ana_ro", "%", "shop\\_a", ro),  # escaped: the database shop_a
+        DatabaseGrant("ana_ro", "%", "stock", frozenset({"SELECT"})),  # lacks SHOW VIEW
+        DatabaseGrant("ana_ro", "%", "shop_b", ro),  # a wildcard pattern, not a database
+        DatabaseGrant("ana_ro", "10.0.0.1", "billing", ro),  # another account
+        DatabaseGrant("bo_rw", "%", "billing", ro),
+    ]
+    assert live_login(login, grants) == MysqlLogin("ana_ro", "read-only", ("orders", "shop_a"))
