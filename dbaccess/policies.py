@@ -202,15 +202,16 @@ def database_permissions(
         meta.setdefault(key, permission)
 
     for db, grant in grants:
-        common = {"until": grant.until, "login": grant.login, "database": db.key}
         if db.is_postgres:
             add(
                 Permission(
                     "NOREPORdsDbConnect",
                     ("rds-db:connect",),
                     rds_dbuser_arn(db, resource_ids[db.key], grant.login),
-                    date_key=RDS_DATE_KEY,
-                    **common,
+                    grant.until,
+                    RDS_DATE_KEY,
+                    login=grant.login,
+                    database=db.key,
                 )
             )
             continue
@@ -225,9 +226,11 @@ def database_permissions(
                     "NOREPORedshiftCredentials",
                     ("redshift:GetClusterCredentials",),
                     resource,
-                    date_key=REDSHIFT_DATE_KEY,
-                    scope=scope,
-                    **common,
+                    grant.until,
+                    REDSHIFT_DATE_KEY,
+                    scope,
+                    login=grant.login,
+                    database=db.key,
                 )
             )
         add(
@@ -235,8 +238,10 @@ def database_permissions(
                 "NOREPORedshiftCreateUser",
                 ("redshift:CreateClusterUser",),
                 user,
-                date_key=REDSHIFT_DATE_KEY,
-                **common,
+                grant.until,
+                REDSHIFT_DATE_KEY,
+                login=grant.login,
+                database=db.key,
             )
         )
         add(
@@ -244,8 +249,10 @@ def database_permissions(
                 "NOREPORedshiftJoinGroup",
                 ("redshift:JoinGroup",),
                 group,
-                date_key=REDSHIFT_DATE_KEY,
-                **common,
+                grant.until,
+                REDSHIFT_DATE_KEY,
+                login=grant.login,
+                database=db.key,
             )
         )
     return [dataclasses.replace(meta[key], until=until) for key, until in ends.items()]
