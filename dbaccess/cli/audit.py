@@ -37,6 +37,7 @@ FINDINGS = 1
 def _require_driver() -> None:
     require_extra("psycopg", "audit", "connects to PostgreSQL and needs psycopg")
 
+
 FileOption = Annotated[Path, typer.Option(help="The access file.")]
 StackOption = Annotated[
     str,
