@@ -304,3 +304,12 @@ def test_a_file_of_mistakes_lists_the_first_hundred_not_megabytes() -> None:
         "nothing was changed."
     )
     assert '"truncated": true' in caught.value.as_json()
+
+
+def test_a_long_username_is_quoted_cut_too() -> None:
+    text = doc(rest="people:\n  p@example.com:\n    username: " + "a" * 5_000 + "\n")
+    [message] = problems(text)
+    assert message == (
+        f"13:3: IAM role name 'dbaccess-{'a' * (SHOWN_MAX - 10)}…' of p@example.com is 5009 "
+        "characters; IAM allows 64"
+    )
