@@ -113,6 +113,16 @@ CASES = [
         ["8:14: character U+0007 (a control character) is not allowed in YAML"],
     ),
     (
+        "escaped-nul-in-a-value",
+        doc(DB + '    description: "Orders\\x00"\n'),
+        ["12:18: the text writes character U+0000 (a control character) through an escape"],
+    ),
+    (
+        "huge-number",
+        doc(DB.replace("port: 5432", "port: " + "9" * 5_000)),
+        [f"9:11: '{'9' * (SHOWN_MAX - 1)}…' is not a valid whole number: more than 30 digits"],
+    ),
+    (
         "sexagesimal-port",
         doc(DB.replace("port: 5432", "port: 1:30")),
         ["9:11: 'port' must be a whole number, got text '1:30'"],
