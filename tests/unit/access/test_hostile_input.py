@@ -323,3 +323,40 @@ def test_a_long_username_is_quoted_cut_too() -> None:
         f"13:3: IAM role name 'dbaccess-{'a' * (SHOWN_MAX - 10)}…' of p@example.com is 5009 "
         "characters; IAM allows 64"
     )
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+FIELD_LINES = [
+    *DB.splitlines()[1:],
+    "people:",
+    "  p@example.com:",
+    "    username: pee",
+    "    grants:",
+    "      - database: orders",
+    "        access: read-only",
+    "        until: 2026-12-01",
+    "        reason: why",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.sampled_from(range(len(FIELD_LINES))), value=YAML_VALUES)
+def test_any_value_of_any_field_is_loaded_or_located(index: int, value: object) -> None:
+    # GIVEN a valid file whose one field has any YAML value
+    flow = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    flow = flow.removesuffix("...").strip()
+    lines = list(FIELD_LINES)
+    key = lines[index].split(":", 1)[0]
+    lines[index] = f"{key}: {flow}"
+    text = "version: 1\ndatabases:\n  orders:\n" + "\n".join(lines) + "\n"
+    # THEN it loads, or every problem is at a line of the file with a fix
+    count = text.count("\n")
+    for problem in refusals(text):
+        assert 1 <= problem.line <= count + 1
+        assert problem.fix
