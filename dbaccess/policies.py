@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
+from dbaccess.access.until import access_ends, iso_z
 from dbaccess.requests import EMAIL_INDEX
 
 Policy = dict[str, Any]
@@ -152,18 +153,6 @@ RDS_DATE_KEY: Final = "aws:TokenIssueTime"
 REDSHIFT_DATE_KEY: Final = "aws:CurrentTime"
 
 
-def access_end(until: dt.date | None) -> dt.datetime | None:
-    """The instant access ends: 00:00 UTC the day after `until` (None: no end)."""
-    if until is None:
-        return None
-    day = until + dt.timedelta(days=1)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def iam_time(instant: dt.datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
     """Merge two ends of the same permission: the undated one (None) wins, else the later."""
     return None if a is None or b is None else max(a, b)
@@ -276,9 +265,8 @@ def database_access_policy(
         condition: dict[str, dict[str, str]] = {}
         if scope:
             condition["StringEquals"] = dict(scope)
-        end = access_end(until)
-        if end is not None:
-            condition["DateLessThan"] = {members[0].date_key: iam_time(end)}
+        if until is not None:
+            condition["DateLessThan"] = {members[0].date_key: iso_z(access_ends(until))}
         statements.append(
             statement(
                 _statement_sid(family, scope, until),
