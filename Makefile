@@ -24,9 +24,10 @@ node_modules/.installed: package.json package-lock.json
 preview: $(STAMP)
 	$(BIN)/dbaccess preview --stack $(STACK)
 
-## test: lint, then every test (installs PostgreSQL for the real-database tests if missing)
+## test: lint, then every test (installs PostgreSQL and PHP for the real-server tests if missing)
 test: $(STAMP) node_modules/.installed
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-php.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -37,7 +37,7 @@ def handler_times() -> tuple[list[float], list[float]]:
     from moto import mock_aws
 
     from dbaccess import lambda_env
-    from dbaccess import requests as rq
+    from dbaccess import request_item as rq
     from dbaccess.issuer import handler
     from dbaccess.issuer import settings as env
     from tests.fakes.privatebin import FakePrivateBin
@@ -90,7 +90,7 @@ def handler_times() -> tuple[list[float], list[float]]:
                 database="orders",
                 access="read-only",
             )
-            dynamodb.put_item(TableName=TABLE, Item=item)
+            dynamodb.put_item(TableName=TABLE, Item=rq.to_item(item))
             event = {
                 "Records": [
                     {

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
-from dbaccess.requests import EMAIL_INDEX
+from dbaccess.request_item import EMAIL_INDEX
 
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"

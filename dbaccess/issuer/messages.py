@@ -11,7 +11,7 @@ from typing import Any
 
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.credentials import Credential
-from dbaccess.requests import Request
+from dbaccess.request_item import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
 FAILURE_REASONS = {

@@ -24,7 +24,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from dbaccess import lambda_env
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.access import load_access_file
 from dbaccess.catalog import build_catalog, to_json
 from dbaccess.issuer import handler
@@ -109,18 +109,17 @@ class World:
     ) -> str:
         request_id = request_id or f"{uuid.uuid4()}"
         user = SLACK_USERS[email]
-        self.dynamodb.put_item(
-            TableName=TABLE,
-            Item=rq.new_request(
+        stored = rq.RequestTable(self.dynamodb, TABLE).put(
+            rq.new_request(
                 request_id=request_id,
                 email=email,
                 slack_user_id=user,
                 channel=f"D{user[1:]}",
                 database=database,
                 access=access,
-            ),
-            ConditionExpression="attribute_not_exists(request_id)",
+            )
         )
+        assert stored, f"request {request_id} exists already"
         return request_id
 
     # --- WHEN --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from moto.sts.models import sts_backends
 
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.issuer import handler
 from tests.services.issuer_world import (
     REGION,
@@ -415,7 +415,9 @@ def test_the_request_item_expires_after_the_audit_retention() -> None:
     )
 
     # THEN it is PENDING, lower-cased, and purged 400 days later
-    assert item[rq.EMAIL] == {"S": FATIMA}
-    assert item[rq.REQUESTED_AT] == {"S": "2026-11-23T09:30:00Z"}
-    assert item[rq.STATUS] == {"S": "PENDING"}
-    assert int(item[rq.PURGE_AT]["N"]) == int((now + dt.timedelta(days=400)).timestamp())
+    stored = rq.to_item(item)
+    assert stored[rq.EMAIL] == {"S": FATIMA}
+    assert stored[rq.REQUESTED_AT] == {"S": "2026-11-23T09:30:00Z"}
+    assert stored[rq.STATUS] == {"S": "PENDING"}
+    assert stored[rq.ATTEMPTS] == {"N": "0"}
+    assert int(stored[rq.PURGE_AT]["N"]) == int((now + dt.timedelta(days=400)).timestamp())
