@@ -188,10 +188,14 @@ class PrivateBin:
             if url.scheme == "https"
             else http.client.HTTPConnection(url.hostname or "", url.port, timeout=budget)
         )
-        timer = threading.Timer(budget, _cut, args=(connection,))
-        timer.daemon = True
-        timer.start()
+        ends = time.monotonic() + budget
+        timer: threading.Timer | None = None
         try:
+            connection.connect()  # bounded by the connection's timeout
+            # The response keeps reading this socket after http.client lets go of it.
+            timer = threading.Timer(max(0.0, ends - time.monotonic()), _cut, (connection.sock,))
+            timer.daemon = True
+            timer.start()
             connection.request(
                 "POST",
                 (url.path or "/") + (f"?{url.query}" if url.query else ""),
@@ -204,7 +208,7 @@ class PrivateBin:
             response = connection.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as error:
-            if not timer.is_alive():
+            if time.monotonic() >= ends:
                 raise PrivateBinError(
                     f"PrivateBin did not answer within {budget:.1f} s", transient=True
                 ) from None
@@ -212,16 +216,15 @@ class PrivateBin:
             reason = type(error).__name__
             raise PrivateBinError(f"PrivateBin unreachable: {reason}", transient=True) from None
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             connection.close()
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
+def _cut(sock: socket.socket) -> None:
     """Ends a connection from another thread: a blocked read returns at once."""
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 @functools.cache

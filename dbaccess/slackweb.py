@@ -27,7 +27,7 @@ NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "slack_sdk")
 TRANSIENT_ERRORS: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-CALL_TIMEOUT: Final = 10.0  # seconds, for one Web API call when the deadline is further away
+CALL_TIMEOUT: Final = 10.0  # seconds for one Web API call, unless the deadline is sooner
 MIN_CALL_TIME: Final = 0.5  # a call with less time than this left is not started
 HISTORY_PAGES: Final = 5  # conversations.history pages searched for a tagged message
 
@@ -75,8 +75,15 @@ class DirectMessages:
     network error; a post is tried once, since Slack may have accepted it.
     """
 
-    def __init__(self, client: WebClient, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        call_timeout: float = CALL_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
+        self._call_timeout = call_timeout
         self._sleep = sleep
 
     def open(self, user_id: str, deadline: Deadline) -> str:
@@ -146,7 +153,7 @@ class DirectMessages:
     def _call(self, method: str, deadline: Deadline, *, idempotent: bool, **args: Any) -> Any:
         retried = False
         while True:
-            budget = deadline.cap(CALL_TIMEOUT)
+            budget = deadline.cap(self._call_timeout)
             if budget < MIN_CALL_TIME:
                 raise SlackFailure(method, "no time left before the deadline", transient=True)
             # The SDK reads it for each request; the Lambdas make one call at a time.

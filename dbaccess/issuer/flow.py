@@ -55,6 +55,9 @@ MIN_TIME_TO_START: Final = 5.0  # a record with less time left is handed back un
 LEASE_MARGIN: Final = 30  # seconds past the longest its holder can live
 BACKOFF_BASE: Final = 0.5  # seconds before handing back a transient failure, doubled per attempt
 BACKOFF_MAX: Final = 4.0
+# Slack answers a post in well under a second; past this the answer is treated as unclear
+# (the DM may exist) and the history says whether it does.
+SLACK_CALL_TIMEOUT: Final = 4.0
 HISTORY_SKEW: Final = 60  # seconds: Slack's clock and ours may differ a little
 AUDIT_KEYS: Final = ("request_id", "email", "database", "access", "attempt")
 

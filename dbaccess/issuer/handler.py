@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbaccess.deadline import Deadline
-from dbaccess.issuer.flow import STATE_RESERVE, Issuer, logger
+from dbaccess.issuer.flow import SLACK_CALL_TIMEOUT, STATE_RESERVE, Issuer, logger
 
 # Always a partial response, also when every record failed: the stream retries the same way,
 # and the error Powertools would raise instead carries the records' exception messages.
@@ -52,9 +52,12 @@ def cold_start() -> Issuer:
         catalog=CatalogSource(session.client("s3"), settings.catalog_bucket, settings.catalog_key),
         session=session,
         privatebin=PrivateBin(
-            settings.privatebin_url, timeout=5.0, ca_bundle=settings.privatebin_ca_bundle
+            # Per request; each record's deadline usually cuts it shorter.
+            settings.privatebin_url,
+            timeout=10.0,
+            ca_bundle=settings.privatebin_ca_bundle,
         ),
-        slack=DirectMessages(slack),
+        slack=DirectMessages(slack, call_timeout=SLACK_CALL_TIMEOUT),
     )
 
 

@@ -10,8 +10,9 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
@@ -52,16 +54,18 @@ LINK = re.compile(r"<(http://[^|>]+)\|")
 
 
 class FakeContext:
-    """What Lambda passes as `context`, as far as the handler uses it."""
+    """What Lambda passes as `context`, as far as the handler uses it: the remaining time
+    counts down from `remaining_ms` as Lambda's does."""
 
-    def __init__(self) -> None:
+    def __init__(self, remaining_ms: int = 60_000) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self.function_name = "dbaccess-issuer"
         self.memory_limit_in_mb = 512
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:issuer"
+        self._ends = time.monotonic() + remaining_ms / 1000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 def matches_filter(record: dict[str, Any]) -> bool:
@@ -90,6 +94,14 @@ class Delivery:
     invocations: int = 0
     responses: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    """An injected fault: the calls it refused; `active = False` ends it."""
+
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    active: bool = True
 
 
 @dataclass
@@ -151,14 +163,25 @@ class World:
             found += [lambda_record(r, self.stream_arn) for r in records]
         return found
 
-    def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return handler.lambda_handler({"Records": records}, FakeContext())  # type: ignore[arg-type]
+    def invoke(self, records: list[dict[str, Any]], remaining_ms: int = 60_000) -> dict[str, Any]:
+        context = FakeContext(remaining_ms)
+        return handler.lambda_handler({"Records": records}, context)  # type: ignore[arg-type]
 
-    def deliver(self, batch_size: int = 10, max_retries: int = 3) -> Delivery:
+    def deliver(
+        self,
+        batch_size: int = 10,
+        max_retries: int = 3,
+        records: list[dict[str, Any]] | None = None,
+    ) -> Delivery:
         """Lambda's event source mapping, in small: filter, batch, and on reported failures
-        retry from the first failed record, at most `max_retries` times, then dead-letter."""
+        retry from the first failed record, at most `max_retries` times, then dead-letter.
+        `records`: these (e.g. dead letters being re-driven) instead of the stream's new ones."""
         delivery = Delivery()
-        pending = [r for r in self.new_stream_records() if matches_filter(r)]
+        pending = [
+            r
+            for r in (self.new_stream_records() if records is None else records)
+            if matches_filter(r)
+        ]
         while pending:
             batch, pending = pending[:batch_size], pending[batch_size:]
             retries = 0
@@ -178,6 +201,36 @@ class World:
                 retries += 1
                 batch = batch[first:]
         return delivery
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the issuer's wall clock (leases, grant expiry) forward."""
+        issuer = handler.issuer()
+        now = issuer.clock()
+        issuer.clock = lambda: now + dt.timedelta(seconds=seconds)
+
+    def refuse_dynamodb(
+        self, operation: str, code: str, when: Callable[[dict[str, Any]], bool]
+    ) -> Fault:
+        """Until the fault is ended, DynamoDB answers the issuer's `operation` calls for which
+        `when(params)` holds with the error `code` (HTTP 400; 500 for InternalServerError)."""
+        fault = Fault()
+        status = 500 if code == "InternalServerError" else 400
+
+        def answer(params: dict[str, Any], **_: Any) -> Any:
+            # `params` is the serialised request here: DynamoDB's is a JSON body.
+            api_params = json.loads(params["body"])
+            if not (fault.active and when(api_params)):
+                return None
+            fault.refused.append(api_params)
+            error = {"Error": {"Code": code, "Message": "injected by the test"}}
+            return AWSResponse("https://dynamodb", status, {}, None), {
+                **error,
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            }
+
+        events = handler.issuer().table.client.meta.events
+        events.register(f"before-call.dynamodb.{operation}", answer)
+        return fault
 
     # --- THEN --------------------------------------------------------------------------
 
