@@ -12,6 +12,7 @@ folder. Without a source or without `php` the tests that need it skip, saying ho
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -189,19 +190,9 @@ class PrivateBinServer:
     ) -> None:
         self.stop()
 
-    def stored_lifetimes(self) -> list[int]:
-        """`expire_date - postdate` (seconds) of every paste stored, read from the data files."""
-        import json
-
-        lifetimes = []
-        for path in self.data.rglob("*.php"):
-            text = path.read_text(encoding="utf-8")
-            body = text.split("\n", 1)[1] if text.startswith("<?php") else text
-            try:
-                document = json.loads(body)
-            except ValueError:
-                continue
-            meta = document.get("meta") if isinstance(document, dict) else None
-            if isinstance(meta, dict) and "expire_date" in meta and "created" in meta:
-                lifetimes.append(int(meta["expire_date"]) - int(meta["created"]))
-        return lifetimes
+    def expire_date(self, paste_id: str) -> int:
+        """The epoch second the server will delete paste `paste_id`, from its data file
+        (the Filesystem model: `<dir>/<id[0:2]>/<id[2:4]>/<id>.php`, a PHP guard line first)."""
+        path = self.data / paste_id[0:2] / paste_id[2:4] / f"{paste_id}.php"
+        document = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[1])
+        return int(document["meta"]["expire_date"])
