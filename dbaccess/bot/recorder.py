@@ -51,7 +51,7 @@ class RequestRecorder:
         window_seconds: int,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self._table = request_item.RequestTable(dynamodb, table, now=now)
+        self.table = request_item.RequestTable(dynamodb, table, now=now)
         self._limit = limit
         self._window = dt.timedelta(seconds=window_seconds)
         self._now = now
@@ -67,14 +67,14 @@ class RequestRecorder:
     ) -> Outcome:
         moment = self._now()
         try:
-            recent = self._table.recent_request_ids(
+            recent = self.table.recent_request_ids(
                 email.lower(), moment - self._window, stop_after=self._limit
             )
             if request_id in recent:
                 return Outcome.DUPLICATE
             if len(recent) >= self._limit:
                 return Outcome.RATE_LIMITED
-            stored = self._table.put(
+            stored = self.table.put(
                 request_item.new_request(
                     request_id=request_id,
                     email=email,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -347,6 +348,15 @@ class FakeSlack:
             self._retiring.add(conn)
         message = {"type": "disconnect", "reason": reason, "debug_info": self._debug_info()}
         conn.send(json.dumps(message))
+
+    def drop_connection(self, timeout: float = 5.0) -> None:
+        """End the current connection the way a network failure does: the TCP connection goes
+        away without a WebSocket close frame, and nothing more arrives on it."""
+        conn = self._wait_current(timeout)
+        with self._cond:
+            self._retiring.add(conn)
+        with contextlib.suppress(OSError):
+            conn.socket.shutdown(socket.SHUT_RDWR)
 
     # ----------------------------------------------------------------- Socket Mode internals
 
