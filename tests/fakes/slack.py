@@ -73,6 +73,7 @@ class RecordedCall:
     token: str | None
     http_status: int
     response: dict[str, Any]
+    at: float  # time.perf_counter() when it arrived (CLOCK_MONOTONIC: comparable across processes)
 
     @property
     def ok(self) -> bool:
@@ -469,9 +470,10 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any], dict[str, str], float]:
         """Answer one Web API call: (HTTP status, JSON body, extra headers, seconds to wait
         before answering). Records it."""
+        arrived = time.perf_counter()
         status, body, headers = self._answer(method, args, token)
         with self._cond:
-            self._calls.append(RecordedCall(method, args, token, status, body))
+            self._calls.append(RecordedCall(method, args, token, status, body, arrived))
             trouble = self._trouble.get(method)
             delay = trouble.delays.pop(0) if trouble is not None and trouble.delays else 0.0
             self._cond.notify_all()

@@ -96,6 +96,73 @@ class Delivery:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
 
 
+class StreamReader:
+    """Reads a DynamoDB stream's new records the way Lambda's event source mapping does."""
+
+    def __init__(self, stream_arn: str, endpoint_url: str | None = None) -> None:
+        self.stream_arn = stream_arn
+        # moto knows the classic endpoint, not botocore's account-based one.
+        self._streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            endpoint_url=endpoint_url,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        self._positions: dict[str, str] = {}
+
+    def new_records(self) -> list[dict[str, Any]]:
+        """Every record written since the last call, in order, as Lambda would see them."""
+        streams = self._streams
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        found = []
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            position = self._positions.get(shard_id)
+            args: dict[str, Any] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                if position
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, **args
+            )["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator)["Records"]
+            if records:
+                self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            found += [lambda_record(r, self.stream_arn) for r in records]
+        return found
+
+
+def deliver_batches(
+    records: list[dict[str, Any]],
+    invoke: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    *,
+    batch_size: int = 10,
+    max_retries: int = 3,
+) -> Delivery:
+    """Lambda's event source mapping, in small: filter, batch, and on reported failures retry
+    from the first failed record, at most `max_retries` times, then dead-letter."""
+    delivery = Delivery()
+    pending = [r for r in records if matches_filter(r)]
+    while pending:
+        batch, pending = pending[:batch_size], pending[batch_size:]
+        retries = 0
+        while batch:
+            response = invoke(batch)
+            delivery.invocations += 1
+            delivery.responses.append(response)
+            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+            if not failed:
+                break
+            first = min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+            if retries == max_retries:
+                delivery.dead_letters += batch[first:]
+                break
+            retries += 1
+            batch = batch[first:]
+    return delivery
+
+
 @dataclass
 class Fault:
     """An injected fault: the calls it refused; `active = False` ends it."""
@@ -112,7 +179,9 @@ class World:
     bot_token: str
     dynamodb: Any = field(default_factory=lambda: boto3.client("dynamodb", region_name=REGION))
     assume_role_calls: list[dict[str, Any]] = field(default_factory=list)
-    _positions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stream = StreamReader(self.stream_arn)
 
     # --- GIVEN -------------------------------------------------------------------------
 
@@ -138,30 +207,7 @@ class World:
 
     def new_stream_records(self) -> list[dict[str, Any]]:
         """Every record written since the last call, in order, as Lambda would see them."""
-        # moto knows the classic endpoint, not botocore's account-based one.
-        streams = boto3.client(
-            "dynamodbstreams",
-            region_name=REGION,
-            config=Config(account_id_endpoint_mode="disabled"),
-        )
-        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        found = []
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            position = self._positions.get(shard_id)
-            args: dict[str, Any] = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
-                if position
-                else {"ShardIteratorType": "TRIM_HORIZON"}
-            )
-            iterator = streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard_id, **args
-            )["ShardIterator"]
-            records = streams.get_records(ShardIterator=iterator)["Records"]
-            if records:
-                self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-            found += [lambda_record(r, self.stream_arn) for r in records]
-        return found
+        return self._stream.new_records()
 
     def invoke(self, records: list[dict[str, Any]], remaining_ms: int = 60_000) -> dict[str, Any]:
         context = FakeContext(remaining_ms)
@@ -176,31 +222,12 @@ class World:
         """Lambda's event source mapping, in small: filter, batch, and on reported failures
         retry from the first failed record, at most `max_retries` times, then dead-letter.
         `records`: these (e.g. dead letters being re-driven) instead of the stream's new ones."""
-        delivery = Delivery()
-        pending = [
-            r
-            for r in (self.new_stream_records() if records is None else records)
-            if matches_filter(r)
-        ]
-        while pending:
-            batch, pending = pending[:batch_size], pending[batch_size:]
-            retries = 0
-            while batch:
-                response = self.invoke(batch)
-                delivery.invocations += 1
-                delivery.responses.append(response)
-                failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-                if not failed:
-                    break
-                first = min(
-                    i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed
-                )
-                if retries == max_retries:
-                    delivery.dead_letters += batch[first:]
-                    break
-                retries += 1
-                batch = batch[first:]
-        return delivery
+        return deliver_batches(
+            self.new_stream_records() if records is None else records,
+            self.invoke,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
 
     def advance_clock(self, seconds: float) -> None:
         """Move the issuer's wall clock (leases, grant expiry) forward."""
