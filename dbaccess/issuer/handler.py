@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbaccess.deadline import Deadline
-from dbaccess.issuer.flow import SLACK_CALL_TIMEOUT, STATE_RESERVE, Issuer, logger
+from dbaccess.issuer.flow import AWS_CONFIG, SLACK_CALL_TIMEOUT, STATE_RESERVE, Issuer, logger
 
 # Always a partial response, also when every record failed: the stream retries the same way,
 # and the error Powertools would raise instead carries the records' exception messages.
@@ -34,7 +34,6 @@ def cold_start() -> Issuer:
     import boto3
 
     from dbaccess.catalog import CatalogSource
-    from dbaccess.issuer.flow import AWS_CONFIG
     from dbaccess.issuer.settings import load_settings
     from dbaccess.privatebin import PrivateBin
     from dbaccess.slackweb import DirectMessages, quiet_sdk_loggers, web_client_from_secret
