@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import statistics
 import sys
@@ -35,7 +34,7 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bot_ack import answer, percentile  # noqa: E402
+from benchmarks.bot_ack import answer, bench_bot, percentile, start_sides  # noqa: E402
 from benchmarks.issuer_latency import lambda_layout, print_cold_import  # noqa: E402
 from dbaccess.bot.ids import RequestChoice  # noqa: E402
 from tests.fakes.slack import FakeSlack, block_actions_payload  # noqa: E402
@@ -242,19 +241,9 @@ def set_environment(aws: dict[str, str], slack_api_url: str, privatebin_url: str
 
 
 def run() -> tuple[dict[str, Any], Timeline, str]:
-    from dbaccess.bot.app import Bot
-    from dbaccess.bot.settings import BotSettings
     from dbaccess.issuer import handler
 
-    spawn = multiprocessing.get_context("spawn")
-    aws_pipe, aws_end = spawn.Pipe()
-    slack_pipe, slack_end = spawn.Pipe()
-    sides = [
-        spawn.Process(target=aws_side, args=(aws_end,), daemon=True),
-        spawn.Process(target=slack_side, args=(slack_end,), daemon=True),
-    ]
-    for side in sides:
-        side.start()
+    (aws_pipe, slack_pipe), sides = start_sides(aws_side, slack_side)
     timeline = Timeline()
     stop = threading.Event()
     try:
@@ -268,19 +257,7 @@ def run() -> tuple[dict[str, Any], Timeline, str]:
                 target=poll_stream, args=(aws["stream_arn"], aws["endpoint"], stop), daemon=True
             )
             poller.start()
-            bot = Bot(
-                BotSettings(
-                    bot_token=where["bot_token"],
-                    app_token=where["app_token"],
-                    slack_api_url=where["api_url"],
-                    request_table=TABLE,
-                    catalog_bucket=BUCKET,
-                    catalog_key="catalog.json",
-                    help_channel="#db-access",
-                    health_port=0,
-                    rate_limit=10_000,  # measuring the way, not the rate limit
-                )
-            )
+            bot = bench_bot(where, TABLE, BUCKET)
             timeline.watch_bot(bot.services.recorder.table.client)
             bot.start()
             try:

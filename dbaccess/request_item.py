@@ -331,7 +331,7 @@ class RequestTable:
             )
         except self._dynamodb.exceptions.ConditionalCheckFailedException as exc:
             old = from_item(exc.response.get("Item") or {})
-            status = old.get(STATUS)
+            status = str(old.get(STATUS))
             return Refusal(
                 status=Status(status) if status in Status.__members__ else None,
                 attempts=_int(old.get(ATTEMPTS)) or 0,
