@@ -33,6 +33,9 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Read when the issuer's logger is made (the imports below): 200 audit lines would bury the
+# figures.
+os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
 from benchmarks.bot_ack import answer, bench_bot, percentile, start_sides  # noqa: E402
 from benchmarks.issuer_latency import lambda_layout, print_cold_import  # noqa: E402
@@ -219,7 +222,6 @@ def offline_aws() -> None:
         AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
         AWS_DEFAULT_REGION=REGION,
         AWS_EC2_METADATA_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",  # read when the issuer's logger is made; 200 audit lines
     )
 
 
