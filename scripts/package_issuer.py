@@ -31,6 +31,7 @@ CODE = (
     "dbaccess/__init__.py",
     "dbaccess/py.typed",
     "dbaccess/access",
+    "dbaccess/ca_bundles.py",
     "dbaccess/catalog.py",
     "dbaccess/credentials.py",
     "dbaccess/privatebin.py",
