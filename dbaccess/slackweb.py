@@ -111,6 +111,16 @@ class DirectMessages:
             args["metadata"] = dict(metadata)
         self._call("chat.postMessage", deadline, idempotent=False, **args)
 
+    def time_zone(self, user_id: str, deadline: Deadline) -> str | None:
+        """The person's time zone as Slack knows it (users.info `tz`); None if Slack cannot
+        say (times are then shown in UTC only)."""
+        try:
+            answer = self._call("users.info", deadline, idempotent=True, user=user_id)
+        except SlackFailure:
+            return None
+        tz = (answer.get("user") or {}).get("tz")
+        return str(tz) if tz else None
+
     def send(
         self, user_id: str, text: str, blocks: list[dict[str, Any]], deadline: Deadline
     ) -> None:

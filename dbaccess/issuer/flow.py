@@ -262,6 +262,7 @@ class Issuer:
         # Opened first: someone Slack cannot reach gets no credential made at all.
         with _slack_errors():
             channel = self._dms.open(request.slack_user_id, deadline)
+        tz = self._dms.time_zone(request.slack_user_id, deadline)
         try:
             credentials = assume_person_role(self._sts(db.region), role_arn, request.email)
             credential = issue_credential(credentials, db, grant, now=self.clock())
@@ -270,7 +271,7 @@ class Issuer:
             raise IssueError(code, exc.message, transient=exc.transient) from None
         try:
             paste = self._privatebin.share(
-                messages.paste_text(db, request.access, credential),
+                messages.paste_text(db, request.access, credential, tz),
                 expire=self.settings.paste_expire,
                 deadline=deadline,
             )
@@ -278,7 +279,7 @@ class Issuer:
             code = "privatebin_unavailable" if exc.transient else "privatebin_refused"
             raise IssueError(code, str(exc), transient=exc.transient) from None
         text, blocks = messages.issued_message(
-            request, db, paste.link, self.settings.paste_expire, credential.expires_at
+            request, db, paste.link, self.settings.paste_expire, credential.expires_at, tz
         )
         try:
             work.claim = self.table.mark_dm_attempt(work.claim, channel)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dbaccess import ca_bundles
 from dbaccess.catalog import CatalogDatabase
@@ -31,6 +32,17 @@ def utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def local_and_utc(moment: dt.datetime, tz: str | None) -> str:
+    """In the person's time zone with UTC beside, or UTC alone if the zone is unknown here."""
+    try:
+        zone = ZoneInfo(tz) if tz else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        return utc(moment)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {tz} ({utc(moment)})"
+
+
 def psql_command(credential: Credential) -> str:
     return (
         f'psql "host={credential.host} port={credential.port} dbname={credential.database} '
@@ -48,7 +60,9 @@ def in_words(lifetime: dt.timedelta) -> str:
     return f"{seconds} seconds"
 
 
-def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
+def paste_text(
+    db: CatalogDatabase, access: str, credential: Credential, tz: str | None = None
+) -> str:
     ca = ca_bundles.for_engine(credential.engine)
     client = "Amazon Redshift" if credential.engine == "redshift" else "PostgreSQL"
     return "\n".join(
@@ -63,7 +77,8 @@ def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
             f"Password:  {credential.password}",
             "SSL mode:  verify-full",
             f"CA file:   {ca.file_name} (download: {ca.url})",
-            f"Expires:   {utc(credential.expires_at)} (the password stops working then; "
+            f"Expires:   {local_and_utc(credential.expires_at, tz)} (the password stops "
+            "working then; "
             "a session already open keeps going)",
             "",
             f"DBeaver or DataGrip: a new {client} connection with the host, port, database, "
@@ -95,6 +110,7 @@ def issued_message(
     link: str,
     paste_expire: str,
     password_expires: dt.datetime,
+    tz: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     text = f"Your {request.access} credentials for {request.database} are ready."
     blocks = [
@@ -102,7 +118,8 @@ def issued_message(
         _section(
             f"<{link}|Open your credentials>: the link opens *once* and expires in "
             f"{in_words(EXPIRE_DURATIONS[paste_expire])}. The password inside stops working at "
-            f"{utc(password_expires)}; a session you opened before then keeps going."
+            f"{local_and_utc(password_expires, tz)}; a session you opened before then keeps "
+            "going."
         ),
         {
             "type": "context",

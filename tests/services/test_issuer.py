@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -81,9 +82,13 @@ def test_a_request_becomes_a_one_time_link_in_a_dm(world: World) -> None:
     assert fields["Port"] == "5432"
     assert fields["Database"] == "orders"
     assert fields["Login"] == "fatimazahra_ro"
-    assert fields["Expires"].endswith(
-        "UTC (the password stops working then; a session already open keeps going)"
-    )
+    # AND times are in her Slack time zone (users.info: Europe/London), with UTC beside
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/London \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\) "
+        r"\(the password stops working then; a session already open keeps going\)",
+        fields["Expires"],
+    ), fields["Expires"]
+    assert re.search(r"stops working at [-\d: ]+ Europe/London \([-\d: ]+ UTC\)", text), text
     # AND what a DBeaver or DataGrip user needs: SSL mode and the RDS CA bundle to use
     assert fields["SSL mode"] == "verify-full"
     assert fields["CA file"] == (
