@@ -123,6 +123,18 @@ def start_sides(
     return pipes, sides
 
 
+def offline_aws() -> None:
+    """moto's stand-in credentials, no proxy; inherited by the processes spawned after."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+
+
 def bench_bot(where: dict[str, str], table: str, bucket: str) -> Bot:
     """The real bot against the fake Slack at `where`, with no rate limit in the way."""
     return Bot(
@@ -148,14 +160,7 @@ def answer(pipe: Connection, seconds: float, what: str) -> Any:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AWS_PROFILE"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    offline_aws()
     (aws, slack), sides = start_sides(aws_side, slack_side)
     try:
         os.environ["AWS_ENDPOINT_URL"] = answer(aws, 120, "moto's server")

@@ -37,7 +37,13 @@ sys.path.insert(0, str(ROOT))
 # figures.
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
-from benchmarks.bot_ack import answer, bench_bot, percentile, start_sides  # noqa: E402
+from benchmarks.bot_ack import (  # noqa: E402
+    answer,
+    bench_bot,
+    offline_aws,
+    percentile,
+    start_sides,
+)
 from benchmarks.issuer_latency import lambda_layout, print_cold_import  # noqa: E402
 from dbaccess.bot.ids import RequestChoice  # noqa: E402
 from tests.fakes.slack import FakeSlack, block_actions_payload  # noqa: E402
@@ -211,18 +217,6 @@ def poll_stream(stream_arn: str, endpoint: str, stop: threading.Event) -> None:
             records, lambda batch: handler.lambda_handler({"Records": batch}, FakeContext())
         )
         stop.wait(POLL)
-
-
-def offline_aws() -> None:
-    """moto's stand-in credentials, no proxy; inherited by the processes spawned after."""
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AWS_PROFILE"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
 
 
 def set_environment(aws: dict[str, str], slack_api_url: str, privatebin_url: str) -> None:
