@@ -11,12 +11,12 @@ import pulumi_aws as aws
 
 from components.refs import CatalogRef, RequestTableRef
 from dbaccess import lambda_env, policies
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.issuer import settings as env
 
 HANDLER = "dbaccess.issuer.handler.lambda_handler"
-TIMEOUT_SECONDS = 60  # a batch of 10, each ~0.3 s, with room for Slack's Retry-After waits
+TIMEOUT_SECONDS = env.LAMBDA_TIMEOUT_SECONDS  # the claims' leases are derived from it
 MEMORY_MB = 512  # CPU scales with memory; PBKDF2 per paste is the busiest step
 BATCH_SIZE = 10
 MAX_RETRIES = 3

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.access.until import access_ends, iso_z
-from dbaccess.requests import EMAIL_INDEX
+from dbaccess.request_item import EMAIL_INDEX
 
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dbaccess import ca_bundles
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.credentials import Credential
-from dbaccess.requests import Request
+from dbaccess.privatebin import EXPIRE_DURATIONS
+from dbaccess.request_item import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
 FAILURE_REASONS = {
@@ -29,6 +32,17 @@ def utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def local_and_utc(moment: dt.datetime, tz: str | None) -> str:
+    """In the person's time zone with UTC beside, or UTC alone if the zone is unknown here."""
+    try:
+        zone = ZoneInfo(tz) if tz else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        return utc(moment)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {tz} ({utc(moment)})"
+
+
 def psql_command(credential: Credential) -> str:
     return (
         f'psql "host={credential.host} port={credential.port} dbname={credential.database} '
@@ -36,7 +50,21 @@ def psql_command(credential: Credential) -> str:
     )
 
 
-def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
+def in_words(lifetime: dt.timedelta) -> str:
+    """5 minutes, 1 hour, 1 day: how long a link lives, as a person says it."""
+    seconds = int(lifetime.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def paste_text(
+    db: CatalogDatabase, access: str, credential: Credential, tz: str | None = None
+) -> str:
+    ca = ca_bundles.for_engine(credential.engine)
+    client = "Amazon Redshift" if credential.engine == "redshift" else "PostgreSQL"
     return "\n".join(
         [
             f"db-access: {access} credentials for {db.key}",
@@ -47,12 +75,20 @@ def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
             f"Database:  {credential.database}",
             f"Login:     {credential.user}",
             f"Password:  {credential.password}",
-            f"Expires:   {utc(credential.expires_at)} (the password stops working then)",
+            "SSL mode:  verify-full",
+            f"CA file:   {ca.file_name} (download: {ca.url})",
+            f"Expires:   {local_and_utc(credential.expires_at, tz)} (the password stops "
+            "working then; "
+            "a session already open keeps going)",
             "",
-            "Connect (psql asks for the password; paste it):",
+            f"DBeaver or DataGrip: a new {client} connection with the host, port, database, "
+            "login (user) and password above. On its SSL tab: use SSL, mode verify-full "
+            '(DataGrip: "Verify full"), and the CA file above as the root/CA certificate.',
+            "",
+            "psql (asks for the password; paste it), with PGSSLROOTCERT set to the CA file:",
             psql_command(credential),
             "",
-            "sslmode=verify-full needs the RDS CA bundle: set PGSSLROOTCERT to its path.",
+            "This link opened once and is gone now. Need the password again? Ask again in Slack.",
         ]
     )
 
@@ -74,21 +110,24 @@ def issued_message(
     link: str,
     paste_expire: str,
     password_expires: dt.datetime,
+    tz: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     text = f"Your {request.access} credentials for {request.database} are ready."
     blocks = [
         _section(f":key: Your {_what(request, db)} is ready."),
         _section(
             f"<{link}|Open your credentials>: the link opens *once* and expires in "
-            f"{paste_expire}. The password inside stops working at {utc(password_expires)}."
+            f"{in_words(EXPIRE_DURATIONS[paste_expire])}. The password inside stops working at "
+            f"{local_and_utc(password_expires, tz)}; a session you opened before then keeps "
+            "going."
         ),
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "Do not forward the link. Need it again? Ask again: each request "
-                    "makes a new password.",
+                    "text": "Do not forward the link. Already opened, or opened by someone "
+                    "else? It works once: ask again, each request makes a new password.",
                 }
             ],
         },

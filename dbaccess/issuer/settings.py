@@ -22,13 +22,17 @@ from dbaccess.lambda_env import (
     slack_api_url,
 )
 from dbaccess.privatebin import EXPIRE_DURATIONS
-from dbaccess.requests import MAX_ATTEMPTS
+from dbaccess.request_item import MAX_ATTEMPTS
 
 # The variable names, shared with components/credential_issuer.py.
 PRIVATEBIN_URL: Final = "DBACCESS_PRIVATEBIN_URL"
 PRIVATEBIN_CA_BUNDLE: Final = "DBACCESS_PRIVATEBIN_CA_BUNDLE"
 PASTE_EXPIRE: Final = "DBACCESS_PASTE_EXPIRE"
 MAX_ATTEMPTS_VAR: Final = "DBACCESS_MAX_ATTEMPTS"
+
+# The function's timeout (the component sets it). A claim's lease is longer, so a delivery
+# that may still be alive is never taken over (see dbaccess/issuer/flow.py).
+LAMBDA_TIMEOUT_SECONDS: Final = 60
 
 
 @dataclass(frozen=True)
