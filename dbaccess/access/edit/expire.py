@@ -23,9 +23,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text
+from dbaccess.access.background import loading
 from dbaccess.access.edit.owners import Owner, Owners, read_owners
 from dbaccess.access.edit.text import EditError, TextEdit
-from dbaccess.access.edit.tree import Map, Node, Seq, parse
+from dbaccess.access.edit.tree import Map, Node, Seq, TreeError, parse
 
 GrantId = tuple[str, str, str]  # (email, database, access)
 BOM = "\ufeff"
@@ -93,9 +94,14 @@ def expire_grants(
     """
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
-    before = load_access_text(body, file, today=today)
-    document = parse(body)
-    owners = read_owners(document.root)
+    with loading(body, file, today) as before_plan:  # validated beside the parse below
+        try:
+            document = parse(body)
+        except TreeError as exc:
+            before_plan()  # raises InvalidInput, each problem at its line
+            raise EditError(str(exc)) from None
+        owners = read_owners(document.root)
+        before = before_plan()
     edit = TextEdit(body)
     chooser = _Chooser(owners, today, edit, document.shared)
     chooser.past()
