@@ -66,14 +66,18 @@ def diff(
     try:
         root = _git_root(file)
         path = file.resolve().relative_to(root).as_posix()
-        base_text = _text_at(root, base, path, missing_ok=True)
+        base_text = _text_at(root, base, path)
         if head is None:
             head_text, head_name = _read_working_tree(file), str(file)
+        elif (shown := _text_at(root, head, path)) is not None:
+            head_text, head_name = shown, f"{head}:{path}"
         else:
-            head_text, head_name = _text_at(root, head, path, missing_ok=False), f"{head}:{path}"
+            raise GitError(
+                f"{path} does not exist at '{head}'; pass --file with its path at that ref"
+            )
         # The two versions load side by side (one in a forked process when large).
         with loading(base_text or "", f"{base}:{path}", today) as base_plan:
-            head_plan = load_access_text(head_text or "", head_name, today=today)
+            head_plan = load_access_text(head_text, head_name, today=today)
             plans = (base_plan() if base_text is not None else _empty(path, today), head_plan)
     except InvalidInput as exc:
         exit_invalid(exc, problems_format)
@@ -126,16 +130,15 @@ def _empty(path: str, today: dt.date) -> AccessPlan:
     return AccessPlan(path, today, 90, {}, {}, {}, ())
 
 
-def _text_at(root: Path, ref: str, path: str, *, missing_ok: bool) -> str | None:
+def _text_at(root: Path, ref: str, path: str) -> str | None:
+    """The file at `ref`, or None if it does not exist there."""
     if _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).returncode != 0:
         raise GitError(
             f"'{ref}' is not a commit in this repository; check the name, or fetch it first "
             f"(e.g. git fetch origin main)"
         )
     if _git(["cat-file", "-e", f"{ref}:{path}"], root).returncode != 0:
-        if missing_ok:
-            return None
-        raise GitError(f"{path} does not exist at '{ref}'; pass --file with its path at that ref")
+        return None
     shown = _git(["show", f"{ref}:{path}"], root)
     if shown.returncode != 0:
         raise GitError(f"git cannot read {path} at '{ref}': {shown.stderr.strip()}")
