@@ -94,6 +94,7 @@ def expire_grants(
     """
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
+    listed = {(e.lower(), d, a) for e, d, a in stale}
     with loading(body, file, today) as before_plan:  # validated beside the parse below
         try:
             document = parse(body)
@@ -105,19 +106,20 @@ def expire_grants(
     edit = TextEdit(body)
     chooser = _Chooser(owners, today, edit, document.shared)
     chooser.past()
-    chooser.listed(before, {(e.lower(), d, a) for e, d, a in stale})
+    chooser.listed(before, listed)
     choice = chooser.choice
     _cascade(owners, choice, edit, document.shared)
-    result = edit.result() if choice.removals else body
-    try:
-        after = load_access_text(result, file, today=today)
-    except InvalidInput as exc:
-        raise EditError(
-            f"the edited file would not validate ({exc.problems[0].message}); "
-            "remove the grants by hand"
-        ) from None
-    _check(before, after, choice.gone)
-    listed = {(e.lower(), d, a) for e, d, a in stale}
+    result, after = body, before
+    if choice.removals:
+        result = edit.result()
+        try:
+            after = load_access_text(result, file, today=today)
+        except InvalidInput as exc:
+            raise EditError(
+                f"the edited file would not validate ({exc.problems[0].message}); "
+                "remove the grants by hand"
+            ) from None
+        _check(before, after, choice.gone)
     # Listed grants the file gives, now or until a date that has passed (those went above).
     expired = {(g.email, g.database, g.access) for g in before.expired}
     matched = {k for k in listed if k in expired or _holds(before, k)}
