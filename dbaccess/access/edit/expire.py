@@ -296,8 +296,11 @@ def _cascade(owners: Owners, choice: _Choice, edit: TextEdit, shared: tuple[Node
     dropped: set[int] = set()
     for n, owner in enumerate(everyone):
         entries, members = choice.entries.get(n, set()), choice.members.get(n, set())
-        no_grants = owner.grants is not None and bool(owner.entries)
-        no_grants = no_grants and len(entries) == len(owner.grants.items)  # type: ignore[union-attr]
+        no_grants = (
+            owner.grants is not None
+            and bool(owner.entries)
+            and len(entries) == len(owner.grants.items)
+        )
         no_members = bool(owner.emails) and len(members) == len(owner.emails)
         if owner.kind == "group" and (no_grants or no_members):
             dropped.add(n)
