@@ -225,28 +225,36 @@ def issue_credential(
 _NO_HOOKS: Final = HierarchicalEmitter()
 
 
-def _rds_token(
-    credentials: Credentials, db: CatalogDatabase, grant: CatalogGrant, now: dt.datetime
-) -> Credential:
-    # What RDS's generate_db_auth_token does, minus the client around it (building one per
-    # person costs more than the signature): a SigV4 presigned `connect` for the login,
-    # service rds-db, 15 minutes. The scheme is only there for URL parsing; RDS wants it off.
-    signer = RequestSigner(ServiceId("rds"), db.region, "rds-db", "v4", credentials, _NO_HOOKS)
+def rds_auth_token(credentials: Credentials, region: str, host: str, port: int, user: str) -> str:
+    """An RDS IAM auth token for `user` at host:port, signed locally with `credentials`.
+
+    What RDS's generate_db_auth_token does, minus the client around it (building one per
+    person costs more than the signature): a SigV4 presigned `connect` for the login,
+    service rds-db, 15 minutes. Raises CredentialError when signing fails.
+    """
+    signer = RequestSigner(ServiceId("rds"), region, "rds-db", "v4", credentials, _NO_HOOKS)
     request = {
         "url_path": "/",
         "query_string": "",
         "headers": {},
-        "body": {"Action": "connect", "DBUser": grant.login},
+        "body": {"Action": "connect", "DBUser": user},
         "method": "GET",
     }
-    prepare_request_dict(request, f"https://{db.host}:{db.port}")
+    prepare_request_dict(request, f"https://{host}:{port}")
     try:
         url = signer.generate_presigned_url(
-            request, "connect", expires_in=900, region_name=db.region, signing_name="rds-db"
+            request, "connect", expires_in=900, region_name=region, signing_name="rds-db"
         )
     except BotoCoreError as exc:
-        raise classify_aws_error(exc, f"signing an RDS token for {db.key}") from None
-    token = url.removeprefix("https://")
+        raise classify_aws_error(exc, f"signing an RDS token for {host}") from None
+    # The scheme is only there for URL parsing; RDS wants it off.
+    return url.removeprefix("https://")
+
+
+def _rds_token(
+    credentials: Credentials, db: CatalogDatabase, grant: CatalogGrant, now: dt.datetime
+) -> Credential:
+    token = rds_auth_token(credentials, db.region, db.host, db.port, grant.login)
     return Credential(
         engine=db.engine,
         host=db.host,

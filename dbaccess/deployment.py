@@ -62,9 +62,11 @@ class PostgresServerSpec:
 
     @property
     def name(self) -> str:
-        """A stable Pulumi name: the instance or cluster id, with its account and region."""
-        account, region, _kind, identifier = self.first.server
-        return f"postgres-{identifier}-{account}-{region}"
+        """A stable Pulumi name: the instance or cluster id, with its account and region (an
+        instance and a cluster may share an id: they are named apart by their engine)."""
+        account, region, kind, identifier = self.first.server
+        engine = "postgres" if kind == "instance" else "aurora"
+        return f"{engine}-{identifier}-{account}-{region}"
 
 
 @dataclass(frozen=True)

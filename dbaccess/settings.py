@@ -13,27 +13,42 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from dbaccess.access.errors import InvalidInput, Problem, did_you_mean
+from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
-from dbaccess.access.source import SourceMap
+from dbaccess.access.report import Reporter
+from dbaccess.access.source import Path, SourceMap
 from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
 
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+# ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
+_IAM_NAME = r"[A-Za-z0-9_+=,.@/-]+"
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/" + _IAM_NAME)
 PRINCIPAL_ARN = re.compile(
-    r"arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+"
+    r"arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(role|user|assumed-role)/" + _IAM_NAME
 )
-ACCOUNT_ID = re.compile(r"\d{12}")
-SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9_/+=.@-]+"
+)
 HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 PASTE_EXPIRE_VALUES = ("5min", "10min", "1hour", "1day")
+
+
+def _not_bool(value: Any) -> Any:
+    # YAML's true is Python's 1: `connectionLimit: true` must not mean one connection.
+    if isinstance(value, bool):
+        raise ValueError(f"{value} is true/false, not a whole number")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_bool)]
 
 
 class Network(BaseModel):
@@ -53,7 +68,7 @@ class Network(BaseModel):
     def _subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for subnet in value:
             if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
-                raise ValueError(f"'{subnet}' is not a subnet id (subnet-0123456789abcdef0)")
+                raise ValueError(f"'{shown(subnet)}' is not a subnet id (subnet-0123456789abcdef0)")
         return value
 
     @field_validator("securityGroupIds")
@@ -61,7 +76,9 @@ class Network(BaseModel):
     def _groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for group in value:
             if not re.fullmatch(r"sg-[0-9a-f]{8,17}", group):
-                raise ValueError(f"'{group}' is not a security group id (sg-0123456789abcdef0)")
+                raise ValueError(
+                    f"'{shown(group)}' is not a security group id (sg-0123456789abcdef0)"
+                )
         return value
 
 
@@ -71,10 +88,11 @@ class Expiry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     unusedDays: Annotated[
-        int, Field(ge=7, le=3650, description="days without use before a grant expires")
+        WholeNumber,
+        Field(ge=7, le=3650, description="days without use before a grant expires"),
     ] = 90
     noticeDays: Annotated[
-        tuple[int, ...],
+        tuple[WholeNumber, ...],
         Field(description="days before removal on which people get a Slack notice"),
     ] = (14, 3)
     runAt: Annotated[str, Field(description="the reaper's daily run time, HH:MM")] = "09:00"
@@ -93,7 +111,7 @@ class Expiry(BaseModel):
     @classmethod
     def _run_at(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError(f"'{value}' is not a time of day written HH:MM (24-hour)")
+            raise ValueError(f"'{shown(value)}' is not a time of day written HH:MM (24-hour)")
         return value
 
     @field_validator("timezone")
@@ -102,7 +120,9 @@ class Expiry(BaseModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{value}' is not an IANA time zone (e.g. Europe/London)") from None
+            raise ValueError(
+                f"'{shown(value)}' is not an IANA time zone (e.g. Europe/London)"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -133,7 +153,7 @@ class SlackBotSettings(BaseModel):
     cluster: Annotated[str, Field(description="the EKS cluster's name")]
     namespace: Annotated[str, Field(description="the Kubernetes namespace (created)")] = "dbaccess"
     image: Annotated[str, Field(description="the bot's container image, pinned by tag or digest")]
-    replicas: Annotated[int, Field(ge=1, le=10, description="bot pods (2 for no gap)")] = 2
+    replicas: Annotated[WholeNumber, Field(ge=1, le=10, description="bot pods (2 for no gap)")] = 2
     helpChannel: Annotated[
         str, Field(description="where people without access ask: #channel-name or a channel id")
     ]
@@ -142,14 +162,16 @@ class SlackBotSettings(BaseModel):
     @classmethod
     def _cluster(cls, value: str) -> str:
         if not re.fullmatch(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", value):
-            raise ValueError(f"'{value}' is not an EKS cluster name")
+            raise ValueError(f"'{shown(value)}' is not an EKS cluster name")
         return value
 
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
-            raise ValueError(f"'{value}' is not a Kubernetes namespace name (RFC 1123 label)")
+            raise ValueError(
+                f"'{shown(value)}' is not a Kubernetes namespace name (RFC 1123 label)"
+            )
         return value
 
     @field_validator("image")
@@ -158,14 +180,18 @@ class SlackBotSettings(BaseModel):
         name, _, tag = value.rpartition(":")
         pinned = "@sha256:" in value or (name and "/" not in tag and tag != "latest")
         if not pinned or any(c.isspace() for c in value):
-            raise ValueError(f"'{value}' is not an image pinned by tag or digest (not :latest)")
+            raise ValueError(
+                f"'{shown(value)}' is not an image pinned by tag or digest (not :latest)"
+            )
         return value
 
     @field_validator("helpChannel")
     @classmethod
     def _channel(cls, value: str) -> str:
         if not re.fullmatch(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}", value):
-            raise ValueError(f"'{value}' is not a channel name (#db-access) or id (C0123ABCD)")
+            raise ValueError(
+                f"'{shown(value)}' is not a channel name (#db-access) or id (C0123ABCD)"
+            )
         return value
 
 
@@ -192,7 +218,7 @@ class Settings(BaseModel):
         dict[str, str], Field(description="AWS account id -> the role ARN Pulumi assumes there")
     ]
     connectionLimit: Annotated[
-        int, Field(ge=1, le=1000, description="connections per database login")
+        WholeNumber, Field(ge=1, le=1000, description="connections per database login")
     ] = 10
     privatebinUrl: Annotated[
         str, Field(description="the internal PrivateBin URL the issuer shares credentials on")
@@ -210,10 +236,11 @@ class Settings(BaseModel):
         Network, Field(description="{subnetIds, securityGroupIds} the issuer Lambda runs in")
     ]
     auditRetentionDays: Annotated[
-        int, Field(ge=1, le=3650, description="days a request item is kept for audit")
+        WholeNumber, Field(ge=1, le=3650, description="days a request item is kept for audit")
     ] = 400
     issuerReservedConcurrency: Annotated[
-        int, Field(ge=1, le=100, description="concurrent executions reserved for the issuer")
+        WholeNumber,
+        Field(ge=1, le=100, description="concurrent executions reserved for the issuer"),
     ] = 5
     accessContact: Annotated[
         str, Field(min_length=3, description="whom to ask for access, said in denial DMs")
@@ -261,7 +288,7 @@ class Settings(BaseModel):
     def _role_arn(cls, value: str) -> str:
         if not ROLE_ARN.fullmatch(value):
             raise ValueError(
-                f"'{value}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                f"'{shown(value)}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             )
         return value
 
@@ -269,7 +296,7 @@ class Settings(BaseModel):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not HTTP_URL.fullmatch(value):
-            raise ValueError(f"'{value}' is not an http(s) URL without query or fragment")
+            raise ValueError(f"'{shown(value)}' is not an http(s) URL without query or fragment")
         return value
 
     @field_validator("pasteExpire")
@@ -277,7 +304,7 @@ class Settings(BaseModel):
     def _expire(cls, value: str) -> str:
         # PrivateBin silently turns any other value into one week.
         if value not in PASTE_EXPIRE_VALUES:
-            raise ValueError(f"'{value}' is not one of {', '.join(PASTE_EXPIRE_VALUES)}")
+            raise ValueError(f"'{shown(value)}' is not one of {', '.join(PASTE_EXPIRE_VALUES)}")
         return value
 
     @field_validator("slackBotTokenSecretArn")
@@ -285,7 +312,7 @@ class Settings(BaseModel):
     def _secret_arn(cls, value: str) -> str:
         if not SECRET_ARN.fullmatch(value):
             raise ValueError(
-                f"'{value}' is not a Secrets Manager secret ARN "
+                f"'{shown(value)}' is not a Secrets Manager secret ARN "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
             )
         return value
@@ -295,7 +322,7 @@ class Settings(BaseModel):
     def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for arn in value:
             if not PRINCIPAL_ARN.fullmatch(arn):
-                raise ValueError(f"'{arn}' is not an IAM role or user ARN")
+                raise ValueError(f"'{shown(arn)}' is not an IAM role or user ARN")
         return value
 
     @field_validator("accounts")
@@ -303,16 +330,16 @@ class Settings(BaseModel):
     def _accounts(cls, value: dict[str, str]) -> dict[str, str]:
         for account, arn in value.items():
             if not ACCOUNT_ID.fullmatch(account):
-                raise ValueError(f"account '{account}' is not a 12-digit id (quote it)")
+                raise ValueError(f"account '{shown(account)}' is not a 12-digit id (quote it)")
             if not ROLE_ARN.fullmatch(arn) or arn.split(":")[4] != account:
-                raise ValueError(f"'{arn}' is not a role ARN in account {account}")
+                raise ValueError(f"'{shown(arn)}' is not a role ARN in account {account}")
         return value
 
     @field_validator("consolemeTagKey")
     @classmethod
     def _tag_key(cls, value: str) -> str:
         if not re.fullmatch(r"[\w.:/=+@ -]{1,128}", value):
-            raise ValueError(f"'{value}' is not a valid IAM tag key")
+            raise ValueError(f"'{shown(value)}' is not a valid IAM tag key")
         return value
 
 
@@ -320,36 +347,41 @@ SETTING_KEYS = tuple(Settings.model_fields)
 
 
 def parse_settings(
-    raw: Mapping[str, Any], source: SourceMap | None = None, *, prefix: tuple[str, ...] = ()
+    raw: Mapping[str, Any], source: SourceMap | None = None, *, prefix: Path = ()
 ) -> Settings:
     """Validate raw settings (keys without the `dbaccess:` namespace) into Settings.
 
     `source` and `prefix` locate values in a parsed stack file for the error messages.
     """
-    where = source or SourceMap("Pulumi.<stack>.yaml")
-    problems: list[Problem] = []
-    try:
-        return Settings.model_validate(dict(raw))
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            key = str(error["loc"][0])
-            path = (*prefix, f"dbaccess:{key}", *error["loc"][1:])
-            info = Settings.model_fields.get(key)
-            hint = info.description if info and info.description else ""
-            if error["type"] == "extra_forbidden":
-                message = f"unknown setting 'dbaccess:{key}'{did_you_mean(key, SETTING_KEYS)}"
-                fix = f"remove it or use one of: {', '.join(SETTING_KEYS)}"
-            elif error["type"] == "missing":
-                path = prefix
-                message = f"missing setting 'dbaccess:{key}'"
-                fix = f"add `dbaccess:{key}: ...` ({hint}), or `pulumi config set dbaccess:{key}`"
-            else:
-                message = f"setting 'dbaccess:{key}': {error['msg'].removeprefix('Value error, ')}"
-                fix = f"dbaccess:{key} is {hint}"
-            problems.append(
-                where.problem(path, message, fix, at_key=error["type"] != "value_error")
-            )
-        raise InvalidInput(problems) from None
+    reporter = _SettingsReporter(source or SourceMap("Pulumi.<stack>.yaml"))
+    settings = reporter.model(Settings, dict(raw), prefix)
+    if settings is None:
+        raise InvalidInput(reporter.problems)
+    return settings
+
+
+class _SettingsReporter(Reporter):
+    """Settings are named as the stack file and `pulumi config` write them: dbaccess:<key>."""
+
+    def translate(self, cls: type[BaseModel], prefix: Path, error: Any) -> None:
+        loc = tuple(error["loc"])
+        key = str(loc[0])
+        path = (*prefix, f"dbaccess:{key}", *loc[1:])
+        info = Settings.model_fields.get(key)
+        hint = info.description if info and info.description else ""
+        if error["type"] == "extra_forbidden":
+            message = f"unknown setting 'dbaccess:{shown(key)}'{did_you_mean(key, SETTING_KEYS)}"
+            fix = f"remove it or use one of: {', '.join(SETTING_KEYS)}"
+        elif error["type"] == "missing":
+            path = prefix
+            message = f"missing setting 'dbaccess:{key}'"
+            fix = f"add `dbaccess:{key}: ...` ({hint}), or `pulumi config set dbaccess:{key}`"
+        else:
+            inner = ".".join(str(part) for part in loc[1:] if part != "[key]")
+            name = f"dbaccess:{key}" + (f" {shown(inner)}" if inner else "")
+            message = f"setting '{name}': {error['msg'].removeprefix('Value error, ')}"
+            fix = f"dbaccess:{key} is {hint}"
+        self.report(path, message, fix, at_key=error["type"] != "value_error")
 
 
 def check_accounts(
@@ -357,7 +389,7 @@ def check_accounts(
     settings: Settings,
     source: SourceMap | None = None,
     *,
-    prefix: tuple[str, ...] = (),
+    prefix: Path = (),
 ) -> None:
     """Every database's account needs a deploy role in `accounts`."""
     where = source or SourceMap("Pulumi.<stack>.yaml")

@@ -257,9 +257,7 @@ def dated_grants_end_in_iam(resources: Resources) -> list[str]:
     """Every statement naming the login of a dated grant (per catalog.json) carries
     DateLessThan on the right key, ending no later than 00:00 UTC after the grant's `until`."""
     resources = list(resources)
-    catalogs = [
-        p for t, p in resources if t == BUCKET_OBJECT and p.get("key") == CATALOG_KEY
-    ]
+    catalogs = [p for t, p in resources if t == BUCKET_OBJECT and p.get("key") == CATALOG_KEY]
     if not catalogs or not isinstance(catalogs[0].get("content"), str):
         return []
     dated = _dated_logins(json.loads(catalogs[0]["content"]))

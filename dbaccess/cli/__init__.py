@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from dbaccess.cli import diff, engineer, preview, validate
+from dbaccess.cli import audit, diff, engineer, preview, validate
 from dbaccess.cli.expire import expire
 
 app = typer.Typer(
@@ -34,6 +34,8 @@ app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
 app.command("expire")(expire)
+app.command("audit")(audit.audit)
+app.command("sweep")(audit.sweep)
 
 
 def main() -> None:

@@ -29,9 +29,10 @@ from pulumi.runtime.sync_await import _sync_await
 from dbaccess import policies
 from dbaccess.access.errors import InvalidInput, Problem
 from dbaccess.access.loader import load_access_file
-from dbaccess.access.source import SourceMap, parse_yaml
+from dbaccess.access.source import SourceMap, parse_yaml, read_text
 from dbaccess.deployment import Deployment, prepare
 from dbaccess.settings import Secret, parse_settings
+from dbaccess.stack_file import read_stack_config
 
 UNKNOWN = "(known after deploy)"
 SECRET = "[secret]"
@@ -212,17 +213,19 @@ def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
     problems: list[Problem] = []
     documents = {}
     for path in (project_file, stack_file):
-        if not path.exists():
-            fix = (
-                "run from the project directory (the one with Pulumi.yaml)"
-                if path == project_file
-                else f"create {path.name} or pass --stack with an existing stack"
-            )
-            problems.append(Problem(str(path), 1, 1, f"{path.name} does not exist", fix))
+        fix = (
+            "run from the project directory (the one with Pulumi.yaml)"
+            if path == project_file
+            else f"create {path.name} or pass --stack with an existing stack"
+        )
+        try:
+            text = read_text(path, fix)
+        except InvalidInput as exc:
+            problems += exc.problems
             continue
-        data, source, found = parse_yaml(path.read_text(encoding="utf-8"), path.name)
+        data, source, found = parse_yaml(text, path.name)
         problems += found
-        documents[path] = (data or {}, source)
+        documents[path] = (data, source)
     if problems:
         raise InvalidInput(problems)
     project, _ = documents[project_file]
@@ -230,8 +233,8 @@ def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
     values: dict[str, str] = {}
     secrets: list[str] = []
     raw: dict[str, Any] = {}
-    for key, value in (data.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
+    for key, value in read_stack_config({} if data is None else data, source).items():
+        if isinstance(value, Secret):
             values[key] = SECRET
             secrets.append(key)
             shown: Any = Secret(SECRET)
@@ -243,7 +246,8 @@ def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
             shown = value
         if key.startswith(NAMESPACE):
             raw[key.removeprefix(NAMESPACE)] = shown
-    return StackConfig(str(project.get("name", "dbaccess")), stack, values, secrets, source, raw)
+    name = project.get("name") if isinstance(project, dict) else None
+    return StackConfig(str(name or "dbaccess"), stack, values, secrets, source, raw)
 
 
 def validate_stack(

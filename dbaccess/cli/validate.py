@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dbaccess.access import InvalidInput, load_access_file
+from dbaccess.access.until import access_ends, iso_z
 from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
 
 
@@ -25,11 +26,19 @@ def validate(
 
         $ dbaccess validate access.yaml
         OK: 12 people, 4 databases, 23 grants (1 expired)
+
+        Dated grants: until is the last day of access, in UTC; AWS ends each at the next 00:00 UTC.
+          until 2026-12-31 (ends 2027-01-01T00:00:00Z): hugo.henley@example.com read-write on orders
     """
     try:
         plan = load_access_file(file, today=parse_date(date))
     except InvalidInput as exc:
         exit_invalid(exc, fmt)
+    dated = sorted(
+        (g.until, access_ends(g.until), g.email, g.database, g.access)
+        for g in plan.grants()
+        if g.until is not None
+    )
     if fmt is Format.json:
         grants = sum(1 for _ in plan.grants())
         print(
@@ -40,8 +49,25 @@ def validate(
                     "databases": len(plan.databases),
                     "grants": grants,
                     "expired": len(plan.expired),
+                    "dated": [
+                        {
+                            "email": email,
+                            "database": database,
+                            "access": access,
+                            "until": until.isoformat(),
+                            "ends": iso_z(ends),
+                        }
+                        for until, ends, email, database, access in dated
+                    ],
                 }
             )
         )
-    else:
-        print(f"OK: {plan.summary()}")
+        return
+    print(f"OK: {plan.summary()}")
+    if dated:
+        print(
+            "\nDated grants: until is the last day of access, in UTC; "
+            "AWS ends each at the next 00:00 UTC."
+        )
+        for until, ends, email, database, access in dated:
+            print(f"  until {until} (ends {iso_z(ends)}): {email} {access} on {database}")

@@ -165,3 +165,44 @@ def test_expire_runs_weekly_and_opens_one_pull_request_with_the_markdown_diff() 
     for step in steps(workflow):
         if "uses" in step:
             assert step["uses"].split("@")[1].startswith("v"), step["uses"]
+
+
+def test_deploy_sweeps_then_audits_right_after_pulumi_up() -> None:
+    workflow = load("deploy.yml")
+    order = [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
+    [sweep] = [r for r in order if r.startswith(".venv/bin/dbaccess sweep")]
+    [audit] = [r for r in order if r.startswith(".venv/bin/dbaccess audit")]
+    assert order.index("pulumi/actions") < order.index(sweep) < order.index(audit)
+    assert sweep == ".venv/bin/dbaccess sweep --stack prod"
+    [audit_step] = [s for s in steps(workflow) if s.get("run") == audit]
+    # With `shell: bash` GitHub adds -o pipefail: findings fail the job despite the tee.
+    assert audit_step["shell"] == "bash"
+    assert audit == (
+        '.venv/bin/dbaccess audit --stack prod --format markdown | tee -a "$GITHUB_STEP_SUMMARY"'
+    )
+    for step in (audit_step, *[s for s in steps(workflow) if s.get("run") == sweep]):
+        assert step["env"]["DBACCESS_CA_BUNDLE"] == "${{ runner.temp }}/rds-ca-bundle.pem"
+
+
+def test_audit_runs_daily_on_the_deploy_runner_with_its_own_role() -> None:
+    workflow, deploy = load("audit.yml"), load("deploy.yml")
+    [cron] = workflow["on"]["schedule"]
+    assert cron["cron"].split()[2:] == ["*", "*", "*"]  # every day
+    assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
+    [job] = workflow["jobs"].values()
+    [deploy_job] = deploy["jobs"].values()
+    assert job["runs-on"] == deploy_job["runs-on"]  # the databases are reachable from there
+    # Its own queue: a pending deploy in deploy-prod must never be replaced by an audit.
+    assert workflow["concurrency"]["group"] != deploy["concurrency"]["group"]
+    role = uses(workflow, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
+    assert role == "${{ vars.AWS_AUDIT_ROLE_ARN }}"
+    runs = [s.get("run", "") for s in steps(workflow)]
+    [sweep] = [r for r in runs if "dbaccess sweep" in r]
+    [audit] = [r for r in runs if "dbaccess audit" in r]
+    assert runs.index(sweep) < runs.index(audit)
+    text = (WORKFLOWS / "audit.yml").read_text()
+    assert "aws-access-key-id" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+    for step in steps(workflow):
+        if "uses" in step:
+            assert step["uses"].split("@")[1].startswith("v"), step["uses"]

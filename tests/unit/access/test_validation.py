@@ -24,6 +24,26 @@ DB = """\
 """
 
 
+# A second database on the same RDS instance as orders (lines 12-20 when appended to DB).
+SAME_SERVER = DB.replace("  orders:", "  billing:").replace("database: orders", "database: billing")
+REDSHIFT = """\
+  dwh:
+    engine: redshift
+    account: "123456789012"
+    region: eu-west-1
+    cluster: dwh
+    host: dwh.example.com
+    port: 5439
+    database: dwh
+    groups: {read-only: analysts_ro, read-write: analysts_rw}
+"""
+
+
+def grant(line: str) -> str:
+    """A person p@example.com with one grant (its flow mapping starts at column 9)."""
+    return "people:\n  p@example.com:\n    grants:\n      - " + line + "\n"
+
+
 def doc(databases: str = DB, rest: str = "") -> str:
     """A valid file (lines 1-11 fixed) with `rest` appended from line 12 on."""
     return "version: 1\ndatabases:\n" + databases + textwrap.dedent(rest)
@@ -317,6 +337,182 @@ CASES = [
         ),
         ["17:9: read-write on production database 'orders' needs 'until' and 'reason'"],
     ),
+    # --- names that reach ARNs, STS or SQL (issue 12, item 4) ---
+    (
+        "wildcard-email",
+        doc(rest="people:\n  '*@example.com': {}\n"),
+        ["13:3: '*@example.com' is not a valid email address"],
+    ),
+    (
+        "question-mark-email",
+        doc(rest="people:\n  a?c@example.com: {}\n"),
+        ["13:3: 'a?c@example.com' is not a valid email address"],
+    ),
+    (
+        "slash-email",
+        doc(rest="people:\n  a/b@example.com: {}\n"),
+        ["13:3: 'a/b@example.com' is not a valid email address"],
+    ),
+    (
+        "quote-email",
+        doc(rest="people:\n  o'neil@example.com: {}\n"),
+        ["13:3: 'o'neil@example.com' is not a valid email address"],
+    ),
+    (
+        "non-ascii-email",
+        doc(rest="people:\n  zoë@example.com: {}\n"),
+        ["13:3: 'zoë@example.com' is not a valid email address"],
+    ),
+    (
+        "email-over-64",
+        doc(rest="people:\n  " + "a" * 53 + "@example.com: {}\n"),
+        ["13:3: '" + "a" * 53 + "@example.com' is 65 characters; AWS STS takes at most 64"],
+    ),
+    (
+        "wildcard-member",
+        doc(rest="groups:\n  sre:\n    members: ['*@example.com']\n"),
+        ["14:15: '*@example.com' is not a valid email address"],
+    ),
+    (
+        "redshift-group-wildcard",
+        doc(REDSHIFT.replace("analysts_rw}", "analysts_r?}")),
+        ["11:50: 'analysts_r?' is not a Redshift group name"],
+    ),
+    (
+        "redshift-group-star",
+        doc(REDSHIFT.replace("{read-only: analysts_ro", "{read-only: '*'")),
+        ["11:25: '*' is not a Redshift group name"],
+    ),
+    (
+        "redshift-read-only-joins-the-write-group",
+        doc(REDSHIFT.replace("read-write: analysts_rw", "read-write: analysts_ro")),
+        ["11:50: read-only and read-write both join Redshift group 'analysts_ro'"],
+    ),
+    (
+        "schema-not-an-identifier",
+        doc(DB + "    schemas: [public, 'bill ing']\n"),
+        ["12:23: 'bill ing' is not a plain SQL name"],
+    ),
+    (
+        "table-owner-wildcard",
+        doc(DB + "    table_owners: ['app*']\n"),
+        ["12:20: 'app*' is not a plain SQL name"],
+    ),
+    (
+        "admin-login-is-a-group-role",
+        doc(DB.replace("admin_login: dbaccess_admin", "admin_login: dbaccess_orders_rw")),
+        ["11:18: admin_login 'dbaccess_orders_rw' has the name of a db-access group role"],
+    ),
+    (
+        "admin-login-is-a-legacy-group-role",
+        doc(DB.replace("admin_login: dbaccess_admin", "admin_login: dbaccess_readonly")),
+        ["11:18: admin_login 'dbaccess_readonly' has the name of a db-access group role"],
+    ),
+    # --- production write and until (issue 12, item 5) ---
+    (
+        "production-rw-with-empty-reason",
+        doc(
+            DB + "    production: true\n",
+            grant('{database: orders, access: read-write, until: 2026-12-01, reason: ""}'),
+        ),
+        ["16:9: read-write on production database 'orders' needs 'reason'"],
+    ),
+    (
+        "production-rw-with-blank-reason",
+        doc(
+            DB + "    production: true\n",
+            grant('{database: orders, access: read-write, until: 2026-12-01, reason: "  "}'),
+        ),
+        ["16:9: read-write on production database 'orders' needs 'reason'"],
+    ),
+    (
+        "until-timestamp",
+        doc(rest=grant("{database: orders, access: read-only, until: 2026-12-31T10:00:00Z}")),
+        ["15:54: until 2026-12-31T10:00:00+00:00 is a timestamp, not a date"],
+    ),
+    (
+        "until-quoted-timestamp",
+        doc(rest=grant("{database: orders, access: read-only, until: '2026-12-31T10:00:00'}")),
+        ["15:54: until '2026-12-31T10:00:00' is not a date"],
+    ),
+    (
+        "until-basic-format",
+        doc(rest=grant('{database: orders, access: read-only, until: "20261231"}')),
+        ["15:54: until '20261231' is not a date"],
+    ),
+    (
+        "until-unquoted-number",
+        doc(rest=grant("{database: orders, access: read-only, until: 20261231}")),
+        ["15:54: until 20261231 is not a date"],
+    ),
+    (
+        "until-week-date",
+        doc(rest=grant("{database: orders, access: read-only, until: 2026-W52-4}")),
+        ["15:54: until '2026-W52-4' is not a date"],
+    ),
+    (
+        "until-quoted-impossible-date",
+        doc(rest=grant("{database: orders, access: read-only, until: '2026-02-30'}")),
+        ["15:54: until '2026-02-30' is not a real date (day is out of range for month)"],
+    ),
+    # --- databases on one server (issue 12, item 2) ---
+    (
+        "same-instance-other-host",
+        doc(DB + SAME_SERVER.replace("host: orders.example.com", "host: other.example.com")),
+        [
+            "17:11: database 'billing' is on the same server as 'orders' (line 3, "
+            "123456789012/eu-west-1/instance/orders-prod) but its host differs: "
+            "other.example.com here, orders.example.com there"
+        ],
+    ),
+    (
+        "same-instance-other-port-and-admin",
+        doc(
+            DB
+            + SAME_SERVER.replace("port: 5432", "port: 5433").replace(
+                "admin_login: dbaccess_admin", "admin_login: admin2"
+            )
+        ),
+        [
+            "18:11: database 'billing' is on the same server as 'orders' (line 3, "
+            "123456789012/eu-west-1/instance/orders-prod) but its port differs: "
+            "5433 here, 5432 there",
+            "20:18: database 'billing' is on the same server as 'orders' (line 3, "
+            "123456789012/eu-west-1/instance/orders-prod) but its admin_login differs: "
+            "admin2 here, dbaccess_admin there",
+        ],
+    ),
+    (
+        "same-cluster-other-engine",
+        doc(
+            REDSHIFT
+            + REDSHIFT.replace("  dwh:", "  dwh2:")
+            .replace("engine: redshift", "engine: aurora-postgresql")
+            .replace("port: 5439", "port: 5432")
+            .replace(
+                "    groups: {read-only: analysts_ro, read-write: analysts_rw}\n",
+                "    admin_login: dbaccess_admin\n",
+            )
+        ),
+        [
+            "13:13: database 'dwh2' is on the same server as 'dwh' (line 3, "
+            "123456789012/eu-west-1/cluster/dwh) but its engine differs: "
+            "aurora-postgresql here, redshift there",
+        ],
+    ),
+    (
+        "redshift-databases-on-one-cluster-share-a-group",
+        doc(
+            REDSHIFT
+            + REDSHIFT.replace("  dwh:", "  marts:")
+            .replace("database: dwh", "database: marts")
+            .replace("analysts_rw}", "marts_rw}")
+        ),
+        [
+            "20:25: Redshift group 'analysts_ro' is already the group of database 'dwh' on "
+            "the same cluster (123456789012/eu-west-1/cluster/dwh)"
+        ],
+    ),
 ]
 
 
@@ -346,6 +542,35 @@ def test_every_problem_in_a_file_is_reported_in_one_run() -> None:
         "15:20",
         "17:5",
     ]
+
+
+def test_databases_on_one_server_that_agree_are_valid() -> None:
+    # Two databases of one instance, and two Redshift databases of one cluster with their
+    # own groups: valid; the plan keeps them apart by key and names their common server.
+    text = doc(
+        DB
+        + SAME_SERVER
+        + REDSHIFT
+        + REDSHIFT.replace("  dwh:", "  marts:")
+        .replace("database: dwh", "database: marts")
+        .replace("analysts_", "marts_")
+    )
+    plan = load_access_text(text, "access.yaml", today=TODAY)
+    assert plan.databases["orders"].server == plan.databases["billing"].server
+    assert plan.databases["dwh"].server == plan.databases["marts"].server
+
+
+def test_a_redshift_group_name_may_repeat_on_another_cluster() -> None:
+    other = REDSHIFT.replace("  dwh:", "  dwh2:").replace("cluster: dwh", "cluster: dwh2")
+    plan = load_access_text(doc(REDSHIFT + other), "access.yaml", today=TODAY)
+    assert plan.databases["dwh2"].group_for("read-only") == "analysts_ro"
+
+
+def test_until_written_as_a_date_or_a_quoted_date_is_the_same_date() -> None:
+    for written in ("2026-12-31", "'2026-12-31'", '"2026-12-31"'):
+        text = doc(rest=grant(f"{{database: orders, access: read-only, until: {written}}}"))
+        plan = load_access_text(text, "access.yaml", today=TODAY)
+        assert [g.until for g in plan.grants()] == [dt.date(2026, 12, 31)], written
 
 
 def test_an_expired_grant_is_not_an_error() -> None:

@@ -248,7 +248,8 @@ def test_an_until_with_a_time_is_read_as_validate_reads_it(tmp_path: Path) -> No
         assert "until: 2026-10-31T10:00:00Z" not in access.read_text()
     else:  # refused: the same located error, nothing written
         assert code == 2
-        assert f"{access}:7:" in output
+        line = next(i for i, t in enumerate(text.splitlines(), 1) if "T10:00:00Z" in t)
+        assert f"{access}:{line}:" in output
         assert access.read_text() == text
 
 

@@ -39,10 +39,19 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_valid_file_prints_the_summary() -> None:
+def test_valid_file_prints_the_summary_and_when_dated_grants_end() -> None:
     result = run("validate", "access.yaml", "--date", "2026-11-23")
     assert result.returncode == 0
-    assert result.stdout == "OK: 9 people, 4 databases, 19 grants (1 expired)\n"
+    assert result.stdout == (
+        "OK: 9 people, 4 databases, 19 grants (1 expired)\n"
+        "\n"
+        "Dated grants: until is the last day of access, in UTC; AWS ends each at the next "
+        "00:00 UTC.\n"
+        "  until 2026-12-15 (ends 2026-12-16T00:00:00Z): olivia.chen@example.com read-write "
+        "on analytics\n"
+        "  until 2026-12-31 (ends 2027-01-01T00:00:00Z): hugo.henley@example.com read-write "
+        "on orders\n"
+    )
 
 
 def test_five_mistakes_are_all_printed_with_lines_and_exit_2(tmp_path: Path) -> None:
@@ -60,7 +69,29 @@ def test_five_mistakes_are_all_printed_with_lines_and_exit_2(tmp_path: Path) -> 
 
 def test_json_format_for_machines(tmp_path: Path) -> None:
     ok = json.loads(run("validate", "--format", "json", "--date", "2026-11-23").stdout)
-    assert ok == {"ok": True, "people": 9, "databases": 4, "grants": 19, "expired": 1}
+    assert ok == {
+        "ok": True,
+        "people": 9,
+        "databases": 4,
+        "grants": 19,
+        "expired": 1,
+        "dated": [
+            {
+                "email": "olivia.chen@example.com",
+                "database": "analytics",
+                "access": "read-write",
+                "until": "2026-12-15",
+                "ends": "2026-12-16T00:00:00Z",
+            },
+            {
+                "email": "hugo.henley@example.com",
+                "database": "orders",
+                "access": "read-write",
+                "until": "2026-12-31",
+                "ends": "2027-01-01T00:00:00Z",
+            },
+        ],
+    }
     bad = tmp_path / "access.yaml"
     bad.write_text(FIVE_MISTAKES)
     result = run("validate", str(bad), "--format", "json")
@@ -80,4 +111,34 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run("validate", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+HOSTILE = {
+    "deep-nesting": b"version: 1\ndatabases: " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "alias-bomb": b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + b"".join(
+        b"a%d: &a%d [%s]\n" % (i, i, b", ".join([b"*a" if i == 1 else b"*a%d" % (i - 1)] * 10))
+        for i in range(1, 12)
+    ),
+    "nul": b"version: 1\ndatabases: {}\n# \x00\n",
+    "not-utf8": b"version: 1\ndatabases: {}\n# \xff\n",
+    "binary-tag": b"version: 1\ndatabases: !!binary aGVsbG8=\n",
+}
+
+
+def test_hostile_files_exit_2_with_a_located_error_and_no_traceback(tmp_path: Path) -> None:
+    for name, content in HOSTILE.items():
+        bad = tmp_path / f"{name}.yaml"
+        bad.write_bytes(content)
+        result = run("validate", str(bad))
+        assert result.returncode == 2, name
+        assert "Traceback" not in result.stderr, name
+        assert result.stderr.startswith(f"{bad}:"), (name, result.stderr)
+
+
+def test_a_directory_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 2
+    assert f"cannot read {tmp_path}" in result.stderr
     assert "Traceback" not in result.stderr

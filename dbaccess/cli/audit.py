@@ -1,0 +1,266 @@
+"""`dbaccess audit` and `dbaccess sweep`: what is in the PostgreSQL servers against access.yaml.
+
+The work lives in dbaccess.audit; these commands parse options, pick how to connect and print.
+Exit codes: 0 clean (audit) or swept (sweep); 1 findings, an unreachable database or a session
+that could not be ended; 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from dbaccess.access import AccessPlan, InvalidInput, load_access_file
+from dbaccess.access.errors import did_you_mean
+from dbaccess.audit.check import AuditResult, run_audit
+from dbaccess.audit.compare import INFORMATIONAL, KINDS, failing
+from dbaccess.audit.connect import ConfigError, Connector, dsn_connector, iam_connector
+from dbaccess.audit.sweep import SweepResult, run_sweep
+from dbaccess.cli.common import INVALID_INPUT, DateOption, Format, exit_invalid, parse_date
+from dbaccess.cli.diff import DiffFormat
+
+FINDINGS = 1
+
+FileOption = Annotated[Path, typer.Option(help="The access file.")]
+StackOption = Annotated[
+    str,
+    typer.Option(help="The stack whose Pulumi.<stack>.yaml names each account's deploy role."),
+]
+DatabaseOption = Annotated[
+    list[str] | None,
+    typer.Option("--database", help="Only this database (its access.yaml key); repeatable."),
+]
+DsnOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Connect directly with this libpq URL instead (one --database). Prefer the "
+        "environment variable, which `ps` does not show.",
+        envvar="DBACCESS_DSN",
+        show_envvar=True,
+    ),
+]
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="CA bundle for sslmode=verify-full (without --dsn; default: "
+        "~/.config/dbaccess/rds-ca-bundle.pem).",
+        envvar="DBACCESS_CA_BUNDLE",
+        show_envvar=True,
+    ),
+]
+
+
+def audit(
+    file: FileOption = Path("access.yaml"),
+    stack: StackOption = "prod",
+    database: DatabaseOption = None,
+    dsn: DsnOption = None,
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option("--format", help="text for people, markdown for a job summary, json."),
+    ] = DiffFormat.text,
+    date: DateOption = None,
+    ca_bundle: CaBundleOption = None,
+) -> None:
+    """Check that what is in each PostgreSQL database matches access.yaml. Changes nothing.
+
+    Connects to each PostgreSQL / Aurora PostgreSQL database of the access file (or those
+    named with --database) as its admin_login, with an RDS IAM token signed with the
+    account's deploy role from the stack settings, over sslmode=verify-full. --dsn connects
+    directly instead. Reports logins that can use a password, privileged roles, undeclared
+    and missing logins, wrong memberships, PUBLIC's CONNECT and CREATE, and group privileges.
+
+    Exit 0 when clean (master-login is reported but does not fail); 1 on findings or an
+    unreachable database (the others are still checked); 2 for usage or configuration.
+
+    Example:
+
+        $ dbaccess audit --database orders --dsn "postgresql://admin@localhost:5433/orders"
+    """
+    problems_format = Format.json if fmt is DiffFormat.json else Format.text
+    plan = _plan(file, date, problems_format)
+    keys = _keys(plan, database, dsn)
+    connect = _connector(plan, keys, dsn, stack, ca_bundle, problems_format)
+    result = run_audit(plan, keys, connect)
+    print(render_audit(result, fmt))
+    if failing(result.findings):
+        raise typer.Exit(FINDINGS)
+
+
+def sweep(
+    file: FileOption = Path("access.yaml"),
+    stack: StackOption = "prod",
+    database: DatabaseOption = None,
+    dsn: DsnOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the sessions without ending them.")
+    ] = False,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="text for people, json for machines.")
+    ] = Format.text,
+    date: DateOption = None,
+    ca_bundle: CaBundleOption = None,
+) -> None:
+    """End the sessions of IAM logins that access.yaml no longer gives on their server.
+
+    Every session whose user is a login in rds_iam that no grant on the server's databases
+    gives today (a removed grant, a grant past `until`, a login never declared) ends with
+    pg_terminate_backend. The admin's, applications' (outside rds_iam) and RDS's sessions
+    never do. The admin login needs pg_signal_backend.
+
+    Exit 0 when done; 1 when a server is unreachable or a session could not be ended;
+    2 for usage or configuration.
+
+    Example:
+
+        $ dbaccess sweep --dry-run
+    """
+    plan = _plan(file, date, fmt)
+    keys = _keys(plan, database, dsn)
+    connect = _connector(plan, keys, dsn, stack, ca_bundle, fmt)
+    result = run_sweep(plan, keys, connect, dry_run=dry_run)
+    print(render_sweep(result, fmt))
+    if result.errors:
+        raise typer.Exit(FINDINGS)
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def _usage(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(INVALID_INPUT)
+
+
+def _plan(file: Path, date: str | None, fmt: Format) -> AccessPlan:
+    try:
+        return load_access_file(file, today=parse_date(date))
+    except InvalidInput as exc:
+        exit_invalid(exc, fmt)
+
+
+def _keys(plan: AccessPlan, database: Sequence[str] | None, dsn: str | None) -> list[str]:
+    keys = list(dict.fromkeys(database or ()))
+    for key in keys:
+        if key not in plan.databases:
+            _usage(
+                f"no database '{key}' in {plan.file}{did_you_mean(key, list(plan.databases))}; "
+                f"databases: {', '.join(plan.databases)}"
+            )
+    if dsn is not None:
+        if len(keys) != 1:
+            _usage("--dsn reaches one database: name it with exactly one --database")
+        if not plan.databases[keys[0]].is_postgres:
+            _usage(f"'{keys[0]}' is not a PostgreSQL database; --dsn is for PostgreSQL only")
+    return keys
+
+
+def _connector(
+    plan: AccessPlan,
+    keys: Sequence[str],
+    dsn: str | None,
+    stack: str,
+    ca_bundle: Path | None,
+    fmt: Format,
+) -> Connector:
+    try:
+        if dsn is not None:
+            return dsn_connector(dsn, plan.databases[keys[0]])
+        return _iam_connector(plan, stack, ca_bundle, fmt)
+    except ConfigError as exc:
+        _usage(str(exc))
+
+
+def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Format) -> Connector:
+    import boto3
+
+    from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
+    from dbaccess.cli.identity import config_dir
+    from dbaccess.cli.preview_engine import load_stack_config
+    from dbaccess.settings import check_accounts, parse_settings
+
+    try:
+        config = load_stack_config(Path("."), stack)
+        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
+        check_accounts(plan, settings, config.source, prefix=("config",))
+    except InvalidInput as exc:
+        exit_invalid(exc, fmt)
+    bundle = ca_bundle or config_dir(os.environ) / CA_BUNDLE_NAME
+    if not bundle.is_file():
+        raise ConfigError(
+            f"no CA bundle at {bundle} for sslmode=verify-full; download RDS's with\n"
+            f"  curl -fsSL {CA_BUNDLE_URL} -o {bundle}\nor pass --ca-bundle FILE"
+        )
+    clients: dict[str, object] = {}
+
+    def sts_for_region(region: str) -> object:
+        if region not in clients:
+            clients[region] = boto3.client("sts", region_name=region)
+        return clients[region]
+
+    return iam_connector(settings.accounts, bundle, sts_for_region)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def render_audit(result: AuditResult, fmt: DiffFormat) -> str:
+    if fmt is DiffFormat.json:
+        return json.dumps(
+            {
+                "findings": [f.as_dict() for f in result.findings],
+                "checked": result.checked(),
+            },
+            indent=2,
+        )
+    markdown = fmt is DiffFormat.markdown
+    checked = ", ".join(result.databases) or "none"
+    needing = [f for f in result.findings if f.kind not in INFORMATIONAL]
+    head = (
+        f"{len(needing)} finding(s) to fix" if needing else "Clean: no finding to fix"
+    ) + f"; databases checked: {checked}"
+    lines = [f"## dbaccess audit\n\n{head}" if markdown else head]
+    for key, why in sorted(result.skipped.items()):
+        lines.append(f"- skipped {key}: {why}" if markdown else f"skipped {key}: {why}")
+    for kind, (meaning, fix) in KINDS.items():
+        found = [f for f in result.findings if f.kind == kind]
+        if not found:
+            continue
+        if markdown:
+            lines += ["", f"### `{kind}` ({len(found)}): {meaning}", "", f"Fix: `{fix}`", ""]
+            lines += ["| Database | Subject | Detail |", "|---|---|---|"]
+            lines += [f"| {f.database} | `{f.subject}` | {f.detail} |" for f in found]
+        else:
+            lines += ["", f"{kind} ({len(found)}): {meaning}", f"  fix: {fix}"]
+            lines += [f"  {f.database}: {f.subject}: {f.detail}" for f in found]
+    return "\n".join(lines)
+
+
+def render_sweep(result: SweepResult, fmt: Format) -> str:
+    if fmt is Format.json:
+        return json.dumps(
+            {
+                "ended": [e.as_dict() for e in result.ended],
+                "kept": result.kept,
+                "dry_run": result.dry_run,
+                "errors": result.errors,
+            },
+            indent=2,
+        )
+    verb = "Would end (dry run)" if result.dry_run else "Ended"
+    lines = [f"{verb}: {len(result.ended)} session(s); kept: {result.kept}"]
+    lines += [
+        f"  {e.database}: {e.login} pid {e.pid} since {e.since or '(unknown)'}"
+        for e in result.ended
+    ]
+    lines += [f"error: {message}" for message in result.errors]
+    return "\n".join(lines)
+
+
+__all__ = ["audit", "render_audit", "render_sweep", "sweep"]

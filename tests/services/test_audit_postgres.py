@@ -1,0 +1,386 @@
+"""`dbaccess audit` and `dbaccess sweep` against a real PostgreSQL server.
+
+GIVEN a server set up exactly as the plan says (tests/services/audit_world.py), WHEN problems
+are planted by hand, THEN audit finds each one by kind and subject, and nothing else; and
+sweep ends the sessions of logins access.yaml no longer gives, and no other session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from dbaccess.access import load_access_file
+from dbaccess.audit.check import run_audit
+from dbaccess.audit.connect import Connector, dsn_connector
+from dbaccess.cli import app
+from dbaccess.cli.preview_engine import Registration
+from tests import pgserver
+from tests.services import audit_world as world
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[pgserver.PostgresServer]:
+    # Its own server: audit reads every role of a server, and others' tests make logins.
+    pgserver.require_postgres()
+    started = pgserver.start_server()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def registrations(tmp_path_factory: pytest.TempPathFactory) -> list[Registration]:
+    return world.declared(tmp_path_factory.mktemp("program"))
+
+
+@pytest.fixture
+def access_file(
+    server: pgserver.PostgresServer, tmp_path: Path, registrations: list[Registration]
+) -> Path:
+    return world.build(server, tmp_path, registrations)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def audit_json(server: pgserver.PostgresServer, access_file: Path, database: str) -> Any:
+    code, out, err = run(
+        "audit",
+        "--file",
+        str(access_file),
+        "--database",
+        database,
+        "--dsn",
+        world.dsn(server, database),
+        "--format",
+        "json",
+        "--date",
+        world.TODAY.isoformat(),
+    )
+    document = json.loads(out)
+    document["exit"] = code
+    assert world.ADMIN_PASSWORD not in out + err
+    return document
+
+
+def kinds(document: Any) -> set[tuple[str, str]]:
+    return {(f["kind"], f["subject"]) for f in document["findings"]}
+
+
+def test_a_server_set_up_as_the_plan_says_has_no_finding(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    for database in ("orders", "inventory"):
+        document = audit_json(server, access_file, database)
+        # The bootstrap superuser (rdsadmin on RDS) is a fact, reported but not failing.
+        assert kinds(document) == {("master-login", "postgres")}, document["findings"]
+        assert document["exit"] == 0
+        assert document["checked"]["databases"] == [database]
+        assert set(document["findings"][0]) == {"database", "kind", "subject", "detail"}
+
+
+def test_each_planted_problem_is_found_by_kind_and_subject(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    server.psql(
+        """
+        CREATE ROLE mallory LOGIN PASSWORD 'static';              -- a login with a password
+        CREATE ROLE eve_ro LOGIN IN ROLE rds_iam;                 -- an undeclared IAM login
+        CREATE ROLE breakglass SUPERUSER NOLOGIN;                 -- a superuser
+        DROP ROLE bobjones_rw;                                    -- a declared login, missing
+        GRANT CONNECT ON DATABASE orders TO PUBLIC;               -- PUBLIC can connect
+        REVOKE dbaccess_inventory_ro FROM anasilva_ro;            -- wrong memberships
+        GRANT dbaccess_orders_rw TO anasilva_ro;
+        GRANT CONNECT ON DATABASE inventory TO dbaccess_orders_ro; -- a group beyond its database
+        """
+    )
+    server.psql(
+        """
+        GRANT CREATE ON SCHEMA billing TO PUBLIC;                 -- PUBLIC can create
+        GRANT INSERT ON public.orders TO dbaccess_orders_ro;      -- a read-only group writes
+        GRANT CREATE ON SCHEMA public TO dbaccess_orders_rw;      -- a group creates
+        CREATE TABLE public.stray (id int);                       -- not a table owner's table
+        """,
+        dbname="orders",
+    )
+
+    document = audit_json(server, access_file, "orders")
+
+    assert document["exit"] == 1
+    assert kinds(document) == {
+        ("master-login", "postgres"),
+        ("password-login", "mallory"),
+        ("undeclared-login", "eve_ro"),
+        ("privileged-role", "breakglass"),
+        ("missing-login", "bobjones_rw"),
+        ("wrong-membership", "anasilva_ro"),
+        ("public-connect", "orders"),
+        ("public-create", "orders.billing"),
+        ("group-privileges", "dbaccess_orders_ro"),
+        ("group-privileges", "dbaccess_orders_rw"),
+    }
+    details = {(f["kind"], f["subject"], f["detail"]) for f in document["findings"]}
+    assert (
+        "wrong-membership",
+        "anasilva_ro",
+        "missing dbaccess_inventory_ro; extra dbaccess_orders_rw",
+    ) in details
+    assert ("privileged-role", "breakglass", "NOLOGIN SUPERUSER, not in rds_iam") in details
+    ro = {d for k, s, d in details if s == "dbaccess_orders_ro"}
+    assert ro == {
+        "database inventory: extra CONNECT",
+        "tables in public: missing SELECT on stray; extra INSERT on orders",
+    }
+    rw = {d for k, s, d in details if s == "dbaccess_orders_rw"}
+    assert rw == {
+        "schema public: extra CREATE",
+        "tables in public: missing DELETE on stray; missing INSERT on stray; "
+        "missing SELECT on stray; missing UPDATE on stray",
+    }
+    assert {f["database"] for f in document["findings"]} == {"orders"}
+
+
+def test_rds_own_roles_and_the_master_user_are_facts_that_do_not_fail(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    # What RDS has on every instance: rdsadmin, its rds_* roles, a master user in rds_superuser.
+    server.psql(
+        """
+        CREATE ROLE rds_superuser NOLOGIN;
+        CREATE ROLE rdsadmin LOGIN SUPERUSER;
+        CREATE ROLE rds_replication NOLOGIN REPLICATION;
+        CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD 'static' IN ROLE rds_superuser;
+        """
+    )
+
+    document = audit_json(server, access_file, "orders")
+
+    assert document["exit"] == 0
+    assert kinds(document) == {
+        ("master-login", "postgres"),
+        ("master-login", "rdsadmin"),
+        ("master-login", "master"),
+    }
+    details = {f["subject"]: f["detail"] for f in document["findings"]}
+    assert details["master"] == "LOGIN CREATEROLE CREATEDB, not in rds_iam, member of rds_superuser"
+
+
+def test_text_and_markdown_group_the_findings_and_say_how_to_fix(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    server.psql("CREATE ROLE mallory LOGIN PASSWORD 'static'")
+    for fmt, heading in (("text", "password-login (1): "), ("markdown", "### `password-login`")):
+        code, out, _ = run(
+            "audit",
+            "--file",
+            str(access_file),
+            "--database",
+            "orders",
+            "--dsn",
+            world.dsn(server, "orders"),
+            "--format",
+            fmt,
+            "--date",
+            world.TODAY.isoformat(),
+        )
+        assert code == 1
+        assert heading in out
+        assert "ALTER ROLE <name> NOLOGIN" in out
+        assert "mallory" in out
+        assert "1 finding(s) to fix" in out
+        assert world.ADMIN_PASSWORD not in out
+
+
+def test_an_unreachable_database_is_reported_and_the_others_are_still_checked(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    plan = load_access_file(access_file, today=world.TODAY)
+    server.psql("CREATE ROLE mallory LOGIN PASSWORD 'static'")
+    wrong = "not-the-" + world.ADMIN_PASSWORD
+    through = {
+        "orders": dsn_connector(world.dsn(server, "orders", wrong), plan.databases["orders"]),
+        "inventory": dsn_connector(world.dsn(server, "inventory"), plan.databases["inventory"]),
+    }
+    connect: Connector = lambda db: through[db.key](db)  # noqa: E731
+
+    result = run_audit(plan, [], connect)
+
+    found = {(f.database, f.kind, f.subject) for f in result.findings}
+    assert ("orders", "unreachable", f"localhost:{server.port}/orders") in found
+    assert ("inventory", "password-login", "mallory") in found  # server checks ran on inventory
+    assert result.databases == ["inventory"]
+    assert result.skipped == {"analytics": "Redshift is not audited (see the README, Auditing)"}
+    [unreachable] = [f for f in result.findings if f.kind == "unreachable"]
+    assert "password authentication failed" in unreachable.detail
+    assert wrong not in unreachable.detail
+
+
+def test_the_cli_reports_an_unreachable_database_with_exit_1_and_no_password(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    secret = "wrong-" + world.ADMIN_PASSWORD
+    code, out, err = run(
+        "audit",
+        "--file",
+        str(access_file),
+        "--database",
+        "orders",
+        "--dsn",
+        world.dsn(server, "orders", secret),
+        "--format",
+        "json",
+    )
+    assert code == 1
+    assert [f["kind"] for f in json.loads(out)["findings"]] == ["unreachable"]
+    assert secret not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dsn", "postgresql://x:hunter2-secret@h/orders"], "exactly one --database"),
+        (["--database", "ordrs"], "did you mean 'orders'"),
+        (["--database", "orders", "--dsn", "host=h password=hunter2-secret oops"], "--dsn is not"),
+        (
+            ["--database", "orders", "--dsn", "postgresql://x:hunter2-secret@h/inventory"],
+            "connects to database 'inventory'",
+        ),
+        (["--database", "analytics", "--dsn", "postgresql://h/analytics"], "PostgreSQL only"),
+    ],
+)
+def test_usage_errors_exit_2_without_echoing_the_dsn(
+    access_file: Path, args: list[str], message: str
+) -> None:
+    for command in ("audit", "sweep"):
+        code, out, err = run(command, "--file", str(access_file), *args)
+        assert code == 2, out + err
+        assert message in err
+        assert "hunter2-secret" not in out + err
+
+
+# --- sweep -----------------------------------------------------------------------------------
+
+
+def sweep_json(server: pgserver.PostgresServer, access_file: Path, *extra: str) -> Any:
+    code, out, err = run(
+        "sweep",
+        "--file",
+        str(access_file),
+        "--database",
+        "inventory",
+        "--dsn",
+        world.dsn(server, "inventory"),
+        "--format",
+        "json",
+        *extra,
+    )
+    document = json.loads(out)
+    document["exit"] = code
+    assert world.ADMIN_PASSWORD not in out + err
+    return document
+
+
+def own_start(conn: psycopg.Connection[Any]) -> dt.datetime:
+    row = conn.execute(
+        "SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def alive(conn: psycopg.Connection[Any]) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture
+def sessions(server: pgserver.PostgresServer, access_file: Path) -> Iterator[dict[str, Any]]:
+    """Open sessions: ana (declared), carl (grant past `until`), eve (never declared), an
+    application login outside rds_iam, and the admin's own."""
+    server.psql(
+        """
+        CREATE ROLE carlold_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_inventory_ro;
+        CREATE ROLE eve_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_inventory_ro;
+        CREATE ROLE inventory_svc LOGIN PASSWORD :'pw';
+        GRANT CONNECT ON DATABASE inventory TO inventory_svc;
+        """,
+        variables={"pw": world.LOGIN_PASSWORD},
+    )
+    opened = {
+        "anasilva_ro": world.session(server, "anasilva_ro", "inventory"),
+        "carlold_ro": world.session(server, "carlold_ro", "inventory"),
+        "eve_ro": world.session(server, "eve_ro", "inventory"),
+        "inventory_svc": world.session(server, "inventory_svc", "inventory"),
+        world.ADMIN: world.session(server, world.ADMIN, "inventory", world.ADMIN_PASSWORD),
+    }
+    yield opened
+    for conn in opened.values():
+        conn.close()
+
+
+def test_sweep_ends_the_sessions_of_removed_logins_only(
+    server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
+) -> None:
+    pids = {login: conn.info.backend_pid for login, conn in sessions.items()}
+    started = {login: own_start(conn) for login, conn in sessions.items()}
+
+    document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
+
+    assert document["exit"] == 0, document
+    assert sorted((e["login"], e["pid"], e["database"]) for e in document["ended"]) == [
+        ("carlold_ro", pids["carlold_ro"], "inventory"),
+        ("eve_ro", pids["eve_ro"], "inventory"),
+    ]
+    assert {e["login"]: dt.datetime.fromisoformat(e["since"]) for e in document["ended"]} == {
+        login: started[login] for login in ("carlold_ro", "eve_ro")
+    }
+    assert document["kept"] == 3  # ana, the application, the admin's other session
+    assert not alive(sessions["carlold_ro"])
+    assert not alive(sessions["eve_ro"])
+    for login in ("anasilva_ro", "inventory_svc", world.ADMIN):
+        assert alive(sessions[login]), login
+
+
+def test_sweep_dry_run_ends_nothing_and_evaluates_until_on_the_date(
+    server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
+) -> None:
+    # Without pg_read_all_stats the admin sees who, not since when: the sweep still works.
+    server.psql("REVOKE pg_read_all_stats FROM dbaccess_admin")
+    on_the_day = sweep_json(server, access_file, "--dry-run", "--date", "2026-11-29")
+    before_until = sweep_json(server, access_file, "--dry-run", "--date", "2026-01-15")
+
+    assert on_the_day["dry_run"] is True
+    assert sorted(e["login"] for e in on_the_day["ended"]) == ["carlold_ro", "eve_ro"]
+    assert {e["since"] for e in on_the_day["ended"]} == {None}
+    assert on_the_day["kept"] == 3
+    # Before carl's `until`, his grant still holds and his session stays.
+    assert [e["login"] for e in before_until["ended"]] == ["eve_ro"]
+    assert all(alive(conn) for conn in sessions.values())
+
+
+def test_sweep_says_when_the_admin_lacks_pg_signal_backend(
+    server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
+) -> None:
+    server.psql("REVOKE pg_signal_backend FROM dbaccess_admin")
+
+    document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
+
+    assert document["exit"] == 1
+    assert document["ended"] == []
+    [error] = document["errors"]
+    assert "GRANT pg_signal_backend TO dbaccess_admin" in error
+    assert all(alive(conn) for conn in sessions.values())
