@@ -101,8 +101,8 @@ def expire_grants(
         except TreeError as exc:
             before_plan()  # raises InvalidInput, each problem at its line
             raise EditError(str(exc)) from None
-        owners = read_owners(document.root)
         before = before_plan()
+    owners = read_owners(document.root)  # the file is valid: every entry reads
     edit = TextEdit(body)
     chooser = _Chooser(owners, today, edit, document.shared)
     chooser.past()
