@@ -14,6 +14,7 @@ import typer
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
 from dbaccess.access.background import loading
 from dbaccess.access.diff import diff_plans, render_json, render_markdown, render_text
+from dbaccess.access.source import read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 
 
@@ -68,7 +69,8 @@ def diff(
         path = file.resolve().relative_to(root).as_posix()
         base_text = _text_at(root, base, path)
         if head is None:
-            head_text, head_name = _read_working_tree(file), str(file)
+            head_text = read_text(file, "pass --file with the path of access.yaml")
+            head_name = str(file)
         elif (shown := _text_at(root, head, path)) is not None:
             head_text, head_name = shown, f"{head}:{path}"
         else:
@@ -143,12 +145,3 @@ def _text_at(root: Path, ref: str, path: str) -> str | None:
     if shown.returncode != 0:
         raise GitError(f"git cannot read {path} at '{ref}': {shown.stderr.strip()}")
     return shown.stdout
-
-
-def _read_working_tree(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GitError(f"{file} does not exist; pass --file with the path of access.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GitError(f"cannot read {file}: {exc}") from None
