@@ -27,6 +27,7 @@ from dbaccess.access.background import loading
 from dbaccess.access.edit.owners import Owner, Owners, read_owners
 from dbaccess.access.edit.text import EditError, TextEdit
 from dbaccess.access.edit.tree import Map, Node, Seq, TreeError, parse
+from dbaccess.access.loader import _without_cycle_collection as without_cycle_collection
 
 GrantId = tuple[str, str, str]  # (email, database, access)
 BOM = "\ufeff"
@@ -92,6 +93,13 @@ def expire_grants(
     the file does not validate (`file` names it in messages), EditError if it cannot be
     edited without changing more.
     """
+    # As in loading: the tree's nodes and the entries all live to the end and form no
+    # cycles, so the cycle collector would only walk them again and again.
+    with without_cycle_collection():
+        return _expire(text, stale, today, file)
+
+
+def _expire(text: str, stale: Collection[GrantId], today: dt.date, file: str) -> Expiry:
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
     listed = {(e.lower(), d, a) for e, d, a in stale}
