@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from dbaccess.access import AccessPlan, InvalidInput, Problem, load_access_text
+from dbaccess.access.loader import _without_cycle_collection as without_cycle_collection
 
 BACKGROUND_BYTES: Final = 1_000_000
 
@@ -28,7 +29,13 @@ def loading(text: str, file: str, today: dt.date) -> Iterator[Callable[[], Acces
     if len(text) < BACKGROUND_BYTES:
         yield lambda: load_access_text(text, file, today=today)
         return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+    # The plan comes back unpickled (in the pool's own thread): a few hundred thousand
+    # objects that live on and form no cycles, which the cycle collector would walk for
+    # nothing (four times the unpickling's own time at 5,000 people).
+    with (
+        without_cycle_collection(),
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool,
+    ):
         future = pool.submit(_load, text, file, today)
         yield lambda: _result(future)
 
