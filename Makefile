@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= prod
 
-.PHONY: preview test check lint bench package clean
+.PHONY: help preview lint test check bench package clean
+.DEFAULT_GOAL := help
+
+## help: list these targets
+help:
+	@sed -n 's/^## \([a-z-]*\): \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 22
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +29,20 @@ node_modules/.installed: package.json package-lock.json
 preview: $(STAMP)
 	$(BIN)/dbaccess preview --stack $(STACK)
 
-## test: lint, then every test (installs PostgreSQL for the real-database tests if missing)
-test: $(STAMP) node_modules/.installed
-	bash scripts/ensure-postgres.sh
+## lint: ruff (lint and format check) and mypy, without running tests
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## test: lint, then every test (installs PostgreSQL and MariaDB for the real-database tests if missing)
+test: lint node_modules/.installed
+	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
+	bash scripts/ensure-mariadb.sh
 	$(BIN)/python -m pytest
 
-## check: test plus the type checker
+## check: the same as test (lint, types, every test)
 check: test
-	$(BIN)/mypy
 
 ## bench: performance figures (never asserted in tests)
 bench: $(STAMP)
@@ -43,5 +52,6 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(BIN)/python scripts/package_issuer.py
 
+## clean: remove the virtualenv, build output and tool caches
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

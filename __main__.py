@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -17,11 +18,12 @@ from components.catalog import AccessCatalog, AccessCatalogArgs
 from components.credential_issuer import CredentialIssuer, CredentialIssuerArgs
 from components.grant_reaper import GrantReaper, GrantReaperArgs
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
+from components.refs import CatalogRef
 from components.slack_bot import SlackBot, SlackBotArgs
 from components.user_role import DatabaseUserRole, DatabaseUserRoleArgs
 from dbaccess import catalog, policies
 from dbaccess import issuer as issuer_package
-from dbaccess.access import InvalidInput, load_access_file
+from dbaccess.access import AccessPlan, InvalidInput, load_access_file
 from dbaccess.deployment import Deployment, prepare
 from dbaccess.reaper.core import REPORT_KEY
 from dbaccess.settings import (
@@ -51,17 +53,29 @@ def read_settings() -> Settings:
     return parse_settings(raw)
 
 
-def deploy(deployment: Deployment) -> None:
-    plan, settings = deployment.plan, deployment.settings
-    providers = {
+def account_providers(settings: Settings) -> dict[str, aws.Provider]:
+    """One AWS provider per account, assuming its deploy role (its read-only role while
+    previewing), never able to touch another account."""
+    return {
         account: aws.Provider(
             f"aws-{account}",
-            assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=arn, session_name="dbaccess-deploy")],
+            assume_roles=[
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=settings.provider_role(account, preview=pulumi.runtime.is_dry_run()),
+                    session_name="dbaccess-deploy",
+                )
+            ],
             allowed_account_ids=[account],
             region=aws.config.region,
         )
-        for account, arn in settings.accounts.items()
+        for account in settings.accounts
     }
+
+
+def postgres_resource_ids(
+    plan: AccessPlan, providers: Mapping[str, aws.Provider]
+) -> dict[str, pulumi.Output[str]]:
+    """Database key -> the DbiResourceId / DbClusterResourceId its rds-db ARNs name."""
     resource_ids: dict[str, pulumi.Output[str]] = {}
     for db in plan.databases.values():
         lookup = pulumi.InvokeOutputOptions(provider=providers[db.account])
@@ -73,10 +87,17 @@ def deploy(deployment: Deployment) -> None:
             resource_ids[db.key] = aws.rds.get_cluster_output(
                 cluster_identifier=db.identifier, region=db.region, opts=lookup
             ).cluster_resource_id
+    return resource_ids
 
+
+def publish_catalog(
+    deployment: Deployment, resource_ids: Mapping[str, pulumi.Output[str]]
+) -> AccessCatalog:
+    """catalog.json for the services and one object per person, readable by their role."""
+    plan = deployment.plan
     role_arns = deployment.role_arns()
     ids = pulumi.Output.all(**resource_ids)
-    store = AccessCatalog(
+    return AccessCatalog(
         "catalog",
         AccessCatalogArgs(
             catalog_json=ids.apply(
@@ -90,18 +111,22 @@ def deploy(deployment: Deployment) -> None:
                 )
                 for email in role_arns
             },
-            reader_accounts=sorted(settings.accounts),
+            reader_accounts=sorted(deployment.settings.accounts),
         ),
     )
 
+
+def credential_services(
+    settings: Settings, store: CatalogRef, providers: Mapping[str, aws.Provider]
+) -> tuple[CredentialIssuer, GrantReaper]:
+    """The issuer Lambda and its request table, the grant reaper, and the Slack bot."""
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
+    code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
     issuer = CredentialIssuer(
         "issuer",
         CredentialIssuerArgs(
             person_accounts=sorted(settings.accounts),
-            catalog_bucket=store.bucket_name,
-            catalog_bucket_arn=store.bucket_arn,
-            catalog_key=catalog.CATALOG_KEY,
+            catalog=store,
             privatebin_url=settings.privatebinUrl,
             paste_expire=settings.pasteExpire,
             slack_token_secret_arn=settings.slackBotTokenSecretArn,
@@ -111,31 +136,25 @@ def deploy(deployment: Deployment) -> None:
             security_group_ids=settings.network.securityGroupIds,
             audit_retention_days=settings.auditRetentionDays,
             reserved_concurrency=settings.issuerReservedConcurrency,
-            code=pulumi.FileArchive(issuer_package.CODE_ZIP),
+            code=code,
             layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
         ),
     )
-
     reaper = GrantReaper(
         "reaper",
         GrantReaperArgs(
             expiry=settings.expiry,
             reader_providers=providers,
-            catalog_bucket=store.bucket_name,
-            catalog_bucket_arn=store.bucket_arn,
-            catalog_key=catalog.CATALOG_KEY,
+            catalog=store,
             report_key=REPORT_KEY,
-            request_table_name=issuer.table_name,
-            request_table_arn=issuer.table_arn,
-            request_table_key_arn=issuer.table_key_arn,
+            requests=issuer.requests,
             slack_token_secret_arn=settings.slackBotTokenSecretArn,
             slack_api_url=settings.slackApiUrl,
             access_contact=settings.accessContact,
-            code=pulumi.FileArchive(issuer_package.CODE_ZIP),  # one code zip for both Lambdas
+            code=code,
             layer_arn=issuer.layer_arn,
         ),
     )
-
     if settings.bot is not None and settings.slackBotToken and settings.slackAppToken:
         SlackBot(
             "slack-bot",
@@ -145,18 +164,27 @@ def deploy(deployment: Deployment) -> None:
                 image=settings.bot.image,
                 replicas=settings.bot.replicas,
                 help_channel=settings.bot.helpChannel,
-                request_table_name=issuer.table_name,
-                request_table_arn=issuer.table_arn,
-                request_table_key_arn=issuer.table_key_arn,
-                catalog_bucket=store.bucket_name,
-                catalog_key=catalog.CATALOG_KEY,
+                requests=issuer.requests,
+                catalog=store,
                 slack_bot_token=settings.slackBotToken.value,
                 slack_app_token=settings.slackAppToken.value,
                 slack_api_url=settings.slackApiUrl,
                 region=aws.config.region,
             ),
         )
+    return issuer, reaper
 
+
+def person_roles(
+    deployment: Deployment,
+    providers: Mapping[str, aws.Provider],
+    resource_ids: Mapping[str, pulumi.Output[str]],
+    store: CatalogRef,
+    issuer_role_arn: pulumi.Output[str],
+) -> dict[str, dict[str, pulumi.Output[str]]]:
+    """One IAM role per person and account with their database-access policy; email ->
+    account -> role ARN."""
+    settings = deployment.settings
     roles: dict[str, dict[str, pulumi.Output[str]]] = {}
     for spec in deployment.roles:
         role = DatabaseUserRole(
@@ -165,7 +193,7 @@ def deploy(deployment: Deployment) -> None:
                 email=spec.email,
                 role_name=spec.role_name,
                 tag_key=settings.consolemeTagKey,
-                trust_policy=issuer.role_arn.apply(
+                trust_policy=issuer_role_arn.apply(
                     lambda arn, email=spec.email: json.dumps(
                         policies.trust_policy(
                             email, settings.consolemeRoleArn, settings.extraTrustedPrincipals, arn
@@ -183,7 +211,12 @@ def deploy(deployment: Deployment) -> None:
             ),
         )
         roles.setdefault(spec.email, {})[spec.account] = role.arn
+    return roles
 
+
+def database_logins(deployment: Deployment) -> None:
+    """Per PostgreSQL server: each database's group roles and one login per person and level."""
+    settings = deployment.settings
     for server in deployment.postgres:
         PostgresUsers(
             server.name,
@@ -191,6 +224,16 @@ def deploy(deployment: Deployment) -> None:
                 server, settings.connectionLimit, settings.accounts[server.first.account]
             ),
         )
+
+
+def deploy(deployment: Deployment) -> None:
+    plan, settings = deployment.plan, deployment.settings
+    providers = account_providers(settings)
+    resource_ids = postgres_resource_ids(plan, providers)
+    store = publish_catalog(deployment, resource_ids)
+    issuer, reaper = credential_services(settings, store.ref, providers)
+    roles = person_roles(deployment, providers, resource_ids, store.ref, issuer.role_arn)
+    database_logins(deployment)
 
     pulumi.export("roleArns", roles)
     pulumi.export("catalog", store.catalog_url)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.refs import CatalogRef
 from dbaccess import catalog, policies
 
 
@@ -84,5 +85,6 @@ class AccessCatalog(pulumi.ComponentResource):
             )
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
-        self.catalog_url = pulumi.Output.concat("s3://", bucket.bucket, "/", catalog.CATALOG_KEY)
+        self.ref = CatalogRef(bucket.bucket, bucket.arn, catalog.CATALOG_KEY)
+        self.catalog_url = self.ref.url
         self.register_outputs({"bucket": self.bucket_name, "catalog_url": self.catalog_url})

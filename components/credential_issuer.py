@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.refs import CatalogRef, RequestTableRef
 from dbaccess import lambda_env, policies
 from dbaccess import requests as rq
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
@@ -25,9 +26,7 @@ MAX_RECORD_AGE_SECONDS = 3600  # a request nobody could serve within an hour is 
 @dataclass(frozen=True)
 class CredentialIssuerArgs:
     person_accounts: Sequence[str]  # accounts whose /dbaccess/ roles the issuer may assume
-    catalog_bucket: pulumi.Input[str]
-    catalog_bucket_arn: pulumi.Input[str]
-    catalog_key: str
+    catalog: CatalogRef
     privatebin_url: str
     paste_expire: str
     slack_token_secret_arn: str
@@ -134,7 +133,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 table.arn,
                 table.stream_arn,
-                args.catalog_bucket_arn,
+                args.catalog.bucket_arn,
                 key.arn,
                 logs.arn,
                 dead_letters.arn,
@@ -144,7 +143,7 @@ class CredentialIssuer(pulumi.ComponentResource):
                         person_accounts=args.person_accounts,
                         table_arn=arns[0],
                         stream_arn=arns[1],
-                        catalog_object_arn=f"{arns[2]}/{args.catalog_key}",
+                        catalog_object_arn=f"{arns[2]}/{args.catalog.key}",
                         slack_token_secret_arn=args.slack_token_secret_arn,
                         key_arn=arns[3],
                         log_group_arn=arns[4],
@@ -167,9 +166,7 @@ class CredentialIssuer(pulumi.ComponentResource):
         )
         variables: dict[str, pulumi.Input[str]] = {
             lambda_env.REQUEST_TABLE: table.name,
-            lambda_env.CATALOG_URL: pulumi.Output.concat(
-                "s3://", args.catalog_bucket, "/", args.catalog_key
-            ),
+            lambda_env.CATALOG_URL: args.catalog.url,
             env.PRIVATEBIN_URL: args.privatebin_url,
             env.PASTE_EXPIRE: args.paste_expire,
             lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
@@ -227,6 +224,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        self.requests = RequestTableRef(table.name, table.arn, key.arn)
         self.table_name = table.name
         self.table_arn = table.arn
         self.table_key_arn = key.arn

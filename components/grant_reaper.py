@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.refs import CatalogRef, RequestTableRef
 from dbaccess import lambda_env, policies
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.reaper import run
@@ -33,13 +34,9 @@ class GrantReaperArgs:
     expiry: Expiry
     # account -> the provider that creates that account's usage-reader role
     reader_providers: Mapping[str, pulumi.ProviderResource]
-    catalog_bucket: pulumi.Input[str]
-    catalog_bucket_arn: pulumi.Input[str]
-    catalog_key: str
-    report_key: str
-    request_table_name: pulumi.Input[str]
-    request_table_arn: pulumi.Input[str]
-    request_table_key_arn: pulumi.Input[str]
+    catalog: CatalogRef
+    report_key: str  # the stale-grants report, beside catalog.json
+    requests: RequestTableRef
     slack_token_secret_arn: str
     slack_api_url: str | None
     access_contact: str
@@ -99,17 +96,17 @@ class GrantReaper(pulumi.ComponentResource):
             )
             readers[account] = reader
         accounts = sorted(readers)
-        catalog_url = pulumi.Output.concat("s3://", args.catalog_bucket, "/", args.catalog_key)
-        report_url = pulumi.Output.concat("s3://", args.catalog_bucket, "/", args.report_key)
+        catalog_url = args.catalog.url
+        report_url = args.catalog.url_of(args.report_key)
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             name="grant-reaper",
             role=role.id,
             policy=pulumi.Output.all(
-                args.request_table_arn,
-                args.request_table_key_arn,
+                args.requests.arn,
+                args.requests.key_arn,
                 table.arn,
-                args.catalog_bucket_arn,
+                args.catalog.bucket_arn,
                 logs.arn,
                 *(readers[a].arn for a in accounts),
             ).apply(
@@ -119,7 +116,7 @@ class GrantReaper(pulumi.ComponentResource):
                         request_table_arn=arns[0],
                         request_table_key_arn=arns[1],
                         state_table_arn=arns[2],
-                        catalog_object_arn=f"{arns[3]}/{args.catalog_key}",
+                        catalog_object_arn=f"{arns[3]}/{args.catalog.key}",
                         report_object_arn=f"{arns[3]}/{args.report_key}",
                         slack_token_secret_arn=args.slack_token_secret_arn,
                         log_group_arn=arns[4],
@@ -131,7 +128,7 @@ class GrantReaper(pulumi.ComponentResource):
         variables: dict[str, pulumi.Input[str]] = {
             lambda_env.CATALOG_URL: catalog_url,
             env.REPORT_URL: report_url,
-            lambda_env.REQUEST_TABLE: args.request_table_name,
+            lambda_env.REQUEST_TABLE: args.requests.name,
             env.REAPER_TABLE: table.name,
             lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
             env.UNUSED_DAYS: str(args.expiry.unusedDays),
@@ -169,7 +166,7 @@ class GrantReaper(pulumi.ComponentResource):
             f"{name}-scheduler-role",
             description="EventBridge Scheduler: invokes the db-access grant reaper daily",
             # The reaper runs in the request table's account.
-            assume_role_policy=pulumi.Output.from_input(args.request_table_arn).apply(
+            assume_role_policy=pulumi.Output.from_input(args.requests.arn).apply(
                 lambda arn: json.dumps(policies.scheduler_trust_policy(arn.split(":")[4]))
             ),
             opts=child,

@@ -27,7 +27,7 @@ class PostgresUsersArgs:
 # `REASSIGN OWNED` it to the admin login (a SECURITY DEFINER function would then run as the
 # admin for everyone) and `DROP OWNED` it. With skip_reassign_owned the provider runs only
 # `DROP ROLE`, which PostgreSQL refuses while the role owns or holds anything in any database.
-_NEVER_REASSIGN = {"skip_reassign_owned": True}
+NEVER_REASSIGN = True
 
 
 class PostgresUsers(pulumi.ComponentResource):
@@ -63,7 +63,7 @@ class PostgresUsers(pulumi.ComponentResource):
                 login=True,
                 roles=["rds_iam", *login.groups],
                 connection_limit=args.connection_limit,
-                **_NEVER_REASSIGN,
+                skip_reassign_owned=NEVER_REASSIGN,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=provider,
@@ -82,7 +82,7 @@ class PostgresUsers(pulumi.ComponentResource):
         group = postgresql.Role(
             prefix,
             name=role,
-            **_NEVER_REASSIGN,
+            skip_reassign_owned=NEVER_REASSIGN,
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
         after_group = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[group])

@@ -10,7 +10,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from dbaccess import kube, policies
+from components.refs import CatalogRef, RequestTableRef
+from dbaccess import kube, lambda_env, policies
+from dbaccess.bot import settings as bot_env
 
 # Socket Mode needs no inbound traffic; these are for the kubelet's probes only.
 RESOURCES = {
@@ -26,11 +28,8 @@ class SlackBotArgs:
     image: str
     replicas: int
     help_channel: str
-    request_table_name: pulumi.Input[str]
-    request_table_arn: pulumi.Input[str]
-    request_table_key_arn: pulumi.Input[str]
-    catalog_bucket: pulumi.Input[str]
-    catalog_key: str
+    requests: RequestTableRef
+    catalog: CatalogRef
     slack_bot_token: pulumi.Input[str]  # secret Outputs, from `Config.get_secret`
     slack_app_token: pulumi.Input[str]
     slack_api_url: str | None = None
@@ -72,11 +71,11 @@ class SlackBot(pulumi.ComponentResource):
             name="slack-bot",
             role=role.id,
             policy=pulumi.Output.all(
-                args.request_table_arn, args.request_table_key_arn, args.catalog_bucket
+                args.requests.arn, args.requests.key_arn, args.catalog.bucket
             ).apply(
                 lambda v: json.dumps(
                     policies.slack_bot_policy(
-                        v[0], v[1], policies.s3_object_arn(v[2], args.catalog_key)
+                        v[0], v[1], policies.s3_object_arn(v[2], args.catalog.key)
                     )
                 )
             ),
@@ -121,8 +120,8 @@ class SlackBot(pulumi.ComponentResource):
             metadata={"namespace": ns, "labels": labels},
             type="Opaque",
             string_data={
-                "SLACK_BOT_TOKEN": args.slack_bot_token,
-                "SLACK_APP_TOKEN": args.slack_app_token,
+                bot_env.BOT_TOKEN: args.slack_bot_token,
+                bot_env.APP_TOKEN: args.slack_app_token,
             },
             opts=pulumi.ResourceOptions(
                 parent=self, provider=provider, additional_secret_outputs=["stringData", "data"]
@@ -130,23 +129,20 @@ class SlackBot(pulumi.ComponentResource):
         )
 
         env: list[dict[str, object]] = [
-            {"name": "DBACCESS_REQUEST_TABLE", "value": args.request_table_name},
-            {
-                "name": "DBACCESS_CATALOG",
-                "value": pulumi.Output.concat("s3://", args.catalog_bucket, "/", args.catalog_key),
-            },
-            {"name": "DBACCESS_HELP_CHANNEL", "value": args.help_channel},
-            {"name": "HEALTH_PORT", "value": str(kube.HEALTH_PORT)},
+            {"name": lambda_env.REQUEST_TABLE, "value": args.requests.name},
+            {"name": lambda_env.CATALOG_URL, "value": args.catalog.url},
+            {"name": bot_env.HELP_CHANNEL, "value": args.help_channel},
+            {"name": bot_env.HEALTH_PORT, "value": str(kube.HEALTH_PORT)},
         ]
         env += [
             {
                 "name": variable,
                 "valueFrom": {"secretKeyRef": {"name": tokens.metadata.name, "key": variable}},
             }
-            for variable in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+            for variable in (bot_env.BOT_TOKEN, bot_env.APP_TOKEN)
         ]
         if args.slack_api_url:
-            env.append({"name": "SLACK_API_URL", "value": args.slack_api_url})
+            env.append({"name": lambda_env.SLACK_API_URL, "value": args.slack_api_url})
         if args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
 

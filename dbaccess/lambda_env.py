@@ -1,7 +1,8 @@
-"""What the issuer and reaper Lambdas read from their environment, in common.
+"""What the services (the issuer and reaper Lambdas, the Slack bot) read from their
+environment, in common.
 
-Each Lambda's settings module builds its own typed object (once, at cold start) on these
-names, which the components set; the defaults live here once.
+Each service's settings module builds its own typed object (once, at start) on these names,
+which the components set from the same constants; the defaults live here once.
 """
 
 from __future__ import annotations

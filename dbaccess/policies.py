@@ -98,13 +98,25 @@ def _trust(sid: str, principals: Sequence[str], actions: Sequence[str], **extra:
 
 def trust_policy(
     email: str,
-    consoleme_role_arn: str,
+    consoleme_role_arn: str | None,
     extra_principals: Sequence[str] = (),
     issuer_role_arn: str | None = None,
 ) -> Policy:
     """Who may become this person: ConsoleMe (which checks the role's tag), the person through
-    an extra principal (their own session only), and the credential issuer on their behalf."""
-    statements = [_trust("ConsoleMe", [consoleme_role_arn], ["sts:AssumeRole"])]
+    an extra principal (their own session only), and the credential issuer on their behalf.
+    ConsoleMe is optional (it is archived); settings then require an extra principal."""
+    statements = []
+    if consoleme_role_arn:
+        # ConsoleMe assumes the role with RoleSessionName = the signed-in user, lower-cased,
+        # and sets no SourceIdentity: the narrowest it allows is that session name.
+        statements.append(
+            _trust(
+                "ConsoleMe",
+                [consoleme_role_arn],
+                ["sts:AssumeRole"],
+                Condition={"StringEquals": {"sts:RoleSessionName": email}},
+            )
+        )
     if extra_principals:
         # Identity Center sessions are named after the user: the session must be this
         # person's, and must carry their email as SourceIdentity (the CLI sets it).
@@ -190,15 +202,16 @@ def database_permissions(
         meta.setdefault(key, permission)
 
     for db, grant in grants:
-        common = {"until": grant.until, "login": grant.login, "database": db.key}
         if db.is_postgres:
             add(
                 Permission(
                     "NOREPORdsDbConnect",
                     ("rds-db:connect",),
                     rds_dbuser_arn(db, resource_ids[db.key], grant.login),
-                    date_key=RDS_DATE_KEY,
-                    **common,
+                    grant.until,
+                    RDS_DATE_KEY,
+                    login=grant.login,
+                    database=db.key,
                 )
             )
             continue
@@ -213,9 +226,11 @@ def database_permissions(
                     "NOREPORedshiftCredentials",
                     ("redshift:GetClusterCredentials",),
                     resource,
-                    date_key=REDSHIFT_DATE_KEY,
-                    scope=scope,
-                    **common,
+                    grant.until,
+                    REDSHIFT_DATE_KEY,
+                    scope,
+                    login=grant.login,
+                    database=db.key,
                 )
             )
         add(
@@ -223,8 +238,10 @@ def database_permissions(
                 "NOREPORedshiftCreateUser",
                 ("redshift:CreateClusterUser",),
                 user,
-                date_key=REDSHIFT_DATE_KEY,
-                **common,
+                grant.until,
+                REDSHIFT_DATE_KEY,
+                login=grant.login,
+                database=db.key,
             )
         )
         add(
@@ -232,8 +249,10 @@ def database_permissions(
                 "NOREPORedshiftJoinGroup",
                 ("redshift:JoinGroup",),
                 group,
-                date_key=REDSHIFT_DATE_KEY,
-                **common,
+                grant.until,
+                REDSHIFT_DATE_KEY,
+                login=grant.login,
+                database=db.key,
             )
         )
     return [dataclasses.replace(meta[key], until=until) for key, until in ends.items()]

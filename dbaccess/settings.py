@@ -205,18 +205,29 @@ class Settings(BaseModel):
 
     accessFile: Annotated[str, Field(description="path of the access file")] = "access.yaml"
     consolemeRoleArn: Annotated[
-        str, Field(description="the ConsoleMe instance-profile role that brokers person roles")
-    ]
+        str | None,
+        Field(description="the ConsoleMe instance-profile role that brokers person roles"),
+    ] = None
     consolemeTagKey: Annotated[
         str, Field(description="the role tag ConsoleMe reads to authorise people")
     ] = "consoleme-authorized"
     extraTrustedPrincipals: Annotated[
         tuple[str, ...],
-        Field(description="more role ARNs (e.g. IAM Identity Center) people come through"),
+        Field(
+            description="more role ARNs (e.g. IAM Identity Center) people come through",
+            validate_default=True,
+        ),
     ] = ()
     accounts: Annotated[
         dict[str, str], Field(description="AWS account id -> the role ARN Pulumi assumes there")
     ]
+    previewAccounts: Annotated[
+        dict[str, str],
+        Field(
+            description="AWS account id -> the read-only role ARN Pulumi assumes there while "
+            "previewing (every account of dbaccess:accounts)"
+        ),
+    ] = {}
     connectionLimit: Annotated[
         WholeNumber, Field(ge=1, le=1000, description="connections per database login")
     ] = 10
@@ -285,8 +296,8 @@ class Settings(BaseModel):
 
     @field_validator("consolemeRoleArn")
     @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if not ROLE_ARN.fullmatch(value):
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not ROLE_ARN.fullmatch(value):
             raise ValueError(
                 f"'{shown(value)}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             )
@@ -319,13 +330,19 @@ class Settings(BaseModel):
 
     @field_validator("extraTrustedPrincipals")
     @classmethod
-    def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _principals(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         for arn in value:
             if not PRINCIPAL_ARN.fullmatch(arn):
                 raise ValueError(f"'{shown(arn)}' is not an IAM role or user ARN")
+        # Someone must be able to reach the person roles (a bad consolemeRoleArn is its own error).
+        if not value and "consolemeRoleArn" in info.data and info.data["consolemeRoleArn"] is None:
+            raise ValueError(
+                "without dbaccess:consolemeRoleArn, name at least one principal people come "
+                "through (e.g. an IAM Identity Center permission-set role)"
+            )
         return value
 
-    @field_validator("accounts")
+    @field_validator("accounts", "previewAccounts")
     @classmethod
     def _accounts(cls, value: dict[str, str]) -> dict[str, str]:
         for account, arn in value.items():
@@ -334,6 +351,31 @@ class Settings(BaseModel):
             if not ROLE_ARN.fullmatch(arn) or arn.split(":")[4] != account:
                 raise ValueError(f"'{shown(arn)}' is not a role ARN in account {account}")
         return value
+
+    @field_validator("previewAccounts")
+    @classmethod
+    def _preview_accounts(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A preview must never fall back to a deploy role: all accounts or none. (When
+        # `accounts` itself is invalid, its own error says so; comparing would only add noise.)
+        if "accounts" not in info.data:
+            return value
+        deployed = set(info.data["accounts"] or {})
+        if value and set(value) != deployed:
+            missing = sorted(deployed - set(value))
+            extra = sorted(set(value) - deployed)
+            raise ValueError(
+                "it must name the same accounts as dbaccess:accounts"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; not in dbaccess:accounts: {', '.join(extra)}" if extra else "")
+            )
+        return value
+
+    def provider_role(self, account: str, *, preview: bool) -> str:
+        """The role Pulumi assumes in `account`: the read-only one while previewing (when
+        previewAccounts is set, so pull-request previews never hold write credentials)."""
+        if preview and self.previewAccounts:
+            return self.previewAccounts[account]
+        return self.accounts[account]
 
     @field_validator("consolemeTagKey")
     @classmethod

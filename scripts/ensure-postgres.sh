@@ -3,17 +3,29 @@
 # Idempotent and fast when they already are. The tests start their own throw-away server
 # (tests/pgserver.py), so we stop the distro from creating/starting its "main" cluster.
 set -eu
+cd "$(dirname "$0")/.."  # tests.pgserver is imported from the repository root
 
+# One discovery for this script and the tests (tests/pgserver.py): initdb on PATH,
+# pg_config --bindir, Debian's /usr/lib/postgresql/<v>/bin, Homebrew's opt/postgresql@<v>/bin.
+PYTHON="${VENV_PYTHON:-.venv/bin/python}"
 have_server() {
-    for f in /usr/lib/postgresql/*/bin/initdb; do
-        [ -x "$f" ] && return 0
-    done
-    return 1
+    "$PYTHON" -m tests.pgserver >/dev/null
 }
 
-if have_server && command -v psql >/dev/null 2>&1; then
-    echo "ensure-postgres: already installed ($(psql --version))"
+if ! [ -x "$PYTHON" ]; then
+    echo "ensure-postgres: $PYTHON not found; run \`make .venv/.installed\` first (or set VENV_PYTHON)" >&2
+    exit 1
+fi
+
+if have_server; then
+    echo "ensure-postgres: found $("$PYTHON" -m tests.pgserver)"
     exit 0
+fi
+
+if [ "$(uname -s)" = "Darwin" ] || command -v brew >/dev/null 2>&1; then
+    echo "ensure-postgres: PostgreSQL server/client not found. Install them with:" >&2
+    echo "    brew install postgresql@17      # keg-only; the tests find it under \$(brew --prefix)/opt" >&2
+    exit 1
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -47,4 +59,4 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
 fi
 
 have_server || { echo "ensure-postgres: install finished but no initdb found" >&2; exit 1; }
-echo "ensure-postgres: installed $(psql --version)"
+echo "ensure-postgres: installed $("$PYTHON" -m tests.pgserver)"

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,16 +42,23 @@ CODE = (
     "dbaccess/issuer",
     "dbaccess/reaper",
 )
-# Pinned as in requirements.txt; their own dependencies are resolved by pip.
-LAYER_REQUIREMENTS = (
-    "aws-lambda-powertools==3.37.0",
-    "slack-sdk==3.47.0",
-    "cryptography==50.0.2",
-)
+
 LAMBDA_PLATFORM = ("manylinux2014_aarch64", "3.13")
 # The Lambda python runtime ships these; the layer leaves them out.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six", "urllib3")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
+
+
+def layer_requirements() -> list[str]:
+    """The `lambda` extra of pyproject.toml at requirements.txt's pins (the one lock); their
+    own dependencies are resolved by pip."""
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0].lower() for spec in extra["lambda"]}
+    lock = (ROOT / "requirements.txt").read_text().splitlines()
+    pins = [line.strip() for line in lock if line.partition("==")[0].strip().lower() in names]
+    if len(pins) != len(names):
+        raise SystemExit(f"requirements.txt must pin each of {sorted(names)} with ==")
+    return pins
 
 
 def _files(base: Path, entries: Iterable[str]) -> list[tuple[Path, str]]:
@@ -109,7 +118,7 @@ def build_layer(out: Path, *, native: bool = False, python: str = sys.executable
                 *platform_args,
                 "--target",
                 str(target),
-                *LAYER_REQUIREMENTS,
+                *layer_requirements(),
             ],
             check=True,
         )

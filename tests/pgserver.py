@@ -30,7 +30,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,12 +53,28 @@ class PostgresError(RuntimeError):
 # --------------------------------------------------------------------------- discovery
 
 
+_DEBIAN_ROOT = Path("/usr/lib/postgresql")
+# Homebrew's postgresql@NN formulae are keg-only: their binaries are not on PATH.
+_HOMEBREW_PREFIXES = ("/opt/homebrew", "/usr/local", "/home/linuxbrew/.linuxbrew")
+
+
+def _versioned(dirs: list[Path], version_of: Callable[[Path], str]) -> list[Path]:
+    """Newest first (postgresql@17 before postgresql@9.6; unversioned last)."""
+
+    def version(d: Path) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", version_of(d)))
+
+    return sorted(dirs, key=version, reverse=True)
+
+
 def find_bindir() -> Path | None:
-    """Directory holding initdb/pg_ctl/postgres: newest /usr/lib/postgresql/<v>/bin (Debian
-    layout), else `pg_config --bindir`, else wherever initdb is on PATH."""
+    """Directory holding initdb/pg_ctl/postgres: wherever initdb is on PATH, else
+    `pg_config --bindir`, else the newest Debian /usr/lib/postgresql/<v>/bin, else the newest
+    Homebrew <prefix>/opt/postgresql@<v>/bin."""
     candidates: list[Path] = []
-    versions = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()]
-    candidates += sorted(versions, key=lambda p: int(p.parent.name), reverse=True)
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).resolve().parent)
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
@@ -68,9 +84,10 @@ def find_bindir() -> Path | None:
             candidates.append(Path(out))
         except (OSError, subprocess.SubprocessError):
             pass
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).resolve().parent)
+    debian = list(_DEBIAN_ROOT.glob("*/bin"))
+    candidates += _versioned(debian, lambda p: p.parent.name)
+    brew = [b for prefix in _HOMEBREW_PREFIXES for b in Path(prefix).glob("opt/postgresql*/bin")]
+    candidates += _versioned(brew, lambda p: p.parent.name)
     for cand in candidates:
         if all((cand / b).is_file() for b in _SERVER_BINARIES):
             return cand
@@ -515,3 +532,11 @@ def start_server(bindir: Path | None = None) -> PostgresServer:
     atexit.register(server.stop)
     server.startup_seconds = time.monotonic() - t0
     return server
+
+
+if __name__ == "__main__":
+    # scripts/ensure-postgres.sh asks here, so the shell and the tests find the same server.
+    found = find_bindir()
+    psql = find_psql(found) if found else None
+    print(f"{found} {psql}" if found and psql else "not found")
+    raise SystemExit(0 if found and psql else 1)

@@ -3,6 +3,6 @@
 - `expected`: what the program declares on each server (pure, from the AccessPlan);
 - `state`: what a server and its databases actually hold (read-only SQL);
 - `compare`: the findings of `dbaccess audit`;
-- `sessions`: the sessions `dbaccess sweep` ends;
-- `connect`: how both reach a database (the admin's RDS IAM token, or a DSN).
+- `connect`: how both reach a database (the admin's RDS IAM token, or a DSN);
+- `check` and `sweep`: the two runs; `report`: how their results read.
 """

@@ -12,17 +12,28 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.catalog import parse_s3_url
+from dbaccess.lambda_env import (
+    CATALOG_URL,
+    DEFAULT_SLACK_API_URL,
+    REQUEST_TABLE,
+    SLACK_API_URL,
+    SettingsError,
+)
+
+# The bot's own variables (the shared ones are in dbaccess.lambda_env); components/slack_bot.py
+# sets them from these names.
+BOT_TOKEN: Final = "SLACK_BOT_TOKEN"
+APP_TOKEN: Final = "SLACK_APP_TOKEN"
+HELP_CHANNEL: Final = "DBACCESS_HELP_CHANNEL"
+HEALTH_PORT: Final = "HEALTH_PORT"
+RATE_LIMIT: Final = "DBACCESS_RATE_LIMIT"
+RATE_WINDOW: Final = "DBACCESS_RATE_WINDOW_SECONDS"
 
 DEFAULT_HEALTH_PORT: Final = 8080
 DEFAULT_RATE_LIMIT: Final = 5
 DEFAULT_RATE_WINDOW_SECONDS: Final = 600
-SLACK_API_URL: Final = "https://slack.com/api/"
 
 _CHANNEL: Final = re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}")
-
-
-class SettingsError(ValueError):
-    """A required environment variable is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -65,32 +76,31 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
             raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
         return int(text)
 
-    bot_token = required("SLACK_BOT_TOKEN")
+    bot_token = required(BOT_TOKEN)
     if not bot_token.startswith("xoxb-"):
-        raise SettingsError("SLACK_BOT_TOKEN is not a bot token (it starts with xoxb-)")
-    app_token = required("SLACK_APP_TOKEN")
+        raise SettingsError(f"{BOT_TOKEN} is not a bot token (it starts with xoxb-)")
+    app_token = required(APP_TOKEN)
     if not app_token.startswith("xapp-"):
         raise SettingsError(
-            "SLACK_APP_TOKEN is not an app-level token (it starts with xapp-, "
-            "scope connections:write)"
+            f"{APP_TOKEN} is not an app-level token (it starts with xapp-, scope connections:write)"
         )
-    api_url = environ.get("SLACK_API_URL", "").strip() or SLACK_API_URL
+    api_url = environ.get(SLACK_API_URL, "").strip() or DEFAULT_SLACK_API_URL
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
-        raise SettingsError(f"SLACK_API_URL={api_url!r} is not an http(s) URL")
+        raise SettingsError(f"{SLACK_API_URL}={api_url!r} is not an http(s) URL")
     if not api_url.endswith("/"):
         api_url += "/"  # slack_sdk appends the method name to the base URL as is
-    table = required("DBACCESS_REQUEST_TABLE")
+    table = required(REQUEST_TABLE)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
-        raise SettingsError(f"DBACCESS_REQUEST_TABLE={table!r} is not a DynamoDB table name")
-    catalog = required("DBACCESS_CATALOG")
+        raise SettingsError(f"{REQUEST_TABLE}={table!r} is not a DynamoDB table name")
+    catalog = required(CATALOG_URL)
     try:
         bucket, key = parse_s3_url(catalog)
     except ValueError:
-        raise SettingsError(f"DBACCESS_CATALOG={catalog!r} is not an s3://bucket/key URL") from None
-    channel = required("DBACCESS_HELP_CHANNEL")
+        raise SettingsError(f"{CATALOG_URL}={catalog!r} is not an s3://bucket/key URL") from None
+    channel = required(HELP_CHANNEL)
     if not _CHANNEL.fullmatch(channel):
         raise SettingsError(
-            f"DBACCESS_HELP_CHANNEL={channel!r} is not a channel name (#data-access) or id"
+            f"{HELP_CHANNEL}={channel!r} is not a channel name (#data-access) or id"
         )
     return BotSettings(
         bot_token=bot_token,
@@ -100,9 +110,7 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
         catalog_bucket=bucket,
         catalog_key=key,
         help_channel=channel,
-        health_port=integer("HEALTH_PORT", DEFAULT_HEALTH_PORT, 1, 65535),
-        rate_limit=integer("DBACCESS_RATE_LIMIT", DEFAULT_RATE_LIMIT, 1, 1000),
-        rate_window_seconds=integer(
-            "DBACCESS_RATE_WINDOW_SECONDS", DEFAULT_RATE_WINDOW_SECONDS, 1, 86400
-        ),
+        health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
+        rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
+        rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
     )

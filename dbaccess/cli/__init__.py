@@ -8,13 +8,17 @@ from __future__ import annotations
 import typer
 
 from dbaccess.cli import audit, diff, engineer, preview, validate
+from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
+from dbaccess.cli.iam_policy import iam_policy
 
 app = typer.Typer(
     name="dbaccess",
     help="Keyless, per-person access to AWS databases, driven by access.yaml.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain text help: Rich markup would swallow "[secret]" and other bracketed words.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -33,9 +37,11 @@ app.command("diff")(diff.diff)
 app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
+app.command("doctor")(doctor)
 app.command("expire")(expire)
 app.command("audit")(audit.audit)
 app.command("sweep")(audit.sweep)
+app.command("iam-policy")(iam_policy)
 
 
 def main() -> None:

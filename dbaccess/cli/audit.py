@@ -7,25 +7,36 @@ that could not be ended; 2 usage or configuration.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from dbaccess.access import AccessPlan, InvalidInput, load_access_file
+from dbaccess.access import InvalidInput, load_access_file
 from dbaccess.access.errors import did_you_mean
-from dbaccess.audit.check import AuditResult, run_audit
-from dbaccess.audit.compare import INFORMATIONAL, KINDS, failing
-from dbaccess.audit.connect import ConfigError, Connector, dsn_connector, iam_connector
-from dbaccess.audit.sweep import SweepResult, run_sweep
-from dbaccess.cli.common import INVALID_INPUT, DateOption, Format, exit_invalid, parse_date
+from dbaccess.cli.common import (
+    INVALID_INPUT,
+    DateOption,
+    Format,
+    exit_invalid,
+    parse_date,
+    require_extra,
+)
 from dbaccess.cli.diff import DiffFormat
 
+if TYPE_CHECKING:
+    from dbaccess.access import AccessPlan
+    from dbaccess.audit.connect import Connector
+
 FINDINGS = 1
+
+
+def _require_driver() -> None:
+    require_extra("psycopg", "audit", "connects to PostgreSQL and needs psycopg")
+
 
 FileOption = Annotated[Path, typer.Option(help="The access file.")]
 StackOption = Annotated[
@@ -83,12 +94,18 @@ def audit(
 
         $ dbaccess audit --database orders --dsn "postgresql://admin@localhost:5433/orders"
     """
+    # Imported here so the other commands start without the PostgreSQL driver (`audit` extra).
+    _require_driver()
+    from dbaccess.audit.check import run_audit
+    from dbaccess.audit.compare import failing
+    from dbaccess.audit.report import render_audit
+
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     plan = _plan(file, date, problems_format)
     keys = _keys(plan, database, dsn)
     connect = _connector(plan, keys, dsn, stack, ca_bundle, problems_format)
     result = run_audit(plan, keys, connect)
-    print(render_audit(result, fmt))
+    print(render_audit(result, fmt.value))
     if failing(result.findings):
         raise typer.Exit(FINDINGS)
 
@@ -121,11 +138,15 @@ def sweep(
 
         $ dbaccess sweep --dry-run
     """
+    _require_driver()
+    from dbaccess.audit.report import render_sweep
+    from dbaccess.audit.sweep import run_sweep
+
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
     connect = _connector(plan, keys, dsn, stack, ca_bundle, fmt)
     result = run_sweep(plan, keys, connect, dry_run=dry_run)
-    print(render_sweep(result, fmt))
+    print(render_sweep(result, fmt.value))
     if result.errors:
         raise typer.Exit(FINDINGS)
 
@@ -169,6 +190,8 @@ def _connector(
     ca_bundle: Path | None,
     fmt: Format,
 ) -> Connector:
+    from dbaccess.audit.connect import ConfigError, dsn_connector
+
     try:
         if dsn is not None:
             return dsn_connector(dsn, plan.databases[keys[0]])
@@ -180,6 +203,7 @@ def _connector(
 def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Format) -> Connector:
     import boto3
 
+    from dbaccess.audit.connect import ConfigError, iam_connector
     from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
     from dbaccess.cli.identity import config_dir
     from dbaccess.cli.preview_engine import load_stack_config
@@ -207,60 +231,4 @@ def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Fo
     return iam_connector(settings.accounts, bundle, sts_for_region)
 
 
-# --- output ----------------------------------------------------------------------------------
-
-
-def render_audit(result: AuditResult, fmt: DiffFormat) -> str:
-    if fmt is DiffFormat.json:
-        return json.dumps(
-            {
-                "findings": [f.as_dict() for f in result.findings],
-                "checked": result.checked(),
-            },
-            indent=2,
-        )
-    markdown = fmt is DiffFormat.markdown
-    checked = ", ".join(result.databases) or "none"
-    needing = [f for f in result.findings if f.kind not in INFORMATIONAL]
-    head = (
-        f"{len(needing)} finding(s) to fix" if needing else "Clean: no finding to fix"
-    ) + f"; databases checked: {checked}"
-    lines = [f"## dbaccess audit\n\n{head}" if markdown else head]
-    for key, why in sorted(result.skipped.items()):
-        lines.append(f"- skipped {key}: {why}" if markdown else f"skipped {key}: {why}")
-    for kind, (meaning, fix) in KINDS.items():
-        found = [f for f in result.findings if f.kind == kind]
-        if not found:
-            continue
-        if markdown:
-            lines += ["", f"### `{kind}` ({len(found)}): {meaning}", "", f"Fix: `{fix}`", ""]
-            lines += ["| Database | Subject | Detail |", "|---|---|---|"]
-            lines += [f"| {f.database} | `{f.subject}` | {f.detail} |" for f in found]
-        else:
-            lines += ["", f"{kind} ({len(found)}): {meaning}", f"  fix: {fix}"]
-            lines += [f"  {f.database}: {f.subject}: {f.detail}" for f in found]
-    return "\n".join(lines)
-
-
-def render_sweep(result: SweepResult, fmt: Format) -> str:
-    if fmt is Format.json:
-        return json.dumps(
-            {
-                "ended": [e.as_dict() for e in result.ended],
-                "kept": result.kept,
-                "dry_run": result.dry_run,
-                "errors": result.errors,
-            },
-            indent=2,
-        )
-    verb = "Would end (dry run)" if result.dry_run else "Ended"
-    lines = [f"{verb}: {len(result.ended)} session(s); kept: {result.kept}"]
-    lines += [
-        f"  {e.database}: {e.login} pid {e.pid} since {e.since or '(unknown)'}"
-        for e in result.ended
-    ]
-    lines += [f"error: {message}" for message in result.errors]
-    return "\n".join(lines)
-
-
-__all__ = ["audit", "render_audit", "render_sweep", "sweep"]
+__all__ = ["audit", "sweep"]

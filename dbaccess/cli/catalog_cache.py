@@ -36,6 +36,12 @@ def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
 
 def person_object_location(url: str, email: str) -> tuple[str, str]:
     """(bucket, key) of the person's object for a catalog URL."""
+    return object_location(url, person_key(email))
+
+
+def object_location(url: str, name: str) -> tuple[str, str]:
+    """(bucket, key) of the catalog object `name` (catalog.json, people/<email>.json) for a
+    catalog URL."""
     if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
         raise EngineerError(
             f"the catalog location {url!r} is not an s3://bucket/prefix URL",
@@ -45,7 +51,7 @@ def person_object_location(url: str, email: str) -> tuple[str, str]:
     bucket, _, key = url[5:].partition("/")
     # A key naming an object (catalog.json) means its folder; anything else is the folder.
     prefix = key.rpartition("/")[0] if key.endswith(".json") else key.rstrip("/")
-    return bucket, f"{prefix}/{person_key(email)}" if prefix else person_key(email)
+    return bucket, f"{prefix}/{name}" if prefix else name
 
 
 def load_catalog_file(path: Path) -> Catalog:

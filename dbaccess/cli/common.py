@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import importlib.util
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -22,6 +24,11 @@ class Format(enum.StrEnum):
 # Options several commands share, declared once.
 FormatOption = Annotated[
     Format, typer.Option("--format", help="text for people, json for machines.")
+]
+# The commands that run the Pulumi program offline (preview, iam-policy).
+StackOption = Annotated[str, typer.Option(help="The stack whose Pulumi.<stack>.yaml to use.")]
+ProgramDirOption = Annotated[
+    Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
 ]
 DateOption = Annotated[
     str | None,
@@ -45,3 +52,21 @@ def exit_invalid(exc: InvalidInput, fmt: Format) -> NoReturn:
     else:
         print(exc.render(), file=sys.stderr)
     raise typer.Exit(INVALID_INPUT)
+
+
+def require_extra(module: str, extra: str, what: str) -> None:
+    """Commands whose libraries an engineer's install leaves out (the Pulumi SDKs for the
+    offline program, a PostgreSQL driver for audit/sweep): say how to add them instead of a
+    ModuleNotFoundError."""
+    if importlib.util.find_spec(module) is None:
+        print(
+            f"error: this command {what} (not installed)\n"
+            "In a checkout: make .venv/.installed (or pip install -r requirements.txt -e .);\n"
+            f"with pipx: pipx install 'dbaccess[{extra}] @ git+https://github.com/<org>/db-access'",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+
+
+def require_program_extra() -> None:
+    require_extra("pulumi_aws", "program", "runs the Pulumi program and needs its SDKs")

@@ -11,6 +11,7 @@ not granted, grant expired, read-write where only read-only is granted).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import enum
@@ -55,10 +56,17 @@ from dbaccess.credentials import Credential, CredentialError, issue_credential
 
 CA_BUNDLE_NAME: Final = "rds-ca-bundle.pem"
 CA_BUNDLE_URL: Final = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+# The Slack bot hands out credentials for existing grants; it cannot grant or renew access.
 ASK_FOR_ACCESS: Final = (
-    "To ask for access, open a pull request adding the grant to access.yaml "
-    "(or ask in Slack with the dbaccess bot); the database's owners review it."
+    "To ask for access, open a pull request adding the grant to access.yaml; "
+    "the database's owners review it."
 )
+NETWORK_HELP: Final = """\
+If the database does not answer (psql: "Connection timed out" or "could not connect to server"),
+it is in a private network: connect to the VPN, or open a tunnel (e.g. SSM port forwarding to
+HOST:5432 on local port 15432) and keep the real host name for TLS verify-full:
+  creds=$(dbaccess token DB) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
+(libpq connects to hostaddr but checks the certificate against PGHOST.)"""
 PSQL_INSTALL: Final = """\
 Install the PostgreSQL client:
   macOS:          brew install libpq && brew link --force libpq
@@ -82,6 +90,7 @@ class TokenFormat(enum.StrEnum):
     json = "json"
     uri = "uri"
     pgpass = "pgpass"
+    password = "password"  # alone, for a GUI client's "password command" (pgAdmin, DBeaver)
 
 
 # --- choosing the grant ----------------------------------------------------------------------
@@ -127,7 +136,7 @@ def select_grant(
         raise EngineerError(
             f"your {access} access to {database!r} expired on {grant.until}",
             "To renew it, open a pull request moving `until:` of your grant in access.yaml "
-            "to a later date (or ask the dbaccess Slack bot).",
+            "to a later date.",
             INVALID_INPUT,
         )
     if database not in catalog.databases:
@@ -224,6 +233,8 @@ def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> st
             f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
             f"?sslmode=verify-full&sslrootcert={quote(str(ca_bundle), safe='/')}"
         )
+    if fmt is TokenFormat.password:
+        return cred.password
     fields = (cred.host, str(cred.port), cred.database, cred.user, cred.password)
     return ":".join(_pgpass_field(f) for f in fields)
 
@@ -250,13 +261,44 @@ def missing_ca_bundle(path: Path) -> EngineerError:
 # --- one place that does the work ------------------------------------------------------------
 
 
+def catalog_url(env: Mapping[str, str], config: Config) -> str | None:
+    """Where the catalog is: DBACCESS_CATALOG, else `catalog` in the config file."""
+    return env.get("DBACCESS_CATALOG") or config.catalog
+
+
+def no_catalog_location(env: Mapping[str, str]) -> EngineerError:
+    return EngineerError(
+        "dbaccess does not know where the catalog is",
+        "set DBACCESS_CATALOG=s3://<bucket>/<prefix>/catalog.json (the stack output "
+        '`catalog`: `pulumi stack output catalog`), or `catalog = "s3://…"` in '
+        f"{config_dir(env) / 'config.toml'}, or pass --catalog FILE",
+    )
+
+
 @dataclass(frozen=True)
 class Context:
     config: Config
     email: str
+    email_source: str
     catalog: Catalog
-    identity: Identity | None  # None when offline and the email was given
+    # None when offline with the email given: AWS is asked only once a credential is made.
+    identity: Identity | None
     base_session: boto3.Session | None
+
+    def signed_in(self, say: Say = quiet) -> Context:
+        """This context with who you are in AWS (resolved now if it was not yet)."""
+        if self.identity is not None:
+            return self
+        base = boto3.Session(region_name=self.config.region)
+        identity = resolve_identity(
+            base,
+            email=self.email,
+            email_source=self.email_source,
+            catalog=self.catalog,
+            region=self.config.region,
+            say=say,
+        )
+        return dataclasses.replace(self, identity=identity, base_session=base)
 
 
 def open_context(
@@ -264,20 +306,20 @@ def open_context(
     email_option: str | None,
     catalog_file: Path | None,
     env: Mapping[str, str],
-    need_aws: bool,
     say: Say = quiet,
     session: boto3.Session | None = None,
 ) -> Context:
     """Config, who you are, your catalog. `session`: the base AWS session (default: boto3's
-    usual credential chain, in the configured region)."""
+    usual credential chain, in the configured region). With --catalog and a known email,
+    nothing here touches AWS."""
     config = load_config(config_dir(env) / "config.toml")
     say(f"config: {config.path or 'none'}")
     email, email_source = explicit_email(email_option, env, config)
     offline = load_catalog_file(catalog_file) if catalog_file else None
     if offline is not None:
         say(f"catalog: {catalog_file} (offline)")
-    if not need_aws and offline is not None and email is not None:
-        return Context(config, email, offline, None, None)
+        if email is not None:
+            return Context(config, email, email_source, offline, None, None)
 
     base = session or boto3.Session(region_name=config.region)
     identity = resolve_identity(
@@ -289,27 +331,24 @@ def open_context(
         say=say,
     )
     if offline is not None:
-        return Context(config, identity.email, offline, identity, base)
-    url = env.get("DBACCESS_CATALOG") or config.catalog
+        return Context(config, identity.email, email_source, offline, identity, base)
+    url = catalog_url(env, config)
     if not url:
-        raise EngineerError(
-            "dbaccess does not know where the catalog is",
-            "set DBACCESS_CATALOG=s3://<bucket>/<prefix>/catalog.json (the platform team's "
-            '`catalogUrl` export), or `catalog = "s3://…"` in '
-            f"{config_dir(env) / 'config.toml'}, or pass --catalog FILE",
-        )
+        raise no_catalog_location(env)
     bucket, key = person_object_location(url, identity.email)
     s3 = identity.session.client("s3", region_name=config.region or base.region_name)
     catalog = fetch_catalog(s3, bucket, key, cache_dir(env), say=say)
-    return Context(config, identity.email, catalog, identity, base)
+    return Context(config, identity.email, email_source, catalog, identity, base)
 
 
 def make_credential(
     ctx: Context, database: str, access: str, today: dt.date, say: Say = quiet
 ) -> Credential:
+    # The catalog answers typos and missing grants before AWS is asked anything.
     db, grant = select_grant(ctx.catalog, ctx.email, database, access, today)
-    if ctx.identity is None or ctx.base_session is None:  # open_context(need_aws=True) sets them
-        raise EngineerError("internal: no AWS session", exit_code=OPERATION_FAILED)
+    ctx = ctx.signed_in(say)
+    assert ctx.identity is not None
+    assert ctx.base_session is not None
     person = ctx.catalog.person(ctx.email)
     roles = person.roles if person else {}
     session = session_for_account(
@@ -409,15 +448,14 @@ def list_databases(
 
     Example:
 
+    \b
         $ dbaccess list
         DATABASE  ACCESS     ENGINE    HOST                                         EXPIRES
         orders    read-only  postgres  orders-prod.c9akciq32.eu-west-1.rds…:5432    never
     """
     say = _say(verbose)
     try:
-        ctx = open_context(
-            email_option=email, catalog_file=catalog, env=os.environ, need_aws=False, say=say
-        )
+        ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
     except EngineerError as exc:
         _fail(exc)
     rows = list_rows(ctx.catalog, ctx.email, _today())
@@ -434,7 +472,11 @@ def token(
     rw: RwOpt = False,
     fmt: Annotated[
         TokenFormat,
-        typer.Option("--format", help="env (for eval), json, uri, or a pgpass line."),
+        typer.Option(
+            "--format",
+            help="env (for eval), json, uri, a pgpass line, or password (the password alone, "
+            "for a GUI client's password command, e.g. pgAdmin's).",
+        ),
     ] = TokenFormat.env,
     ca_bundle: CaOpt = None,
     email: EmailOpt = None,
@@ -443,19 +485,20 @@ def token(
 ) -> None:
     """Print a fresh 15-minute credential for DATABASE (RDS IAM token or Redshift password).
 
-    When it expires is printed on stderr, so stdout stays ready for `eval`.
+    When it expires is printed on stderr, so stdout stays ready for `eval`. Assign first, so
+    psql never starts when `token` failed (`eval "$(…)"` alone succeeds on empty output).
 
     Example:
 
-        $ eval "$(dbaccess token orders)" && psql
+        $ creds=$(dbaccess token orders) && eval "$creds" && psql
 
         $ dbaccess token analytics --rw --format json
+
+        $ dbaccess token orders --format password    # for pgAdmin
     """
     say = _say(verbose)
     try:
-        ctx = open_context(
-            email_option=email, catalog_file=catalog, env=os.environ, need_aws=True, say=say
-        )
+        ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
         cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
     except EngineerError as exc:
         _fail(exc)
@@ -487,12 +530,17 @@ def connect(
         $ dbaccess connect orders
 
         $ dbaccess connect orders --rw -- -c "select current_user"
+
+    The database is in a private network. If psql says "Connection timed out" or "could not
+    connect to server", connect to the VPN, or open a tunnel and keep the real host name for
+    verify-full (libpq connects to PGHOSTADDR, checks the certificate against PGHOST):
+
+    \b
+        $ creds=$(dbaccess token orders) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
     """
     say = _say(verbose)
     try:
-        ctx = open_context(
-            email_option=email, catalog_file=catalog, env=os.environ, need_aws=True, say=say
-        )
+        ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
         bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
         if not bundle.is_file():
             raise missing_ca_bundle(bundle)

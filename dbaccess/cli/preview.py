@@ -5,22 +5,25 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from dbaccess.access import InvalidInput
 from dbaccess.access.matrix import render_matrix
-from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
+from dbaccess.cli.common import (
+    DateOption,
+    Format,
+    FormatOption,
+    ProgramDirOption,
+    StackOption,
+    exit_invalid,
+    parse_date,
+    require_program_extra,
+)
 
 
 def preview(
-    stack: Annotated[
-        str, typer.Option(help="The stack whose Pulumi.<stack>.yaml to use.")
-    ] = "prod",
-    program_dir: Annotated[
-        Path, typer.Option(help="The Pulumi project directory (with Pulumi.yaml).")
-    ] = Path("."),
+    stack: StackOption = "prod",
+    program_dir: ProgramDirOption = Path("."),
     fmt: FormatOption = Format.text,
     date: DateOption = None,
 ) -> None:
@@ -35,6 +38,7 @@ def preview(
 
         $ dbaccess preview --stack prod
     """
+    require_program_extra()
     # Imported here so `dbaccess validate` and friends start without loading Pulumi.
     from dbaccess.cli import preview_engine as engine
 

@@ -24,8 +24,9 @@ def validate(
 
     Example:
 
+    \b
         $ dbaccess validate access.yaml
-        OK: 12 people, 4 databases, 23 grants (1 expired)
+        OK: 9 people, 4 databases, 19 grants (1 expired)
 
         Dated grants: until is the last day of access, in UTC; AWS ends each at the next 00:00 UTC.
           until 2026-12-31 (ends 2027-01-01T00:00:00Z): hugo.henley@example.com read-write on orders

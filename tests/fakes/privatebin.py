@@ -7,18 +7,18 @@ independent of ours, so a test proves a real client can open what we upload.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import privatebin
+
+from tests.fakes.local_http import LocalHTTPServer
 
 # The real server's default expiry options that have a lifetime ("never" has none). The real
 # server silently turns an unknown value into one week; the fake refuses it instead, so a client
@@ -65,7 +65,7 @@ class _Modes:
     http_status: int | None = None
 
 
-class FakePrivateBin:
+class FakePrivateBin(LocalHTTPServer):
     """Use as `with FakePrivateBin() as server:`; `server.url` is the base URL to configure."""
 
     def __init__(self, path: str = "/") -> None:
@@ -74,43 +74,15 @@ class FakePrivateBin:
         self.posts: list[ReceivedPost] = []
         self._modes = _Modes()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._running = False
+        super().__init__(_handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}{self.path}"
+        return self.origin + self.path
 
     @property
     def post_count(self) -> int:
         return len(self.posts)
-
-    def start(self) -> FakePrivateBin:
-        # A short poll interval, because stop() waits for the loop to notice (default 0.5 s).
-        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.01)
-        threading.Thread(target=serve, daemon=True).start()
-        self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self._httpd.shutdown()
-            self._running = False
-        # The socket is bound from __init__, so close it even if the fake never started.
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakePrivateBin:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # Modes the tests switch.
 

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 
 from components.credential_issuer import CredentialIssuer, CredentialIssuerArgs
+from components.refs import CatalogRef
 from dbaccess import policies
 from dbaccess.cli.preview_engine import OfflineMocks, ProgramRun, run_under_mocks
 from tests.program.conftest import stack_config
@@ -20,9 +21,9 @@ REGION = "eu-west-1"
 SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbaccess/slack-bot-token-Xy12Ab"
 ARGS = CredentialIssuerArgs(
     person_accounts=["210987654321", "123456789012"],
-    catalog_bucket="catalog-bucket-abc1234",
-    catalog_bucket_arn="arn:aws:s3:::catalog-bucket-abc1234",
-    catalog_key="catalog.json",
+    catalog=CatalogRef(
+        "catalog-bucket-abc1234", "arn:aws:s3:::catalog-bucket-abc1234", "catalog.json"
+    ),
     privatebin_url="https://paste.internal.example.com/",
     paste_expire="10min",
     slack_token_secret_arn=SECRET,

@@ -79,6 +79,7 @@ def test_person_role_name_path_tags_and_trust(run_sample: ProgramRunner) -> None
                 "Effect": "Allow",
                 "Principal": {"AWS": "arn:aws:iam::123456789012:role/ConsoleMeInstanceProfile"},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:RoleSessionName": HUGO}},
             },
             {
                 "Sid": "PersonThroughExtraPrincipal",

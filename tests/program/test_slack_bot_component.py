@@ -10,6 +10,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.refs import CatalogRef, RequestTableRef
 from components.slack_bot import SlackBot, SlackBotArgs
 from dbaccess.access.source import SourceMap
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
@@ -47,11 +48,10 @@ def deploy_bot() -> dict[str, Registration]:
                 image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbaccess-bot:0.1.0",
                 replicas=2,
                 help_channel="#db-access",
-                request_table_name="issuer-requests-1a2b3c4",
-                request_table_arn=TABLE_ARN,
-                request_table_key_arn=KEY_ARN,
-                catalog_bucket="catalog-bucket-7d158f9",
-                catalog_key="catalog.json",
+                requests=RequestTableRef("issuer-requests-1a2b3c4", TABLE_ARN, KEY_ARN),
+                catalog=CatalogRef(
+                    "catalog-bucket-7d158f9", "arn:aws:s3:::catalog-bucket-7d158f9", "catalog.json"
+                ),
                 slack_bot_token=pulumi.Output.secret(BOT_TOKEN),
                 slack_app_token=pulumi.Output.secret(APP_TOKEN),
                 region="eu-west-1",
@@ -154,7 +154,7 @@ def test_the_pod_runs_hardened_with_probes_and_two_replicas(bot: dict[str, Regis
     assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
     assert pod["volumes"][0]["emptyDir"]
     env = {e["name"]: e for e in container["env"]}
-    assert env["DBACCESS_CATALOG"]["value"] == "s3://catalog-bucket-7d158f9/catalog.json"
+    assert env["DBACCESS_CATALOG_URL"]["value"] == "s3://catalog-bucket-7d158f9/catalog.json"
     assert env["DBACCESS_HELP_CHANNEL"]["value"] == "#db-access"
     assert "secretKeyRef" in env["SLACK_BOT_TOKEN"]["valueFrom"]
     assert "secretKeyRef" in env["SLACK_APP_TOKEN"]["valueFrom"]

@@ -335,22 +335,35 @@ def sessions(server: pgserver.PostgresServer, access_file: Path) -> Iterator[dic
 def test_sweep_ends_the_sessions_of_removed_logins_only(
     server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
 ) -> None:
+    # bob, reading orders, loses his grant: access.yaml no longer has him (his login is still
+    # there, as after DROP ROLE's refusal or before the deploy drops it).
+    sessions["bobjones_rw"] = world.session(server, "bobjones_rw", "orders")
+    text = access_file.read_text()
+    access_file.write_text(
+        text.replace(
+            "  bob.jones@example.com:\n    grants:\n      - {database: orders, access: read-write}\n",
+            "",
+        )
+    )
+    assert "bob.jones" not in access_file.read_text()
     pids = {login: conn.info.backend_pid for login, conn in sessions.items()}
     started = {login: own_start(conn) for login, conn in sessions.items()}
 
+    # Swept through inventory: sessions are server-wide, so bob's on orders is seen too.
     document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
 
     assert document["exit"] == 0, document
     assert sorted((e["login"], e["pid"], e["database"]) for e in document["ended"]) == [
-        ("carlold_ro", pids["carlold_ro"], "inventory"),
-        ("eve_ro", pids["eve_ro"], "inventory"),
+        ("bobjones_rw", pids["bobjones_rw"], "orders"),  # a removed grant
+        ("carlold_ro", pids["carlold_ro"], "inventory"),  # a grant past its `until`
+        ("eve_ro", pids["eve_ro"], "inventory"),  # a login never declared
     ]
     assert {e["login"]: dt.datetime.fromisoformat(e["since"]) for e in document["ended"]} == {
-        login: started[login] for login in ("carlold_ro", "eve_ro")
+        login: started[login] for login in ("bobjones_rw", "carlold_ro", "eve_ro")
     }
     assert document["kept"] == 3  # ana, the application, the admin's other session
-    assert not alive(sessions["carlold_ro"])
-    assert not alive(sessions["eve_ro"])
+    for login in ("bobjones_rw", "carlold_ro", "eve_ro"):
+        assert not alive(sessions[login]), login
     for login in ("anasilva_ro", "inventory_svc", world.ADMIN):
         assert alive(sessions[login]), login
 

@@ -38,7 +38,7 @@ ENV = {
     "SLACK_BOT_TOKEN": "xoxb-1",
     "SLACK_APP_TOKEN": "xapp-1",
     "DBACCESS_REQUEST_TABLE": "dbaccess-requests",
-    "DBACCESS_CATALOG": "s3://catalog-bucket/catalog.json",
+    "DBACCESS_CATALOG_URL": "s3://catalog-bucket/catalog.json",
     "DBACCESS_HELP_CHANNEL": "#db-access",
 }
 
@@ -64,11 +64,11 @@ def test_settings_have_defaults_and_never_show_the_tokens() -> None:
     [
         ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
         ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
-        ({"DBACCESS_CATALOG": "catalog-bucket/catalog.json"}, "DBACCESS_CATALOG"),
+        ({"DBACCESS_CATALOG_URL": "catalog-bucket/catalog.json"}, "DBACCESS_CATALOG_URL"),
         ({"DBACCESS_REQUEST_TABLE": ""}, "DBACCESS_REQUEST_TABLE"),
         ({"DBACCESS_HELP_CHANNEL": "not a channel"}, "DBACCESS_HELP_CHANNEL"),
         ({"HEALTH_PORT": "http"}, "HEALTH_PORT"),
-        ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+        ({"DBACCESS_SLACK_API_URL": "ftp://x"}, "DBACCESS_SLACK_API_URL"),
     ],
 )
 def test_a_missing_or_malformed_setting_is_named(change: dict[str, str], named: str) -> None:
@@ -108,7 +108,7 @@ def bot_process(slack: FakeSlack, port: int, **env: str) -> subprocess.Popen[str
     environment |= ENV | {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_APP_TOKEN": slack.app_token,
-        "SLACK_API_URL": slack.api_url,
+        "DBACCESS_SLACK_API_URL": slack.api_url,
         "HEALTH_PORT": str(port),
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called at start-up
         "AWS_DEFAULT_REGION": REGION,
@@ -148,10 +148,10 @@ def test_python_m_dbaccess_bot_serves_health_and_exits_cleanly_on_sigterm(
 
 
 def test_start_up_stops_with_a_message_naming_the_missing_setting(slack: FakeSlack) -> None:
-    process = bot_process(slack, free_port(), DBACCESS_CATALOG="")
+    process = bot_process(slack, free_port(), DBACCESS_CATALOG_URL="")
     _, stderr = process.communicate(timeout=15)
     assert process.returncode == 2
-    assert "DBACCESS_CATALOG is not set" in stderr
+    assert "DBACCESS_CATALOG_URL is not set" in stderr
     assert slack.history() == []  # it did not get as far as Slack
 
 

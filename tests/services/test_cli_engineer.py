@@ -457,6 +457,7 @@ def test_token_other_formats(published: AccessPlan, home: Path) -> None:
     )
     uri = dbaccess("token", "orders", "--format", "uri", "--ca-bundle", str(ca), env=env).stdout
     pgpass = dbaccess("token", "orders", "--format", "pgpass", env=env).stdout
+    password_only = dbaccess("token", "orders", "--format", "password", env=env).stdout
 
     assert as_json["user"] == "fatimazahra_ro"
     assert as_json["sslmode"] == "verify-full"
@@ -480,6 +481,11 @@ def test_token_other_formats(published: AccessPlan, home: Path) -> None:
         "fatimazahra_ro",
     )
     assert password.replace("\x00", ":").startswith(
+        "orders-prod.c9akciq32.eu-west-1.rds.amazonaws.com:5432/?Action=connect"
+    )
+    # One line, the password alone: what a GUI client's "password command" reads.
+    assert password_only.count("\n") == 1
+    assert password_only.startswith(
         "orders-prod.c9akciq32.eu-west-1.rds.amazonaws.com:5432/?Action=connect"
     )
 
@@ -552,8 +558,8 @@ def test_unknown_database_suggests_and_lists_yours(
     assert result.stderr.splitlines() == [
         "error: unknown database 'ordrs'; did you mean 'orders'?",
         "Your databases: orders (read-only), payments-staging (read-only).",
-        "To ask for access, open a pull request adding the grant to access.yaml "
-        "(or ask in Slack with the dbaccess bot); the database's owners review it.",
+        "To ask for access, open a pull request adding the grant to access.yaml; "
+        "the database's owners review it.",
     ]
 
 
@@ -600,6 +606,35 @@ def test_list_offline_with_email_needs_no_aws(home: Path) -> None:
     result = dbaccess("list", "--catalog", str(home / "catalog.json"), "--email", FATIMA)
     assert result.exit_code == 0, result.stderr
     assert "orders" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["token", "ordrs"], "error: unknown database 'ordrs'; did you mean 'orders'?"),
+        (["token", "inventory"], "error: you have no access to 'inventory'"),
+        (["token", "orders", "--rw"], "error: you have read-only access to 'orders'"),
+        (["connect", "inventory"], "error: you have no access to 'inventory'"),
+    ],
+)
+def test_offline_typos_and_missing_grants_need_no_aws(
+    home: Path, argv: list[str], says: str
+) -> None:
+    # GIVEN no AWS credentials at all (not even moto's), the catalog as a file, psql and a CA
+    (home / "catalog.json").write_text(catalog_json(load_plan()))
+    (home / "ca.pem").write_text("test CA\n")
+    (home / "bin").mkdir()
+    (home / "bin" / "psql").write_text("#!/bin/sh\nexit 0\n")
+    (home / "bin" / "psql").chmod(0o755)
+    offline = ["--catalog", str(home / "catalog.json"), "--email", FATIMA]
+    if argv[0] == "connect":
+        offline += ["--ca-bundle", str(home / "ca.pem")]
+    # WHEN the engineer mistypes or asks for what they do not have
+    result = dbaccess(*argv, *offline, env={"PATH": str(home / "bin")})
+    # THEN the catalog answers, without asking them to log in to AWS
+    assert result.exit_code == 2
+    assert says in result.stderr
+    assert "AWS" not in result.stderr
 
 
 def test_connect_without_the_ca_bundle_says_how_to_get_it(

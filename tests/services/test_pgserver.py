@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,34 @@ def test_create_login_is_idempotent_and_resets_password(server: pgserver.Postgre
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == 'bob "the" admin'
     assert run_psql(server, "SELECT 1", **{**env, "PGPASSWORD": "first"}).returncode != 0
+
+
+# --- finding the server (Debian, Homebrew, PATH) ----------------------------------------------
+
+
+def _fake_bindir(directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl", "postgres", "psql"):
+        (directory / name).write_text("#!/bin/sh\n")
+        (directory / name).chmod(0o755)
+    return directory
+
+
+def test_a_server_on_path_is_found_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = _fake_bindir(tmp_path / "pg" / "bin")
+    monkeypatch.setenv("PATH", str(bindir))
+    assert pgserver.find_bindir() == bindir
+    assert pgserver.find_psql(bindir) == str(bindir / "psql")
+
+
+def test_homebrew_kegs_are_found_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN Homebrew's keg-only formulae (not on PATH), and no Debian layout or initdb on PATH
+    for keg in ("postgresql@9.6", "postgresql@17", "postgresql@16"):
+        _fake_bindir(tmp_path / "opt" / keg / "bin")
+    monkeypatch.setattr(pgserver, "_HOMEBREW_PREFIXES", (str(tmp_path),))
+    monkeypatch.setattr(pgserver, "_DEBIAN_ROOT", tmp_path / "no-debian")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    # THEN the newest keg is the server
+    assert pgserver.find_bindir() == tmp_path / "opt" / "postgresql@17" / "bin"

@@ -139,11 +139,8 @@ def test_expire_runs_weekly_and_opens_one_pull_request_with_the_markdown_diff() 
     workflow = load("expire.yml")
     [cron] = workflow["on"]["schedule"]
     assert cron["cron"].split()[2:] == ["*", "*", "1"]  # weekly, on Mondays
-    assert workflow["permissions"] == {
-        "id-token": "write",
-        "contents": "write",
-        "pull-requests": "write",
-    }
+    # GITHUB_TOKEN only reads: the GitHub App pushes the branch and opens the pull request.
+    assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
     role = uses(workflow, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
     assert role == "${{ vars.AWS_EXPIRE_ROLE_ARN }}"
     runs = [s.get("run", "") for s in steps(workflow)]
@@ -206,3 +203,32 @@ def test_audit_runs_daily_on_the_deploy_runner_with_its_own_role() -> None:
     for step in steps(workflow):
         if "uses" in step:
             assert step["uses"].split("@")[1].startswith("v"), step["uses"]
+
+
+def test_expire_opens_its_pull_request_with_a_github_app_token() -> None:
+    # A pull request made with GITHUB_TOKEN triggers no workflow (no access diff, no preview).
+    workflow = load("expire.yml")
+    app = uses(workflow, "actions/create-github-app-token")
+    assert app["with"] == {
+        "app-id": "${{ vars.DBACCESS_APP_ID }}",
+        "private-key": "${{ secrets.DBACCESS_APP_PRIVATE_KEY }}",
+    }
+    pr = uses(workflow, "peter-evans/create-pull-request")
+    assert pr["with"]["token"] == f"${{{{ steps.{app['id']}.outputs.token }}}}"
+    order = [s.get("uses", "").split("@")[0] for s in steps(workflow)]
+    assert order.index("actions/create-github-app-token") < order.index(
+        "peter-evans/create-pull-request"
+    )
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+def test_pulumi_runs_on_the_runner_the_repository_variable_names(name: str) -> None:
+    # Self-hosted inside the VPC: `pulumi up` logs in to the private databases.
+    [job] = load(name)["jobs"].values()
+    assert job["runs-on"] == "${{ vars.DBACCESS_RUNNER }}"
+
+
+def test_deploy_packages_the_lambdas_before_pulumi_up() -> None:
+    workflow = load("deploy.yml")
+    order = [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
+    assert order.index("make test") < order.index("make package") < order.index("pulumi/actions")

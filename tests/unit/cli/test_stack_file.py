@@ -38,7 +38,7 @@ CASES = [
     ("number-key", "config:\n  12: x\n", ["2:3: setting name 12 is not text"]),
     (
         "number-key-inside-a-setting",
-        PROD.replace('"123456789012": arn', "123456789012: arn"),
+        PROD.replace('"123456789012": arn', "123456789012: arn", 1),
         ["10:5: key 123456789012 is not text"],
     ),
     (
@@ -81,7 +81,7 @@ CASES = [
     ),
     (
         "fullwidth-account",
-        PROD.replace('"210987654321": arn', '"２１０９８７６５４３２１": arn'),
+        PROD.replace('"210987654321": arn', '"２１０９８７６５４３２１": arn', 1),
         [
             "10:5: setting 'dbaccess:accounts': account '２１０９８７６５４３２１' is not a 12-digit id (quote it)"
         ],

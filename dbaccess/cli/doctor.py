@@ -1,0 +1,338 @@
+"""`dbaccess doctor`: walk the way from AWS credentials to a TLS connection, one step a line.
+
+Each step prints ✓ with what it found, or ✗ with what to do. A step that the rest depend on
+stops the walk (exit 1); the others are all reported, and any ✗ exits 1. The steps reuse the
+functions `list`, `token` and `connect` run, so the doctor fails where they would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import ssl
+import struct
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Final, TypeVar
+
+import boto3
+import typer
+
+from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
+from dbaccess.cli.catalog_cache import (
+    cache_dir,
+    fetch_catalog,
+    load_catalog_file,
+    object_location,
+    person_object_location,
+)
+from dbaccess.cli.engineer import (
+    NETWORK_HELP,
+    CaOpt,
+    CatalogOpt,
+    Context,
+    EmailOpt,
+    Level,
+    catalog_url,
+    make_credential,
+    missing_ca_bundle,
+    no_catalog_location,
+    resolve_ca_bundle,
+    select_grant,
+)
+from dbaccess.cli.identity import (
+    Config,
+    EngineerError,
+    Identity,
+    caller_identity,
+    config_dir,
+    explicit_email,
+    load_config,
+    resolve_identity,
+)
+
+OK: Final = "✓"
+FAILED: Final = "✗"
+CONNECT_TIMEOUT: Final = 5.0
+# PostgreSQL's SSLRequest: length 8, code 1234/5679. Redshift speaks the same protocol.
+SSL_REQUEST: Final = struct.pack("!ii", 8, 80877103)
+T = TypeVar("T")
+
+
+class Blocked(Exception):
+    """A failed step the later steps depend on."""
+
+
+@dataclass
+class Report:
+    """Prints each step as it finishes; remembers whether any failed. A step returns
+    (its value, what to print); an EngineerError is its ✗, with the error's own fix."""
+
+    failed: bool = False
+
+    def must(self, step: str, run: Callable[[], tuple[T, str]]) -> T:
+        """A step the rest depend on: its failure stops the walk."""
+        value = self.may(step, run)
+        if value is None:
+            raise Blocked(step)
+        return value
+
+    def may(self, step: str, run: Callable[[], tuple[T, str]]) -> T | None:
+        try:
+            value, detail = run()
+        except EngineerError as exc:
+            self.failed = True
+            print(f"{FAILED} {step}: {exc.message}")
+            for line in exc.fix.splitlines():
+                print(f"    {line}")
+            return None
+        print(f"{OK} {step}: {detail}")
+        return value
+
+
+def tls_handshake(host: str, port: int, ca_bundle: Path, timeout: float = CONNECT_TIMEOUT) -> str:
+    """Connect as libpq does with sslmode=verify-full (SSLRequest, then TLS checked against
+    `ca_bundle` and `host`), without logging in. Returns the TLS version."""
+    context = ssl.create_default_context(cafile=str(ca_bundle))
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            raw.sendall(SSL_REQUEST)
+            if raw.recv(1) != b"S":
+                raise EngineerError(
+                    f"{host}:{port} answered but refuses TLS",
+                    "Ask the platform team: the database must accept TLS (rds.force_ssl).",
+                )
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                return str(tls.version())
+    except ssl.SSLCertVerificationError as exc:
+        raise EngineerError(
+            f"{host}:{port}: the certificate does not verify ({exc.verify_message})",
+            "Use the CA bundle of the database's engine (RDS: the global bundle; Redshift: "
+            "Amazon Trust Services roots), and connect by the endpoint's real host name.",
+        ) from None
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror or type(exc).__name__ if isinstance(exc, OSError) else str(exc)
+        raise EngineerError(f"{host}:{port} is not reachable ({reason})", NETWORK_HELP) from None
+
+
+def privatebin_page(url: str, timeout: float = CONNECT_TIMEOUT) -> str:
+    """GET the PrivateBin page; it must answer 200 with PrivateBin's HTML."""
+    request = urllib.request.Request(url, headers={"User-Agent": "dbaccess-doctor"})  # noqa: S310 - an http(s) URL from settings
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body = response.read(65536).decode("utf-8", "replace")
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raise EngineerError(
+            f"{url} answered HTTP {exc.code}",
+            "Check dbaccess:privatebinUrl (path included) and the PrivateBin service.",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise EngineerError(
+            f"{url} is not reachable ({getattr(exc, 'reason', exc)})",
+            "PrivateBin is internal: run this from inside the network the issuer runs in, and "
+            "check that the issuer's security group allows HTTPS out to it.",
+        ) from None
+    if "privatebin" not in body.lower():
+        raise EngineerError(
+            f"{url} answered HTTP {status}, but not with PrivateBin's page",
+            "Check dbaccess:privatebinUrl: it must be the PrivateBin instance itself.",
+        )
+    return f"{url} answers (HTTP {status})"
+
+
+@dataclass(frozen=True)
+class DoctorInput:
+    config: Config
+    email: str | None
+    email_source: str
+    catalog_file: Path | None
+    catalog_url: str | None
+    database: str | None
+    rw: bool
+    ca_option: Path | None
+    privatebin_url: str | None
+    operator: bool
+    env: Mapping[str, str]
+
+
+def _catalog_source(given: DoctorInput) -> tuple[tuple[Catalog | None], str]:
+    """The offline catalog file, or (None) where the catalog is in S3, read once the role is
+    assumed."""
+    if given.catalog_file is not None:
+        return (load_catalog_file(given.catalog_file),), f"{given.catalog_file} (offline)"
+    if not given.catalog_url:
+        raise no_catalog_location(given.env)
+    bucket, key = object_location(given.catalog_url, CATALOG_KEY)
+    return (None,), f"s3://{bucket}/{key}"
+
+
+def _whole_catalog(base: boto3.Session, given: DoctorInput) -> tuple[Catalog, str]:
+    bucket, key = object_location(given.catalog_url or "", CATALOG_KEY)
+    s3 = base.client("s3", region_name=given.config.region or base.region_name)
+    catalog = fetch_catalog(s3, bucket, key, cache_dir(given.env))
+    return catalog, f"{len(catalog.people)} people, {len(catalog.databases)} databases"
+
+
+def _assume(
+    base: boto3.Session, given: DoctorInput, offline: Catalog | None
+) -> tuple[Identity, str]:
+    found = resolve_identity(
+        base,
+        email=given.email,
+        email_source=given.email_source,
+        catalog=offline,
+        region=given.config.region,
+    )
+    how = "assumed" if found.assumed else "already in"
+    return found, f"{how} {found.role_arn} as {found.email} (SourceIdentity)"
+
+
+def _own_object(base: boto3.Session, person: Identity, given: DoctorInput) -> tuple[Catalog, str]:
+    bucket, key = person_object_location(given.catalog_url or "", person.email)
+    s3 = person.session.client("s3", region_name=given.config.region or base.region_name)
+    return fetch_catalog(s3, bucket, key, cache_dir(given.env)), f"s3://{bucket}/{key}"
+
+
+def _grant(
+    catalog: Catalog, email: str, given: DoctorInput, today: dt.date
+) -> tuple[tuple[CatalogDatabase, CatalogGrant], str]:
+    access: str
+    if given.database is not None:
+        database, access = given.database, Level.rw if given.rw else Level.ro
+    else:  # the first current grant, read-only first
+        person = catalog.person(email)
+        usable = [g for g in (person.grants if person else ()) if not g.expired_on(today)]
+        if not usable:
+            raise EngineerError(
+                f"{email} has no current grant in the catalog, so there is nothing to try",
+                "Ask for access with a pull request to access.yaml.",
+            )
+        best = min(usable, key=lambda g: (g.access != Level.ro, g.database))
+        database, access = best.database, best.access
+    db, grant = select_grant(catalog, email, database, access, today)
+    return (db, grant), f"{db.key} ({grant.access}) as {grant.login} on {db.host}:{db.port}"
+
+
+def _ca(bundle: Path) -> tuple[Path, str]:
+    if not bundle.is_file():
+        raise missing_ca_bundle(bundle)
+    return bundle, str(bundle)
+
+
+def _privatebin(url: str | None) -> tuple[str, str]:
+    if not url:
+        raise EngineerError(
+            "no PrivateBin URL given", "Pass --privatebin-url (the stack's dbaccess:privatebinUrl)."
+        )
+    return url, privatebin_page(url)
+
+
+def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
+    """The steps, in order; raises Blocked at the first failure the rest depend on."""
+    base = boto3.Session(region_name=given.config.region)
+    report.must("AWS identity", lambda: _caller(base, given.config.region))
+    if given.operator and given.catalog_url:
+        report.may("catalog.json readable", lambda: _whole_catalog(base, given))
+    (offline,) = report.must("catalog", lambda: _catalog_source(given))
+    person = report.must("person role assumable", lambda: _assume(base, given, offline))
+    catalog = offline or report.must(
+        "your catalog object readable", lambda: _own_object(base, person, given)
+    )
+    db, grant = report.must("grant", lambda: _grant(catalog, person.email, given, today))
+    ctx = Context(given.config, person.email, given.email_source, catalog, person, base)
+    report.may("token generated", lambda: _token(ctx, db, grant, today))
+    bundle = resolve_ca_bundle(given.ca_option, given.config, given.env)
+    if report.may("CA bundle present", lambda: _ca(bundle)) is not None:
+        report.may(
+            "database reachable over TLS (verify-full)",
+            lambda: (db, f"{db.host}:{db.port}, {tls_handshake(db.host, db.port, bundle)}"),
+        )
+    if given.operator:
+        report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
+
+
+def _caller(base: boto3.Session, region: str | None) -> tuple[str, str]:
+    caller = caller_identity(base, region)
+    return caller.arn, f"{caller.arn} (account {caller.account})"
+
+
+def _token(
+    ctx: Context, db: CatalogDatabase, grant: CatalogGrant, today: dt.date
+) -> tuple[str, str]:
+    cred = make_credential(ctx, db.key, grant.access, today)
+    # Never the token itself: only that it exists and until when.
+    return cred.user, f"for {cred.user}, valid until {cred.expires_at:%H:%M} UTC"
+
+
+def doctor(
+    database: Annotated[
+        str | None,
+        typer.Argument(help="The database to try (default: your first current grant)."),
+    ] = None,
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="Also read the whole catalog.json and check PrivateBin (the platform team).",
+        ),
+    ] = False,
+    privatebin_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DBACCESS_PRIVATEBIN_URL",
+            help="With --operator: the stack's dbaccess:privatebinUrl.",
+        ),
+    ] = None,
+    rw: Annotated[bool, typer.Option("--rw", help="Try read-write (default: read-only).")] = False,
+    ca_bundle: CaOpt = None,
+    email: EmailOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Check each step from your AWS credentials to a verified TLS connection to a database.
+
+    One line per step, ✓ or ✗ with what to do: AWS identity, catalog, your person role
+    (assumed with SourceIdentity), your catalog object, your grant, a token, the CA bundle,
+    and a TLS handshake with verify-full (no login). With --operator also catalog.json and
+    PrivateBin (from where you run it; the issuer needs it from its subnets). Exit 1 if any
+    step fails; the walk stops at the first failure the rest depend on.
+
+    Example:
+
+    \b
+        $ dbaccess doctor orders
+        ✓ AWS identity: arn:aws:sts::123456789012:assumed-role/…
+    """
+    env = os.environ
+    report = Report()
+    try:
+        config = load_config(config_dir(env) / "config.toml")
+        who, source = explicit_email(email, env, config)
+    except EngineerError as exc:
+        print(exc.render(), file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    given = DoctorInput(
+        config=config,
+        email=who,
+        email_source=source,
+        catalog_file=catalog,
+        catalog_url=catalog_url(env, config),
+        database=database,
+        rw=rw,
+        ca_option=ca_bundle,
+        privatebin_url=privatebin_url,
+        operator=operator,
+        env=env,
+    )
+    try:
+        diagnose(given, report, dt.datetime.now(dt.UTC).date())
+    except Blocked:
+        print("Stopped: the steps after this one need it.")
+    if report.failed:
+        raise typer.Exit(1)
+    print("All good.")

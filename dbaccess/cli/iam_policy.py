@@ -1,0 +1,139 @@
+"""`dbaccess iam-policy deploy|preview`: the deploy and preview roles' policies, as JSON.
+
+Runs the program under Pulumi's mock engine (as `dbaccess preview` does), records every
+resource it registers and every lookup it makes, with the account each one's provider deploys
+to, and hands them to dbaccess.deploy_policy.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from dbaccess.access import InvalidInput
+from dbaccess.cli.common import (
+    INVALID_INPUT,
+    Format,
+    ProgramDirOption,
+    StackOption,
+    exit_invalid,
+    require_program_extra,
+)
+from dbaccess.deploy_policy import Declared, Lookup, UncoveredType, build_policies
+from dbaccess.settings import Settings
+
+ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+class Role(enum.StrEnum):
+    deploy = "deploy"
+    preview = "preview"
+
+
+@dataclass(frozen=True)
+class ProgramDeclarations:
+    declared: list[Declared]
+    lookups: list[Lookup]
+    settings: Settings
+    region: str | None  # aws:region of the stack
+
+
+def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramDeclarations:
+    """What the program registers and looks up for `stack`, each in its provider's account
+    (`account` for the stack's default provider). Raises InvalidInput for bad settings."""
+    from dbaccess.cli import preview_engine as engine
+
+    class Recording(engine.OfflineMocks):
+        def __init__(self) -> None:
+            super().__init__()
+            self.declared: list[Declared] = []
+            self.lookups: list[Lookup] = []
+
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            answer = super().new_resource(args)
+            if args.custom:  # components hold no cloud resource of their own
+                where = self._account(args.provider) or account
+                self.declared.append(Declared(args.typ, args.name, dict(args.inputs), where))
+            return answer
+
+        def call(self, args: Any) -> dict[str, Any]:  # type: ignore[override]  # as in OfflineMocks
+            where = self._account(args.provider) or account
+            self.lookups.append(Lookup(args.token, dict(args.args), where))
+            return super().call(args)
+
+    config = engine.load_stack_config(program_dir, stack)
+    deployment = engine.validate_stack(program_dir, config)
+    mocks = Recording()
+    # Not a preview: the providers' roles are the deploy roles, as in `pulumi up`.
+    engine.run_program(program_dir, config, mocks, preview=False)
+    region = config.values.get("aws:region")
+    return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region)
+
+
+def _fail(message: str, fix: str) -> NoReturn:
+    print(f"error: {message}\n{fix}", file=sys.stderr)
+    raise typer.Exit(INVALID_INPUT)
+
+
+def iam_policy(
+    role: Annotated[Role, typer.Argument(help="deploy (pulumi up) or preview (read-only).")],
+    account: Annotated[
+        str,
+        typer.Option(
+            help="The account the stack itself deploys to (its catalog bucket, request table "
+            "and Lambdas), a 12-digit id.",
+        ),
+    ],
+    stack: StackOption = "prod",
+    program_dir: ProgramDirOption = Path("."),
+) -> None:
+    """Print the least-privilege IAM policy of the deploy or the preview role, as JSON.
+
+    Derived from what the program declares for the stack: each resource type it registers
+    maps to the actions Pulumi calls for it, scoped to the names the program gives. The same
+    document serves the CI role and the role named for each account in dbaccess:accounts
+    (deploy) or dbaccess:previewAccounts (preview); ARNs name their account.
+
+    Example:
+
+    \b
+        $ dbaccess iam-policy deploy --account 123456789012 > deploy-policy.json
+        $ aws iam put-role-policy --role-name dbaccess-ci-deploy \\
+            --policy-name dbaccess-deploy --policy-document file://deploy-policy.json
+    """
+    if not ACCOUNT_ID.fullmatch(account):
+        _fail(f"--account {account!r} is not a 12-digit account id", "e.g. --account 123456789012")
+    require_program_extra()
+    try:
+        program = declared_by_program(program_dir.resolve(), stack, account)
+    except InvalidInput as exc:
+        exit_invalid(exc, Format.text)
+    if program.region is None:
+        _fail(
+            f"Pulumi.{stack}.yaml sets no aws:region",
+            f"pulumi config set aws:region <region> --stack {stack}",
+        )
+    if role is Role.preview and not program.settings.previewAccounts:
+        _fail(
+            f"Pulumi.{stack}.yaml has no dbaccess:previewAccounts, so previews would assume "
+            "the deploy roles",
+            "add dbaccess:previewAccounts (account id -> a read-only role ARN, for every account "
+            "of dbaccess:accounts) so previews never hold write credentials",
+        )
+    try:
+        policies = build_policies(
+            program.declared,
+            program.lookups,
+            region=program.region,
+            preview_roles=program.settings.previewAccounts,
+        )
+    except UncoveredType as exc:
+        _fail(str(exc), "this is a gap in dbaccess itself; report it")
+    print(json.dumps(policies[role.value], indent=2))

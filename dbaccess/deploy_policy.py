@@ -1,0 +1,482 @@
+"""The least-privilege IAM policies of the deploy role and the preview role, from what the
+program declares.
+
+Pure (no Pulumi): `dbaccess iam-policy` runs the program under the mock engine and hands
+over each resource it registered and each lookup it made. `RULES` maps a resource type to the
+API actions Pulumi's provider calls for it (create, read, update, delete, tags) and the ARN it
+acts on; the ARN is scoped to the names the program gives (auto-names are the logical name
+plus a random suffix, so `<logical name>-*`; person roles by their path `/dbaccess/`).
+A type without a rule is an error, so a new resource type cannot slip past the policy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+# Pulumi's auto-name: the logical name, a dash, seven random hex digits.
+_AUTO_NAME: Final = re.compile(r"(?P<logical>.+)-[0-9a-f]{7}")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One resource the program registered, in the account its provider deploys to."""
+
+    type: str
+    name: str  # the logical name
+    inputs: Mapping[str, Any]
+    account: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One data-source call (invoke) the program made, in its provider's account."""
+
+    token: str
+    args: Mapping[str, Any]
+    account: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The actions a resource type needs. `arn` is a template over {region}, {account} and
+    {name} (the physical name or its pattern); None: the resource is not an AWS one (its
+    provider's access is covered by the provider's own rule)."""
+
+    write: tuple[str, ...]
+    read: tuple[str, ...]
+    arn: str | None
+    # Actions whose API takes no resource ARN (AWS only accepts "*" for them).
+    unscoped_write: tuple[str, ...] = ()
+    unscoped_read: tuple[str, ...] = ()
+
+
+_S3_BUCKET_READ = (
+    "s3:ListBucket",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketWebsite",
+    "s3:GetBucketVersioning",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketLogging",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketTagging",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketLocation",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPublicAccessBlock",
+)
+_BUCKET = "arn:aws:s3:::{name}"
+_ROLE = "arn:aws:iam::{account}:role{name}"  # {name} carries the path
+
+RULES: Final[Mapping[str, Rule]] = {
+    "aws:iam/role:Role": Rule(
+        write=(
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:UpdateRole",
+            "iam:UpdateRoleDescription",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+        ),
+        read=(
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole",
+            "iam:ListRoleTags",
+        ),
+        arn=_ROLE,
+    ),
+    "aws:iam/rolePolicy:RolePolicy": Rule(
+        write=("iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+        read=("iam:GetRolePolicy",),
+        arn=_ROLE,
+    ),
+    "aws:s3/bucket:Bucket": Rule(
+        write=("s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"),
+        read=_S3_BUCKET_READ,
+        arn=_BUCKET,
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": Rule(
+        write=("s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+        read=("s3:GetBucketPolicy",),
+        arn=_BUCKET,
+    ),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Rule(
+        write=("s3:PutBucketPublicAccessBlock",),
+        read=("s3:GetBucketPublicAccessBlock",),
+        arn=_BUCKET,
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": Rule(
+        write=("s3:PutEncryptionConfiguration",),
+        read=("s3:GetEncryptionConfiguration",),
+        arn=_BUCKET,
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": Rule(
+        write=("s3:PutBucketVersioning",),
+        read=("s3:GetBucketVersioning",),
+        arn=_BUCKET,
+    ),
+    "aws:s3/bucketObjectv2:BucketObjectv2": Rule(
+        write=("s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"),
+        read=("s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectAcl"),
+        # Every object of the bucket: the role writes the bucket policy, which could grant it
+        # any object anyway (parliament: RESOURCE_POLICY_PRIVILEGE_ESCALATION), so naming
+        # keys would only pretend to narrow it.
+        arn="arn:aws:s3:::{name}/*",
+    ),
+    "aws:dynamodb/table:Table": Rule(
+        write=(
+            "dynamodb:CreateTable",
+            "dynamodb:DeleteTable",
+            "dynamodb:UpdateTable",
+            "dynamodb:UpdateTimeToLive",
+            "dynamodb:UpdateContinuousBackups",
+            "dynamodb:TagResource",
+            "dynamodb:UntagResource",
+        ),
+        read=(
+            "dynamodb:DescribeTable",
+            "dynamodb:DescribeTimeToLive",
+            "dynamodb:DescribeContinuousBackups",
+            "dynamodb:ListTagsOfResource",
+        ),
+        arn="arn:aws:dynamodb:{region}:{account}:table/{name}",
+    ),
+    "aws:kms/key:Key": Rule(
+        # Key ids are random UUIDs: the key ARN cannot be named before the key exists.
+        write=(
+            "kms:PutKeyPolicy",
+            "kms:EnableKeyRotation",
+            "kms:DisableKeyRotation",
+            "kms:UpdateKeyDescription",
+            "kms:ScheduleKeyDeletion",
+            "kms:TagResource",
+            "kms:UntagResource",
+        ),
+        read=(
+            "kms:DescribeKey",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags",
+        ),
+        arn="arn:aws:kms:{region}:{account}:key/*",
+    ),
+    "aws:sqs/queue:Queue": Rule(
+        write=(
+            "sqs:CreateQueue",
+            "sqs:DeleteQueue",
+            "sqs:SetQueueAttributes",
+            "sqs:TagQueue",
+            "sqs:UntagQueue",
+        ),
+        read=("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"),
+        arn="arn:aws:sqs:{region}:{account}:{name}",
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Rule(
+        write=(
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ),
+        read=("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
+        arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": Rule(
+        write=(
+            "logs:CreateLogGroup",
+            "logs:DeleteLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:TagResource",
+            "logs:UntagResource",
+        ),
+        read=("logs:ListTagsForResource",),
+        arn="arn:aws:logs:{region}:{account}:log-group:{name}",
+        unscoped_read=("logs:DescribeLogGroups",),
+    ),
+    "aws:lambda/function:Function": Rule(
+        write=(
+            "lambda:CreateFunction",
+            "lambda:DeleteFunction",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+        ),
+        read=(
+            "lambda:GetFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:GetFunctionCodeSigningConfig",
+            "lambda:GetFunctionConcurrency",
+            "lambda:ListVersionsByFunction",
+            "lambda:ListTags",
+        ),
+        arn="arn:aws:lambda:{region}:{account}:function:{name}",
+    ),
+    "aws:lambda/layerVersion:LayerVersion": Rule(
+        write=("lambda:PublishLayerVersion", "lambda:DeleteLayerVersion"),
+        read=("lambda:GetLayerVersion",),
+        arn="arn:aws:lambda:{region}:{account}:layer:{name}",
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": Rule(
+        # Mappings are named by a UUID AWS picks; a condition ties them to our function.
+        write=("lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"),
+        read=("lambda:GetEventSourceMapping",),
+        arn="arn:aws:lambda:{region}:{account}:event-source-mapping:*",
+        unscoped_write=("lambda:CreateEventSourceMapping",),
+    ),
+    "aws:scheduler/schedule:Schedule": Rule(
+        write=("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"),
+        read=("scheduler:GetSchedule",),
+        arn="arn:aws:scheduler:{region}:{account}:schedule/default/{name}",
+    ),
+    # Kubernetes objects go through the cluster's API with an EKS access entry for the deploy
+    # role (README: first deploy); IAM only sees the cluster lookup (see LOOKUPS).
+    "kubernetes:core/v1:Namespace": Rule((), (), None),
+    "kubernetes:core/v1:Secret": Rule((), (), None),
+    "kubernetes:core/v1:ServiceAccount": Rule((), (), None),
+    "kubernetes:apps/v1:Deployment": Rule((), (), None),
+    "kubernetes:policy/v1:PodDisruptionBudget": Rule((), (), None),
+    # Database objects go through the postgresql provider as the admin login (its rule below).
+    "postgresql:index/role:Role": Rule((), (), None),
+    "postgresql:index/grant:Grant": Rule((), (), None),
+    "postgresql:index/defaultPrivileges:DefaultPrivileges": Rule((), (), None),
+    # Providers: the account roles (sts), the admin login (rds-db), the cluster (eks).
+    "pulumi:providers:aws": Rule((), ("sts:AssumeRole",), "{name}"),
+    "pulumi:providers:postgresql": Rule(
+        ("rds-db:connect",), (), "arn:aws:rds-db:{region}:{account}:dbuser:*/{name}"
+    ),
+    "pulumi:providers:kubernetes": Rule((), (), None),
+}
+
+LOOKUPS: Final[Mapping[str, Rule]] = {
+    "aws:rds/getInstance:getInstance": Rule(
+        (), ("rds:DescribeDBInstances",), "arn:aws:rds:{region}:{account}:db:{name}"
+    ),
+    "aws:rds/getCluster:getCluster": Rule(
+        (), ("rds:DescribeDBClusters",), "arn:aws:rds:{region}:{account}:cluster:{name}"
+    ),
+    "aws:eks/getCluster:getCluster": Rule(
+        (), ("eks:DescribeCluster",), "arn:aws:eks:{region}:{account}:cluster/{name}"
+    ),
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": Rule(
+        (), ("iam:GetOpenIDConnectProvider",), "arn:aws:iam::{account}:oidc-provider/{name}"
+    ),
+}
+
+# Creating a function or a schedule hands it a role; only our service roles, only to them.
+PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
+# A VPC Lambda's subnets and security groups are checked with calls that take no resource.
+VPC_DESCRIBE: Final = ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")
+
+
+class UncoveredType(ValueError):
+    """The program registers a resource type RULES does not know."""
+
+
+def _pattern(physical: str) -> str:
+    """An auto-name (logical-abc1234) as the pattern of every name Pulumi may give it."""
+    match = _AUTO_NAME.fullmatch(physical)
+    return f"{match['logical']}-*" if match else physical
+
+
+@dataclass
+class _Collector:
+    # (actions, condition as JSON) -> resources
+    statements: dict[tuple[tuple[str, ...], str], set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+
+    def add(
+        self,
+        actions: Iterable[str],
+        resource: str,
+        condition: Mapping[str, Any] | None = None,
+    ) -> None:
+        names = tuple(sorted(set(actions)))
+        if names:
+            key = (names, json.dumps(condition or {}, sort_keys=True))
+            self.statements[key].add(resource)
+
+    def policy(self, sid_prefix: str) -> dict[str, Any]:
+        # One statement per distinct action set; merge action sets that share resources.
+        by_resources: dict[tuple[tuple[str, ...], str], set[str]] = defaultdict(set)
+        for (names, condition), resources in self.statements.items():
+            by_resources[(tuple(sorted(resources)), condition)].update(names)
+        statements = []
+        for index, ((arns, condition), granted) in enumerate(
+            sorted(by_resources.items(), key=lambda item: (sorted(item[1])[0], item[0]))
+        ):
+            statement: dict[str, Any] = {
+                "Sid": f"{sid_prefix}{index + 1}",
+                "Effect": "Allow",
+                "Action": sorted(granted),
+                "Resource": list(arns) if len(arns) > 1 else arns[0],
+            }
+            if condition != "{}":
+                statement["Condition"] = json.loads(condition)
+            statements.append(statement)
+        return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _role_resource(declared: Declared) -> str:
+    path = str(declared.inputs.get("path") or "/")
+    if path != "/":
+        # Our own path (/dbaccess/, /dbaccess-service/): every role under it is ours.
+        return f"{path}*"
+    name = declared.inputs.get("name")
+    return f"/{name}" if name else f"/{declared.name}-*"
+
+
+def _name(declared: Declared, roles: Mapping[tuple[str, str], str]) -> str:
+    """The physical name (or its pattern) that the rule's ARN template gets."""
+    inputs = declared.inputs
+    match declared.type:
+        case "aws:iam/role:Role":
+            return _role_resource(declared)
+        case "aws:iam/rolePolicy:RolePolicy":
+            return _role_of(roles, declared.account, str(inputs["role"]))
+        case "pulumi:providers:postgresql":
+            return str(inputs["username"])
+        case "aws:lambda/layerVersion:LayerVersion":
+            return f"{inputs['layerName']}*"  # the layer and its numbered versions
+        case kind if kind.startswith("aws:s3/") and "bucket" in inputs:
+            return _pattern(str(inputs["bucket"]))  # a bucket's setting or object
+    # Named by the program, or auto-named: the logical name and Pulumi's random suffix.
+    return _pattern(str(inputs["name"])) if inputs.get("name") else f"{declared.name}-*"
+
+
+def _role_of(roles: Mapping[tuple[str, str], str], account: str, name: str) -> str:
+    """The path/name pattern of the role the program declared with this (physical) name."""
+    found = roles.get((account, name)) or roles.get((account, _pattern(name)))
+    if found is None:
+        raise UncoveredType(f"role {name!r} is not one the program declares")
+    return found
+
+
+def _account(declared: Declared) -> str:
+    """The account a resource lives in; a postgresql provider's is its database's, the
+    account of the role that signs the admin's IAM token."""
+    if declared.type == "pulumi:providers:postgresql":
+        return str(declared.inputs["awsRdsIamProviderRoleArn"]).split(":")[4]
+    return declared.account
+
+
+def _provider_roles(declared: Declared) -> list[str]:
+    assume = declared.inputs.get("assumeRoles") or "[]"
+    roles = json.loads(assume) if isinstance(assume, str) else assume
+    return [str(r["roleArn"]) for r in roles]
+
+
+def _passed_roles(declared: Declared) -> list[str]:
+    """The role ARNs a Lambda function or a schedule is created with."""
+    if declared.type == "aws:lambda/function:Function":
+        return [str(declared.inputs["role"])]
+    if declared.type == "aws:scheduler/schedule:Schedule":
+        return [str(declared.inputs["target"]["roleArn"])]
+    return []
+
+
+def _lookup_name(lookup: Lookup, region: str) -> str:
+    args = lookup.args
+    match lookup.token:
+        case "aws:rds/getInstance:getInstance":
+            return str(args["dbInstanceIdentifier"])
+        case "aws:rds/getCluster:getCluster":
+            return str(args["clusterIdentifier"])
+        case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            # The cluster's issuer id is only known to AWS: the region's EKS OIDC providers.
+            return f"oidc.eks.{region}.amazonaws.com/id/*"
+    return str(args["name"])
+
+
+def coverage_gaps(declared: Iterable[Declared], lookups: Iterable[Lookup]) -> list[str]:
+    """Resource types and lookups the program uses that the tables do not know."""
+    types = {d.type for d in declared} - set(RULES)
+    tokens = {lookup.token for lookup in lookups} - set(LOOKUPS)
+    return sorted(types | tokens)
+
+
+def build_policies(
+    declared: Iterable[Declared],
+    lookups: Iterable[Lookup],
+    *,
+    region: str,
+    preview_roles: Mapping[str, str],
+) -> dict[str, dict[str, Any]]:
+    """{"deploy": policy, "preview": policy}. `preview_roles`: account -> the read-only role
+    the per-account providers assume during a preview (dbaccess:previewAccounts)."""
+    declared, lookups = list(declared), list(lookups)
+    if gaps := coverage_gaps(declared, lookups):
+        raise UncoveredType(
+            f"no IAM actions known for {', '.join(gaps)}; add them to RULES or LOOKUPS in "
+            "dbaccess/deploy_policy.py"
+        )
+    roles = {
+        (d.account, str(d.inputs.get("name") or f"{d.name}-*")): _role_resource(d)
+        for d in declared
+        if d.type == "aws:iam/role:Role"
+    }
+    deploy, preview = _Collector(), _Collector()
+
+    def arn(template: str, account: str, name: str) -> str:
+        return template.format(region=region, account=account, name=name)
+
+    for d in declared:
+        rule = RULES[d.type]
+        if rule.arn is None:
+            continue
+        if d.type == "pulumi:providers:aws":
+            for role in _provider_roles(d):
+                deploy.add(rule.read, role)
+            continue
+        resource = arn(rule.arn, _account(d), _name(d, roles))
+        condition = None
+        if d.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
+            function = _pattern(str(d.inputs["functionName"]).rsplit(":", 1)[1])
+            condition = {
+                "ArnLike": {
+                    "lambda:FunctionArn": arn(
+                        RULES["aws:lambda/function:Function"].arn or "", d.account, function
+                    )
+                }
+            }
+        deploy.add(rule.write + rule.read, resource, condition)
+        preview.add(rule.read, resource, condition)
+        deploy.add(rule.unscoped_write + rule.unscoped_read, "*", condition)
+        preview.add(rule.unscoped_read, "*", condition)
+        for passed in _passed_roles(d):
+            name = passed.rsplit("/", 1)[1]
+            deploy.add(
+                ["iam:PassRole"],
+                arn(_ROLE, d.account, _role_of(roles, d.account, name)),
+                {"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}},
+            )
+        if d.type == "aws:lambda/function:Function" and d.inputs.get("vpcConfig"):
+            deploy.add(VPC_DESCRIBE, "*")
+            preview.add(VPC_DESCRIBE, "*")
+    for lookup in lookups:
+        rule = LOOKUPS[lookup.token]
+        assert rule.arn is not None  # every lookup acts on a named resource
+        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region))
+        deploy.add(rule.read, resource)
+        preview.add(rule.read, resource)
+    # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
+    for role in preview_roles.values():
+        deploy.add(["sts:AssumeRole"], role)
+        preview.add(["sts:AssumeRole"], role)
+    return {"deploy": deploy.policy("DbaccessDeploy"), "preview": preview.policy("DbaccessPreview")}

@@ -1,0 +1,68 @@
+"""Create, change and delete one login on a live server: what the Pulumi dynamic provider in
+components/mysql_users.py does, on a PyMySQL connection (production and tests alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import pymysql
+
+from dbaccess.access.naming import Access
+from dbaccess.mysql import statements as sql
+from dbaccess.mysql.spec import MysqlLogin
+
+
+class Connection(Protocol):
+    def cursor(self) -> Any: ...
+
+
+class MysqlApplyError(RuntimeError):
+    """A statement failed; the message names the user, the statement and the server's answer
+    (statements carry names only, never a token)."""
+
+
+def _execute(conn: Connection, statement: str, context: str) -> None:
+    with conn.cursor() as cur:
+        try:
+            # No args: PyMySQL then sends the text as is (the '%' host is not a format).
+            cur.execute(statement)
+        except pymysql.MySQLError as exc:
+            raise MysqlApplyError(f"{context} failed: {exc}") from None
+
+
+def run(conn: Connection, statements: Sequence[str], what: str) -> None:
+    for statement in statements:
+        _execute(conn, statement, f"{what}: {statement!r}")
+
+
+def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) -> None:
+    """CREATE USER + its grants. An existing user of that name is an error, never adopted: it
+    may be someone's password user. If a grant fails, the new user is dropped again so that
+    the next deploy starts clean."""
+    what = f"creating MySQL user {login.login!r}"
+    try:
+        # The message leaves the authentication clause out (in tests it holds a password).
+        _execute(conn, sql.create_user(login.login, auth), f"{what}: CREATE USER")
+    except MysqlApplyError as exc:
+        raise MysqlApplyError(
+            f"{exc}. If a user of that name already exists, drop it or give the person "
+            "another `username:` - db-access never takes over an existing user."
+        ) from None
+    try:
+        run(conn, sql.grant_statements(login.login, sql.grants_of(login)), what)
+    except MysqlApplyError:
+        run(conn, [sql.drop_user(login.login)], f"{what} (undoing)")
+        raise
+
+
+def change_login(
+    conn: Connection, login: str, before: Mapping[str, Access], after: Mapping[str, Access]
+) -> None:
+    run(conn, sql.change_statements(login, before, after), f"changing MySQL user {login!r}")
+
+
+def delete_login(conn: Connection, login: str) -> None:
+    """DROP USER takes its privileges with it. Open sessions live on: `dbaccess sweep` ends
+    them (see dbaccess.mysql.audit)."""
+    run(conn, [sql.drop_user(login)], f"dropping MySQL user {login!r}")

@@ -1,0 +1,55 @@
+"""The db-access admin's connection to an RDS / Aurora MySQL server: an IAM token minted with
+the deploy role for this one connection (never stored), sent in clear text inside TLS that
+verifies the server against the RDS CA bundle and its host name."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import boto3
+import pymysql
+
+from dbaccess.mysql.spec import AdminTarget
+
+SESSION_NAME: Final = "dbaccess-mysql-admin"
+CONNECT_TIMEOUT_S: Final = 10
+
+
+def admin_token(target: AdminTarget) -> str:
+    """A 15-minute RDS auth token for `target.admin_login`, signed with the deploy role."""
+    sts = boto3.client("sts", region_name=target.region)
+    keys = sts.assume_role(
+        RoleArn=target.deploy_role_arn, RoleSessionName=SESSION_NAME, DurationSeconds=900
+    )["Credentials"]
+    rds = boto3.client(
+        "rds",
+        region_name=target.region,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+    return str(
+        rds.generate_db_auth_token(
+            DBHostname=target.host,
+            Port=target.port,
+            DBUsername=target.admin_login,
+            Region=target.region,
+        )
+    )
+
+
+def admin_connection(target: AdminTarget) -> pymysql.Connection:
+    # The server asks for mysql_clear_password (AWSAuthenticationPlugin); PyMySQL answers it
+    # with the token, which is why TLS must be on and verified before anything is sent.
+    return pymysql.connect(
+        host=target.host,
+        port=target.port,
+        user=target.admin_login,
+        password=admin_token(target),
+        ssl_ca=target.ca_bundle,
+        ssl_verify_cert=True,
+        ssl_verify_identity=True,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        charset="utf8mb4",
+    )

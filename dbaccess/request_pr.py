@@ -1,0 +1,85 @@
+"""The pull request a Slack access request becomes: its branch, title, body and labels.
+
+Pure functions: the bot passes in the request and the access diff (rendered by
+`dbaccess.access.diff.render_markdown`, the preview workflow's comment) and hands the result to
+`dbaccess.github_app.open_access_request`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+BRANCH_PREFIX = "access-request"
+REQUEST_LABEL = "access-request"
+PRODUCTION_LABEL = "production"
+
+# Characters kept in a branch name component; everything else becomes "-". A subset of what
+# git allows, so the name also reads well in a URL.
+_UNSAFE_IN_BRANCH = re.compile(r"[^a-z0-9._@+-]+")
+# Markdown that would change how a person's text renders, and "@", which would ping someone.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+@dataclass(frozen=True)
+class RequestedGrant:
+    email: str
+    database: str
+    access: str  # read-only | read-write
+    until: date | None
+    reason: str | None
+
+
+def branch_name(email: str, database: str, access: str) -> str:
+    """`access-request/<person>/<database>-<access>`, valid under git's ref rules whatever
+    the input (one branch per person, database and access: a second ask finds the first)."""
+    return f"{BRANCH_PREFIX}/{_component(email)}/{_component(f'{database}-{access}')}"
+
+
+def title(grant: RequestedGrant) -> str:
+    return f"Grant {grant.email} {grant.access} on {grant.database}"
+
+
+def labels(production: bool) -> tuple[str, ...]:
+    return (REQUEST_LABEL, PRODUCTION_LABEL) if production else (REQUEST_LABEL,)
+
+
+def body(grant: RequestedGrant, diff_markdown: str) -> str:
+    until = f"{grant.until} (the last day of access)" if grant.until else "no end date"
+    return "\n".join(
+        [
+            f"{_plain(grant.email)} asks for **{grant.access}** on `{grant.database}`.",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| Requested by | {_plain(grant.email)} |",
+            f"| Database | `{grant.database}` |",
+            f"| Access | {grant.access} |",
+            f"| Until | {until} |",
+            f"| Reason | {_plain(grant.reason) if grant.reason else '(none given)'} |",
+            "",
+            diff_markdown.rstrip(),
+            "",
+            "---",
+            "Requested from Slack with the dbaccess bot, which edited `access.yaml` for the "
+            "requester. Merge to grant (live after the next deploy), close to decline: the "
+            "requester is told either way.",
+        ]
+    )
+
+
+def _component(text: str) -> str:
+    """One path component of a branch name that git accepts: no "..", no leading "." or "-",
+    no trailing "." or ".lock", no "@{", nothing empty."""
+    safe = _UNSAFE_IN_BRANCH.sub("-", text.lower())
+    safe = re.sub(r"\.{2,}", ".", safe).strip(".-")
+    safe = re.sub(r"\.lock$", "-lock", safe)
+    return safe or "x"
+
+
+def _plain(text: str) -> str:
+    """A person's text shown as typed in a markdown table cell: one line, no formatting, and
+    no @mention (an HTML entity for "@" renders as "@" without notifying anyone)."""
+    one_line = " ".join(text.split())
+    return _MARKDOWN.sub(r"\\\1", one_line).replace("@", "&#64;")

@@ -1,0 +1,709 @@
+"""A fake GitHub REST API over real HTTP on 127.0.0.1, for a GitHub App installation that opens
+pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
+
+    POST   /app/installations/{id}/access_tokens          (app JWT, verified with the public key)
+    GET    /repos/{owner}/{repo}
+    GET    /repos/{owner}/{repo}/git/ref/{ref}            (PyGithub reads with the singular form)
+    POST   /repos/{owner}/{repo}/git/refs
+    DELETE /repos/{owner}/{repo}/git/refs/{ref}
+    GET    /repos/{owner}/{repo}/contents/{path}?ref=
+    PUT    /repos/{owner}/{repo}/contents/{path}
+    GET    /repos/{owner}/{repo}/pulls?state=&head=owner:branch
+    POST   /repos/{owner}/{repo}/pulls
+    GET    /repos/{owner}/{repo}/pulls/{number}
+    PATCH  /repos/{owner}/{repo}/pulls/{number}
+    POST   /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
+    POST   /repos/{owner}/{repo}/issues/{number}/labels
+
+Every repository call must carry a live installation token the fake minted, and the
+installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
+accessible by integration"). Repository state (branches, commits, blobs, pull requests) is kept
+in memory; blob shas are git's own. Faults: `fail(step, status)` answers a step with an HTTP
+error, `rate_limit(step)` as an exhausted hourly quota, and `go_down_at(step)` drops that
+request's connection and every one after it.
+The answers carry the fields PyGithub reads, with GitHub's own status codes and messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.local_http import LocalHTTPServer
+
+APP_ID = 424242
+INSTALLATION_ID = 7777
+BOT_LOGIN = "dbaccess-bot[bot]"
+# What the README tells operators to grant (metadata read comes with every app).
+DEFAULT_PERMISSIONS = {
+    "metadata": "read",
+    "contents": "write",
+    "pull_requests": "write",
+    "members": "read",
+}
+
+NOT_ACCESSIBLE = "Resource not accessible by integration"
+NOT_COLLABORATOR = (
+    "Reviews may only be requested from collaborators. One or more of the users or teams you "
+    "specified is not a collaborator of the {repo} repository."
+)
+
+# step name -> (method, path pattern, permissions that allow it: any one of them suffices)
+_ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "mint_token": ("POST", r"/app/installations/(?P<installation>\d+)/access_tokens", ()),
+    "get_repo": ("GET", r"/repos/(?P<repo>[^/]+/[^/]+)", (("metadata", "read"),)),
+    "get_ref": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/git/ref/(?P<ref>.+)",
+        (("contents", "read"),),
+    ),
+    "create_ref": ("POST", r"/repos/(?P<repo>[^/]+/[^/]+)/git/refs", (("contents", "write"),)),
+    "delete_ref": (
+        "DELETE",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/git/refs/(?P<ref>.+)",
+        (("contents", "write"),),
+    ),
+    "get_contents": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/contents/(?P<path>.+)",
+        (("contents", "read"),),
+    ),
+    "put_contents": (
+        "PUT",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/contents/(?P<path>.+)",
+        (("contents", "write"),),
+    ),
+    "list_pulls": ("GET", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls", (("pull_requests", "read"),)),
+    "create_pull": ("POST", r"/repos/(?P<repo>[^/]+/[^/]+)/pulls", (("pull_requests", "write"),)),
+    "get_pull": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)",
+        (("pull_requests", "read"),),
+    ),
+    "update_pull": (
+        "PATCH",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)",
+        (("pull_requests", "write"),),
+    ),
+    "request_reviewers": (
+        "POST",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/requested_reviewers",
+        (("pull_requests", "write"),),
+    ),
+    # Labelling a pull request is an issues endpoint; either write permission allows it.
+    "add_labels": (
+        "POST",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/labels",
+        (("issues", "write"), ("pull_requests", "write")),
+    ),
+}
+STEPS = tuple(_ROUTES)
+
+
+class _Answer(Exception):
+    """Raised inside a handler to answer with an HTTP error."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+        self.body: dict[str, Any] = {"message": message}
+        if errors:
+            self.body["errors"] = errors
+        self.body["documentation_url"] = "https://docs.github.com/rest"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    step: str | None
+    status: int  # 0: the connection was dropped
+
+
+@dataclass
+class Commit:
+    sha: str
+    tree: dict[str, str]  # path -> blob sha
+    message: str
+    parent: str | None
+
+
+@dataclass
+class Pull:
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    state: str = "open"
+    merged: bool = False
+    reviewers: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Repo:
+    owner: str
+    name: str
+    default_branch: str
+    collaborators: set[str]
+    teams: set[str]
+    branches: dict[str, str] = field(default_factory=dict)  # name -> commit sha
+    commits: dict[str, Commit] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    pulls: dict[int, Pull] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def blob_sha(data: bytes) -> str:
+    """git's object id for a blob, as GitHub reports it."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class FakeGitHub(LocalHTTPServer):
+    """Use as `with FakeGitHub() as github:`; `github.url` is the API base URL."""
+
+    def __init__(
+        self,
+        *,
+        app_id: int = APP_ID,
+        installation_id: int = INSTALLATION_ID,
+        permissions: dict[str, str] | None = None,
+        token_lifetime: float = 3600.0,
+    ) -> None:
+        self.app_id = app_id
+        self.installation_id = installation_id
+        self.permissions = dict(DEFAULT_PERMISSIONS if permissions is None else permissions)
+        self.token_lifetime = token_lifetime
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.private_key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode()
+        self._public_key = key.public_key()
+        self.repos: dict[str, Repo] = {}
+        self.calls: list[Call] = []
+        self.tokens_minted: list[str] = []
+        self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self._faults: dict[str, list[_Answer]] = {}  # step -> refusals still to answer
+        self._down_at: str | None = None
+        self._down = False
+        self._next_number = 1
+        self._lock = threading.RLock()
+        super().__init__(_handler_for(self))
+
+    @property
+    def url(self) -> str:
+        return self.origin
+
+    # ------------------------------------------------------------------ set-up and inspection
+
+    def add_repo(
+        self,
+        full_name: str,
+        files: dict[str, str],
+        *,
+        default_branch: str = "main",
+        collaborators: tuple[str, ...] = (),
+        teams: tuple[str, ...] = (),
+    ) -> Repo:
+        owner, name = full_name.split("/")
+        repo = Repo(owner, name, default_branch, set(collaborators), set(teams))
+        tree = {path: _store_blob(repo, text.encode()) for path, text in files.items()}
+        repo.branches[default_branch] = _commit(repo, tree, "Initial commit", None)
+        self.repos[full_name.lower()] = repo
+        return repo
+
+    def file_text(self, repo: str, branch: str, path: str) -> str | None:
+        r = self.repos[repo.lower()]
+        if branch not in r.branches:
+            return None
+        sha = r.commits[r.branches[branch]].tree.get(path)
+        return None if sha is None else r.blobs[sha].decode()
+
+    def commit_file(self, repo: str, branch: str, path: str, text: str) -> None:
+        """Someone else pushes a change (to test edits made on a stale read)."""
+        with self._lock:
+            r = self.repos[repo.lower()]
+            head = r.commits[r.branches[branch]]
+            tree = {**head.tree, path: _store_blob(r, text.encode())}
+            r.branches[branch] = _commit(r, tree, f"Update {path}", head.sha)
+
+    def branch_names(self, repo: str) -> set[str]:
+        return set(self.repos[repo.lower()].branches)
+
+    def pulls(self, repo: str) -> list[Pull]:
+        return list(self.repos[repo.lower()].pulls.values())
+
+    def merge(self, repo: str, number: int) -> None:
+        """What a reviewer's merge does: the base branch gets the head's tree."""
+        with self._lock:
+            r = self.repos[repo.lower()]
+            pull = r.pulls[number]
+            head_tree = r.commits[r.branches[pull.head]].tree
+            r.branches[pull.base] = _commit(
+                r, dict(head_tree), f"Merge #{number}", r.branches[pull.base]
+            )
+            pull.state, pull.merged = "closed", True
+
+    def close(self, repo: str, number: int) -> None:
+        with self._lock:
+            self.repos[repo.lower()].pulls[number].state = "closed"
+
+    def steps_called(self) -> list[str]:
+        return [call.step or "?" for call in self.calls]
+
+    # ------------------------------------------------------------------ faults
+
+    def fail(self, step: str, status: int = 503, times: int = 1000) -> None:
+        """Answer the next `times` calls of `step` with `status` (403: a missing permission)."""
+        assert step in _ROUTES, f"unknown step {step}; one of {STEPS}"
+        message = NOT_ACCESSIBLE if status == 403 else "Server Error"
+        self._faults[step] = [_Answer(status, message) for _ in range(times)]
+
+    def rate_limit(self, step: str, times: int = 1000) -> None:
+        """Answer `step` as GitHub does when the installation's hourly quota is used up."""
+        assert step in _ROUTES, f"unknown step {step}; one of {STEPS}"
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)}
+        message = f"API rate limit exceeded for installation ID {self.installation_id}."
+        self._faults[step] = [_Answer(403, message, headers=headers) for _ in range(times)]
+
+    def go_down_at(self, step: str) -> None:
+        """When `step` is called, drop the connection and refuse every request after it."""
+        assert step in _ROUTES, f"unknown step {step}; one of {STEPS}"
+        self._down_at = step
+
+    def revoke_tokens(self) -> None:
+        """Installation tokens stop working (the app was reinstalled, or GitHub revoked them)."""
+        with self._lock:
+            self._tokens.clear()
+
+    # ------------------------------------------------------------------ request handling
+
+    def _dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """(status, JSON body, headers) to answer, or None to drop the connection."""
+        url = urlsplit(raw_path)
+        step, params = _route(method, url.path)
+        with self._lock:
+            if self._down or (step is not None and step == self._down_at):
+                self._down = True
+                self.calls.append(Call(method, url.path, step, 0))
+                return None
+        try:
+            if step is None:
+                raise _Answer(404, "Not Found")
+            faults = self._faults.get(step)
+            if faults:
+                raise faults.pop(0)
+            body = json.loads(raw_body) if raw_body else None
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            with self._lock:
+                status, answer = self._handle(step, params, query, headers, body)
+        except _Answer as refusal:
+            self.calls.append(Call(method, url.path, step, refusal.status))
+            return refusal.status, refusal.body, refusal.headers
+        except ValueError:
+            status, answer = 400, {"message": "Problems parsing JSON"}
+        self.calls.append(Call(method, url.path, step, status))
+        return status, answer, {}
+
+    def _handle(
+        self,
+        step: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, Any]:
+        if step == "mint_token":
+            self._check_app_jwt(headers.get("authorization", ""))
+            if int(params["installation"]) != self.installation_id:
+                raise _Answer(404, "Not Found")
+            return 201, self._mint()
+        self._check_installation_token(headers.get("authorization", ""))
+        repo = self.repos.get(params["repo"].lower())
+        if repo is None:  # GitHub answers 404 for repositories the installation cannot see
+            raise _Answer(404, "Not Found")
+        allowed_by = _ROUTES[step][2]
+        if not any(_grants(self.permissions.get(p), level) for p, level in allowed_by):
+            raise _Answer(403, NOT_ACCESSIBLE)
+        handler = getattr(self, f"_{step}")
+        result: tuple[int, Any] = handler(repo, params, query, body)
+        return result
+
+    def _check_app_jwt(self, authorization: str) -> None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise _Answer(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise _Answer(401, f"A JSON web token could not be decoded ({error})") from None
+        if str(claims["iss"]) != str(self.app_id):
+            raise _Answer(401, "'Issuer' claim ('iss') must be an Integer")
+        if claims["exp"] - claims["iat"] > 600:  # GitHub's limit on an app JWT's lifetime
+            raise _Answer(401, "'Expiration time' claim ('exp') is too far in the future")
+
+    def _check_installation_token(self, authorization: str) -> None:
+        scheme, _, token = authorization.partition(" ")
+        expiry = self._tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+        if expiry is None or expiry <= time.time():
+            raise _Answer(401, "Bad credentials")
+
+    def _mint(self) -> dict[str, Any]:
+        token = "ghs_" + secrets.token_hex(18)
+        expiry = time.time() + self.token_lifetime
+        self._tokens[token] = expiry
+        self.tokens_minted.append(token)
+        return {
+            "token": token,
+            "expires_at": datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": self.permissions,
+            "repository_selection": "selected",
+        }
+
+    # The endpoints: each takes (repo, path params, query, JSON body) -> (status, JSON).
+
+    def _get_repo(self, repo: Repo, *_: Any) -> tuple[int, Any]:
+        return 200, {
+            "id": abs(hash(repo.full_name)) % 10**8,
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "owner": {"login": repo.owner, "type": "Organization"},
+            "private": True,
+            "default_branch": repo.default_branch,
+            "url": self._repo_url(repo),
+            "html_url": f"https://github.com/{repo.full_name}",
+        }
+
+    def _get_ref(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        branch = unquote(params["ref"]).removeprefix("heads/")
+        if branch not in repo.branches:
+            raise _Answer(404, "Not Found")
+        return 200, self._ref_json(repo, branch)
+
+    def _create_ref(self, repo: Repo, _p: Any, _q: Any, body: Any) -> tuple[int, Any]:
+        ref, sha = _field(body, "ref"), _field(body, "sha")
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise _Answer(422, "Reference name is invalid")
+        branch = ref.removeprefix("refs/heads/")
+        if not _valid_ref_name(branch):
+            raise _Answer(422, "Reference name is invalid")
+        if branch in repo.branches:
+            raise _Answer(422, "Reference already exists")
+        if sha not in repo.commits:
+            raise _Answer(422, "Object does not exist")
+        repo.branches[branch] = sha
+        return 201, self._ref_json(repo, branch)
+
+    def _delete_ref(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        branch = unquote(params["ref"]).removeprefix("heads/")
+        if branch not in repo.branches:
+            raise _Answer(422, "Reference does not exist")
+        del repo.branches[branch]
+        for pull in repo.pulls.values():  # GitHub closes pull requests whose head is deleted
+            if pull.head == branch and pull.state == "open":
+                pull.state = "closed"
+        return 204, None
+
+    def _get_contents(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], _b: Any
+    ) -> tuple[int, Any]:
+        path = unquote(params["path"])
+        commit = self._commit_at(repo, query.get("ref", repo.default_branch))
+        sha = commit.tree.get(path)
+        if sha is None:
+            raise _Answer(404, "Not Found")
+        data = repo.blobs[sha]
+        return 200, {
+            **self._content_json(repo, path, sha, len(data)),
+            "type": "file",
+            "encoding": "base64",
+            # GitHub wraps the base64 text at 60 characters.
+            "content": "\n".join(re.findall(".{1,60}", base64.b64encode(data).decode())) + "\n",
+        }
+
+    def _put_contents(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        path = unquote(params["path"])
+        branch = body.get("branch", repo.default_branch) if isinstance(body, dict) else ""
+        message, content = _field(body, "message"), _field(body, "content")
+        if branch not in repo.branches:
+            raise _Answer(404, f"Branch {branch} not found")
+        head = repo.commits[repo.branches[branch]]
+        current = head.tree.get(path)
+        if current is not None and "sha" not in body:
+            raise _Answer(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+        if current is not None and body["sha"] != current:
+            raise _Answer(409, f"{path} does not match {body['sha']}")
+        try:
+            data = base64.b64decode(content, validate=True)
+        except ValueError:
+            raise _Answer(422, "content is not valid Base64") from None
+        sha = _store_blob(repo, data)
+        commit = _commit(repo, {**head.tree, path: sha}, message, head.sha)
+        repo.branches[branch] = commit
+        return 200 if current else 201, {
+            "content": self._content_json(repo, path, sha, len(data)),
+            "commit": {"sha": commit, "message": message, "url": self._repo_url(repo)},
+        }
+
+    def _list_pulls(self, repo: Repo, _p: Any, query: dict[str, str], _b: Any) -> tuple[int, Any]:
+        state = query.get("state", "open")
+        head = query.get("head")
+        found = [
+            self._pull_json(repo, pull)
+            for pull in repo.pulls.values()
+            if state in ("all", pull.state)
+            and (head is None or head == f"{repo.owner}:{pull.head}")
+        ]
+        return 200, found
+
+    def _create_pull(self, repo: Repo, _p: Any, _q: Any, body: Any) -> tuple[int, Any]:
+        head, base = _field(body, "head"), _field(body, "base")
+        title = _field(body, "title")
+        head = head.removeprefix(f"{repo.owner}:")
+        invalid = [
+            {"resource": "PullRequest", "field": name, "code": "invalid"}
+            for name, branch in (("head", head), ("base", base))
+            if branch not in repo.branches
+        ]
+        if invalid:
+            raise _Answer(422, "Validation Failed", invalid)
+        if repo.branches[head] == repo.branches[base]:
+            raise _Answer(422, "Validation Failed", [f"No commits between {base} and {head}"])
+        for pull in repo.pulls.values():
+            if pull.state == "open" and (pull.head, pull.base) == (head, base):
+                message = f"A pull request already exists for {repo.owner}:{head}."
+                raise _Answer(422, "Validation Failed", [{"message": message}])
+        pull = Pull(self._next_number, title, body.get("body") or "", head, base)
+        self._next_number += 1
+        repo.pulls[pull.number] = pull
+        return 201, self._pull_json(repo, pull)
+
+    def _get_pull(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        return 200, self._pull_json(repo, self._pull(repo, params))
+
+    def _update_pull(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        if isinstance(body, dict) and body.get("state") in ("open", "closed") and not pull.merged:
+            pull.state = body["state"]
+        return 200, self._pull_json(repo, pull)
+
+    def _request_reviewers(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        users = list(body.get("reviewers") or []) if isinstance(body, dict) else []
+        teams = list(body.get("team_reviewers") or []) if isinstance(body, dict) else []
+        if teams and not _grants(self.permissions.get("members"), "read"):
+            # What GitHub answers when the app cannot read the organization's teams.
+            missing = base64.b64encode(f"04:Team{teams[0]}".encode()).decode()
+            detail = f"Could not resolve to a node with the global id of '{missing}'"
+            raise _Answer(422, "Validation Failed", [detail])
+        known_users = {login.lower() for login in repo.collaborators}
+        known_teams = {slug.lower() for slug in repo.teams}
+        if any(u.lower() not in known_users for u in users) or any(
+            t.lower() not in known_teams for t in teams
+        ):
+            raise _Answer(422, NOT_COLLABORATOR.format(repo=repo.full_name))
+        pull.reviewers += [u for u in users if u not in pull.reviewers]
+        pull.teams += [t for t in teams if t not in pull.teams]
+        return 201, self._pull_json(repo, pull)
+
+    def _add_labels(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        names = body.get("labels") if isinstance(body, dict) else body
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise _Answer(422, "Invalid request.\n\nFor 'items', nil is not a string.")
+        pull.labels += [name for name in names if name not in pull.labels]
+        return 200, [_label_json(name) for name in pull.labels]
+
+    # JSON shapes (the fields PyGithub reads, and the URLs it follows).
+
+    def _repo_url(self, repo: Repo) -> str:
+        return f"{self.url}/repos/{repo.full_name}"
+
+    def _ref_json(self, repo: Repo, branch: str) -> dict[str, Any]:
+        sha = repo.branches[branch]
+        return {
+            "ref": f"refs/heads/{branch}",
+            "url": f"{self._repo_url(repo)}/git/refs/heads/{branch}",
+            "object": {
+                "sha": sha,
+                "type": "commit",
+                "url": f"{self._repo_url(repo)}/git/commits/{sha}",
+            },
+        }
+
+    def _content_json(self, repo: Repo, path: str, sha: str, size: int) -> dict[str, Any]:
+        return {
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": sha,
+            "size": size,
+            "url": f"{self._repo_url(repo)}/contents/{path}",
+            "html_url": f"https://github.com/{repo.full_name}/blob/{repo.default_branch}/{path}",
+        }
+
+    def _pull_json(self, repo: Repo, pull: Pull) -> dict[str, Any]:
+        url = f"{self._repo_url(repo)}/pulls/{pull.number}"
+        return {
+            "url": url,
+            "id": pull.number * 1000,
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body,
+            "merged": pull.merged,
+            "html_url": f"https://github.com/{repo.full_name}/pull/{pull.number}",
+            "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
+            "user": {"login": BOT_LOGIN, "type": "Bot"},
+            "head": _branch_json(repo, pull.head),
+            "base": _branch_json(repo, pull.base),
+            "requested_reviewers": [{"login": login} for login in pull.reviewers],
+            "requested_teams": [{"slug": slug, "name": slug} for slug in pull.teams],
+            "labels": [_label_json(name) for name in pull.labels],
+        }
+
+    def _pull(self, repo: Repo, params: dict[str, str]) -> Pull:
+        pull = repo.pulls.get(int(params["number"]))
+        if pull is None:
+            raise _Answer(404, "Not Found")
+        return pull
+
+    def _commit_at(self, repo: Repo, ref: str) -> Commit:
+        sha = repo.branches.get(ref.removeprefix("refs/heads/"), ref)
+        if sha not in repo.commits:
+            raise _Answer(404, f"No commit found for the ref {ref}")
+        return repo.commits[sha]
+
+
+def _route(method: str, path: str) -> tuple[str | None, dict[str, str]]:
+    for step, (verb, pattern, _) in _ROUTES.items():
+        match = re.fullmatch(pattern, path)
+        if verb == method and match:
+            return step, match.groupdict()
+    return None, {}
+
+
+def _grants(held: str | None, needed: str) -> bool:
+    return held == "write" or (held == "read" and needed == "read")
+
+
+def _field(body: Any, name: str) -> str:
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value:
+        raise _Answer(422, "Invalid request.", [f'"{name}" wasn\'t supplied.'])
+    return value
+
+
+def _valid_ref_name(branch: str) -> bool:
+    """The parts of git's check-ref-format rules a branch name can break."""
+    return not (
+        re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(/|$)", branch)
+        or branch.startswith(("/", ".", "-"))
+        or branch.endswith(("/", "."))
+        or branch == "@"
+    )
+
+
+def _store_blob(repo: Repo, data: bytes) -> str:
+    sha = blob_sha(data)
+    repo.blobs[sha] = data
+    return sha
+
+
+def _commit(repo: Repo, tree: dict[str, str], message: str, parent: str | None) -> str:
+    content = json.dumps([sorted(tree.items()), message, parent, len(repo.commits)])
+    sha = hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest()
+    repo.commits[sha] = Commit(sha, tree, message, parent)
+    return sha
+
+
+def _branch_json(repo: Repo, branch: str) -> dict[str, Any]:
+    return {"ref": branch, "label": f"{repo.owner}:{branch}", "sha": repo.branches.get(branch)}
+
+
+def _label_json(name: str) -> dict[str, Any]:
+    return {"name": name, "color": "ededed"}
+
+
+def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as GitHub; requests reuses connections
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def do_PUT(self) -> None:
+            self._serve()
+
+        def do_PATCH(self) -> None:
+            self._serve()
+
+        def do_DELETE(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            answer = fake._dispatch(self.command, self.path, headers, raw)
+            if answer is None:  # down: drop the connection without a word
+                self.close_connection = True
+                return
+            status, document, extra_headers = answer
+            payload = b"" if document is None else json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: `fake.calls` has every request."""
+
+    return Handler

@@ -1,0 +1,176 @@
+"""`dbaccess iam-policy deploy|preview`: what the program declares, and nothing more.
+
+GIVEN the sample program and the prod stack,
+WHEN an operator prints the deploy and the preview role's policies,
+THEN every resource type the program registers has its actions in the deploy policy (a new
+type fails here until dbaccess/deploy_policy.py knows it), the preview policy only reads,
+and parliament finds nothing in either.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import parliament
+import pytest
+
+from dbaccess.deploy_policy import RULES, Declared, UncoveredType, build_policies
+from dbaccess.settings import Settings
+from tests.program.conftest import ROOT, ProgramRunner, stack_config
+
+ACCOUNT = "123456789012"
+# Objects of these providers live behind an API of their own (the cluster's, the database's);
+# IAM sees only how the provider gets in: the cluster lookup, the admin's IAM login.
+PROVIDER_ACCESS = {"kubernetes": "eks:DescribeCluster", "postgresql": "rds-db:connect"}
+WRITE_VERBS = ("Create", "Delete", "Put", "Update", "Tag", "Untag", "Publish", "Pass", "Enable")
+
+
+def iam_policy(role: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dbaccess", "iam-policy", role, "--account", ACCOUNT, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def policies() -> dict[str, dict[str, Any]]:
+    printed = {}
+    for role in ("deploy", "preview"):
+        result = iam_policy(role)
+        assert result.returncode == 0, result.stderr
+        printed[role] = json.loads(result.stdout)
+    return printed
+
+
+def actions(policy: dict[str, Any]) -> set[str]:
+    return {a for s in policy["Statement"] for a in s["Action"]}
+
+
+def test_every_registered_type_has_its_actions_in_the_deploy_policy(
+    run_sample: ProgramRunner, policies: dict[str, dict[str, Any]]
+) -> None:
+    # The program's registrations as `dbaccess preview` records them (not the command's own).
+    custom = {r.type for r in run_sample().resources if r.custom}
+    assert "aws:iam/role:Role" in custom  # the run is the real program
+    unknown = sorted(custom - set(RULES))
+    assert unknown == [], f"add {unknown} to RULES in dbaccess/deploy_policy.py"
+    granted = actions(policies["deploy"])
+    for kind in sorted(custom):
+        rule = RULES[kind]
+        needed = {*rule.write, *rule.read, *rule.unscoped_write, *rule.unscoped_read}
+        package = kind.rsplit(":", 1)[1] if kind.startswith("pulumi:providers:") else kind
+        package = package.split(":")[0]
+        if package in PROVIDER_ACCESS:
+            assert PROVIDER_ACCESS[package] in granted, kind
+            continue
+        assert needed, f"{kind} has no actions"
+        assert needed <= granted, f"{kind}: {sorted(needed - granted)} missing"
+
+
+def test_the_deploy_policy_names_the_account_roles_and_the_admin_logins(
+    policies: dict[str, dict[str, Any]],
+) -> None:
+    deploy = policies["deploy"]["Statement"]
+    assumed = {r for s in deploy if s["Action"] == ["sts:AssumeRole"] for r in _list(s)}
+    settings = stack_config().raw_settings
+    assert set(settings["accounts"].values()) | set(settings["previewAccounts"].values()) == (
+        assumed
+    )
+    (connect,) = [s for s in deploy if s["Action"] == ["rds-db:connect"]]
+    assert sorted(_list(connect)) == [
+        "arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/dbaccess_admin",
+        "arn:aws:rds-db:eu-west-1:210987654321:dbuser:*/dbaccess_admin",
+    ]
+    # Person roles only under their own path, in each account.
+    roles = {r for s in deploy if "iam:CreateRole" in s["Action"] for r in _list(s)}
+    assert "arn:aws:iam::210987654321:role/dbaccess/*" in roles
+    assert all(":role/" in r and not r.endswith(":role/*") for r in roles)
+
+
+def test_the_preview_policy_only_reads(policies: dict[str, dict[str, Any]]) -> None:
+    preview = actions(policies["preview"])
+    writes = sorted(a for a in preview if a.split(":")[1].startswith(WRITE_VERBS))
+    assert writes == []
+    assert "rds-db:connect" not in preview  # no admin login to any database
+    assumed = {
+        r
+        for s in policies["preview"]["Statement"]
+        if "sts:AssumeRole" in s["Action"]
+        for r in _list(s)
+    }
+    assert assumed == set(stack_config().raw_settings["previewAccounts"].values())
+
+
+@pytest.mark.parametrize("role", ["deploy", "preview"])
+def test_parliament_finds_nothing(policies: dict[str, dict[str, Any]], role: str) -> None:
+    findings = parliament.analyze_policy_string(json.dumps(policies[role])).findings
+    assert [(f.issue, f.detail) for f in findings] == []
+
+
+def test_no_wildcard_resource_but_where_aws_takes_no_arn(
+    policies: dict[str, dict[str, Any]],
+) -> None:
+    unscoped = {
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "logs:DescribeLogGroups",
+        "lambda:CreateEventSourceMapping",
+    }
+    for policy in policies.values():
+        for statement in policy["Statement"]:
+            if "*" in _list(statement):
+                assert set(statement["Action"]) <= unscoped, statement
+
+
+def test_a_type_without_a_rule_is_refused() -> None:
+    new = Declared("aws:ec2/instance:Instance", "surprise", {}, ACCOUNT)
+    with pytest.raises(UncoveredType, match="aws:ec2/instance:Instance"):
+        build_policies([new], [], region="eu-west-1", preview_roles={})
+
+
+def test_preview_policy_without_preview_roles_says_what_to_set(tmp_path: Path) -> None:
+    # GIVEN a copy of the project whose stack has no dbaccess:previewAccounts
+    for name in ("Pulumi.yaml", "access.yaml", "__main__.py"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    stack = (ROOT / "Pulumi.prod.yaml").read_text()
+    start = stack.index("  dbaccess:previewAccounts:")
+    (tmp_path / "Pulumi.prod.yaml").write_text(stack[:start])
+    # WHEN the operator asks for the preview policy
+    result = iam_policy("preview", "--program-dir", str(tmp_path))
+    # THEN they are told what to set, and no policy is printed
+    assert result.returncode == 2
+    assert "no dbaccess:previewAccounts" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def _list(statement: dict[str, Any]) -> list[str]:
+    resource = statement["Resource"]
+    return [resource] if isinstance(resource, str) else list(resource)
+
+
+# --- the preview role during a preview ------------------------------------------------------
+
+
+def test_providers_assume_the_preview_roles_while_previewing(run_sample: ProgramRunner) -> None:
+    # run_sample runs as a preview (pulumi.runtime.is_dry_run() is true)
+    providers = run_sample().of_type("pulumi:providers:aws")
+    assumed = {json.loads(p.inputs["assumeRoles"])[0]["roleArn"] for p in providers}
+    assert assumed == set(stack_config().raw_settings["previewAccounts"].values())
+
+
+def test_preview_accounts_must_name_every_account() -> None:
+    raw = dict(stack_config().raw_settings)
+    raw["previewAccounts"] = {ACCOUNT: f"arn:aws:iam::{ACCOUNT}:role/dbaccess-preview"}
+    with pytest.raises(ValueError, match="missing 210987654321"):
+        Settings.model_validate(raw)
