@@ -164,6 +164,9 @@ def test_an_invalid_report_exits_2_and_a_missing_one_1(access_file: Path, tmp_pa
     code, output = expire("--file", str(access_file), "--report", str(bad))
     assert code == 2
     assert "schema_version 7" in output
+    code, output = expire("--file", str(access_file), "--report", "s3://bucket-without-key")
+    assert code == 2
+    assert "'s3://bucket-without-key' is not an s3://bucket/key URL" in output
     code, output = expire("--file", str(access_file), "--report", str(tmp_path / "nope.json"))
     assert code == 1
     assert "cannot read the report" in output
@@ -315,3 +318,22 @@ def test_a_member_list_shared_through_an_anchor_keeps_the_member_and_says_why() 
         "a@example.com: x read-only comes from group readers, whose member list is shared "
         "through the YAML anchor &team (line 14)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\ndatabases: {x: [}\n", ":2:"),
+        ("version: 1\n---\nversion: 1\n", ":2:"),
+        ("version: 1\ndatabases:\n  x: *nope\n", ":3:"),
+    ],
+)
+def test_a_file_that_is_not_yaml_is_a_located_error_and_exit_2(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    access, _ = write(tmp_path, text)
+    code, output = expire("--file", str(access), "--date", "2026-11-23", "--write")
+    assert code == 2, output
+    assert f"{access}{where}" in output
+    assert "Traceback" not in output
+    assert access.read_text() == text
