@@ -29,6 +29,7 @@ from urllib.parse import quote
 import boto3
 import typer
 
+from dbaccess import ca_bundles
 from dbaccess.access.naming import POSTGRES_ENGINES
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
 from dbaccess.cli.catalog_cache import (
@@ -55,7 +56,7 @@ from dbaccess.cli.identity import (
 from dbaccess.credentials import Credential, CredentialError, issue_credential
 
 CA_BUNDLE_NAME: Final = "rds-ca-bundle.pem"
-CA_BUNDLE_URL: Final = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+CA_BUNDLE_URL: Final = ca_bundles.RDS.url  # RDS and Aurora; Redshift is not connected to here
 # The Slack bot hands out credentials for existing grants; it cannot grant or renew access.
 ASK_FOR_ACCESS: Final = (
     "To ask for access, open a pull request adding the grant to access.yaml; "
