@@ -132,6 +132,7 @@ def credential_services(
             slack_token_secret_arn=settings.slackBotTokenSecretArn,
             slack_api_url=settings.slackApiUrl,
             access_contact=settings.accessContact,
+            support_contact=settings.support_contact,
             subnet_ids=settings.network.subnetIds,
             security_group_ids=settings.network.securityGroupIds,
             audit_retention_days=settings.auditRetentionDays,

@@ -32,6 +32,7 @@ class CredentialIssuerArgs:
     slack_token_secret_arn: str
     slack_api_url: str | None
     access_contact: str
+    support_contact: str
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     audit_retention_days: int
@@ -171,6 +172,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             env.PASTE_EXPIRE: args.paste_expire,
             lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
             lambda_env.ACCESS_CONTACT: args.access_contact,
+            lambda_env.SUPPORT_CONTACT: args.support_contact,
             env.MAX_ATTEMPTS_VAR: str(rq.MAX_ATTEMPTS),
             "POWERTOOLS_SERVICE_NAME": "dbaccess-issuer",
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -25,7 +25,7 @@ from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
-from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
+from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
 
 # ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
 _IAM_NAME = r"[A-Za-z0-9_+=,.@/-]+"
@@ -256,6 +256,14 @@ class Settings(BaseModel):
     accessContact: Annotated[
         str, Field(min_length=3, description="whom to ask for access, said in denial DMs")
     ] = DEFAULT_ACCESS_CONTACT
+    supportContact: Annotated[
+        str | None,
+        Field(
+            min_length=3,
+            description="whom to tell when something failed on our side, said in failure DMs "
+            "(default: tell the bot's help channel)",
+        ),
+    ] = None
     expiry: Annotated[
         Expiry,
         Field(description="{unusedDays, noticeDays, runAt, timezone} of unused-grant expiry"),
@@ -369,6 +377,16 @@ class Settings(BaseModel):
                 + (f"; not in dbaccess:accounts: {', '.join(extra)}" if extra else "")
             )
         return value
+
+    @property
+    def support_contact(self) -> str:
+        """Whom failure DMs send people to: the setting, else the bot's help channel (access
+        questions go to accessContact; an outage is not an access question)."""
+        if self.supportContact:
+            return self.supportContact
+        if self.bot is not None:
+            return f"tell {self.bot.helpChannel}"
+        return DEFAULT_SUPPORT_CONTACT
 
     def provider_role(self, account: str, *, preview: bool) -> str:
         """The role Pulumi assumes in `account`: the read-only one while previewing (when

@@ -386,7 +386,7 @@ class Issuer:
         self, request: ri.Request, db: CatalogDatabase | None, code: str, deadline: Deadline
     ) -> bool:
         """A DM saying nothing was issued (best effort: Slack may be the cause)."""
-        text, blocks = messages.failed_message(request, db, code, self.settings.access_contact)
+        text, blocks = messages.failed_message(request, db, code, self.settings.support_contact)
         try:
             self._dms.send(request.slack_user_id, text, blocks, deadline)
         except SlackFailure as exc:

@@ -147,15 +147,17 @@ def denied_message(
 
 
 def failed_message(
-    request: Request, db: CatalogDatabase | None, error_code: str, contact: str
+    request: Request, db: CatalogDatabase | None, error_code: str, support: str
 ) -> tuple[str, list[dict[str, Any]]]:
+    """Something failed on our side: say so, that nothing was issued, and whom to tell (the
+    support contact: an outage is not an access question)."""
     reason = FAILURE_REASONS.get(error_code, "something went wrong on my side")
     text = f"I could not make your credentials for {request.database}."
     blocks = [
         _section(f":warning: I could not make your {_what(request, db)}: {reason}."),
         _section(
-            "Nothing was issued. Try again in a few minutes; if it keeps failing, "
-            f"{contact} (request `{request.request_id}`)."
+            "Something failed on our side and nothing was issued. Try again in a few "
+            f"minutes; if it keeps failing, {support} (request `{request.request_id}`)."
         ),
     ]
     return text, blocks

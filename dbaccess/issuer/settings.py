@@ -20,6 +20,7 @@ from dbaccess.lambda_env import (
     access_contact,
     require,
     slack_api_url,
+    support_contact,
 )
 from dbaccess.privatebin import EXPIRE_DURATIONS
 from dbaccess.request_item import MAX_ATTEMPTS
@@ -46,6 +47,7 @@ class IssuerSettings:
     slack_token_secret_arn: str
     slack_api_url: str
     access_contact: str
+    support_contact: str
     max_attempts: int
 
 
@@ -75,5 +77,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
         slack_token_secret_arn=env[SLACK_TOKEN_SECRET_ARN],
         slack_api_url=slack_api_url(env),
         access_contact=access_contact(env),
+        support_contact=support_contact(env),
         max_attempts=max_attempts,
     )

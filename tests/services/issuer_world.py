@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
 REGION = "eu-west-1"
 TABLE = "dbaccess-requests"
+ACCESS_CONTACT = "open a pull request on access.yaml"
+SUPPORT_CONTACT = "tell #db-access-support"
 BUCKET = "dbaccess-catalog-test"
 SECRET_NAME = "dbaccess/slack-bot-token"
 RESOURCE_IDS = {"orders": "db-ORDERS0000000000000000000", "inventory": "db-INVENTORY00000000000000"}
@@ -350,6 +352,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             env.PASTE_EXPIRE: "10min",
             lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
             lambda_env.SLACK_API_URL: slack.api_url,
+            lambda_env.ACCESS_CONTACT: ACCESS_CONTACT,
+            lambda_env.SUPPORT_CONTACT: SUPPORT_CONTACT,
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_issuer", None)

@@ -17,8 +17,10 @@ from moto.sts.models import sts_backends
 from dbaccess import request_item as rq
 from dbaccess.issuer import handler
 from tests.services.issuer_world import (
+    ACCESS_CONTACT,
     REGION,
     SLACK_USERS,
+    SUPPORT_CONTACT,
     TABLE,
     World,
     json_logs,
@@ -188,7 +190,7 @@ def test_no_grant_is_denied_with_whom_to_ask_and_nothing_is_made(world: World) -
     text = world.dm_text(dm)
     assert "I did not issue read-write access to *orders*" in text
     assert "access.yaml does not give you read-write access to it" in text
-    assert "open a pull request on access.yaml, or ask in #db-access" in text
+    assert f"To get access, {ACCESS_CONTACT}." in text
     assert world.assume_role_calls == []
     assert world.privatebin.post_count == 0
     item = world.item(request_id)
@@ -254,7 +256,10 @@ def test_privatebin_down_is_retried_then_failed_with_a_dm(world: World) -> None:
     (dm,) = world.dms(FATIMA)
     text = world.dm_text(dm)
     assert "the secure paste service (PrivateBin) did not answer" in text
-    assert "Nothing was issued" in text
+    assert "Something failed on our side and nothing was issued" in text
+    # An outage sends people to support, not to the access contact.
+    assert SUPPORT_CONTACT in text
+    assert ACCESS_CONTACT not in text
 
 
 def test_a_transient_failure_hands_the_request_back_for_the_next_delivery(world: World) -> None:
