@@ -8,6 +8,7 @@ functions `list`, `token` and `connect` run, so the doctor fails where they woul
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import socket
 import ssl
@@ -233,6 +234,40 @@ def _privatebin(url: str | None) -> tuple[str, str]:
     return url, privatebin_page(url)
 
 
+def _privatebin_limit(url: str) -> tuple[str, str]:
+    """Two pastes in a row, as the issuer makes them in a burst: PrivateBin's default traffic
+    limiter (one paste per address every 10 s) would hold the second. Each is a real paste:
+    burn after reading, gone in 5 minutes, its text says what it is."""
+    if importlib.util.find_spec("cryptography") is None:
+        raise EngineerError(
+            "this check encrypts a paste and needs the cryptography package",
+            "pip install 'dbaccess[lambda]' (or run it from a checkout: make .venv/.installed)",
+        )
+    from dbaccess.privatebin import PrivateBin, PrivateBinError
+
+    waits: list[float] = []
+    client = PrivateBin(url, sleep=waits.append)  # record the limiter's waits, don't sleep
+    try:
+        for _ in range(2):
+            client.share("dbaccess doctor: a test paste, nothing secret", expire="5min")
+    except PrivateBinError as exc:
+        if not waits:
+            raise EngineerError(
+                f"PrivateBin refused a paste: {exc}",
+                "If [traffic] creators is set, run this from an address it allows (the "
+                "issuer's subnets); otherwise check the server's logs.",
+            ) from None
+    if waits:
+        raise EngineerError(
+            f"PrivateBin's traffic limiter made a paste wait {max(waits):.0f} s (two in a row)",
+            "In PrivateBin's conf.php exempt the issuer's subnets ([traffic] exempted = "
+            '"10.0.1.0/24,10.0.2.0/24") or switch the limiter off ([traffic] limit = 0), and let '
+            "only the issuer create pastes ([traffic] creators). The limiter counts per "
+            "address: run this check from the issuer's network.",
+        )
+    return url, "two pastes in a row, no wait (each burns after reading, gone in 5 minutes)"
+
+
 def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     """The steps, in order; raises Blocked at the first failure the rest depend on."""
     base = boto3.Session(region_name=given.config.region)
@@ -253,8 +288,11 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
             "database reachable over TLS (verify-full)",
             lambda: (db, f"{db.host}:{db.port}, {tls_handshake(db.host, db.port, bundle)}"),
         )
-    if given.operator:
-        report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
+    if not given.operator:
+        return
+    url = report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
+    if url is not None:
+        report.may("PrivateBin takes pastes without waiting", lambda: _privatebin_limit(url))
 
 
 def _caller(base: boto3.Session, region: str | None) -> tuple[str, str]:
