@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tarfile
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 
 import pytest
+
+from tests.throwaway import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_VAR = "DBACCESS_PRIVATEBIN_SOURCE"
@@ -87,12 +88,6 @@ def set_option(config: str, section: str, key: str, value: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivateBinServer:
     """One PrivateBin instance with its own data folder. `limit` is the traffic limiter's
     interval in seconds (0: off); `exempted`/`creators` are its address lists; `language`
@@ -112,7 +107,7 @@ class PrivateBinServer:
         self.exempted = exempted
         self.creators = creators
         self.language = language
-        self.port = _free_port()
+        self.port = free_port()
         self.data = workdir / "data"
         self._process: subprocess.Popen[bytes] | None = None
 
