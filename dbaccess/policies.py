@@ -202,7 +202,7 @@ def database_permissions(
         meta.setdefault(key, permission)
 
     for db, grant in grants:
-        if db.is_postgres:
+        if db.uses_rds_iam:
             add(
                 Permission(
                     "NOREPORdsDbConnect",

@@ -1,0 +1,184 @@
+"""The whole program under Pulumi's mocks with MySQL databases: GIVEN the sample access file plus
+an RDS MySQL instance holding two databases and an Aurora MySQL cluster in another account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dbaccess.access import InvalidInput
+from dbaccess.cli.preview_engine import validate_stack
+from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
+
+PROD, STAGING = "123456789012", "210987654321"
+HUGO = "hugo.henley@example.com"
+PRIYA = "priya.raman@example.com"
+CA = "certs/global-bundle.pem"
+MYSQL_DATABASES = f"""\
+  shop:
+    engine: mysql
+    account: "{PROD}"
+    region: eu-west-1
+    instance: shop-prod
+    host: shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com
+    port: 3306
+    database: shop
+    admin_login: dbaccess_admin
+  shop-billing:
+    engine: mysql
+    account: "{PROD}"
+    region: eu-west-1
+    instance: shop-prod
+    host: shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com
+    port: 3306
+    database: billing
+    admin_login: dbaccess_admin
+  ledger:
+    engine: aurora-mysql
+    account: "{STAGING}"
+    region: eu-central-1
+    cluster: ledger-staging
+    host: ledger-staging.cluster-c9akciq32.eu-central-1.rds.amazonaws.com
+    port: 3306
+    database: ledger
+    admin_login: dbaccess_admin
+"""
+HUGO_GRANTS = """\
+      - {database: shop, access: read-only}
+      - {database: shop-billing, access: read-only, until: 2026-12-31}
+      - {database: ledger, access: read-write}
+"""
+PRIYA_GRANTS = "      - {database: shop-billing, access: read-write}\n"
+
+
+def with_mysql() -> str:
+    text = (ROOT / "access.yaml").read_text()
+    text = text.replace("\ngroups:\n", "\n" + MYSQL_DATABASES + "\ngroups:\n", 1)
+    hugo = '      - {database: orders, access: read-write, until: 2026-12-31, reason: "INC-1234 backfill"}\n'
+    assert hugo in text
+    text = text.replace(hugo, hugo + HUGO_GRANTS, 1)
+    priya = f"  {PRIYA}:\n    grants:\n"
+    assert priya in text
+    return text.replace(priya, priya + PRIYA_GRANTS, 1)
+
+
+@pytest.fixture
+def access_file(tmp_path: Path) -> Path:
+    path = tmp_path / "access.yaml"
+    path.write_text(with_mysql())
+    return path
+
+
+@pytest.fixture
+def program(access_file: Path, run_sample: ProgramRunner) -> Program:
+    return run_sample(stack_config(access_file, rdsCaBundle=CA))
+
+
+def logins(program: Program, server: str) -> dict[str, dict]:
+    component = program.named(server)
+    return {
+        r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+        for r in program.resources
+        if r.parent == component.urn
+    }
+
+
+def test_one_mysql_users_component_per_server_with_one_user_per_login(program: Program) -> None:
+    shop = f"mysql-shop-prod-{PROD}-eu-west-1"
+    assert program.named(shop).type == "dbaccess:mysql:MysqlUsers"
+    assert logins(program, shop) == {
+        f"{shop}-hhenley_ro": {
+            "login": "hhenley_ro",
+            "access": "read-only",
+            # One user for the server, granted on both of its databases.
+            "databases": ["billing", "shop"],
+            "host": "shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com",
+            "port": 3306,
+            "region": "eu-west-1",
+            "admin_login": "dbaccess_admin",
+            "deploy_role_arn": f"arn:aws:iam::{PROD}:role/dbaccess-deploy",
+            "ca_bundle": CA,
+        },
+        f"{shop}-priyaraman_rw": {
+            "login": "priyaraman_rw",
+            "access": "read-write",
+            "databases": ["billing"],
+            "host": "shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com",
+            "port": 3306,
+            "region": "eu-west-1",
+            "admin_login": "dbaccess_admin",
+            "deploy_role_arn": f"arn:aws:iam::{PROD}:role/dbaccess-deploy",
+            "ca_bundle": CA,
+        },
+    }
+    ledger = f"aurora-mysql-ledger-staging-{STAGING}-eu-central-1"
+    (user,) = logins(program, ledger).values()
+    assert (user["login"], user["databases"], user["deploy_role_arn"]) == (
+        "hhenley_rw",
+        ["ledger"],
+        f"arn:aws:iam::{STAGING}:role/dbaccess-deploy",
+    )
+
+
+def test_mysql_rds_db_connect_as_for_postgres_with_dated_conditions(program: Program) -> None:
+    prod = json.loads(program.named(f"{HUGO}-{PROD}-policy").inputs["policy"])["Statement"]
+    connect = {s["Sid"]: s for s in prod if s["Action"] == "rds-db:connect"}
+    # The instance's DbiResourceId (looked up with get_instance, like PostgreSQL instances).
+    assert (
+        "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-SHOPPROD/hhenley_ro"
+        in (connect["NOREPORdsDbConnect"]["Resource"])
+    )
+    # Two databases of one server, one dated and one not: the login stays undated.
+    assert not any(
+        "db-SHOPPROD" in str(s["Resource"]) for sid, s in connect.items() if sid.endswith("1231")
+    )
+    staging = json.loads(program.named(f"{HUGO}-{STAGING}-policy").inputs["policy"])["Statement"]
+    # Aurora MySQL: the cluster resource id (get_cluster).
+    assert any(
+        s["Action"] == "rds-db:connect"
+        and "arn:aws:rds-db:eu-central-1:210987654321:dbuser:cluster-LEDGERSTAGING/hhenley_rw"
+        in s["Resource"]
+        for s in staging
+    )
+
+
+def test_a_dated_mysql_only_grant_ends_on_aws_time(
+    tmp_path: Path, run_sample: ProgramRunner
+) -> None:
+    access = tmp_path / "access.yaml"
+    access.write_text(
+        with_mysql().replace(PRIYA_GRANTS, PRIYA_GRANTS.replace("}", ", until: 2026-12-31}"))
+    )
+    program = run_sample(stack_config(access, rdsCaBundle=CA))
+    statements = json.loads(program.named(f"{PRIYA}-{PROD}-policy").inputs["policy"])["Statement"]
+    assert {
+        "Sid": "NOREPORdsDbConnectUntil20261231",
+        "Effect": "Allow",
+        "Action": "rds-db:connect",
+        "Resource": "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-SHOPPROD/priyaraman_rw",
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2027-01-01T00:00:00Z"}},
+    } in statements
+
+
+def test_the_catalog_carries_the_mysql_engine_without_groups(program: Program) -> None:
+    catalog = json.loads(program.named("catalog-catalog.json").inputs["content"])
+    shop = catalog["databases"]["shop"]
+    assert (shop["engine"], shop["port"], shop["resource_id"], shop["groups"]) == (
+        "mysql",
+        3306,
+        "db-SHOPPROD",
+        {},
+    )
+    assert catalog["databases"]["ledger"]["engine"] == "aurora-mysql"
+
+
+def test_mysql_databases_need_the_rds_ca_bundle_setting(access_file: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_stack(ROOT, stack_config(access_file), TODAY)
+    (problem,) = caught.value.problems
+    assert problem.message == (
+        "MySQL databases (ledger, shop, shop-billing) need setting 'dbaccess:rdsCaBundle'"
+    )
+    assert "global-bundle.pem" in problem.fix
