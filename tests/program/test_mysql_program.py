@@ -4,6 +4,7 @@ an RDS MySQL instance holding two databases and an Aurora MySQL cluster in anoth
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from dbaccess.access import InvalidInput
 from dbaccess.cli.preview_engine import validate_stack
 from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
+from tests.program.test_preview_cli import copy_project, preview
 
 PROD, STAGING = "123456789012", "210987654321"
 HUGO = "hugo.henley@example.com"
@@ -182,3 +184,29 @@ def test_mysql_databases_need_the_rds_ca_bundle_setting(access_file: Path) -> No
         "MySQL databases (ledger, shop, shop-billing) need setting 'dbaccess:rdsCaBundle'"
     )
     assert "global-bundle.pem" in problem.fix
+
+
+def test_make_preview_shows_the_mysql_users_and_their_sql(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    (project / "access.yaml").write_text(with_mysql())
+    stack = project / "Pulumi.prod.yaml"
+    stack.write_text(stack.read_text() + f"  dbaccess:rdsCaBundle: {CA}\n")
+    result = preview("--date", "2026-11-23", cwd=project)
+    assert result.returncode == 0, result.stderr
+    shop = f"mysql-shop-prod-{PROD}-eu-west-1"
+    assert "dbaccess:mysql:MysqlUsers" in result.stdout
+    assert re.search(rf"pulumi-python:dynamic:Resource +{shop}-hhenley_ro\n", result.stdout)
+    sql = result.stdout.split("MySQL users (SQL the admin login runs", 1)[1]
+    assert (
+        f"  {shop} (shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com:3306, admin dbaccess_admin):\n"
+        "    CREATE USER 'hhenley_ro'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
+        "REQUIRE SSL;\n"
+        "    GRANT SELECT, SHOW VIEW ON `billing`.* TO 'hhenley_ro'@'%';\n"
+        "    GRANT SELECT, SHOW VIEW ON `shop`.* TO 'hhenley_ro'@'%';\n"
+        "    CREATE USER 'priyaraman_rw'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
+        "REQUIRE SSL;\n"
+        "    GRANT SELECT, SHOW VIEW, INSERT, UPDATE, DELETE ON `billing`.* TO 'priyaraman_rw'@'%';\n"
+    ) in sql
+    assert (
+        "GRANT SELECT, SHOW VIEW, INSERT, UPDATE, DELETE ON `ledger`.* TO 'hhenley_rw'@'%'" in sql
+    )
