@@ -11,59 +11,9 @@ import pytest
 
 from dbaccess.access import InvalidInput
 from dbaccess.cli.preview_engine import validate_stack
+from tests.access_mysql import CA, HUGO, PRIYA, PRIYA_GRANTS, PROD, STAGING, with_mysql
 from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
 from tests.program.test_preview_cli import copy_project, preview
-
-PROD, STAGING = "123456789012", "210987654321"
-HUGO = "hugo.henley@example.com"
-PRIYA = "priya.raman@example.com"
-CA = "certs/global-bundle.pem"
-MYSQL_DATABASES = f"""\
-  shop:
-    engine: mysql
-    account: "{PROD}"
-    region: eu-west-1
-    instance: shop-prod
-    host: shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com
-    port: 3306
-    database: shop
-    admin_login: dbaccess_admin
-  shop-billing:
-    engine: mysql
-    account: "{PROD}"
-    region: eu-west-1
-    instance: shop-prod
-    host: shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com
-    port: 3306
-    database: billing
-    admin_login: dbaccess_admin
-  ledger:
-    engine: aurora-mysql
-    account: "{STAGING}"
-    region: eu-central-1
-    cluster: ledger-staging
-    host: ledger-staging.cluster-c9akciq32.eu-central-1.rds.amazonaws.com
-    port: 3306
-    database: ledger
-    admin_login: dbaccess_admin
-"""
-HUGO_GRANTS = """\
-      - {database: shop, access: read-only}
-      - {database: shop-billing, access: read-only, until: 2026-12-31}
-      - {database: ledger, access: read-write}
-"""
-PRIYA_GRANTS = "      - {database: shop-billing, access: read-write}\n"
-
-
-def with_mysql() -> str:
-    text = (ROOT / "access.yaml").read_text()
-    text = text.replace("\ngroups:\n", "\n" + MYSQL_DATABASES + "\ngroups:\n", 1)
-    hugo = '      - {database: orders, access: read-write, until: 2026-12-31, reason: "INC-1234 backfill"}\n'
-    assert hugo in text
-    text = text.replace(hugo, hugo + HUGO_GRANTS, 1)
-    priya = f"  {PRIYA}:\n    grants:\n"
-    assert priya in text
-    return text.replace(priya, priya + PRIYA_GRANTS, 1)
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""The MySQL side of `dbaccess token` and `dbaccess connect`: the client's variables and
+command line for an RDS IAM token.
+
+The token travels with the cleartext plugin (RDS's AWSAuthenticationPlugin asks for it), so
+the server must be verified first: its certificate against the CA bundle and its host name.
+Oracle's `mysql` says so with `--ssl-mode=VERIFY_IDENTITY`; MariaDB's client (Debian's `mysql`
+is MariaDB's) has no --ssl-mode and says it with `--ssl-verify-server-cert`; it needs no
+`--enable-cleartext-plugin` (it answers the server's request for clear text, and warns on
+that option as obsolete).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, NoReturn
+from urllib.parse import quote
+
+from dbaccess.cli.identity import OPERATION_FAILED, EngineerError, Say
+from dbaccess.credentials import Credential
+
+CLIENTS: Final = ("mysql", "mariadb")
+MYSQL_INSTALL: Final = """\
+Install a MySQL client:
+  macOS:          brew install mysql-client && brew link --force mysql-client
+  Debian/Ubuntu:  sudo apt-get install default-mysql-client   (MariaDB's, also fine)
+  Fedora/RHEL:    sudo dnf install mysql
+or run `dbaccess token DB --format env` and use the client of your choice."""
+
+
+def mysql_environment(cred: Credential, ca_bundle: Path) -> dict[str, str]:
+    """Variables for a MySQL credential. Both clients read MYSQL_HOST, MYSQL_TCP_PORT and
+    MYSQL_PWD; they have none for the user, the database or the CA, so MYSQL_USER,
+    MYSQL_DATABASE and MYSQL_SSL_CA are for your command line (see `dbaccess token --help`)."""
+    return {
+        "MYSQL_HOST": cred.host,
+        "MYSQL_TCP_PORT": str(cred.port),
+        "MYSQL_USER": cred.user,
+        "MYSQL_DATABASE": cred.database,
+        "MYSQL_PWD": cred.password,
+        "MYSQL_SSL_CA": str(ca_bundle),
+    }
+
+
+def mysql_uri(cred: Credential, ca_bundle: Path) -> str:
+    """The URI form of MySQL Shell and the MySQL connectors (ssl-mode / ssl-ca as query)."""
+    return (
+        f"mysql://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
+        f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
+        f"?ssl-mode=VERIFY_IDENTITY&ssl-ca={quote(str(ca_bundle), safe='/')}"
+    )
+
+
+def find_client(path: str | None) -> tuple[str, bool] | None:
+    """(the client's path, whether it is MariaDB's), `mysql` before `mariadb`; None if neither
+    is on `path`."""
+    for name in CLIENTS:
+        found = shutil.which(name, path=path)
+        if found is not None:
+            version = subprocess.run(
+                [found, "--version"], capture_output=True, text=True, timeout=10, check=False
+            )
+            return found, "MariaDB" in version.stdout
+    return None
+
+
+def client_args(cred: Credential, ca_bundle: Path, *, mariadb: bool) -> list[str]:
+    """The client's options for `cred`: TCP (a tunnel on localhost must not fall back to a
+    local socket), verified TLS, the cleartext plugin; never the password."""
+    tls = (
+        ["--ssl", "--ssl-verify-server-cert"]
+        if mariadb
+        else ["--ssl-mode=VERIFY_IDENTITY", "--enable-cleartext-plugin"]
+    )
+    return [
+        "--protocol=TCP",
+        f"--host={cred.host}",
+        f"--port={cred.port}",
+        f"--user={cred.user}",
+        *tls,
+        f"--ssl-ca={ca_bundle}",
+        f"--database={cred.database}",
+    ]
+
+
+def missing_client() -> EngineerError:
+    return EngineerError(
+        "no MySQL client (mysql or mariadb) is installed (or on PATH)",
+        MYSQL_INSTALL,
+        OPERATION_FAILED,
+    )
+
+
+def exec_mysql(cred: Credential, ca_bundle: Path, args: Sequence[str], say: Say) -> NoReturn:
+    """Replace this process with the MySQL client; the password goes in MYSQL_PWD (the child's
+    environment only), never in argv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYSQL")}
+    env["MYSQL_PWD"] = cred.password
+    client = find_client(env.get("PATH"))
+    if client is None:
+        raise missing_client()
+    path, mariadb = client
+    argv = [path, *client_args(cred, ca_bundle, mariadb=mariadb), *args]
+    say(f"running {shlex.join(argv)} (password in MYSQL_PWD)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(path, argv, env)  # noqa: S606 - argv carries no secret
