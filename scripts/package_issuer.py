@@ -35,6 +35,8 @@ CODE = (
     "dbaccess/access",
     "dbaccess/catalog.py",
     "dbaccess/credentials.py",
+    "dbaccess/mysql/__init__.py",  # the paste's MySQL command line
+    "dbaccess/mysql/client.py",
     "dbaccess/privatebin.py",
     "dbaccess/requests.py",
     "dbaccess/lambda_env.py",

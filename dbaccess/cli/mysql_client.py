@@ -1,13 +1,5 @@
-"""The MySQL side of `dbaccess token` and `dbaccess connect`: the client's variables and
-command line for an RDS IAM token.
-
-The token travels with the cleartext plugin (RDS's AWSAuthenticationPlugin asks for it), so
-the server must be verified first: its certificate against the CA bundle and its host name.
-Oracle's `mysql` says so with `--ssl-mode=VERIFY_IDENTITY`; MariaDB's client (Debian's `mysql`
-is MariaDB's) has no --ssl-mode and says it with `--ssl-verify-server-cert`; it needs no
-`--enable-cleartext-plugin` (it answers the server's request for clear text, and warns on
-that option as obsolete).
-"""
+"""The MySQL side of `dbaccess token` and `dbaccess connect`: the client's variables, which
+client is installed, and exec'ing it (its options: dbaccess.mysql.client)."""
 
 from __future__ import annotations
 
@@ -23,6 +15,7 @@ from urllib.parse import quote
 
 from dbaccess.cli.identity import OPERATION_FAILED, EngineerError, Say
 from dbaccess.credentials import Credential
+from dbaccess.mysql.client import client_args
 
 CLIENTS: Final = ("mysql", "mariadb")
 MYSQL_INSTALL: Final = """\
@@ -69,25 +62,6 @@ def find_client(path: str | None) -> tuple[str, bool] | None:
     return None
 
 
-def client_args(cred: Credential, ca_bundle: Path, *, mariadb: bool) -> list[str]:
-    """The client's options for `cred`: TCP (a tunnel on localhost must not fall back to a
-    local socket), verified TLS, the cleartext plugin; never the password."""
-    tls = (
-        ["--ssl", "--ssl-verify-server-cert"]
-        if mariadb
-        else ["--ssl-mode=VERIFY_IDENTITY", "--enable-cleartext-plugin"]
-    )
-    return [
-        "--protocol=TCP",
-        f"--host={cred.host}",
-        f"--port={cred.port}",
-        f"--user={cred.user}",
-        *tls,
-        f"--ssl-ca={ca_bundle}",
-        f"--database={cred.database}",
-    ]
-
-
 def missing_client() -> EngineerError:
     return EngineerError(
         "no MySQL client (mysql or mariadb) is installed (or on PATH)",
@@ -105,7 +79,7 @@ def exec_mysql(cred: Credential, ca_bundle: Path, args: Sequence[str], say: Say)
     if client is None:
         raise missing_client()
     path, mariadb = client
-    argv = [path, *client_args(cred, ca_bundle, mariadb=mariadb), *args]
+    argv = [path, *client_args(cred, str(ca_bundle), mariadb=mariadb), *args]
     say(f"running {shlex.join(argv)} (password in MYSQL_PWD)")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -7,10 +7,13 @@ previews); only the blocks do.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from typing import Any
 
+from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.credentials import Credential
+from dbaccess.mysql.client import client_args
 from dbaccess.requests import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
@@ -49,12 +52,46 @@ def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
             f"Password:  {credential.password}",
             f"Expires:   {utc(credential.expires_at)} (the password stops working then)",
             "",
-            "Connect (psql asks for the password; paste it):",
-            psql_command(credential),
-            "",
-            "sslmode=verify-full needs the RDS CA bundle: set PGSSLROOTCERT to its path.",
+            *(
+                _mysql_connect(credential)
+                if credential.engine in MYSQL_ENGINES
+                else [
+                    "Connect (psql asks for the password; paste it):",
+                    psql_command(credential),
+                    "",
+                    "sslmode=verify-full needs the RDS CA bundle: set PGSSLROOTCERT to its path.",
+                ]
+            ),
         ]
     )
+
+
+# --- MySQL / Aurora MySQL (issue 18) --------------------------------------------------------
+
+
+def mysql_command(credential: Credential) -> str:
+    """Oracle's mysql client; `--password` with no value makes it ask."""
+    args = client_args(credential, "global-bundle.pem", mariadb=False)
+    return shlex.join(["mysql", *args, "--password"])
+
+
+def _mysql_connect(credential: Credential) -> list[str]:
+    return [
+        "Connect (mysql asks for the password; paste it):",
+        mysql_command(credential),
+        "(MariaDB's client: --ssl --ssl-verify-server-cert instead of --ssl-mode and "
+        "--enable-cleartext-plugin.)",
+        "",
+        "GUI clients (DBeaver, DataGrip): SSL on, verify the server certificate and host name "
+        "against the RDS CA bundle (sslMode=VERIFY_IDENTITY); allow clear-text authentication "
+        "(the password is an IAM token, sent only inside TLS); allowPublicKeyRetrieval off.",
+        "",
+        "--ssl-ca needs the RDS CA bundle: "
+        "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+    ]
+
+
+# --- end MySQL ------------------------------------------------------------------------------
 
 
 def _section(text: str) -> dict[str, Any]:

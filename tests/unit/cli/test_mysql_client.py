@@ -11,8 +11,9 @@ import pytest
 
 from dbaccess.cli.engineer import TokenFormat, format_credential
 from dbaccess.cli.identity import INVALID_INPUT, EngineerError
-from dbaccess.cli.mysql_client import client_args, find_client
+from dbaccess.cli.mysql_client import find_client
 from dbaccess.credentials import Credential
+from dbaccess.mysql.client import client_args
 
 TOKEN = "shop.example.com:3306/?Action=connect&DBUser=ana_ro&X-Amz-Signature=ab%2Fcd"
 CRED = Credential(
@@ -66,7 +67,7 @@ def test_a_pgpass_line_for_mysql_is_a_usage_error() -> None:
 
 
 def test_oracle_mysql_verifies_identity_and_enables_cleartext_without_the_password() -> None:
-    assert client_args(CRED, CA, mariadb=False) == [
+    assert client_args(CRED, str(CA), mariadb=False) == [
         "--protocol=TCP",
         "--host=shop.example.com",
         "--port=3306",
@@ -79,7 +80,7 @@ def test_oracle_mysql_verifies_identity_and_enables_cleartext_without_the_passwo
 
 
 def test_mariadb_verifies_the_server_certificate_and_host() -> None:
-    args = client_args(CRED, CA, mariadb=True)
+    args = client_args(CRED, str(CA), mariadb=True)
     assert args[4:7] == ["--ssl", "--ssl-verify-server-cert", f"--ssl-ca={CA}"]
     assert TOKEN not in " ".join(args)
 
