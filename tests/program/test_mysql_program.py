@@ -11,6 +11,7 @@ import pytest
 
 from dbaccess.access import InvalidInput
 from dbaccess.cli.preview_engine import validate_stack
+from policy import dbaccess_policies as pack
 from tests.access_mysql import CA, HUGO, PRIYA, PRIYA_GRANTS, PROD, STAGING, with_mysql
 from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
 from tests.program.test_preview_cli import copy_project, preview
@@ -160,3 +161,29 @@ def test_make_preview_shows_the_mysql_users_and_their_sql(tmp_path: Path) -> Non
     assert (
         "GRANT SELECT, SHOW VIEW, INSERT, UPDATE, DELETE ON `ledger`.* TO 'hhenley_rw'@'%'" in sql
     )
+
+
+def test_the_policy_pack_covers_mysql_grants(tmp_path: Path, run_sample: ProgramRunner) -> None:
+    access = tmp_path / "access.yaml"
+    access.write_text(
+        with_mysql().replace(PRIYA_GRANTS, PRIYA_GRANTS.replace("}", ", until: 2026-12-31}"))
+    )
+    program = run_sample(stack_config(access, rdsCaBundle=CA))
+    resources = [(r.type, r.inputs) for r in program.resources]
+    assert pack.dated_grants_end_in_iam(resources) == []
+    for resource_type, inputs in resources:
+        assert pack.no_wildcard_database_resources(resource_type, inputs) == []
+    # Priya's dated MySQL login without its condition is caught.
+    name = f"{PRIYA}-{PROD}-policy"
+    document = json.loads(program.named(name).inputs["policy"])
+    for statement in document["Statement"]:
+        statement.pop("Condition", None)
+    edited = {**program.named(name).inputs, "policy": json.dumps(document)}
+    violations = pack.dated_grants_end_in_iam(
+        [
+            (t, edited if r.name == name else r.inputs)
+            for (t, _), r in zip(resources, program.resources, strict=True)
+        ]
+    )
+    assert len(violations) == 1
+    assert "db-SHOPPROD/priyaraman_rw of a dated grant without DateLessThan" in violations[0]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
 from dbaccess.access import InvalidInput, load_access_text
+from dbaccess.access.diff import diff_plans, render_json
+from dbaccess.access.matrix import render_matrix
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -131,3 +134,22 @@ def test_what_mysql_refuses_is_fine_for_a_person_without_mysql_grants(base: str)
     postgres = MYSQL.replace("engine: mysql", "engine: postgres").replace("3306", "5432")
     text = doc(postgres, person("      - {database: shop, access: read-only}\n", base))
     assert load_access_text(text, "access.yaml", today=TODAY).people["p@example.com"].base == base
+
+
+def test_diff_and_matrix_show_mysql_databases() -> None:
+    grants = "      - {database: shop, access: read-only}\n"
+    base = load_access_text(doc(MYSQL), "access.yaml", today=TODAY)
+    head = load_access_text(doc(MYSQL + AURORA, person(grants)), "access.yaml", today=TODAY)
+    changes = json.loads(render_json(diff_plans(base, head)))
+    assert changes["databases"]["added"] == ["ledger"]
+    assert [(c["person"], c["database"], c["change"]) for c in changes["changes"]] == [
+        ("p@example.com", "shop", "gained")
+    ]
+    moved = load_access_text(
+        doc(MYSQL.replace("engine: mysql", "engine: postgres") + AURORA, person(grants)),
+        "access.yaml",
+        today=TODAY,
+    )
+    changed = json.loads(render_json(diff_plans(head, moved)))["databases"]["changed"]
+    assert {"database": "shop", "field": "engine", "from": "mysql", "to": "postgres"} in changed
+    assert render_matrix(head).splitlines()[0].split() == ["person", "shop", "ledger"]
