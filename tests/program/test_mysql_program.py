@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,16 @@ import pytest
 from dbaccess.access import InvalidInput
 from dbaccess.cli.preview_engine import validate_stack
 from policy import dbaccess_policies as pack
-from tests.access_mysql import CA, HUGO, PRIYA, PRIYA_GRANTS, PROD, STAGING, with_mysql
+from tests.access_mysql import (
+    CA,
+    HUGO,
+    MYSQL_DATABASES,
+    PRIYA,
+    PRIYA_GRANTS,
+    PROD,
+    STAGING,
+    with_mysql,
+)
 from tests.program.conftest import ROOT, TODAY, Program, ProgramRunner, stack_config
 from tests.program.test_preview_cli import copy_project, preview
 
@@ -187,3 +198,28 @@ def test_the_policy_pack_covers_mysql_grants(tmp_path: Path, run_sample: Program
     )
     assert len(violations) == 1
     assert "db-SHOPPROD/priyaraman_rw of a dated grant without DateLessThan" in violations[0]
+
+
+def test_the_deploy_role_may_log_in_as_each_mysql_admin(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    mysql_admin = MYSQL_DATABASES.replace("admin_login: dbaccess_admin", "admin_login: my_admin")
+    (project / "access.yaml").write_text(with_mysql().replace(MYSQL_DATABASES, mysql_admin))
+    stack = project / "Pulumi.prod.yaml"
+    stack.write_text(stack.read_text() + f"  dbaccess:rdsCaBundle: {CA}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", PROD],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    statements = json.loads(result.stdout)["Statement"]
+    (connect,) = [s for s in statements if s["Action"] == ["rds-db:connect"]]
+    # PostgreSQL's admin in both accounts, MySQL's in the account of each MySQL server.
+    assert sorted(connect["Resource"]) == [
+        f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/dbaccess_admin",
+        f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/my_admin",
+        f"arn:aws:rds-db:eu-west-1:{STAGING}:dbuser:*/dbaccess_admin",
+        f"arn:aws:rds-db:eu-west-1:{STAGING}:dbuser:*/my_admin",
+    ]
