@@ -51,12 +51,10 @@ class LoginSpec:
 
 
 @dataclass(frozen=True)
-class PostgresServerSpec:
-    """One PostgreSQL server (RDS instance or Aurora cluster) and every database of it in the
-    access file. Roles are server-wide, so logins are declared once per server."""
+class _Server:
+    """One server (RDS instance or cluster) and every database of it in the access file."""
 
     databases: tuple[DatabaseSpec, ...]
-    logins: tuple[LoginSpec, ...]
 
     @property
     def first(self) -> DatabaseSpec:
@@ -64,33 +62,27 @@ class PostgresServerSpec:
 
     @property
     def name(self) -> str:
-        return _server_name(self.first)
-
-
-def _server_name(db: DatabaseSpec) -> str:
-    """A stable Pulumi name for db's server: the instance or cluster id, with its account and
-    region (an instance and a cluster may share an id: they are named apart by their engine;
-    PostgreSQL keeps the names of the first release)."""
-    account, region, _kind, identifier = db.server
-    engine = {"aurora-postgresql": "aurora"}.get(db.engine, db.engine)
-    return f"{engine}-{identifier}-{account}-{region}"
+        """A stable Pulumi name: the instance or cluster id, with its account and region (an
+        instance and a cluster may share an id: they are named apart by their engine;
+        PostgreSQL keeps the names of the first release)."""
+        account, region, _kind, identifier = self.first.server
+        engine = {"aurora-postgresql": "aurora"}.get(self.first.engine, self.first.engine)
+        return f"{engine}-{identifier}-{account}-{region}"
 
 
 @dataclass(frozen=True)
-class MysqlServer:
-    """One MySQL server (RDS instance or Aurora MySQL cluster): its databases in the access
-    file and what components/mysql_users.py creates on it."""
+class PostgresServerSpec(_Server):
+    """One PostgreSQL server. Roles are server-wide, so logins are declared once per server."""
 
-    databases: tuple[DatabaseSpec, ...]
+    logins: tuple[LoginSpec, ...]
+
+
+@dataclass(frozen=True)
+class MysqlServer(_Server):
+    """One MySQL server (RDS instance or Aurora MySQL cluster) and what
+    components/mysql_users.py creates on it."""
+
     spec: MysqlServerSpec
-
-    @property
-    def first(self) -> DatabaseSpec:
-        return self.databases[0]
-
-    @property
-    def name(self) -> str:
-        return _server_name(self.first)
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,20 @@ def _pgpass_field(value: str) -> str:
 
 
 def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> str:
-    if cred.engine in MYSQL_ENGINES:
-        return _format_mysql(cred, fmt, ca_bundle)
-    env = pg_environment(cred, ca_bundle)
+    mysql = cred.engine in MYSQL_ENGINES
     if fmt is TokenFormat.env:
-        return _exports(env)
+        env = (
+            mysql_client.mysql_environment(cred, ca_bundle)
+            if mysql
+            else pg_environment(cred, ca_bundle)
+        )
+        return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     if fmt is TokenFormat.json:
+        tls: dict[str, object] = (
+            {"ssl_mode": "VERIFY_IDENTITY", "ssl_ca": str(ca_bundle), "cleartext_plugin": True}
+            if mysql
+            else {"sslmode": "verify-full", "sslrootcert": str(ca_bundle)}
+        )
         return json.dumps(
             {
                 "engine": cred.engine,
@@ -225,55 +233,32 @@ def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> st
                 "user": cred.user,
                 "password": cred.password,
                 "expires_at": cred.expires_at.isoformat(),
-                "sslmode": "verify-full",
-                "sslrootcert": str(ca_bundle),
+                **tls,
             },
             indent=2,
         )
     if fmt is TokenFormat.uri:
+        # MySQL: the URI form of MySQL Shell and the MySQL connectors.
+        ca = quote(str(ca_bundle), safe="/")
+        scheme, tls_query = (
+            ("mysql", f"ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}")
+            if mysql
+            else ("postgresql", f"sslmode=verify-full&sslrootcert={ca}")
+        )
         return (
-            f"postgresql://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
-            f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
-            f"?sslmode=verify-full&sslrootcert={quote(str(ca_bundle), safe='/')}"
+            f"{scheme}://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
+            f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}?{tls_query}"
         )
     if fmt is TokenFormat.password:
         return cred.password
+    if mysql:
+        raise EngineerError(
+            f"--format {fmt.value} is PostgreSQL's; {cred.database} is a {cred.engine} database",
+            "use --format env, json, uri or password",
+            INVALID_INPUT,
+        )
     fields = (cred.host, str(cred.port), cred.database, cred.user, cred.password)
     return ":".join(_pgpass_field(f) for f in fields)
-
-
-def _exports(env: Mapping[str, str]) -> str:
-    return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-
-
-def _format_mysql(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> str:
-    if fmt is TokenFormat.env:
-        return _exports(mysql_client.mysql_environment(cred, ca_bundle))
-    if fmt is TokenFormat.json:
-        return json.dumps(
-            {
-                "engine": cred.engine,
-                "host": cred.host,
-                "port": cred.port,
-                "database": cred.database,
-                "user": cred.user,
-                "password": cred.password,
-                "expires_at": cred.expires_at.isoformat(),
-                "ssl_mode": "VERIFY_IDENTITY",
-                "ssl_ca": str(ca_bundle),
-                "cleartext_plugin": True,
-            },
-            indent=2,
-        )
-    if fmt is TokenFormat.uri:
-        return mysql_client.mysql_uri(cred, ca_bundle)
-    if fmt is TokenFormat.password:
-        return cred.password
-    raise EngineerError(
-        f"--format {fmt.value} is PostgreSQL's; {cred.database} is a {cred.engine} database",
-        "use --format env, json, uri or password",
-        INVALID_INPUT,
-    )
 
 
 def resolve_ca_bundle(option: Path | None, config: Config, env: Mapping[str, str]) -> Path:

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
-from urllib.parse import quote
 
 from dbaccess.cli.identity import OPERATION_FAILED, EngineerError, Say
 from dbaccess.credentials import Credential
@@ -38,15 +37,6 @@ def mysql_environment(cred: Credential, ca_bundle: Path) -> dict[str, str]:
         "MYSQL_PWD": cred.password,
         "MYSQL_SSL_CA": str(ca_bundle),
     }
-
-
-def mysql_uri(cred: Credential, ca_bundle: Path) -> str:
-    """The URI form of MySQL Shell and the MySQL connectors (ssl-mode / ssl-ca as query)."""
-    return (
-        f"mysql://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
-        f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
-        f"?ssl-mode=VERIFY_IDENTITY&ssl-ca={quote(str(ca_bundle), safe='/')}"
-    )
 
 
 def find_client(path: str | None) -> tuple[str, bool] | None:

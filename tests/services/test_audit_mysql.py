@@ -12,7 +12,6 @@ at this module's users only.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
-from tests.program.conftest import ROOT, TODAY
+from tests.program.conftest import TODAY
+from tests.services.audit_world import stack_project
 
 pytestmark = [pytest.mark.mysql]
 
@@ -172,18 +172,9 @@ def project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: MariaDBServer
 ) -> Iterator[Path]:
     """The Pulumi project with the prod stack and the MySQL access file, AWS under moto."""
-    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "access.yaml").write_text(ACCESS.format(port=server.port))
-    monkeypatch.chdir(tmp_path)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDRUNNER")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "runner-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    project = stack_project(tmp_path, monkeypatch, ACCESS.format(port=server.port))
     with mock_aws():
-        yield tmp_path
+        yield project
 
 
 def test_the_cli_reaches_mysql_as_the_admin_with_an_iam_token(

@@ -12,13 +12,9 @@ here: RDS's AWSAuthenticationPlugin accepting it through the cleartext plugin, a
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from dbaccess.access import load_access_text
@@ -28,12 +24,10 @@ from dbaccess.policies import role_arn
 from tests import pgserver
 from tests.access_mysql import HUGO, PROD, with_mysql
 from tests.mysqlserver import MariaDBServer
-from tests.services.test_cli_connect_postgres import LAUNCHER, moto_endpoint
+from tests.services.engineer_cli import dbaccess_as, moto_endpoint
 
 pytestmark = [pytest.mark.mysql]
 
-ROOT = Path(__file__).resolve().parents[2]
-REGION = "eu-west-1"
 LOGIN = "hhenley_ro"
 __all__ = ["moto_endpoint"]  # a fixture this module uses
 
@@ -55,48 +49,15 @@ def test_connect_execs_the_mysql_client_as_the_login_over_verified_tls(
         "CREATE TABLE IF NOT EXISTS shop.items (id INT PRIMARY KEY)"
     )
 
-    # ... and his role's credentials (moto's STS), with botocore's clock pinned
-    creds = boto3.client(
-        "sts",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="AKIDBASE",
-        aws_secret_access_key="base-secret",
-    ).assume_role(RoleArn=role_arn(PROD, person.role_name), RoleSessionName=HUGO)["Credentials"]
-    launcher = tmp_path / "dbaccess_frozen.py"
-    launcher.write_text(LAUNCHER)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MYSQL", "AWS_", "DBACCESS_"))}
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"],
-            "AWS_ENDPOINT_URL": moto_endpoint,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            "HOME": str(tmp_path),  # no ~/.my.cnf of the developer's
-            "DBACCESS_TEST_SIGNING_TIME": dt.datetime.now(dt.UTC)
-            .replace(microsecond=0)
-            .isoformat(),
-            "PYTHONPATH": str(ROOT),
-            "PATH": f"{Path(mysql_server.client_path).parent}:{env.get('PATH', '/usr/bin:/bin')}",
-        }
+    # ... and his role's credentials, as weep would hand them out (moto's STS)
+    dbaccess = dbaccess_as(
+        role_arn(PROD, person.role_name),
+        HUGO,
+        moto_endpoint,
+        tmp_path,
+        client_dir=str(Path(mysql_server.client_path).parent),
+        drop="MYSQL",
     )
-
-    def dbaccess(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(launcher), *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
 
     # WHEN he asks for a token: MySQL variables, and the user gets exactly that password
     issued = dbaccess(
