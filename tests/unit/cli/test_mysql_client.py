@@ -8,12 +8,17 @@ import shlex
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from dbaccess.access import load_access_text
+from dbaccess.catalog import build_person_object, to_json
+from dbaccess.cli import app
 from dbaccess.cli.engineer import TokenFormat, format_credential
-from dbaccess.cli.identity import INVALID_INPUT, EngineerError
+from dbaccess.cli.identity import INVALID_INPUT, OPERATION_FAILED, EngineerError
 from dbaccess.cli.mysql_client import find_client
 from dbaccess.credentials import Credential
 from dbaccess.mysql.client import client_args
+from tests.access_mysql import HUGO, with_mysql
 
 TOKEN = "shop.example.com:3306/?Action=connect&DBUser=ana_ro&X-Amz-Signature=ab%2Fcd"
 CRED = Credential(
@@ -87,3 +92,31 @@ def test_mariadb_verifies_the_server_certificate_and_host() -> None:
 
 def test_no_client_on_the_path_is_none(tmp_path: Path) -> None:
     assert find_client(str(tmp_path)) is None
+
+
+def test_connect_without_a_mysql_client_says_how_to_install_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN hugo's catalog with the MySQL database shop, a CA bundle, and no client on PATH
+    plan = load_access_text(with_mysql(), "access.yaml", today=dt.date(2026, 11, 23))
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(to_json(build_person_object(plan, plan.people[HUGO], {}, {})))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not read before a client is found")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # WHEN he connects THEN he is told to install a client, before AWS is asked anything
+    args = [
+        "connect",
+        "shop",
+        "--catalog",
+        str(catalog),
+        "--email",
+        HUGO,
+        "--ca-bundle",
+        str(bundle),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == OPERATION_FAILED, result.output
+    assert "no MySQL client (mysql or mariadb) is installed" in result.stderr
+    assert "brew install mysql-client" in result.stderr
