@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,6 +19,12 @@ from dbaccess.credentials import Credential
 from dbaccess.mysql.client import client_args
 
 CLIENTS: Final = ("mysql", "mariadb")
+# Client capability flags (MySQL protocol): 4.1 protocol and its authentication, and TLS.
+_CLIENT_PROTOCOL_41: Final = 0x0200
+_CLIENT_SSL: Final = 0x0800
+_CLIENT_SECURE_CONNECTION: Final = 0x8000
+_MAX_PACKET: Final = 1 << 24
+_UTF8MB4: Final = 45
 MYSQL_INSTALL: Final = """\
 Install a MySQL client:
   macOS:          brew install mysql-client && brew link --force mysql-client
@@ -74,3 +82,28 @@ def exec_mysql(cred: Credential, ca_bundle: Path, args: Sequence[str], say: Say)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(path, argv, env)  # noqa: S606 - argv carries no secret
+
+
+class NoTls(Exception):
+    """The server answered the MySQL protocol but offers no TLS (or answered with an error)."""
+
+
+def start_tls(raw: socket.socket) -> None:
+    """Bring a fresh MySQL connection to the point where the client starts TLS, without
+    logging in: read the server's greeting, answer with an SSL request. Hand-written (about
+    fifteen lines of the documented protocol) because the engineer's install has no MySQL
+    driver, and `dbaccess doctor` only needs the handshake."""
+    header = raw.recv(4, socket.MSG_WAITALL)
+    if len(header) < 4:
+        raise NoTls("the server closed the connection before its greeting")
+    greeting = raw.recv(int.from_bytes(header[:3], "little"), socket.MSG_WAITALL)
+    if not greeting or greeting[0] == 0xFF:  # an error packet, e.g. "Host is blocked"
+        raise NoTls(greeting[3:].decode(errors="replace").strip() or "an error packet")
+    # protocol version, NUL-terminated server version, thread id (4), scramble (8), filler (1)
+    at = greeting.index(b"\0", 1) + 1 + 4 + 8 + 1
+    capabilities = int.from_bytes(greeting[at : at + 2], "little")
+    if not capabilities & _CLIENT_SSL:
+        raise NoTls("the server does not offer TLS")
+    flags = _CLIENT_PROTOCOL_41 | _CLIENT_SSL | _CLIENT_SECURE_CONNECTION
+    payload = struct.pack("<IIB23x", flags, _MAX_PACKET, _UTF8MB4)
+    raw.sendall(len(payload).to_bytes(3, "little") + bytes([header[3] + 1]) + payload)

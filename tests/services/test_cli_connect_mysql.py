@@ -19,6 +19,8 @@ import pytest
 
 from dbaccess.access import load_access_text
 from dbaccess.catalog import build_person_object, to_json
+from dbaccess.cli.doctor import tls_handshake
+from dbaccess.cli.identity import EngineerError
 from dbaccess.mysql.statements import account, string_literal
 from dbaccess.policies import role_arn
 from tests import pgserver
@@ -108,3 +110,19 @@ def test_connect_execs_the_mysql_client_as_the_login_over_verified_tls(
         mysql_server.sql(
             f"DROP USER IF EXISTS {account(LOGIN)}; DROP DATABASE shop; DROP DATABASE billing"
         )
+
+
+def test_doctor_completes_a_verified_tls_handshake_with_mysql(
+    mysql_server: MariaDBServer, tmp_path: Path
+) -> None:
+    # The MySQL protocol up to TLS, no login: the certificate and host name are verified.
+    version = tls_handshake(mysql_server.host, mysql_server.port, mysql_server.ca_file, mysql=True)
+    assert version.startswith("TLSv1.")
+    other_ca = tmp_path / "other-ca"
+    other_ca.mkdir()
+    pgserver.write_test_pki(other_ca)
+    with pytest.raises(EngineerError, match="the certificate does not verify"):
+        tls_handshake(mysql_server.host, mysql_server.port, other_ca / "ca.pem", mysql=True)
+    # PostgreSQL's SSLRequest is not MySQL's: without mysql=True the server is not understood.
+    with pytest.raises(EngineerError):
+        tls_handshake(mysql_server.host, mysql_server.port, mysql_server.ca_file)
