@@ -350,13 +350,14 @@ class Rules(Reporter):
                     at_key=True,
                 )
             longest = max(logins, key=lambda n: len(n.encode()))
-            for engine in sorted(engines.get(email, ())):
-                limit = naming.LOGIN_MAX_BYTES[engine]
+            # One report per engine family (mysql and aurora-mysql share a limit and a name).
+            limits = {(_ENGINE_LABEL[e], naming.LOGIN_MAX_BYTES[e]) for e in engines.get(email, ())}
+            for label, limit in sorted(limits):
                 if len(longest.encode()) > limit:
                     self.report(
                         path,
                         f"login '{longest}' of {email} is {len(longest.encode())} bytes; "
-                        f"{_ENGINE_LABEL[engine]} allows {limit}",
+                        f"{label} allows {limit}",
                         f"set a shorter `username:` (at most {limit - 3} characters)",
                         at_key=True,
                     )

@@ -153,3 +153,10 @@ def test_diff_and_matrix_show_mysql_databases() -> None:
     changed = json.loads(render_json(diff_plans(head, moved)))["databases"]["changed"]
     assert {"database": "shop", "field": "engine", "from": "mysql", "to": "postgres"} in changed
     assert render_matrix(head).splitlines()[0].split() == ["person", "shop", "ledger"]
+
+
+def test_a_long_base_on_mysql_and_aurora_mysql_is_reported_once() -> None:
+    grants = "      - {database: shop, access: read-only}\n      - {database: ledger, access: read-only}\n"
+    assert problems(doc(MYSQL + AURORA, person(grants, "b" * 30))) == [
+        "22:3: login '" + "b" * 30 + "_ro' of p@example.com is 33 bytes; MySQL allows 32"
+    ]
