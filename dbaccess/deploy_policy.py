@@ -261,6 +261,11 @@ RULES: Final[Mapping[str, Rule]] = {
         ("rds-db:connect",), (), "arn:aws:rds-db:{region}:{account}:dbuser:*/{name}"
     ),
     "pulumi:providers:kubernetes": Rule((), (), None),
+    # The only dynamic resources are MySQL users (components/mysql_users.py): the provider
+    # logs in as the server's admin_login with an IAM token signed with this role.
+    "pulumi-python:dynamic:Resource": Rule(
+        ("rds-db:connect",), (), "arn:aws:rds-db:{region}:{account}:dbuser:*/{name}"
+    ),
 }
 
 LOOKUPS: Final[Mapping[str, Rule]] = {
@@ -352,6 +357,8 @@ def _name(declared: Declared, roles: Mapping[tuple[str, str], str]) -> str:
             return _role_of(roles, declared.account, str(inputs["role"]))
         case "pulumi:providers:postgresql":
             return str(inputs["username"])
+        case "pulumi-python:dynamic:Resource":
+            return str(inputs["admin_login"])
         case "aws:lambda/layerVersion:LayerVersion":
             return f"{inputs['layerName']}*"  # the layer and its numbered versions
         case kind if kind.startswith("aws:s3/") and "bucket" in inputs:
@@ -369,10 +376,12 @@ def _role_of(roles: Mapping[tuple[str, str], str], account: str, name: str) -> s
 
 
 def _account(declared: Declared) -> str:
-    """The account a resource lives in; a postgresql provider's is its database's, the
-    account of the role that signs the admin's IAM token."""
+    """The account a resource lives in; a postgresql provider's (and a MySQL user's) is its
+    database's, the account of the role that signs the admin's IAM token."""
     if declared.type == "pulumi:providers:postgresql":
         return str(declared.inputs["awsRdsIamProviderRoleArn"]).split(":")[4]
+    if declared.type == "pulumi-python:dynamic:Resource":
+        return str(declared.inputs["deploy_role_arn"]).split(":")[4]
     return declared.account
 
 

@@ -204,7 +204,7 @@ def database_permissions(
         )
 
     for db, grant in grants:
-        if db.is_postgres:
+        if db.uses_rds_iam:
             arn = rds_dbuser_arn(db, resource_ids[db.key], grant.login)
             add(db, grant, "NOREPORdsDbConnect", "rds-db:connect", arn, RDS_DATE_KEY)
             continue

@@ -268,6 +268,13 @@ class Settings(BaseModel):
         Expiry,
         Field(description="{unusedDays, noticeDays, runAt, timezone} of unused-grant expiry"),
     ] = Expiry()
+    rdsCaBundle: Annotated[
+        str | None,
+        Field(
+            description="the RDS CA bundle (global-bundle.pem) on the machine running "
+            "`pulumi up`: MySQL admin connections verify the server against it"
+        ),
+    ] = None
 
     bot: Annotated[
         SlackBotSettings | None,
@@ -466,3 +473,30 @@ def check_accounts(
     ]
     if problems:
         raise InvalidInput(problems)
+
+
+def check_rds_ca_bundle(
+    plan: AccessPlan,
+    settings: Settings,
+    source: SourceMap | None = None,
+    *,
+    prefix: Path = (),
+) -> None:
+    """MySQL servers are managed over TLS verified against the RDS CA bundle: it must be named.
+    (Whether the file exists is the deploying machine's business: the offline preview
+    runs elsewhere.)"""
+    mysql = sorted(db.key for db in plan.databases.values() if db.is_mysql)
+    if mysql and settings.rdsCaBundle is None:
+        where = source or SourceMap("Pulumi.<stack>.yaml")
+        raise InvalidInput(
+            [
+                where.problem(
+                    prefix,
+                    f"MySQL databases ({', '.join(mysql)}) need setting 'dbaccess:rdsCaBundle'",
+                    "add `dbaccess:rdsCaBundle: global-bundle.pem` (the path of "
+                    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem on the "
+                    "machine running `pulumi up`; relative to the project directory)",
+                    at_key=True,
+                )
+            ]
+        )

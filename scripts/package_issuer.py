@@ -36,6 +36,8 @@ CODE = (
     "dbaccess/ca_bundles.py",
     "dbaccess/catalog.py",
     "dbaccess/credentials.py",
+    "dbaccess/mysql/__init__.py",  # the paste's MySQL command line
+    "dbaccess/mysql/client.py",
     "dbaccess/privatebin.py",
     "dbaccess/request_item.py",
     "dbaccess/deadline.py",

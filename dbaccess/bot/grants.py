@@ -13,6 +13,8 @@ ENGINE_NAMES = {
     "postgres": "PostgreSQL",
     "aurora-postgresql": "Aurora PostgreSQL",
     "redshift": "Redshift",
+    "mysql": "MySQL",
+    "aurora-mysql": "Aurora MySQL",
 }
 
 

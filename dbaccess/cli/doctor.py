@@ -24,7 +24,9 @@ from typing import Annotated, Final, TypeVar
 import boto3
 import typer
 
+from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
+from dbaccess.cli import mysql_client
 from dbaccess.cli.catalog_cache import (
     cache_dir,
     fetch_catalog,
@@ -96,18 +98,34 @@ class Report:
         return value
 
 
-def tls_handshake(host: str, port: int, ca_bundle: Path, timeout: float = CONNECT_TIMEOUT) -> str:
-    """Connect as libpq does with sslmode=verify-full (SSLRequest, then TLS checked against
-    `ca_bundle` and `host`), without logging in. Returns the TLS version."""
+def tls_handshake(
+    host: str,
+    port: int,
+    ca_bundle: Path,
+    timeout: float = CONNECT_TIMEOUT,
+    *,
+    mysql: bool = False,
+) -> str:
+    """Connect as libpq does with sslmode=verify-full (SSLRequest), or as a MySQL client does
+    with VERIFY_IDENTITY, then TLS checked against `ca_bundle` and `host`, without logging in.
+    Returns the TLS version."""
     context = ssl.create_default_context(cafile=str(ca_bundle))
+    refuses = EngineerError(
+        f"{host}:{port} answered but refuses TLS",
+        "Ask the platform team: the database must accept TLS (rds.force_ssl; MySQL: "
+        "require_secure_transport).",
+    )
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
-            raw.sendall(SSL_REQUEST)
-            if raw.recv(1) != b"S":
-                raise EngineerError(
-                    f"{host}:{port} answered but refuses TLS",
-                    "Ask the platform team: the database must accept TLS (rds.force_ssl).",
-                )
+            if mysql:
+                try:
+                    mysql_client.start_tls(raw)
+                except mysql_client.NoTls as exc:
+                    raise EngineerError(f"{refuses.message}: {exc}", refuses.fix) from None
+            else:
+                raw.sendall(SSL_REQUEST)
+                if raw.recv(1) != b"S":
+                    raise refuses
             with context.wrap_socket(raw, server_hostname=host) as tls:
                 return str(tls.version())
     except ssl.SSLCertVerificationError as exc:
@@ -286,7 +304,11 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     if report.may("CA bundle present", lambda: _ca(bundle)) is not None:
         report.may(
             "database reachable over TLS (verify-full)",
-            lambda: (db, f"{db.host}:{db.port}, {tls_handshake(db.host, db.port, bundle)}"),
+            lambda: (
+                db,
+                f"{db.host}:{db.port}, "
+                + tls_handshake(db.host, db.port, bundle, mysql=db.engine in MYSQL_ENGINES),
+            ),
         )
     if not given.operator:
         return

@@ -7,12 +7,15 @@ previews); only the blocks do.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dbaccess import ca_bundles
+from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.credentials import Credential
+from dbaccess.mysql.client import client_args
 from dbaccess.privatebin import EXPIRE_DURATIONS
 from dbaccess.request_item import Request
 
@@ -81,16 +84,50 @@ def paste_text(
             "working then; "
             "a session already open keeps going)",
             "",
-            f"DBeaver or DataGrip: a new {client} connection with the host, port, database, "
-            "login (user) and password above. On its SSL tab: use SSL, mode verify-full "
-            '(DataGrip: "Verify full"), and the CA file above as the root/CA certificate.',
-            "",
-            "psql (asks for the password; paste it), with PGSSLROOTCERT set to the CA file:",
-            psql_command(credential),
+            *(
+                _mysql_connect(credential)
+                if credential.engine in MYSQL_ENGINES
+                else [
+                    f"DBeaver or DataGrip: a new {client} connection with the host, port, "
+                    "database, login (user) and password above. On its SSL tab: use SSL, mode "
+                    'verify-full (DataGrip: "Verify full"), and the CA file above as the root/CA '
+                    "certificate.",
+                    "",
+                    "psql (asks for the password; paste it), PGSSLROOTCERT set to the CA file:",
+                    psql_command(credential),
+                ]
+            ),
             "",
             "This link opened once and is gone now. Need the password again? Ask again in Slack.",
         ]
     )
+
+
+# --- MySQL / Aurora MySQL (issue 18) --------------------------------------------------------
+
+
+def mysql_command(credential: Credential) -> str:
+    """Oracle's mysql client; `--password` with no value makes it ask."""
+    args = client_args(credential, "global-bundle.pem", mariadb=False)
+    return shlex.join(["mysql", *args, "--password"])
+
+
+def _mysql_connect(credential: Credential) -> list[str]:
+    return [
+        "Connect (mysql asks for the password; paste it):",
+        mysql_command(credential),
+        "(MariaDB's client: --ssl --ssl-verify-server-cert instead of --ssl-mode and "
+        "--enable-cleartext-plugin.)",
+        "",
+        "GUI clients (DBeaver, DataGrip): SSL on, verify the server certificate and host name "
+        "against the RDS CA bundle (sslMode=VERIFY_IDENTITY); allow clear-text authentication "
+        "(the password is an IAM token, sent only inside TLS); allowPublicKeyRetrieval off.",
+        "",
+        "--ssl-ca is the CA file above.",
+    ]
+
+
+# --- end MySQL ------------------------------------------------------------------------------
 
 
 def _section(text: str) -> dict[str, Any]:
