@@ -442,8 +442,12 @@ def build_policies(
     }
     deploy, preview = _Collector(), _Collector()
 
-    def arn(template: str, account: str, name: str) -> str:
-        return template.format(region=region, account=account, name=name)
+    def arn(template: str, account: str, name: str, where: Mapping[str, Any] | None = None) -> str:
+        # A resource or lookup in another region says so (the postgresql provider's IAM-auth
+        # region, a lookup's or a resource's `region`); the rest live in the stack's region.
+        where = where or {}
+        in_region = where.get("awsRdsIamRegion") or where.get("region") or region
+        return template.format(region=in_region, account=account, name=name)
 
     for d in declared:
         rule = RULES[d.type]
@@ -453,7 +457,7 @@ def build_policies(
             for role in _provider_roles(d):
                 deploy.add(rule.read, role)
             continue
-        resource = arn(rule.arn, _account(d), _name(d, roles))
+        resource = arn(rule.arn, _account(d), _name(d, roles), d.inputs)
         condition = None
         if d.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
             function = _pattern(str(d.inputs["functionName"]).rsplit(":", 1)[1])
@@ -481,7 +485,7 @@ def build_policies(
     for lookup in lookups:
         rule = LOOKUPS[lookup.token]
         assert rule.arn is not None  # every lookup acts on a named resource
-        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region))
+        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region), lookup.args)
         deploy.add(rule.read, resource)
         preview.add(rule.read, resource)
     # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
