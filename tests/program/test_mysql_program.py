@@ -216,10 +216,11 @@ def test_the_deploy_role_may_log_in_as_each_mysql_admin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     statements = json.loads(result.stdout)["Statement"]
     (connect,) = [s for s in statements if s["Action"] == ["rds-db:connect"]]
-    # PostgreSQL's admin in both accounts, MySQL's in the account of each MySQL server.
+    # PostgreSQL's admin in both accounts, MySQL's in the account and region of each MySQL
+    # server (the staging databases are in eu-central-1).
     assert sorted(connect["Resource"]) == [
+        f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/dbaccess_admin",
+        f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/my_admin",
         f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/dbaccess_admin",
         f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/my_admin",
-        f"arn:aws:rds-db:eu-west-1:{STAGING}:dbuser:*/dbaccess_admin",
-        f"arn:aws:rds-db:eu-west-1:{STAGING}:dbuser:*/my_admin",
     ]
