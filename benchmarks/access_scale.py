@@ -117,7 +117,7 @@ def edited(everyone: list[Person], seed: int = 15) -> list[Person]:
     result = list(everyone)
     for n in rng.sample(range(len(everyone)), len(everyone) // 100):
         grants = list(everyone[n].grants)
-        key, access, until = grants[0]
+        key, access, _ = grants[0]
         grants[0] = (key, "read-write" if access == "read-only" else "read-only", FUTURE)
         grants[1] = (grants[1][0], grants[1][1], "2027-01-31")
         del grants[2]
@@ -134,7 +134,7 @@ def expiring(everyone: list[Person], seed: int = 16) -> tuple[list[Person], str]
         grants = [(k, a, PAST if u else None) for k, a, u in everyone[n].grants]
         result[n] = Person(everyone[n].email, grants)
     every = [(p.email, k, a) for p in result for k, a, u in p.grants if u != PAST]
-    stale = rng.sample(every, len(every) // 50) + [("gone@example.com", "db00", "read-only")]
+    stale = [*rng.sample(every, len(every) // 50), ("gone@example.com", "db00", "read-only")]
     report = {
         "schema_version": 1,
         "evaluated_on": TODAY,
@@ -157,8 +157,12 @@ def expiring(everyone: list[Person], seed: int = 16) -> tuple[list[Person], str]
     return result, json.dumps(report)
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one command, which must succeed."""
+Figures = tuple[float, float, float]  # wall seconds, CPU seconds, peak RSS in MB
+
+
+def run(args: list[str], cwd: Path) -> Figures:
+    """(wall seconds, CPU seconds, peak RSS in MB) of one command, which must succeed; CPU
+    and memory include the processes it forked and waited for."""
     started = time.perf_counter()
     process = subprocess.Popen(
         args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -169,14 +173,14 @@ def run(args: list[str], cwd: Path) -> tuple[float, float]:
     error = process.stderr.read() if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({process.returncode}): {error[:2000]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def measure(count: int, scratch: Path) -> dict[str, tuple[float, float]]:
+def measure(count: int, scratch: Path) -> dict[str, Figures]:
     everyone = people(count)
     repo = scratch / f"repo-{count}"
     repo.mkdir()
@@ -204,17 +208,17 @@ def measure(count: int, scratch: Path) -> dict[str, tuple[float, float]]:
 
 
 def main() -> None:
-    results: dict[int, dict[str, tuple[float, float]]] = {}
+    results: dict[int, dict[str, Figures]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for count in SIZES:
             results[count] = measure(count, Path(tmp))
     commands = list(results[SIZES[0]])
-    header = " ".join(f"{f'{n:,} people':>20}" for n in SIZES)
+    header = " ".join(f"{f'{n:,} people':>26}" for n in SIZES)
     print(f"{'command':<16} {header} {'growth 5,000/500':>17}")
+    print(f"{'':<16} " + " ".join(f"{'wall / CPU / peak':>26}" for _ in SIZES))
     for command in commands:
         cells = " ".join(
-            f"{f'{results[n][command][0]:.1f} s {results[n][command][1]:.0f} MB':>20}"
-            for n in SIZES
+            f"{'{:.1f} s / {:.1f} s / {:.0f} MB'.format(*results[n][command]):>26}" for n in SIZES
         )
         growth = results[SIZES[-1]][command][0] / results[SIZES[0]][command][0]
         print(f"{command:<16} {cells} {growth:>16.1f}x")

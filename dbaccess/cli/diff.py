@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import multiprocessing
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from dbaccess.access import AccessPlan, InvalidInput, Problem, load_access_text, today_utc
+from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
+from dbaccess.access.background import loading
 from dbaccess.access.diff import diff_plans, render_json, render_markdown, render_text
+from dbaccess.access.source import read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 
 
@@ -69,12 +67,20 @@ def diff(
     try:
         root = _git_root(file)
         path = file.resolve().relative_to(root).as_posix()
-        with _beside(_plan_at, root, base, path, today, missing_ok=True) as base_plan:
-            if head is None:
-                head_plan = load_access_text(_read_working_tree(file), str(file), today=today)
-            else:
-                head_plan = _plan_at(root, head, path, today, missing_ok=False)
-        plans = (base_plan.result(), head_plan)
+        base_text = _text_at(root, base, path)
+        if head is None:
+            head_text = read_text(file, "pass --file with the path of access.yaml")
+            head_name = str(file)
+        elif (shown := _text_at(root, head, path)) is not None:
+            head_text, head_name = shown, f"{head}:{path}"
+        else:
+            raise GitError(
+                f"{path} does not exist at '{head}'; pass --file with its path at that ref"
+            )
+        # The two versions load side by side (one in a forked process when large).
+        with loading(base_text or "", f"{base}:{path}", today) as base_plan:
+            head_plan = load_access_text(head_text, head_name, today=today)
+            plans = (base_plan() if base_text is not None else _empty(path, today), head_plan)
     except InvalidInput as exc:
         exit_invalid(exc, problems_format)
     except GitError as exc:
@@ -86,41 +92,6 @@ def diff(
         DiffFormat.json: render_json,
     }[fmt]
     print(renderer(result))
-
-
-class _Later:
-    """The base version's plan, loaded in a forked process while this one loads the head:
-    each load is CPU-bound Python, and halving a 5,000-person diff's wait is worth a fork."""
-
-    def __init__(self, future: Future[AccessPlan | list[Problem] | GitError]) -> None:
-        self.future = future
-
-    def result(self) -> AccessPlan:
-        outcome = self.future.result()
-        if isinstance(outcome, GitError):
-            raise outcome
-        if isinstance(outcome, list):
-            raise InvalidInput(outcome)
-        return outcome
-
-
-@contextmanager
-def _beside(load: Callable[..., AccessPlan], *args: object, **kwargs: object) -> Iterator[_Later]:
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield _Later(pool.submit(_outcome, load, *args, **kwargs))
-
-
-def _outcome(
-    load: Callable[..., AccessPlan], *args: object, **kwargs: object
-) -> AccessPlan | list[Problem] | GitError:
-    """What a load gave, as values that cross a process boundary (InvalidInput does not
-    pickle: its one argument is the rendered text)."""
-    try:
-        return load(*args, **kwargs)
-    except InvalidInput as exc:
-        return exc.problems
-    except GitError as exc:
-        return exc
 
 
 def _fail(message: str) -> NoReturn:
@@ -156,26 +127,21 @@ def _git_root(file: Path) -> Path:
     return Path(result.stdout.strip()).resolve()
 
 
-def _plan_at(root: Path, ref: str, path: str, today: dt.date, *, missing_ok: bool) -> AccessPlan:
+def _empty(path: str, today: dt.date) -> AccessPlan:
+    """The plan of a file that does not exist at the base: everything is gained."""
+    return AccessPlan(path, today, 90, {}, {}, {}, ())
+
+
+def _text_at(root: Path, ref: str, path: str) -> str | None:
+    """The file at `ref`, or None if it does not exist there."""
     if _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).returncode != 0:
         raise GitError(
             f"'{ref}' is not a commit in this repository; check the name, or fetch it first "
             f"(e.g. git fetch origin main)"
         )
     if _git(["cat-file", "-e", f"{ref}:{path}"], root).returncode != 0:
-        if missing_ok:
-            return AccessPlan(path, today, 90, {}, {}, {}, ())
-        raise GitError(f"{path} does not exist at '{ref}'; pass --file with its path at that ref")
+        return None
     shown = _git(["show", f"{ref}:{path}"], root)
     if shown.returncode != 0:
         raise GitError(f"git cannot read {path} at '{ref}': {shown.stderr.strip()}")
-    return load_access_text(shown.stdout, f"{ref}:{path}", today=today)
-
-
-def _read_working_tree(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GitError(f"{file} does not exist; pass --file with the path of access.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GitError(f"cannot read {file}: {exc}") from None
+    return shown.stdout

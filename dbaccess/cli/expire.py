@@ -13,6 +13,7 @@ import typer
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown, render_text
 from dbaccess.access.edit import EditError, Expiry, expire_grants
+from dbaccess.access.source import read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 from dbaccess.cli.diff import DiffFormat
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
@@ -60,11 +61,8 @@ def expire(
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     stale = _read_report(report) if report else None
     try:
-        # Bytes, not read_text: universal newlines would turn a CRLF file into LF.
-        original = file.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {file}: {exc}", INVALID_INPUT)
-    try:
+        # As bytes decoded (not Path.read_text: universal newlines would make CRLF LF).
+        original = read_text(file, "pass the path of access.yaml with --file")
         stale_keys = [g.key for g in stale.grants] if stale else []
         result = expire_grants(original, stale_keys, today, file=str(file))
     except InvalidInput as exc:

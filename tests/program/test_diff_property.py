@@ -130,6 +130,13 @@ def drop_key(parent: dict[str, Any], key: str) -> None:
     parent[key] = entries
 
 
+GRANT_MUTATIONS: dict[FieldPath, list[Mutation]] = {
+    (): [drop_first, reverse, add_entry({"database": "payments-staging", "access": "read-only"})],
+    ("*", "database"): [setting("payments-staging")],
+    ("*", "access"): [other_access],
+    ("*", "until"): [shift_days(30), shift_days(-400), delete],
+    ("*", "reason"): [setting("INC-9 other"), delete],
+}
 NEW_DATABASE = {**SAMPLE["databases"]["orders"], "instance": "billing-prod", "database": "billing"}
 MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("version",): [],  # one valid value: 1
@@ -167,25 +174,13 @@ MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("databases", "*", "groups", "read-only"): [setting("other_ro")],
     ("databases", "*", "groups", "read-write"): [setting("other_rw")],
     ("groups", "*", "members"): [drop_first, reverse, add_entry("zoe.ng@example.com")],
-    ("groups", "*", "grants"): [
-        drop_first,
-        reverse,
-        add_entry({"database": "payments-staging", "access": "read-only"}),
-    ],
-    ("groups", "*", "grants", "*", "database"): [setting("payments-staging")],
-    ("groups", "*", "grants", "*", "access"): [other_access],
-    ("groups", "*", "grants", "*", "until"): [shift_days(30), shift_days(-400), delete],
-    ("groups", "*", "grants", "*", "reason"): [setting("INC-9 other"), delete],
     ("people", "*", "username"): [setting("someone"), delete],
-    ("people", "*", "grants"): [
-        drop_first,
-        reverse,
-        add_entry({"database": "payments-staging", "access": "read-only"}),
-    ],
-    ("people", "*", "grants", "*", "database"): [setting("payments-staging")],
-    ("people", "*", "grants", "*", "access"): [other_access],
-    ("people", "*", "grants", "*", "until"): [shift_days(30), shift_days(-400), delete],
-    ("people", "*", "grants", "*", "reason"): [setting("INC-9 other"), delete],
+    # A group's grants and a person's take the same mutations.
+    **{
+        (owner, "*", "grants", *rest): mutations
+        for owner in ("groups", "people")
+        for rest, mutations in GRANT_MUTATIONS.items()
+    },
 }
 
 

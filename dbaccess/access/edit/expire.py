@@ -23,9 +23,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text
+from dbaccess.access.background import loading
 from dbaccess.access.edit.owners import Owner, Owners, read_owners
 from dbaccess.access.edit.text import EditError, TextEdit
-from dbaccess.access.edit.tree import Map, Node, Seq, parse
+from dbaccess.access.edit.tree import Map, Node, Seq, TreeError, parse
+from dbaccess.access.loader import _without_cycle_collection as without_cycle_collection
 
 GrantId = tuple[str, str, str]  # (email, database, access)
 BOM = "\ufeff"
@@ -91,27 +93,41 @@ def expire_grants(
     the file does not validate (`file` names it in messages), EditError if it cannot be
     edited without changing more.
     """
+    # As in loading: the tree's nodes and the entries all live to the end and form no
+    # cycles, so the cycle collector would only walk them again and again.
+    with without_cycle_collection():
+        return _expire(text, stale, today, file)
+
+
+def _expire(text: str, stale: Collection[GrantId], today: dt.date, file: str) -> Expiry:
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
-    before = load_access_text(body, file, today=today)
-    document = parse(body)
-    owners = read_owners(document.root)
+    listed = {(e.lower(), d, a) for e, d, a in stale}
+    with loading(body, file, today) as before_plan:  # validated beside the parse below
+        try:
+            document = parse(body)
+        except TreeError as exc:
+            before_plan()  # raises InvalidInput, each problem at its line
+            raise EditError(str(exc)) from None
+        before = before_plan()
+    owners = read_owners(document.root)  # the file is valid: every entry reads
     edit = TextEdit(body)
     chooser = _Chooser(owners, today, edit, document.shared)
     chooser.past()
-    chooser.listed(before, {(e.lower(), d, a) for e, d, a in stale})
+    chooser.listed(before, listed)
     choice = chooser.choice
     _cascade(owners, choice, edit, document.shared)
-    result = edit.result() if choice.removals else body
-    try:
-        after = load_access_text(result, file, today=today)
-    except InvalidInput as exc:
-        raise EditError(
-            f"the edited file would not validate ({exc.problems[0].message}); "
-            "remove the grants by hand"
-        ) from None
-    _check(before, after, choice.gone)
-    listed = {(e.lower(), d, a) for e, d, a in stale}
+    result, after = body, before
+    if choice.removals:
+        result = edit.result()
+        try:
+            after = load_access_text(result, file, today=today)
+        except InvalidInput as exc:
+            raise EditError(
+                f"the edited file would not validate ({exc.problems[0].message}); "
+                "remove the grants by hand"
+            ) from None
+        _check(before, after, choice.gone)
     # Listed grants the file gives, now or until a date that has passed (those went above).
     expired = {(g.email, g.database, g.access) for g in before.expired}
     matched = {k for k in listed if k in expired or _holds(before, k)}
@@ -288,8 +304,11 @@ def _cascade(owners: Owners, choice: _Choice, edit: TextEdit, shared: tuple[Node
     dropped: set[int] = set()
     for n, owner in enumerate(everyone):
         entries, members = choice.entries.get(n, set()), choice.members.get(n, set())
-        no_grants = owner.grants is not None and bool(owner.entries)
-        no_grants = no_grants and len(entries) == len(owner.grants.items)  # type: ignore[union-attr]
+        no_grants = (
+            owner.grants is not None
+            and bool(owner.entries)
+            and len(entries) == len(owner.grants.items)
+        )
         no_members = bool(owner.emails) and len(members) == len(owner.emails)
         if owner.kind == "group" and (no_grants or no_members):
             dropped.add(n)

@@ -10,15 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-import yaml
-
 from dbaccess.access.edit.text import EditError
 from dbaccess.access.edit.tree import Map, Node, Scalar, Seq, deref
-
-_RESOLVER = yaml.resolver.Resolver()
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_NULL = "tag:yaml.org,2002:null"
+from dbaccess.access.scalars import CONVERTERS, TAG, implicit_kind
 
 
 @dataclass(eq=False)
@@ -65,25 +59,26 @@ def text_of(node: Node) -> str:
 
 
 def until_of(node: Node) -> dt.date | None:
-    """The date an `until` value means, read as the loader reads it (YAML 1.1 implicit tags:
-    `2026-12-31` and `2026-12-31T10:00:00Z` are timestamps, `"2026-12-31"` is text)."""
+    """The date an `until` value means, read with the loader's own scalar meanings
+    (scalars.py): `2026-12-31` is a date, `"2026-12-31"` text the schema reads as one."""
     node = deref(node)
-    if not isinstance(node, Scalar):
-        raise EditError(f"until at offset {node.start} is not a date")
-    tag = node.tag or (
-        _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
-        if node.plain
-        else "tag:yaml.org,2002:str"
-    )
-    if tag == _NULL:
-        return None
-    if tag == _TIMESTAMP:
-        value = _CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(tag, node.value))
-        return value.date() if isinstance(value, dt.datetime) else value
+    value = _meaning(node) if isinstance(node, Scalar) else None
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
     try:
-        return dt.date.fromisoformat(node.value)
+        return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise EditError(f"until {node.value!r} is not a date") from None
+        raise EditError(f"until {str(value)[:40]!r} is not a date") from None
+
+
+def _meaning(node: Scalar) -> object:
+    if node.tag is None and not node.plain:
+        return node.value  # quoted: text
+    kind = node.tag.removeprefix(TAG) if node.tag else implicit_kind(node.value)
+    converter = CONVERTERS.get(kind)
+    if converter is None:
+        raise EditError(f"until {node.value[:40]!r} has an unsupported tag")
+    return converter(node.value)
 
 
 def _entries(grants: Seq) -> list[Entry]:

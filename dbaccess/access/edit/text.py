@@ -53,6 +53,14 @@ class TextEdit:
     def insert(self, at: int, text: str) -> None:
         self._spans.append((at, at, text))
 
+    def replace(self, start: int, end: int, text: str) -> None:
+        self._spans.append((start, end, text))
+
+    @property
+    def newline(self) -> str:
+        """The file's own line end, for lines written into it."""
+        return "\r\n" if "\r\n" in self.text else "\n"
+
     def overlaps(self, node: Node, start: int, end: int) -> bool:
         return node.start < end and start < last_end(node)
 
@@ -63,19 +71,24 @@ class TextEdit:
             return first.start, last_end(first)
         return first.start, last_end(parent.values[index], first)
 
-    # --- block ---------------------------------------------------------------------------
+    # --- lines -----------------------------------------------------------------------------
 
-    def _line_start(self, at: int) -> int:
+    def line_start(self, at: int) -> int:
         return self.text.rfind("\n", 0, at) + 1
 
-    def _line_end(self, at: int) -> int:
+    def line_end(self, at: int) -> int:
         """The index after the newline of the line holding `at` (or the text's end)."""
         newline = self.text.find("\n", at)
         return len(self.text) if newline < 0 else newline + 1
 
+    def column(self, at: int) -> int:
+        return at - self.line_start(at)
+
+    # --- block ---------------------------------------------------------------------------
+
     def _block_span(self, parent: Seq | Map, index: int) -> tuple[int, int]:
         start, end = self.span(parent, index)
-        line = self._line_start(start)
+        line = self.line_start(start)
         prefix = self.text[line:start]
         if prefix.strip(" -") if isinstance(parent, Seq) else prefix.strip(" "):
             raise EditError(
@@ -85,13 +98,13 @@ class TextEdit:
         indent = len(prefix) - len(prefix.lstrip(" "))
         # The comment lines right above, written at the entry's own indent.
         while line > 0:
-            above = self._line_start(line - 1)
+            above = self.line_start(line - 1)
             content = self.text[above : line - 1].rstrip("\r")
             stripped = content.lstrip(" ")
             if not stripped.startswith("#") or len(content) - len(stripped) != indent:
                 break
             line = above
-        return line, self._line_end(max(end - 1, start))
+        return line, self.line_end(max(end - 1, start))
 
     # --- flow ----------------------------------------------------------------------------
 
@@ -109,12 +122,12 @@ class TextEdit:
             if last + 1 < count:
                 # Up to the next entry: the comma and the space or line break after it.
                 following = self.span(parent, last + 1)[0]
-                line, rest = self._line_start(start), self.text[end : self._line_end(end)].strip()
+                line, rest = self.line_start(start), self.text[end : self.line_end(end)].strip()
                 after_comma = rest[1:].strip()
                 alone = rest.startswith(",") and (not after_comma or after_comma[0] == "#")
                 if alone and not self.text[line:start].strip():
                     # Alone on its lines: those lines go, comment lines above the next stay.
-                    start, end = line, self._line_end(end)
+                    start, end = line, self.line_end(end)
                 else:
                     end = following
             elif first > 0:
@@ -140,16 +153,16 @@ class TextEdit:
                 merged.append((start, end))
         tidied = []
         for start, end in merged:
-            blank_before = start > 0 and self._blank(self._line_start(start - 1), start)
+            blank_before = start > 0 and self._blank(self.line_start(start - 1), start)
             if blank_before or start == 0:
                 after = end
-                while after < len(self.text) and self._blank(after, self._line_end(after)):
-                    after = self._line_end(after)
+                while after < len(self.text) and self._blank(after, self.line_end(after)):
+                    after = self.line_end(after)
                 if after < len(self.text):
                     end = after
                 elif blank_before:  # the file's last entry: drop the blank lines before it
-                    while start > 0 and self._blank(self._line_start(start - 1), start):
-                        start = self._line_start(start - 1)
+                    while start > 0 and self._blank(self.line_start(start - 1), start):
+                        start = self.line_start(start - 1)
             tidied.append((start, end))
         return tidied
 

@@ -315,3 +315,22 @@ def test_a_member_list_shared_through_an_anchor_keeps_the_member_and_says_why() 
         "a@example.com: x read-only comes from group readers, whose member list is shared "
         "through the YAML anchor &team (line 14)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\ndatabases: {x: [}\n", ":2:"),
+        ("version: 1\n---\nversion: 1\n", ":2:"),
+        ("version: 1\ndatabases:\n  x: *nope\n", ":3:"),
+    ],
+)
+def test_a_file_that_is_not_yaml_is_a_located_error_and_exit_2(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    access, _ = write(tmp_path, text)
+    code, output = expire("--file", str(access), "--date", "2026-11-23", "--write")
+    assert code == 2, output
+    assert f"{access}{where}" in output
+    assert "Traceback" not in output
+    assert access.read_text() == text
