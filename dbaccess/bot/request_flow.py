@@ -1,0 +1,166 @@
+"""A submitted "Request access" form -> a reviewed pull request on access.yaml -> DMs.
+
+`submit` runs after the modal was acked (it takes seconds: GitHub is paced). It edits the file
+with the same round-trip editor as `dbaccess expire` (`add_grant`, which also validates the
+edited file), opens the pull request all or nothing (`github_app.open_access_request`) and
+returns what to tell the person. `poll` tells the people whose pull requests were decided.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from github import Github
+
+from dbaccess import github_app, request_pr
+from dbaccess.access import InvalidInput, load_access_text
+from dbaccess.access.diff import diff_plans, render_markdown
+from dbaccess.access.edit import EditError, add_grant
+from dbaccess.access.naming import Access
+from dbaccess.bot import request_texts as texts
+from dbaccess.bot.github_settings import GitHubSettings
+from dbaccess.bot.request_ledger import RequestLedger, WatchedRequest
+from dbaccess.github_app import GitHubError, GitHubUnavailable, PullRequestState
+from dbaccess.request_pr import RequestedGrant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessFile:
+    """Where access.yaml lives on GitHub."""
+
+    repo: str  # owner/name
+    path: str  # e.g. access.yaml
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A watched pull request that was merged or closed, and the DM that says so."""
+
+    request: WatchedRequest
+    text: str
+
+
+def request_flow_for(
+    settings: GitHubSettings, dynamodb: Any, table: str, help_channel: str, *, paced: bool = True
+) -> RequestFlow:
+    """The flow the bot runs; `paced=False` only against a test's fake GitHub."""
+    return RequestFlow(
+        github_app.connect(settings.app, paced=paced),
+        AccessFile(settings.repository, settings.access_file),
+        RequestLedger(dynamodb, table),
+        help_channel,
+    )
+
+
+class RequestFlow:
+    def __init__(
+        self, gh: Github, access_file: AccessFile, ledger: RequestLedger, help_channel: str
+    ) -> None:
+        self._gh = gh
+        self._file = access_file
+        self._ledger = ledger
+        self._help = help_channel
+
+    def submit(self, grant: RequestedGrant, slack_user_id: str, today: dt.date) -> str:
+        """Open the pull request for `grant`; the text to tell the person, whatever happened."""
+        branch = request_pr.branch_name(grant.email, grant.database, grant.access)
+        try:
+            open_already = github_app.find_open_request(self._gh, self._file.repo, branch)
+        except GitHubError as error:
+            return self._github_failed(grant, error)
+        if open_already is not None:
+            return texts.already_open(grant, open_already.url)
+        if not self._ledger.take_daily_slot(grant.email, today):
+            return texts.daily_limit(self._ledger.daily_limit)
+        text, opened = self._open(grant, slack_user_id, today, branch)
+        if not opened:  # only requests that became a pull request count
+            self._ledger.give_back_daily_slot(grant.email, today)
+        return text
+
+    def _open(
+        self, grant: RequestedGrant, slack_user_id: str, today: dt.date, branch: str
+    ) -> tuple[str, bool]:
+        repo, path = self._file.repo, self._file.path
+        try:
+            current = github_app.read_file(self._gh, repo, path)
+        except GitHubError as error:
+            return self._github_failed(grant, error), False
+        access: Access = "read-write" if grant.access == "read-write" else "read-only"
+        try:
+            edited = add_grant(
+                current.text,
+                grant.email,
+                grant.database,
+                access,
+                today,
+                until=grant.until,
+                reason=grant.reason,
+                file=path,
+            )
+        except (InvalidInput, EditError) as refused:
+            logger.info("refused %s's request: %s", grant.email, refused)
+            return texts.refused_by_file(grant, str(refused), self._help), False
+        before = load_access_text(current.text, path, today=today)
+        after = load_access_text(edited, path, today=today)
+        database = after.databases[grant.database]
+        try:
+            pull = github_app.open_access_request(
+                self._gh,
+                repo,
+                path=path,
+                new_text=edited,
+                file_sha=current.sha,
+                branch=branch,
+                title=request_pr.title(grant),
+                body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
+                reviewers=database.owners,
+                labels=request_pr.labels(database.production),
+            )
+        except GitHubError as error:
+            return self._github_failed(grant, error), False
+        self._ledger.watch(
+            WatchedRequest(
+                number=pull.number,
+                url=pull.url,
+                slack_user_id=slack_user_id,
+                email=grant.email,
+                database=grant.database,
+                access=grant.access,
+            )
+        )
+        logger.info(
+            "opened #%s for %s %s on %s", pull.number, grant.email, grant.access, grant.database
+        )
+        return texts.opened(grant, pull.url, reviewed_by=database.owners), True
+
+    def _github_failed(self, grant: RequestedGrant, error: GitHubError) -> str:
+        # The whole message is for operators (permissions, ids); the person gets what to do.
+        logger.error("GitHub failed for %s's request: %s", grant.email, error)
+        if isinstance(error, GitHubUnavailable):
+            return texts.github_unavailable(grant)
+        return texts.github_refused(grant, self._help)
+
+    def poll(self) -> list[Decision]:
+        """The watched pull requests decided since the last poll, each claimed once (a
+        replica that loses the claim leaves the DM to the one that won)."""
+        decided = []
+        for request in self._ledger.watched():
+            try:
+                state = github_app.pull_request_state(self._gh, self._file.repo, request.number)
+            except GitHubError as error:
+                logger.warning("reading #%s failed, will retry: %s", request.number, error)
+                continue
+            if state is PullRequestState.OPEN or not self._ledger.forget(request.number):
+                continue
+            text = (
+                texts.approved(request)
+                if state is PullRequestState.MERGED
+                else texts.declined(request)
+            )
+            decided.append(Decision(request, text))
+        return decided
