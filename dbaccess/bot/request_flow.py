@@ -23,7 +23,14 @@ from dbaccess.access.naming import Access
 from dbaccess.bot import request_texts as texts
 from dbaccess.bot.github_settings import GitHubSettings
 from dbaccess.bot.request_ledger import RequestLedger, WatchedRequest
-from dbaccess.github_app import GitHubError, GitHubUnavailable, PullRequestState
+from dbaccess.github_app import (
+    BranchExists,
+    FileChanged,
+    GitHubError,
+    GitHubUnavailable,
+    PullRequestRef,
+    PullRequestState,
+)
 from dbaccess.request_pr import RequestedGrant
 
 logger = logging.getLogger(__name__)
@@ -85,11 +92,35 @@ class RequestFlow:
     def _open(
         self, grant: RequestedGrant, slack_user_id: str, today: dt.date, branch: str
     ) -> tuple[str, bool]:
-        repo, path = self._file.repo, self._file.path
+        """(what to tell, whether a pull request was opened)."""
         try:
-            current = github_app.read_file(self._gh, repo, path)
+            try:
+                return self._open_once(grant, slack_user_id, today, branch)
+            except FileChanged:
+                # Someone's edit landed between our read and our commit (and ours was undone):
+                # read and edit once more; a second change in a row gives up.
+                return self._open_once(grant, slack_user_id, today, branch)
+        except BranchExists as error:
+            # The same request opened a moment ago by another replica: its link. A leftover
+            # branch without a pull request is never overwritten: the log names it.
+            found = self._open_request(branch)
+            if found is not None:
+                return texts.already_open(grant, found.url), False
+            return self._github_failed(grant, error), False
         except GitHubError as error:
             return self._github_failed(grant, error), False
+
+    def _open_request(self, branch: str) -> PullRequestRef | None:
+        try:
+            return github_app.find_open_request(self._gh, self._file.repo, branch)
+        except GitHubError:
+            return None
+
+    def _open_once(
+        self, grant: RequestedGrant, slack_user_id: str, today: dt.date, branch: str
+    ) -> tuple[str, bool]:
+        repo, path = self._file.repo, self._file.path
+        current = github_app.read_file(self._gh, repo, path)
         access: Access = "read-write" if grant.access == "read-write" else "read-only"
         try:
             edited = add_grant(
@@ -108,21 +139,18 @@ class RequestFlow:
         before = load_access_text(current.text, path, today=today)
         after = load_access_text(edited, path, today=today)
         database = after.databases[grant.database]
-        try:
-            pull = github_app.open_access_request(
-                self._gh,
-                repo,
-                path=path,
-                new_text=edited,
-                file_sha=current.sha,
-                branch=branch,
-                title=request_pr.title(grant),
-                body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
-                reviewers=database.owners,
-                labels=request_pr.labels(database.production),
-            )
-        except GitHubError as error:
-            return self._github_failed(grant, error), False
+        pull = github_app.open_access_request(
+            self._gh,
+            repo,
+            path=path,
+            new_text=edited,
+            file_sha=current.sha,
+            branch=branch,
+            title=request_pr.title(grant),
+            body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
+            reviewers=database.owners,
+            labels=request_pr.labels(database.production),
+        )
         self._ledger.watch(
             WatchedRequest(
                 number=pull.number,

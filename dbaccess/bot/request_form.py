@@ -93,10 +93,8 @@ def _database_select(databases: Sequence[CatalogDatabase]) -> StaticSelectElemen
     return StaticSelectElement(action_id=ids.FORM_DATABASE_ACTION, option_groups=groups)
 
 
-def request_form(
-    databases: Sequence[CatalogDatabase], today: dt.date, *, reply_to: str = ""
-) -> dict[str, Any]:
-    """The modal as views.open takes it. `reply_to`: the channel the person asked from."""
+def request_form(databases: Sequence[CatalogDatabase], today: dt.date) -> dict[str, Any]:
+    """The modal as views.open takes it."""
     latest = today + dt.timedelta(days=MAX_GRANT_DAYS)
     blocks: list[Block] = [
         SectionBlock(
@@ -152,7 +150,6 @@ def request_form(
         title="Request access",
         submit="Request",
         close="Cancel",
-        private_metadata=reply_to,
         blocks=blocks,
     )
     return view.to_dict()

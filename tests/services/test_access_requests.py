@@ -180,7 +180,6 @@ def test_dbaccess_request_opens_the_same_form(requests_world: RequestWorld) -> N
     (opened,) = slack.wait_for_call("views.open", 1, TIMEOUT)
     assert opened["trigger_id"] == payload["trigger_id"]
     assert opened["view"]["callback_id"] == ids.REQUEST_FORM_CALLBACK
-    assert opened["view"]["private_metadata"] == "C0GENERAL"
 
 
 def test_happy_path_opens_a_reviewed_pull_request_and_dms_its_link(
@@ -434,3 +433,27 @@ def test_merged_and_closed_requests_are_announced_once(requests_world: RequestWo
     assert "declined" in declined
     assert f"/pull/{closed.number}" in declined
     assert rw.main_file() != ACCESS_YAML  # the merge landed on main
+
+
+def test_a_file_changed_between_read_and_commit_is_read_again(requests_world: RequestWorld) -> None:
+    rw = requests_world
+    rw.github.fail("put_contents", 409, times=1)  # someone's edit landed meanwhile
+
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+
+    assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 2)
+    (pull,) = rw.github.pulls(REPO)
+    assert rw.github.branch_names(REPO) == {"main", pull.head}
+
+
+def test_a_leftover_branch_is_reported_and_never_overwritten(requests_world: RequestWorld) -> None:
+    rw = requests_world
+    repo = rw.github.repos[REPO]
+    leftover = f"access-request/{FATIMA}/inventory-read-only"
+    repo.branches[leftover] = repo.branches["main"]
+
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+
+    assert "GitHub refused" in rw.wait_for_dm(FATIMA_ID, 2)
+    assert rw.github.pulls(REPO) == []
+    assert repo.branches[leftover] == repo.branches["main"]

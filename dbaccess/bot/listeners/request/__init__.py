@@ -52,12 +52,11 @@ def _open_form(
         if catalog is None:
             tell(client, user_id, views.failed_to_look_up(), channel=channel)
             return
-        form = request_form(
-            list(catalog.databases.values()), services.today(), reply_to=channel or ""
-        )
+        form = request_form(list(catalog.databases.values()), services.today())
         client.views_open(trigger_id=trigger_id, view=form)
     except Exception:
         logger.exception("opening the request form for %s failed", user_id)
+        tell(client, user_id, request_texts.failed(services.settings.help_channel))
 
 
 def submit(
