@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from github import Github
 
 from dbaccess import github_app, request_pr
@@ -50,6 +51,41 @@ class Decision:
 
     request: WatchedRequest
     text: str
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """The edited access file and what the pull request says about it."""
+
+    text: str
+    body: str
+    reviewers: tuple[str, ...]  # the database's owners
+    production: bool
+
+
+def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date) -> PreparedRequest:
+    """`text` with the grant added by the round-trip editor, which validates the result
+    (InvalidInput, EditError: refused, nothing to push), and the body with the access diff."""
+    access: Access = "read-write" if grant.access == "read-write" else "read-only"
+    edited = add_grant(
+        text,
+        grant.email,
+        grant.database,
+        access,
+        today,
+        until=grant.until,
+        reason=grant.reason,
+        file=path,
+    )
+    before = load_access_text(text, path, today=today)
+    after = load_access_text(edited, path, today=today)
+    database = after.databases[grant.database]
+    return PreparedRequest(
+        text=edited,
+        body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
+        reviewers=database.owners,
+        production=database.production,
+    )
 
 
 def request_flow_for(
@@ -121,50 +157,41 @@ class RequestFlow:
     ) -> tuple[str, bool]:
         repo, path = self._file.repo, self._file.path
         current = github_app.read_file(self._gh, repo, path)
-        access: Access = "read-write" if grant.access == "read-write" else "read-only"
         try:
-            edited = add_grant(
-                current.text,
-                grant.email,
-                grant.database,
-                access,
-                today,
-                until=grant.until,
-                reason=grant.reason,
-                file=path,
-            )
+            prepared = prepare_request(current.text, grant, path, today)
         except (InvalidInput, EditError) as refused:
             logger.info("refused %s's request: %s", grant.email, refused)
             return texts.refused_by_file(grant, str(refused), self._help), False
-        before = load_access_text(current.text, path, today=today)
-        after = load_access_text(edited, path, today=today)
-        database = after.databases[grant.database]
         pull = github_app.open_access_request(
             self._gh,
             repo,
             path=path,
-            new_text=edited,
+            new_text=prepared.text,
             file_sha=current.sha,
             branch=branch,
             title=request_pr.title(grant),
-            body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
-            reviewers=database.owners,
-            labels=request_pr.labels(database.production),
+            body=prepared.body,
+            reviewers=prepared.reviewers,
+            labels=request_pr.labels(prepared.production),
         )
-        self._ledger.watch(
-            WatchedRequest(
-                number=pull.number,
-                url=pull.url,
-                slack_user_id=slack_user_id,
-                email=grant.email,
-                database=grant.database,
-                access=grant.access,
-            )
+        watched = WatchedRequest(
+            number=pull.number,
+            url=pull.url,
+            slack_user_id=slack_user_id,
+            email=grant.email,
+            database=grant.database,
+            access=grant.access,
         )
+        try:
+            self._ledger.watch(watched)
+        except (ClientError, BotoCoreError):
+            # The pull request is open: the person still gets its link, only not the DM
+            # when it is decided.
+            logger.exception("watching #%s failed; its decision will not be DMed", pull.number)
         logger.info(
             "opened #%s for %s %s on %s", pull.number, grant.email, grant.access, grant.database
         )
-        return texts.opened(grant, pull.url, reviewed_by=database.owners), True
+        return texts.opened(grant, pull.url, reviewed_by=prepared.reviewers), True
 
     def _github_failed(self, grant: RequestedGrant, error: GitHubError) -> str:
         # The whole message is for operators (permissions, ids); the person gets what to do.

@@ -25,10 +25,18 @@ from dbaccess.bot.request_poller import DecisionPoller
 from dbaccess.github_app import GitHubAppCredentials
 from tests.fakes.github import FakeGitHub
 from tests.fakes.slack import block_actions_payload, slash_command_payload, view_submission_payload
-from tests.services.bot_world import HELP_CHANNEL, TIMEOUT, settings_for, wait_until, world
+from tests.services.bot_world import (
+    HELP_CHANNEL,
+    TIMEOUT,
+    BotWorld,
+    bot_world,
+    settings_for,
+    wait_until,
+    world,
+)
 from tests.services.issuer_world import REGION, ROOT, SLACK_USERS, TABLE, World
 
-__all__ = ["world"]  # the fixture, imported for pytest
+__all__ = ["bot_world", "world"]  # the fixtures, imported for pytest
 
 REPO = "example-org/access"
 ACCESS_YAML = (ROOT / "access.yaml").read_text()
@@ -457,3 +465,13 @@ def test_a_leftover_branch_is_reported_and_never_overwritten(requests_world: Req
     assert "GitHub refused" in rw.wait_for_dm(FATIMA_ID, 2)
     assert rw.github.pulls(REPO) == []
     assert repo.branches[leftover] == repo.branches["main"]
+
+
+def test_without_a_github_app_the_button_says_requests_are_not_set_up(
+    bot_world: BotWorld,
+) -> None:
+    bot_world.click(FATIMA_ID, ids.OPEN_REQUEST_FORM, "open")
+
+    told = bot_world.wait_for_message(FATIMA_ID)
+    assert "not set up here" in told["text"]
+    assert bot_world.slack.calls("views.open") == []

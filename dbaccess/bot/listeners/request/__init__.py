@@ -3,6 +3,7 @@ submission is checked in the modal, acked, and then becomes a pull request (slow
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +14,7 @@ from slack_sdk import WebClient
 from dbaccess.bot import ids, request_texts, views
 from dbaccess.bot.request_form import FormError, read_submission, request_form
 from dbaccess.bot.services import Services, services_of, tell
+from dbaccess.request_pr import RequestedGrant
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +69,39 @@ def submit(
     user_id = body["user"]["id"]
     services = services_of(context)
     help_channel = services.settings.help_channel
-    flow = services.request_flow
-    email = services.directory.email_of(user_id)
-    catalog = services.read_catalog()
-    if flow is None or email is None or catalog is None:
-        ack()
-        if flow is None:
-            tell(client, user_id, request_texts.not_set_up(help_channel))
-        elif email is None:
-            tell(client, user_id, views.refused_unknown_person(help_channel))
-        else:
-            tell(client, user_id, views.failed_to_look_up())
-        return
     today = services.today()
-    asked = read_submission(view, email, catalog.databases, today)
+    try:
+        asked = _read(services, user_id, view, today)
+    except Exception:  # e.g. Slack or S3 unreachable: close the form, and say so
+        logger.exception("reading %s's request form failed", user_id)
+        asked = request_texts.failed(help_channel)
     if isinstance(asked, FormError):
         ack(response_action="errors", errors=dict(asked.errors))
         return
     ack()
     try:
+        if isinstance(asked, str):
+            tell(client, user_id, asked)
+            return
+        assert services.request_flow is not None  # _read checked
         tell(client, user_id, request_texts.working(asked))
-        tell(client, user_id, flow.submit(asked, user_id, today))
+        tell(client, user_id, services.request_flow.submit(asked, user_id, today))
     except Exception:
-        logger.exception("opening %s's access request failed", email)
+        logger.exception("opening %s's access request failed", user_id)
         tell(client, user_id, request_texts.failed(help_channel))
+
+
+def _read(
+    services: Services, user_id: str, view: dict[str, Any], today: dt.date
+) -> RequestedGrant | FormError | str:
+    """The grant asked for, the form's errors, or why nothing can be asked (to tell)."""
+    help_channel = services.settings.help_channel
+    if services.request_flow is None:
+        return request_texts.not_set_up(help_channel)
+    email = services.directory.email_of(user_id)
+    if email is None:
+        return views.refused_unknown_person(help_channel)
+    catalog = services.read_catalog()
+    if catalog is None:
+        return views.failed_to_look_up()
+    return read_submission(view, email, catalog.databases, today)
