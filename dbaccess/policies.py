@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
+from dbaccess.access.until import access_ends, iso_z
 from dbaccess.bot.request_ledger import KEY_PREFIX as LEDGER_KEY_PREFIX
 from dbaccess.requests import EMAIL_INDEX
 
@@ -153,18 +154,6 @@ RDS_DATE_KEY: Final = "aws:TokenIssueTime"
 REDSHIFT_DATE_KEY: Final = "aws:CurrentTime"
 
 
-def access_end(until: dt.date | None) -> dt.datetime | None:
-    """The instant access ends: 00:00 UTC the day after `until` (None: no end)."""
-    if until is None:
-        return None
-    day = until + dt.timedelta(days=1)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def iam_time(instant: dt.datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
     """Merge two ends of the same permission: the undated one (None) wins, else the later."""
     return None if a is None or b is None else max(a, b)
@@ -197,24 +186,28 @@ def database_permissions(
     ends: dict[tuple[str, str, tuple[tuple[str, str], ...]], dt.date | None] = {}
     meta: dict[tuple[str, str, tuple[tuple[str, str], ...]], Permission] = {}
 
-    def add(permission: Permission) -> None:
-        key = (permission.sid, permission.resource, permission.scope)
-        ends[key] = _later(ends[key], permission.until) if key in ends else permission.until
-        meta.setdefault(key, permission)
+    def add(
+        db: DatabaseSpec,
+        grant: Grant,
+        family: str,
+        action: str,
+        resource: str,
+        date_key: str,
+        scope: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        key = (family, resource, scope)
+        ends[key] = _later(ends[key], grant.until) if key in ends else grant.until
+        meta.setdefault(
+            key,
+            Permission(
+                family, (action,), resource, grant.until, date_key, scope, grant.login, db.key
+            ),
+        )
 
     for db, grant in grants:
         if db.is_postgres:
-            add(
-                Permission(
-                    "NOREPORdsDbConnect",
-                    ("rds-db:connect",),
-                    rds_dbuser_arn(db, resource_ids[db.key], grant.login),
-                    grant.until,
-                    RDS_DATE_KEY,
-                    login=grant.login,
-                    database=db.key,
-                )
-            )
+            arn = rds_dbuser_arn(db, resource_ids[db.key], grant.login)
+            add(db, grant, "NOREPORdsDbConnect", "rds-db:connect", arn, RDS_DATE_KEY)
             continue
         user = redshift_arn(db, "dbuser", grant.login)
         group = redshift_arn(db, "dbgroup", db.group_for(grant.access))
@@ -222,40 +215,25 @@ def database_permissions(
         # to it by redshift:DbName, so a login granted on database A never pairs with B's name.
         scope = (("redshift:DbName", db.name),)
         for resource in (redshift_arn(db, "dbname", db.name), user, group):
+            credentials = "redshift:GetClusterCredentials"
             add(
-                Permission(
-                    "NOREPORedshiftCredentials",
-                    ("redshift:GetClusterCredentials",),
-                    resource,
-                    grant.until,
-                    REDSHIFT_DATE_KEY,
-                    scope,
-                    login=grant.login,
-                    database=db.key,
-                )
+                db,
+                grant,
+                "NOREPORedshiftCredentials",
+                credentials,
+                resource,
+                REDSHIFT_DATE_KEY,
+                scope,
             )
         add(
-            Permission(
-                "NOREPORedshiftCreateUser",
-                ("redshift:CreateClusterUser",),
-                user,
-                grant.until,
-                REDSHIFT_DATE_KEY,
-                login=grant.login,
-                database=db.key,
-            )
+            db,
+            grant,
+            "NOREPORedshiftCreateUser",
+            "redshift:CreateClusterUser",
+            user,
+            REDSHIFT_DATE_KEY,
         )
-        add(
-            Permission(
-                "NOREPORedshiftJoinGroup",
-                ("redshift:JoinGroup",),
-                group,
-                grant.until,
-                REDSHIFT_DATE_KEY,
-                login=grant.login,
-                database=db.key,
-            )
-        )
+        add(db, grant, "NOREPORedshiftJoinGroup", "redshift:JoinGroup", group, REDSHIFT_DATE_KEY)
     return [dataclasses.replace(meta[key], until=until) for key, until in ends.items()]
 
 
@@ -288,9 +266,8 @@ def database_access_policy(
         condition: dict[str, dict[str, str]] = {}
         if scope:
             condition["StringEquals"] = dict(scope)
-        end = access_end(until)
-        if end is not None:
-            condition["DateLessThan"] = {members[0].date_key: iam_time(end)}
+        if until is not None:
+            condition["DateLessThan"] = {members[0].date_key: iso_z(access_ends(until))}
         statements.append(
             statement(
                 _statement_sid(family, scope, until),

@@ -66,7 +66,7 @@ class Reporter:
         if loc and loc[-1] == "[key]":  # a mapping key of the wrong type
             loc, kind = loc[:-1], "key_type"
         path = (*prefix, *loc)
-        name = str(loc[-1]) if loc else (str(prefix[-1]) if prefix else "file")
+        name = shown(str(loc[-1]) if loc else (str(prefix[-1]) if prefix else "file"))
         info = _field_at(cls, loc)
         hint = info.description if info and info.description else ""
         if kind == "dbaccess":
@@ -82,7 +82,7 @@ class Reporter:
             allowed = _allowed_keys(cls, loc[:-1])
             self.report(
                 path,
-                f"unknown key '{shown(name)}'{did_you_mean(name, allowed)}",
+                f"unknown key '{name}'{did_you_mean(name, allowed)}",
                 f"remove it or use one of: {', '.join(allowed)}",
                 at_key=True,
             )

@@ -289,8 +289,9 @@ class Rules(Reporter):
             if base in owners:
                 self.report(
                     path,
-                    f"{owners[base]} and {email} both get the login base '{base}'",
-                    f"give one of them `username:` under people, e.g. username: {base}2",
+                    f"{shown(owners[base])} and {shown(email)} both get the login base "
+                    f"'{shown(base)}'",
+                    f"give one of them `username:` under people, e.g. username: {shown(base)}2",
                     at_key=True,
                 )
                 continue
@@ -305,7 +306,7 @@ class Rules(Reporter):
                     )
                     self.report(
                         path,
-                        f"login '{name}' of {email} is reserved ({owner})",
+                        f"login '{shown(name)}' of {shown(email)} is reserved ({owner})",
                         "set a different `username:` for this person",
                         at_key=True,
                     )
@@ -314,8 +315,8 @@ class Rules(Reporter):
             if len(role) > naming.ROLE_NAME_MAX:
                 self.report(
                     path,
-                    f"IAM role name '{role}' of {email} is {len(role)} characters; IAM allows "
-                    f"{naming.ROLE_NAME_MAX}",
+                    f"IAM role name '{shown(role)}' of {shown(email)} is {len(role)} "
+                    f"characters; IAM allows {naming.ROLE_NAME_MAX}",
                     f"set a shorter `username:` (at most {naming.BASE_MAX} characters)",
                     at_key=True,
                 )
@@ -325,8 +326,8 @@ class Rules(Reporter):
                 if len(longest.encode()) > limit:
                     self.report(
                         path,
-                        f"login '{longest}' of {email} is {len(longest.encode())} bytes; "
-                        f"{_ENGINE_LABEL[engine]} allows {limit}",
+                        f"login '{shown(longest)}' of {shown(email)} is "
+                        f"{len(longest.encode())} bytes; {_ENGINE_LABEL[engine]} allows {limit}",
                         f"set a shorter `username:` (at most {limit - 3} characters)",
                         at_key=True,
                     )

@@ -58,9 +58,15 @@ def _bool(value: str) -> bool:
     return _BOOLS[value]
 
 
+# No setting or field needs more; and Python refuses to convert over 4,300 digits.
+_INT_DIGITS_MAX = 30
+
+
 def _int(value: str) -> int:
     if not _INT.fullmatch(value):
         raise ValueError("only digits, optionally signed")
+    if len(value.lstrip("+-")) > _INT_DIGITS_MAX:
+        raise ValueError(f"more than {_INT_DIGITS_MAX} digits")
     return int(value)
 
 

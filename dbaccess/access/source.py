@@ -332,7 +332,17 @@ class _Reader:
         if tag is None and not event.style:  # plain (libyaml says "", PyYAML None)
             kind = implicit_kind(value)
         elif tag is None or tag == "!":
-            return value  # quoted or block text
+            # Quoted or block text. Escapes ("\x00") can write what the file may not hold.
+            if event.style == '"' and (bad := _NOT_PRINTABLE.search(value)):
+                self.problems.append(
+                    self.at(
+                        event.start_mark,
+                        f"the text writes character U+{ord(bad.group()):04X} (a control "
+                        "character) through an escape",
+                        "remove the escape; control characters are not allowed in values",
+                    )
+                )
+            return value
         elif tag.startswith(TAG) and tag[len(TAG) :] in CONVERTERS:
             kind = tag[len(TAG) :]
         else:

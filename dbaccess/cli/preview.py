@@ -113,10 +113,11 @@ def _dated(deployment: Any) -> list[tuple[str, Any]]:
 
 
 def _condition(permission: Any) -> str:
-    from dbaccess import policies
+    from dbaccess.access.until import access_ends, iso_z
 
-    end = policies.access_end(permission.until)
-    return f"{permission.date_key} < {policies.iam_time(end)}" if end else ""
+    if permission.until is None:
+        return ""
+    return f"{permission.date_key} < {iso_z(access_ends(permission.until))}"
 
 
 def _display_type(token: str) -> str:

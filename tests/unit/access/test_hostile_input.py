@@ -113,6 +113,16 @@ CASES = [
         ["8:14: character U+0007 (a control character) is not allowed in YAML"],
     ),
     (
+        "escaped-nul-in-a-value",
+        doc(DB + '    description: "Orders\\x00"\n'),
+        ["12:18: the text writes character U+0000 (a control character) through an escape"],
+    ),
+    (
+        "huge-number",
+        doc(DB.replace("port: 5432", "port: " + "9" * 5_000)),
+        [f"9:11: '{'9' * (SHOWN_MAX - 1)}…' is not a valid whole number: more than 30 digits"],
+    ),
+    (
         "sexagesimal-port",
         doc(DB.replace("port: 5432", "port: 1:30")),
         ["9:11: 'port' must be a whole number, got text '1:30'"],
@@ -304,3 +314,49 @@ def test_a_file_of_mistakes_lists_the_first_hundred_not_megabytes() -> None:
         "nothing was changed."
     )
     assert '"truncated": true' in caught.value.as_json()
+
+
+def test_a_long_username_is_quoted_cut_too() -> None:
+    text = doc(rest="people:\n  p@example.com:\n    username: " + "a" * 5_000 + "\n")
+    [message] = problems(text)
+    assert message == (
+        f"13:3: IAM role name 'dbaccess-{'a' * (SHOWN_MAX - 10)}…' of p@example.com is 5009 "
+        "characters; IAM allows 64"
+    )
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+FIELD_LINES = [
+    *DB.splitlines()[1:],
+    "people:",
+    "  p@example.com:",
+    "    username: pee",
+    "    grants:",
+    "      - database: orders",
+    "        access: read-only",
+    "        until: 2026-12-01",
+    "        reason: why",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.sampled_from(range(len(FIELD_LINES))), value=YAML_VALUES)
+def test_any_value_of_any_field_is_loaded_or_located(index: int, value: object) -> None:
+    # GIVEN a valid file whose one field has any YAML value
+    flow = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    flow = flow.removesuffix("...").strip()
+    lines = list(FIELD_LINES)
+    key = lines[index].split(":", 1)[0]
+    lines[index] = f"{key}: {flow}"
+    text = "version: 1\ndatabases:\n  orders:\n" + "\n".join(lines) + "\n"
+    # THEN it loads, or every problem is at a line of the file with a fix
+    count = text.count("\n")
+    for problem in refusals(text):
+        assert 1 <= problem.line <= count + 1
+        assert problem.fix

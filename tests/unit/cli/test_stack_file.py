@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbaccess.access import InvalidInput
 from dbaccess.cli.preview_engine import load_stack_config, validate_stack
@@ -129,3 +133,44 @@ def test_preview_of_a_broken_stack_file_exits_2_without_a_traceback(tmp_path: Pa
     assert result.returncode == 2
     assert "Pulumi.prod.yaml:1:9: `config:` must be a mapping of settings" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SETTING_LINES = [
+    line.split(":", 2)[1] for line in PROD.splitlines() if line.startswith("  dbaccess:")
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    key=st.sampled_from(SETTING_LINES),
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | st.dates(),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=10,
+    ),
+)
+def test_any_value_of_any_setting_is_accepted_or_located(key: str, value: object) -> None:
+    # GIVEN the prod stack with one setting's value replaced by any YAML value
+    flow = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    flow = flow.removesuffix("...").strip()
+    lines = PROD.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"  dbaccess:{key}:"))
+    end = next(
+        (j for j in range(at + 1, len(lines)) if not lines[j].startswith("    ")), len(lines)
+    )
+    text = "\n".join([*lines[:at], f"  dbaccess:{key}: {flow}", *lines[end:]]) + "\n"
+    with tempfile.TemporaryDirectory() as directory:
+        project = Path(directory)
+        (project / "Pulumi.yaml").write_text("name: dbaccess\nruntime: python\n")
+        (project / "Pulumi.t.yaml").write_text(text)
+        (project / "access.yaml").write_text((ROOT / "access.yaml").read_text())
+        # WHEN it is read THEN it loads, or every problem has a line
+        try:
+            validate_stack(project, load_stack_config(project, "t"))
+        except InvalidInput as exc:
+            refused = exc.problems
+        else:
+            refused = []
+    assert all(p.line >= 1 and p.fix for p in refused)

@@ -106,6 +106,17 @@ def grants(draw: st.DrawFn, dbs: list[DatabaseSpec]) -> list[tuple[DatabaseSpec,
     return result
 
 
+@st.composite
+def person(
+    draw: st.DrawFn,
+) -> tuple[list[DatabaseSpec], list[tuple[DatabaseSpec, Grant]], dict[str, str], dict[str, Any]]:
+    """Random databases, the person's random grants on them, and the policy they get."""
+    dbs = draw(databases())
+    granted = draw(grants(dbs))
+    ids = {db.key: resource_id(db) for db in dbs}
+    return dbs, granted, ids, policies.database_access_policy(granted, ids, "arn:aws:s3:::c/p.json")
+
+
 def resource_id(db: DatabaseSpec) -> str:
     return ("db-" if db.engine == "postgres" else "cluster-") + db.identifier.upper()
 
@@ -129,10 +140,7 @@ def instants() -> list[dt.datetime]:
 def test_rds_connect_is_allowed_exactly_while_a_grant_on_that_server_is_live(
     data: st.DataObject,
 ) -> None:
-    dbs = data.draw(databases())
-    granted = data.draw(grants(dbs))
-    ids = {db.key: resource_id(db) for db in dbs}
-    policy = policies.database_access_policy(granted, ids, "arn:aws:s3:::c/people/a.json")
+    dbs, granted, ids, policy = data.draw(person())
     for db in (d for d in dbs if d.is_postgres):
         for access in ("read-only", "read-write"):
             login = login_for(BASE, access)
@@ -160,10 +168,7 @@ def test_rds_connect_is_allowed_exactly_while_a_grant_on_that_server_is_live(
 def test_redshift_credentials_pair_a_login_only_with_the_database_it_is_granted_on(
     data: st.DataObject,
 ) -> None:
-    dbs = data.draw(databases())
-    granted = data.draw(grants(dbs))
-    ids = {db.key: resource_id(db) for db in dbs}
-    policy = policies.database_access_policy(granted, ids, "arn:aws:s3:::c/people/a.json")
+    dbs, granted, _, policy = data.draw(person())
     for db in (d for d in dbs if d.engine == "redshift"):
         for access in ("read-only", "read-write"):
             login = login_for(BASE, access)
