@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from slack_sdk import WebClient
 
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import diff_plans
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
 from dbaccess.cli.diff import GitError, plans_between
 from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
-from dbaccess.notify import notices, send_notices, summary
 
 
 def notify(
@@ -51,6 +49,12 @@ def notify(
 
         $ dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"
     """
+    # The Slack SDK comes with the bot's extra (an engineer's install leaves it out).
+    require_extra("slack_sdk", "bot", "sends Slack messages and needs the Slack SDK")
+    from slack_sdk import WebClient
+
+    from dbaccess.notify import notices, send_notices, summary
+
     try:
         plans = plans_between(file, base, head, today_utc())
     except InvalidInput as exc:
