@@ -8,6 +8,7 @@ returns what to tell the person. `poll` tells the people whose pull requests wer
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from github import Github
 
 from dbaccess import github_app, request_pr
-from dbaccess.access import InvalidInput, load_access_text
+from dbaccess.access import AccessPlan, InvalidInput, load_access_text
 from dbaccess.access.diff import diff_plans, render_markdown
 from dbaccess.access.edit import EditError, add_grant
 from dbaccess.access.naming import Access
@@ -80,12 +81,19 @@ def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date)
     before = load_access_text(text, path, today=today)
     after = load_access_text(edited, path, today=today)
     database = after.databases[grant.database]
+    # add_grant checked that only this person's grants changed: diffing only them gives the
+    # same result as the whole files, without comparing every other grant (1 s at 5,000 people).
+    diff = diff_plans(_only(before, grant.email), _only(after, grant.email))
     return PreparedRequest(
         text=edited,
-        body=request_pr.body(grant, render_markdown(diff_plans(before, after))),
+        body=request_pr.body(grant, render_markdown(diff)),
         reviewers=database.owners,
         production=database.production,
     )
+
+
+def _only(plan: AccessPlan, email: str) -> AccessPlan:
+    return dataclasses.replace(plan, people={e: p for e, p in plan.people.items() if e == email})
 
 
 def request_flow_for(
