@@ -5,13 +5,13 @@
 FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# Only what the bot imports, pinned (the same versions as requirements.txt).
-RUN python -m venv /opt/bot \
- && /opt/bot/bin/pip install \
-      slack-bolt==1.30.0 slack-sdk==3.47.0 boto3==1.44.5 botocore==1.44.5 pydantic==2.14.3 PyYAML==6.0.3
-COPY pyproject.toml ./
+# The package with the `bot` extra, every version pinned by the lock (requirements.txt): one
+# source of truth for what the bot runs.
+COPY requirements.txt pyproject.toml README.md ./
 COPY dbaccess ./dbaccess
-RUN /opt/bot/bin/pip install --no-deps . && rm -rf /src
+RUN python -m venv /opt/bot \
+ && /opt/bot/bin/pip install --constraint requirements.txt '.[bot]' \
+ && rm -rf /src
 
 FROM python:3.11.14-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \

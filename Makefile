@@ -35,10 +35,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test: lint, then every test (installs PostgreSQL and MariaDB for the real-database tests if missing)
+## test: lint, then every test (installs PostgreSQL, MariaDB and PHP for the real-server tests if missing)
 test: lint node_modules/.installed
 	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
 	bash scripts/ensure-mariadb.sh
+	bash scripts/ensure-php.sh
 	$(BIN)/python -m pytest
 
 ## check: the same as test (lint, types, every test)

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components.catalog import AccessCatalog, AccessCatalogArgs
 from components.credential_issuer import CredentialIssuer, CredentialIssuerArgs
 from components.grant_reaper import GrantReaper, GrantReaperArgs
+from components.mysql_users import MysqlUsers, MysqlUsersArgs
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from components.refs import CatalogRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
@@ -72,18 +73,21 @@ def account_providers(settings: Settings) -> dict[str, aws.Provider]:
     }
 
 
-def postgres_resource_ids(
+def rds_resource_ids(
     plan: AccessPlan, providers: Mapping[str, aws.Provider]
 ) -> dict[str, pulumi.Output[str]]:
-    """Database key -> the DbiResourceId / DbClusterResourceId its rds-db ARNs name."""
+    """Database key -> the DbiResourceId / DbClusterResourceId its rds-db ARNs name
+    (PostgreSQL and MySQL, instances and Aurora clusters)."""
     resource_ids: dict[str, pulumi.Output[str]] = {}
     for db in plan.databases.values():
+        if not db.uses_rds_iam:
+            continue
         lookup = pulumi.InvokeOutputOptions(provider=providers[db.account])
-        if db.engine == "postgres":
+        if not db.is_cluster:
             resource_ids[db.key] = aws.rds.get_instance_output(
                 db_instance_identifier=db.identifier, region=db.region, opts=lookup
             ).resource_id
-        elif db.engine == "aurora-postgresql":
+        else:
             resource_ids[db.key] = aws.rds.get_cluster_output(
                 cluster_identifier=db.identifier, region=db.region, opts=lookup
             ).cluster_resource_id
@@ -132,6 +136,7 @@ def credential_services(
             slack_token_secret_arn=settings.slackBotTokenSecretArn,
             slack_api_url=settings.slackApiUrl,
             access_contact=settings.accessContact,
+            support_contact=settings.support_contact,
             subnet_ids=settings.network.subnetIds,
             security_group_ids=settings.network.securityGroupIds,
             audit_retention_days=settings.auditRetentionDays,
@@ -213,7 +218,7 @@ def person_roles(
                 ),
                 grants=spec.grants,
                 resource_ids={
-                    db.key: resource_ids[db.key] for db, _ in spec.grants if db.is_postgres
+                    db.key: resource_ids[db.key] for db, _ in spec.grants if db.uses_rds_iam
                 },
                 catalog_object_arn=pulumi.Output.concat(
                     store.bucket_arn, "/", catalog.person_key(spec.email)
@@ -226,7 +231,8 @@ def person_roles(
 
 
 def database_logins(deployment: Deployment) -> None:
-    """Per PostgreSQL server: each database's group roles and one login per person and level."""
+    """Per PostgreSQL server: each database's group roles and one login per person and level.
+    Per MySQL server: one user per person and level, granted on each of its databases."""
     settings = deployment.settings
     for server in deployment.postgres:
         PostgresUsers(
@@ -235,12 +241,22 @@ def database_logins(deployment: Deployment) -> None:
                 server, settings.connectionLimit, settings.accounts[server.first.account]
             ),
         )
+    for mysql in deployment.mysql:
+        MysqlUsers(
+            mysql.name,
+            MysqlUsersArgs(
+                mysql.spec,
+                deploy_role_arn=settings.accounts[mysql.first.account],
+                # prepare() has refused MySQL databases without it.
+                ca_bundle=str(settings.rdsCaBundle),
+            ),
+        )
 
 
 def deploy(deployment: Deployment) -> None:
     plan, settings = deployment.plan, deployment.settings
     providers = account_providers(settings)
-    resource_ids = postgres_resource_ids(plan, providers)
+    resource_ids = rds_resource_ids(plan, providers)
     store = publish_catalog(deployment, resource_ids)
     issuer, reaper = credential_services(settings, store.ref, providers)
     roles = person_roles(deployment, providers, resource_ids, store.ref, issuer.role_arn)

@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,24 @@ def click(slack: FakeSlack) -> dict[str, Any]:
     }
 
 
-def answer(pipe: Connection, seconds: float, what: str) -> Any:
-    if not pipe.poll(seconds):
-        raise SystemExit(f"nothing from {what} within {seconds:.0f} s")
-    return pipe.recv()
+def start_sides(
+    *targets: Callable[[Connection], None],
+) -> tuple[list[Connection], list[multiprocessing.process.BaseProcess]]:
+    """Each target in its own fresh process (spawned: no state inherited but the environment),
+    with a pipe to talk to it; the processes are started."""
+    spawn = multiprocessing.get_context("spawn")
+    pipes, sides = [], []
+    for target in targets:
+        here, there = spawn.Pipe()
+        side = spawn.Process(target=target, args=(there,), daemon=True)
+        side.start()
+        pipes.append(here)
+        sides.append(side)
+    return pipes, sides
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+def offline_aws() -> None:
+    """moto's stand-in credentials, no proxy; inherited by the processes spawned after."""
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AWS_PROFILE"):
         os.environ.pop(name, None)
     os.environ.update(
@@ -122,31 +133,39 @@ def main() -> None:
         AWS_DEFAULT_REGION=REGION,
         AWS_EC2_METADATA_DISABLED="true",
     )
-    spawn = multiprocessing.get_context("spawn")
-    aws, aws_end = spawn.Pipe()
-    slack, slack_end = spawn.Pipe()
-    sides = [
-        spawn.Process(target=aws_side, args=(aws_end,), daemon=True),
-        spawn.Process(target=slack_side, args=(slack_end,), daemon=True),
-    ]
-    for side in sides:
-        side.start()
+
+
+def bench_bot(where: dict[str, str], table: str, bucket: str) -> Bot:
+    """The real bot against the fake Slack at `where`, with no rate limit in the way."""
+    return Bot(
+        BotSettings(
+            bot_token=where["bot_token"],
+            app_token=where["app_token"],
+            slack_api_url=where["api_url"],
+            request_table=table,
+            catalog_bucket=bucket,
+            catalog_key="catalog.json",
+            help_channel="#db-access",
+            health_port=0,
+            rate_limit=10_000,  # measuring the way, not the rate limit
+        )
+    )
+
+
+def answer(pipe: Connection, seconds: float, what: str) -> Any:
+    if not pipe.poll(seconds):
+        raise SystemExit(f"nothing from {what} within {seconds:.0f} s")
+    return pipe.recv()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    offline_aws()
+    (aws, slack), sides = start_sides(aws_side, slack_side)
     try:
         os.environ["AWS_ENDPOINT_URL"] = answer(aws, 120, "moto's server")
         where = answer(slack, 120, "the fake Slack")
-        bot = Bot(
-            BotSettings(
-                bot_token=where["bot_token"],
-                app_token=where["app_token"],
-                slack_api_url=where["api_url"],
-                request_table=TABLE,
-                catalog_bucket=BUCKET,
-                catalog_key="catalog.json",
-                help_channel="#db-access",
-                health_port=0,
-                rate_limit=10_000,  # measuring the ack, not the rate limit
-            )
-        )
+        bot = bench_bot(where, TABLE, BUCKET)
         bot.start()
         try:
             result = answer(slack, 300, "the clicks")

@@ -37,7 +37,7 @@ def handler_times() -> tuple[list[float], list[float]]:
     from moto import mock_aws
 
     from dbaccess import lambda_env
-    from dbaccess import requests as rq
+    from dbaccess import request_item as rq
     from dbaccess.issuer import handler
     from dbaccess.issuer import settings as env
     from tests.fakes.privatebin import FakePrivateBin
@@ -90,7 +90,7 @@ def handler_times() -> tuple[list[float], list[float]]:
                 database="orders",
                 access="read-only",
             )
-            dynamodb.put_item(TableName=TABLE, Item=item)
+            dynamodb.put_item(TableName=TABLE, Item=rq.to_item(item))
             event = {
                 "Records": [
                     {
@@ -165,9 +165,31 @@ def unzipped_mb(path: Path) -> float:
     return sum(i.file_size for i in zipfile.ZipFile(path).infolist()) / 1e6
 
 
-def main() -> None:
+def lambda_layout(tmp: Path) -> tuple[Path, Path, list[Path]] | None:
+    """The code zip, the layer zip (arm64, py3.13) and the import path of both unpacked as
+    Lambda does (the layer built for this machine); None when pip cannot reach an index."""
     from scripts.package_issuer import build_code, build_layer, unpack_like_lambda
 
+    code = build_code(tmp / "code.zip")
+    try:
+        layer = build_layer(tmp / "layer.zip")
+        native = build_layer(tmp / "native.zip", native=True)
+    except subprocess.CalledProcessError:
+        return None
+    return code, layer, unpack_like_lambda(code, native, tmp / "lambda")
+
+
+def print_cold_import(path: list[Path]) -> None:
+    """The handler's import against boto3's alone, in the Lambda layout."""
+    handler_import = import_time("dbaccess.issuer.handler", path)
+    boto3_import = import_time("boto3", path)
+    print(
+        f"cold import (Lambda layout): handler {handler_import * 1000:.0f} ms, boto3 alone "
+        f"{boto3_import * 1000:.0f} ms, ratio {handler_import / boto3_import:.2f}"
+    )
+
+
+def main() -> None:
     times, floors = handler_times()
     times.sort()
     p50 = statistics.median(times)
@@ -178,24 +200,15 @@ def main() -> None:
     print(f"crypto floor (PBKDF2 100k + AES-GCM + SigV4): {floor * 1000:.1f} ms; ", end="")
     print(f"p50/floor {p50 / floor:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        code = build_code(Path(tmp) / "code.zip")
-        print(f"code zip: {unzipped_mb(code):.2f} MB unzipped ({code.stat().st_size / 1e6:.2f} MB)")
-        try:
-            layer = build_layer(Path(tmp) / "layer.zip")
-            native = build_layer(Path(tmp) / "native.zip", native=True)
-        except subprocess.CalledProcessError:
+        layout = lambda_layout(Path(tmp))
+        if layout is None:
             print("layer: not built (pip could not reach a package index)")
             return
+        code, layer, path = layout
+        print(f"code zip: {unzipped_mb(code):.2f} MB unzipped ({code.stat().st_size / 1e6:.2f} MB)")
         size = layer.stat().st_size / 1e6
         print(f"layer (arm64, py3.13): {unzipped_mb(layer):.2f} MB unzipped ({size:.2f} MB)")
-        # The import as the Lambda does it: code, layer (built for this machine), runtime SDK.
-        path = unpack_like_lambda(code, native, Path(tmp) / "lambda")
-        handler_import = import_time("dbaccess.issuer.handler", path)
-        boto3_import = import_time("boto3", path)
-    print(
-        f"cold import (Lambda layout): handler {handler_import * 1000:.0f} ms, boto3 alone "
-        f"{boto3_import * 1000:.0f} ms, ratio {handler_import / boto3_import:.2f}"
-    )
+        print_cold_import(path)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ import pulumi_aws as aws
 
 from components.refs import CatalogRef, RequestTableRef
 from dbaccess import lambda_env, policies
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.issuer import settings as env
 
 HANDLER = "dbaccess.issuer.handler.lambda_handler"
-TIMEOUT_SECONDS = 60  # a batch of 10, each ~0.3 s, with room for Slack's Retry-After waits
+TIMEOUT_SECONDS = env.LAMBDA_TIMEOUT_SECONDS  # the claims' leases are derived from it
 MEMORY_MB = 512  # CPU scales with memory; PBKDF2 per paste is the busiest step
 BATCH_SIZE = 10
 MAX_RETRIES = 3
@@ -32,6 +32,7 @@ class CredentialIssuerArgs:
     slack_token_secret_arn: str
     slack_api_url: str | None
     access_contact: str
+    support_contact: str
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     audit_retention_days: int
@@ -171,6 +172,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             env.PASTE_EXPIRE: args.paste_expire,
             lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
             lambda_env.ACCESS_CONTACT: args.access_contact,
+            lambda_env.SUPPORT_CONTACT: args.support_contact,
             env.MAX_ATTEMPTS_VAR: str(rq.MAX_ATTEMPTS),
             "POWERTOOLS_SERVICE_NAME": "dbaccess-issuer",
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -38,7 +38,10 @@ def _database(db: DatabaseSpec, resource_id: str | None) -> dict[str, Any]:
         "resource_id": resource_id,
         "description": db.description,
         "production": db.production,
-        "groups": {access: db.group_for(access) for access in ("read-only", "read-write")},
+        # MySQL logins are granted directly: no groups.
+        "groups": {}
+        if db.is_mysql
+        else {access: db.group_for(access) for access in ("read-only", "read-write")},
     }
 
 

@@ -26,7 +26,7 @@ from botocore.hooks import HierarchicalEmitter
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
 
-from dbaccess.access.naming import POSTGRES_ENGINES
+from dbaccess.access.naming import RDS_IAM_ENGINES
 from dbaccess.catalog import CatalogDatabase, CatalogGrant
 
 TOKEN_LIFETIME: Final = dt.timedelta(minutes=15)  # RDS IAM tokens; fixed by AWS
@@ -214,7 +214,7 @@ def issue_credential(
     if grant.database != db.key:
         raise ValueError(f"grant for {grant.database!r} used with database {db.key!r}")
     now = now or dt.datetime.now(dt.UTC)
-    if db.engine in POSTGRES_ENGINES:
+    if db.engine in RDS_IAM_ENGINES:
         return _rds_token(credentials, db, grant, now)
     if db.engine == "redshift":
         return _redshift_credentials(credentials, db, grant)

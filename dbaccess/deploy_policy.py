@@ -261,6 +261,11 @@ RULES: Final[Mapping[str, Rule]] = {
         ("rds-db:connect",), (), "arn:aws:rds-db:{region}:{account}:dbuser:*/{name}"
     ),
     "pulumi:providers:kubernetes": Rule((), (), None),
+    # The only dynamic resources are MySQL users (components/mysql_users.py): the provider
+    # logs in as the server's admin_login with an IAM token signed with this role.
+    "pulumi-python:dynamic:Resource": Rule(
+        ("rds-db:connect",), (), "arn:aws:rds-db:{region}:{account}:dbuser:*/{name}"
+    ),
 }
 
 LOOKUPS: Final[Mapping[str, Rule]] = {
@@ -352,6 +357,8 @@ def _name(declared: Declared, roles: Mapping[tuple[str, str], str]) -> str:
             return _role_of(roles, declared.account, str(inputs["role"]))
         case "pulumi:providers:postgresql":
             return str(inputs["username"])
+        case "pulumi-python:dynamic:Resource":
+            return str(inputs["admin_login"])
         case "aws:lambda/layerVersion:LayerVersion":
             return f"{inputs['layerName']}*"  # the layer and its numbered versions
         case kind if kind.startswith("aws:s3/") and "bucket" in inputs:
@@ -369,10 +376,12 @@ def _role_of(roles: Mapping[tuple[str, str], str], account: str, name: str) -> s
 
 
 def _account(declared: Declared) -> str:
-    """The account a resource lives in; a postgresql provider's is its database's, the
-    account of the role that signs the admin's IAM token."""
+    """The account a resource lives in; a postgresql provider's (and a MySQL user's) is its
+    database's, the account of the role that signs the admin's IAM token."""
     if declared.type == "pulumi:providers:postgresql":
         return str(declared.inputs["awsRdsIamProviderRoleArn"]).split(":")[4]
+    if declared.type == "pulumi-python:dynamic:Resource":
+        return str(declared.inputs["deploy_role_arn"]).split(":")[4]
     return declared.account
 
 
@@ -433,8 +442,12 @@ def build_policies(
     }
     deploy, preview = _Collector(), _Collector()
 
-    def arn(template: str, account: str, name: str) -> str:
-        return template.format(region=region, account=account, name=name)
+    def arn(template: str, account: str, name: str, where: Mapping[str, Any] | None = None) -> str:
+        # A resource or lookup in another region says so (the postgresql provider's IAM-auth
+        # region, a lookup's or a resource's `region`); the rest live in the stack's region.
+        where = where or {}
+        in_region = where.get("awsRdsIamRegion") or where.get("region") or region
+        return template.format(region=in_region, account=account, name=name)
 
     for d in declared:
         rule = RULES[d.type]
@@ -444,7 +457,7 @@ def build_policies(
             for role in _provider_roles(d):
                 deploy.add(rule.read, role)
             continue
-        resource = arn(rule.arn, _account(d), _name(d, roles))
+        resource = arn(rule.arn, _account(d), _name(d, roles), d.inputs)
         condition = None
         if d.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
             function = _pattern(str(d.inputs["functionName"]).rsplit(":", 1)[1])
@@ -472,7 +485,7 @@ def build_policies(
     for lookup in lookups:
         rule = LOOKUPS[lookup.token]
         assert rule.arn is not None  # every lookup acts on a named resource
-        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region))
+        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region), lookup.args)
         deploy.add(rule.read, resource)
         preview.add(rule.read, resource)
     # During `pulumi up` the program is previewed first: the deploy role assumes both sets.

@@ -7,6 +7,7 @@ registers its first resource.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dbaccess import catalog, policies
@@ -14,7 +15,8 @@ from dbaccess.access.errors import InvalidInput, Problem
 from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
-from dbaccess.settings import Settings, check_accounts
+from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
+from dbaccess.settings import Settings, check_accounts, check_rds_ca_bundle
 
 # S3 bucket names stop at 63 characters: size policies with the longest possible.
 _LONGEST_BUCKET = "b" * 63
@@ -49,12 +51,10 @@ class LoginSpec:
 
 
 @dataclass(frozen=True)
-class PostgresServerSpec:
-    """One PostgreSQL server (RDS instance or Aurora cluster) and every database of it in the
-    access file. Roles are server-wide, so logins are declared once per server."""
+class _Server:
+    """One server (RDS instance or cluster) and every database of it in the access file."""
 
     databases: tuple[DatabaseSpec, ...]
-    logins: tuple[LoginSpec, ...]
 
     @property
     def first(self) -> DatabaseSpec:
@@ -63,10 +63,26 @@ class PostgresServerSpec:
     @property
     def name(self) -> str:
         """A stable Pulumi name: the instance or cluster id, with its account and region (an
-        instance and a cluster may share an id: they are named apart by their engine)."""
-        account, region, kind, identifier = self.first.server
-        engine = "postgres" if kind == "instance" else "aurora"
+        instance and a cluster may share an id: they are named apart by their engine;
+        PostgreSQL keeps the names of the first release)."""
+        account, region, _kind, identifier = self.first.server
+        engine = {"aurora-postgresql": "aurora"}.get(self.first.engine, self.first.engine)
         return f"{engine}-{identifier}-{account}-{region}"
+
+
+@dataclass(frozen=True)
+class PostgresServerSpec(_Server):
+    """One PostgreSQL server. Roles are server-wide, so logins are declared once per server."""
+
+    logins: tuple[LoginSpec, ...]
+
+
+@dataclass(frozen=True)
+class MysqlServer(_Server):
+    """One MySQL server (RDS instance or Aurora MySQL cluster) and what
+    components/mysql_users.py creates on it."""
+
+    spec: MysqlServerSpec
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class Deployment:
     settings: Settings
     roles: tuple[RoleSpec, ...]
     postgres: tuple[PostgresServerSpec, ...]
+    mysql: tuple[MysqlServer, ...]
 
     def dated_permissions(self) -> list[tuple[str, policies.Permission]]:
         """(email, permission) for every permission AWS itself ends, as reviewers read them."""
@@ -103,6 +120,7 @@ def prepare(
 ) -> Deployment:
     """Group the plan into what gets deployed; raise InvalidInput if any of it cannot be."""
     check_accounts(plan, settings, source, prefix=prefix)
+    check_rds_ca_bundle(plan, settings, source, prefix=prefix)
     if plan.unused_after_days != settings.expiry.unusedDays:
         where = source or SourceMap("Pulumi.<stack>.yaml")
         raise InvalidInput(
@@ -138,27 +156,30 @@ def prepare(
             roles.append(RoleSpec(person.email, account, person.role_name, tuple(grants)))
     if problems:
         raise InvalidInput(problems)
-    return Deployment(plan, settings, tuple(roles), postgres_servers(plan))
+    return Deployment(plan, settings, tuple(roles), postgres_servers(plan), mysql_servers(plan))
 
 
-def postgres_servers(plan: AccessPlan) -> tuple[PostgresServerSpec, ...]:
-    """The plan's PostgreSQL databases grouped by server, each with its logins.
+def _servers(
+    plan: AccessPlan, wanted: Callable[[DatabaseSpec], bool]
+) -> list[tuple[tuple[DatabaseSpec, ...], tuple[LoginSpec, ...]]]:
+    """The plan's `wanted` databases grouped by server, each server with its logins (users
+    are server-wide: one login per person and level, granted on each of its databases).
 
     Validation has made sure databases of one server agree on host, port and admin login.
     """
     databases: dict[tuple[str, str, str, str], list[DatabaseSpec]] = defaultdict(list)
     for db in plan.databases.values():
-        if db.is_postgres:
+        if wanted(db):
             databases[db.server].append(db)
     logins: dict[tuple[str, str, str, str], dict[str, list[DatabaseSpec]]] = defaultdict(dict)
     who: dict[str, tuple[str, Access]] = {}
     for grant in plan.grants():
         db = plan.databases[grant.database]
-        if db.is_postgres:
+        if wanted(db):
             logins[db.server].setdefault(grant.login, []).append(db)
             who[grant.login] = (grant.email, grant.access)
-    return tuple(
-        PostgresServerSpec(
+    return [
+        (
             tuple(dbs),
             tuple(
                 LoginSpec(who[login][0], who[login][1], login, tuple(granted))
@@ -166,4 +187,32 @@ def postgres_servers(plan: AccessPlan) -> tuple[PostgresServerSpec, ...]:
             ),
         )
         for server, dbs in databases.items()
+    ]
+
+
+def postgres_servers(plan: AccessPlan) -> tuple[PostgresServerSpec, ...]:
+    """The plan's PostgreSQL databases grouped by server, each with its logins."""
+    return tuple(
+        PostgresServerSpec(dbs, logins) for dbs, logins in _servers(plan, lambda d: d.is_postgres)
+    )
+
+
+def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
+    """The plan's MySQL / Aurora MySQL databases grouped by server, each with its users."""
+    return tuple(
+        MysqlServer(
+            dbs,
+            MysqlServerSpec(
+                host=dbs[0].host,
+                port=dbs[0].port,
+                region=dbs[0].region,
+                admin_login=str(dbs[0].admin_login),  # required for MySQL by validation
+                databases=tuple(db.name for db in dbs),
+                logins=tuple(
+                    MysqlLogin(login.login, login.access, tuple(db.name for db in login.databases))
+                    for login in logins
+                ),
+            ),
+        )
+        for dbs, logins in _servers(plan, lambda d: d.is_mysql)
     )

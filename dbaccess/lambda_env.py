@@ -15,9 +15,12 @@ CATALOG_URL: Final = "DBACCESS_CATALOG_URL"
 SLACK_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_TOKEN_SECRET_ARN"
 SLACK_API_URL: Final = "DBACCESS_SLACK_API_URL"
 ACCESS_CONTACT: Final = "DBACCESS_ACCESS_CONTACT"
+SUPPORT_CONTACT: Final = "DBACCESS_SUPPORT_CONTACT"
 
 DEFAULT_SLACK_API_URL: Final = "https://slack.com/api/"
 DEFAULT_ACCESS_CONTACT: Final = "open a pull request on access.yaml, or ask in #db-access"
+# Where to report that something failed on our side (not an access question).
+DEFAULT_SUPPORT_CONTACT: Final = "tell the team that runs db-access"
 
 
 class SettingsError(ValueError):
@@ -37,3 +40,7 @@ def slack_api_url(env: Mapping[str, str]) -> str:
 
 def access_contact(env: Mapping[str, str]) -> str:
     return env.get(ACCESS_CONTACT) or DEFAULT_ACCESS_CONTACT
+
+
+def support_contact(env: Mapping[str, str]) -> str:
+    return env.get(SUPPORT_CONTACT) or DEFAULT_SUPPORT_CONTACT

@@ -18,7 +18,7 @@ from typing import Any, Final
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.access.until import access_ends, iso_z
 from dbaccess.bot.request_ledger import KEY_PREFIX as LEDGER_KEY_PREFIX
-from dbaccess.requests import EMAIL_INDEX
+from dbaccess.request_item import EMAIL_INDEX
 
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"
@@ -205,7 +205,7 @@ def database_permissions(
         )
 
     for db, grant in grants:
-        if db.is_postgres:
+        if db.uses_rds_iam:
             arn = rds_dbuser_arn(db, resource_ids[db.key], grant.login)
             add(db, grant, "NOREPORdsDbConnect", "rds-db:connect", arn, RDS_DATE_KEY)
             continue

@@ -1,29 +1,36 @@
 """PrivateBin v2 client: encrypts locally, so the server never sees the text or the key.
 
 Only `cryptography` and the standard library, because the issuer Lambda ships this module.
+It speaks to the server directly (no HTTP(S)_PROXY): the issuer reaches PrivateBin in its VPC.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import http.client
 import json
 import logging
 import re
 import secrets
+import socket
 import ssl
+import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from dbaccess.deadline import Deadline
+from dbaccess.privatebin_limiter import MESSAGE_FORMS
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +50,7 @@ MAX_RATE_LIMIT_RETRIES = 3
 # while keeping the caller (a Lambda with a deadline) bounded.
 MAX_RATE_LIMIT_SLEEP = 5.0
 
-# PrivateBin refuses a post within its configured interval with this message (status 1).
-_RATE_LIMITED = re.compile(r"Please wait (\d+) seconds between each post")
+MIN_CALL_TIME = 0.5  # a request with less time than this left is not started
 
 # PrivateBin puts the key in the URL fragment as Bitcoin base58. Written here rather than
 # imported because it is a few lines and the Lambda carries no extra dependency for it.
@@ -81,7 +87,9 @@ class Paste:
 class PrivateBin:
     """Shares text as burn-after-reading pastes on one PrivateBin server.
 
-    `sleep` is how rate-limit waits happen; tests pass a recorder instead of waiting.
+    `timeout` bounds each request in total (connecting, sending, and an answer however slowly
+    it comes); the caller's `deadline`, if given, bounds the whole `share` call, rate-limit
+    waits included. `sleep` is how rate-limit waits happen; tests pass a recorder.
     """
 
     def __init__(
@@ -92,18 +100,22 @@ class PrivateBin:
         ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
         self._base_url = base_url
+        self._url = url
         self._timeout = timeout
-        self._ssl_context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
+        self._ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._sleep = sleep
 
-    def share(self, text: str, *, expire: str = "10min") -> Paste:
+    def share(self, text: str, *, expire: str = "10min", deadline: Deadline | None = None) -> Paste:
         """Create a burn-after-reading paste of `text` and return its link."""
         if expire not in EXPIRE_DURATIONS:
             raise ValueError(f"expire must be one of {', '.join(EXPIRE_DURATIONS)}, not {expire!r}")
         key = secrets.token_bytes(32)
         body = json.dumps(_encrypted_body(text, key, expire)).encode()
-        answer = self._post_with_retries(body)
+        answer = self._post_with_retries(body, deadline)
         logger.info("paste created", extra={"expire": expire})
         return Paste(
             link=f"{self._base_url}?{answer['id']}#-{base58_encode(key)}",
@@ -111,9 +123,9 @@ class PrivateBin:
             expires_at=datetime.now(UTC) + EXPIRE_DURATIONS[expire],
         )
 
-    def _post_with_retries(self, body: bytes) -> dict[str, Any]:
+    def _post_with_retries(self, body: bytes, deadline: Deadline | None) -> dict[str, Any]:
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            answer = self._post(body)
+            answer = self._post(body, self._budget(deadline))
             if answer.get("status") == 0:
                 if not isinstance(answer.get("id"), str) or not isinstance(
                     answer.get("deletetoken"), str
@@ -121,40 +133,37 @@ class PrivateBin:
                     raise PrivateBinError("PrivateBin answered without a paste id", transient=False)
                 return answer
             message = str(answer.get("message", "no message"))
-            rate_limited = _RATE_LIMITED.search(message)
-            if not rate_limited:
+            interval = rate_limit_interval(message)
+            if interval is None:
                 raise PrivateBinError(f"PrivateBin refused the paste: {message}", transient=False)
-            if attempt < MAX_RATE_LIMIT_RETRIES:
-                wait = min(float(rate_limited.group(1)), MAX_RATE_LIMIT_SLEEP)
-                logger.info("PrivateBin rate limit, retrying", extra={"wait_seconds": wait})
-                self._sleep(wait)
+            logger.warning(
+                "PrivateBin's traffic limiter refused the issuer: exempt the issuer's subnets "
+                "([traffic] exempted) or switch the limiter off ([traffic] limit = 0)",
+                extra={"interval_seconds": interval},
+            )
+            wait = min(float(interval), MAX_RATE_LIMIT_SLEEP)
+            if attempt == MAX_RATE_LIMIT_RETRIES or (
+                deadline is not None and wait + MIN_CALL_TIME > deadline.remaining()
+            ):
+                break
+            self._sleep(wait)
         raise PrivateBinError(
-            f"PrivateBin still rate limiting after {MAX_RATE_LIMIT_RETRIES} retries", transient=True
+            "PrivateBin's rate limit (traffic limiter) refused the paste", transient=True
         )
 
-    def _post(self, body: bytes) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 - the URL is our own setting, not input
-            self._base_url,
-            data=body,
-            method="POST",
-            headers={"X-Requested-With": "JSONHttpRequest", "Content-Type": "application/json"},
-        )
+    def _budget(self, deadline: Deadline | None) -> float:
+        return self._timeout if deadline is None else deadline.cap(self._timeout)
+
+    def _post(self, body: bytes, budget: float) -> dict[str, Any]:
+        if budget < MIN_CALL_TIME:
+            raise PrivateBinError("PrivateBin: no time left before the deadline", transient=True)
+        status, data = self._exchange(body, budget)
+        # 5xx and 429 come from the server or a proxy in front of it being busy or down.
+        if status != 200:
+            transient = status >= 500 or status == 429
+            raise PrivateBinError(f"PrivateBin answered HTTP {status}", transient=transient)
         try:
-            with urllib.request.urlopen(  # noqa: S310 - see above
-                request, timeout=self._timeout, context=self._ssl_context
-            ) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as error:
-            # 5xx and 429 come from the server or a proxy in front of it being busy or down.
-            transient = error.code >= 500 or error.code == 429
-            error.close()  # it holds the open response, which we drop
-            raise PrivateBinError(
-                f"PrivateBin answered HTTP {error.code}", transient=transient
-            ) from None
-        except (OSError, http.client.HTTPException) as error:
-            # URLError (refused, DNS, TLS) and timeouts are OSErrors; HTTPException is a cut answer.
-            reason = getattr(error, "reason", error)
-            raise PrivateBinError(f"PrivateBin unreachable: {reason}", transient=True) from None
+            answer = json.loads(data)
         except ValueError:
             # A 200 that is not JSON is a wrong URL (an HTML page), which retrying will not fix.
             raise PrivateBinError(
@@ -163,6 +172,74 @@ class PrivateBin:
         if not isinstance(answer, dict):
             raise PrivateBinError("PrivateBin answered unexpected JSON", transient=False)
         return answer
+
+    def _exchange(self, body: bytes, budget: float) -> tuple[int, bytes]:
+        """One POST, over within `budget` seconds whatever the server does.
+
+        A socket timeout bounds each read, not the whole answer (a server sending a byte every
+        few seconds never trips it), so a timer cuts the connection at the budget's end.
+        http.client rather than urllib: the timer needs the socket.
+        """
+        url = self._url
+        connection: http.client.HTTPConnection = (
+            http.client.HTTPSConnection(
+                url.hostname or "", url.port, timeout=budget, context=self._ssl_context
+            )
+            if url.scheme == "https"
+            else http.client.HTTPConnection(url.hostname or "", url.port, timeout=budget)
+        )
+        ends = time.monotonic() + budget
+        timer: threading.Timer | None = None
+        try:
+            connection.connect()  # bounded by the connection's timeout
+            # The response keeps reading this socket after http.client lets go of it.
+            timer = threading.Timer(max(0.0, ends - time.monotonic()), _cut, (connection.sock,))
+            timer.daemon = True
+            timer.start()
+            connection.request(
+                "POST",
+                (url.path or "/") + (f"?{url.query}" if url.query else ""),
+                body=body,
+                headers={
+                    "X-Requested-With": "JSONHttpRequest",
+                    "Content-Type": "application/json",
+                },
+            )
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            if time.monotonic() >= ends:
+                raise PrivateBinError(
+                    f"PrivateBin did not answer within {budget:.1f} s", transient=True
+                ) from None
+            # Refused, DNS, TLS, a timeout: OSErrors; HTTPException is a cut answer.
+            reason = type(error).__name__
+            raise PrivateBinError(f"PrivateBin unreachable: {reason}", transient=True) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            connection.close()
+
+
+def _cut(sock: socket.socket) -> None:
+    """Ends a connection from another thread: a blocked read returns at once."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+@functools.cache
+def _rate_limit_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(re.escape(form).replace("%d", r"(\d+)")) for form in MESSAGE_FORMS)
+
+
+def rate_limit_interval(message: str) -> int | None:
+    """The limiter's interval in seconds if `message` is its refusal, in any language
+    PrivateBin ships (1 where a language spells "one second" out); otherwise None."""
+    for pattern in _rate_limit_patterns():
+        found = pattern.fullmatch(message.strip())
+        if found:
+            return int(found.group(1)) if found.groups() else 1
+    return None
 
 
 def _encrypted_body(text: str, key: bytes, expire: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
-from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
+from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
 
 # ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
 _IAM_NAME = r"[A-Za-z0-9_+=,.@/-]+"
@@ -286,10 +286,25 @@ class Settings(BaseModel):
     accessContact: Annotated[
         str, Field(min_length=3, description="whom to ask for access, said in denial DMs")
     ] = DEFAULT_ACCESS_CONTACT
+    supportContact: Annotated[
+        str | None,
+        Field(
+            min_length=3,
+            description="whom to tell when something failed on our side, said in failure DMs "
+            "(default: tell the bot's help channel)",
+        ),
+    ] = None
     expiry: Annotated[
         Expiry,
         Field(description="{unusedDays, noticeDays, runAt, timezone} of unused-grant expiry"),
     ] = Expiry()
+    rdsCaBundle: Annotated[
+        str | None,
+        Field(
+            description="the RDS CA bundle (global-bundle.pem) on the machine running "
+            "`pulumi up`: MySQL admin connections verify the server against it"
+        ),
+    ] = None
 
     bot: Annotated[
         SlackBotSettings | None,
@@ -415,6 +430,16 @@ class Settings(BaseModel):
             )
         return value
 
+    @property
+    def support_contact(self) -> str:
+        """Whom failure DMs send people to: the setting, else the bot's help channel (access
+        questions go to accessContact; an outage is not an access question)."""
+        if self.supportContact:
+            return self.supportContact
+        if self.bot is not None:
+            return f"tell {self.bot.helpChannel}"
+        return DEFAULT_SUPPORT_CONTACT
+
     def provider_role(self, account: str, *, preview: bool) -> str:
         """The role Pulumi assumes in `account`: the read-only one while previewing (when
         previewAccounts is set, so pull-request previews never hold write credentials)."""
@@ -493,3 +518,30 @@ def check_accounts(
     ]
     if problems:
         raise InvalidInput(problems)
+
+
+def check_rds_ca_bundle(
+    plan: AccessPlan,
+    settings: Settings,
+    source: SourceMap | None = None,
+    *,
+    prefix: Path = (),
+) -> None:
+    """MySQL servers are managed over TLS verified against the RDS CA bundle: it must be named.
+    (Whether the file exists is the deploying machine's business: the offline preview
+    runs elsewhere.)"""
+    mysql = sorted(db.key for db in plan.databases.values() if db.is_mysql)
+    if mysql and settings.rdsCaBundle is None:
+        where = source or SourceMap("Pulumi.<stack>.yaml")
+        raise InvalidInput(
+            [
+                where.problem(
+                    prefix,
+                    f"MySQL databases ({', '.join(mysql)}) need setting 'dbaccess:rdsCaBundle'",
+                    "add `dbaccess:rdsCaBundle: global-bundle.pem` (the path of "
+                    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem on the "
+                    "machine running `pulumi up`; relative to the project directory)",
+                    at_key=True,
+                )
+            ]
+        )

@@ -33,11 +33,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from dbaccess.mysql.statements import account, string_literal
-from tests.pgserver import _free_port, _server_user, in_ci, write_test_pki
+from tests.pgserver import _server_user, write_test_pki
+from tests.throwaway import ServerFiles, free_port, in_ci
+from tests.throwaway import clean_env as _without
 
 START_TIMEOUT_S = 30
 SERVICE_USER = "mysql"  # the Debian package's account
@@ -93,9 +96,7 @@ def require_mariadb() -> None:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """os.environ without MYSQL_* variables, so a developer's MYSQL_HOST/MYSQL_PWD/... can't
     leak into a client we start."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYSQL")}
-    env.update(extra or {})
-    return env
+    return _without("MYSQL", extra)
 
 
 def _run_as() -> pwd.struct_passwd | None:
@@ -112,7 +113,9 @@ def _run_as() -> pwd.struct_passwd | None:
 
 
 @dataclass
-class MariaDBServer:
+class MariaDBServer(ServerFiles):
+    LOG_FILE: ClassVar[str] = "mariadb.log"
+
     server_path: str
     client_path: str
     workdir: Path
@@ -126,26 +129,12 @@ class MariaDBServer:
     _stopped: bool = field(default=False, repr=False)
 
     @property
-    def datadir(self) -> Path:
-        return self.workdir / "data"
-
-    @property
     def socket(self) -> Path:
         return self.workdir / "mysqld.sock"
 
     @property
-    def logfile(self) -> Path:
-        return self.workdir / "mariadb.log"
-
-    @property
     def config(self) -> Path:
         return self.workdir / "my.cnf"
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as exc:
-            return f"(no server log: {exc})"
 
     # -- running SQL
 
@@ -313,7 +302,7 @@ def start_server() -> MariaDBServer:
         server_path=server_path,
         client_path=client_path,
         workdir=workdir,
-        port=_free_port(),
+        port=free_port(),
         ca_file=workdir / "ca.pem",
         run_as=account.pw_name if account else me,
         superuser=me,
@@ -333,7 +322,7 @@ def start_server() -> MariaDBServer:
             except MariaDBError:
                 if attempt == 2 or not re.search(r"Can't start server|in use", server.log_tail()):
                     raise
-                server.port = _free_port()
+                server.port = free_port()
                 server._write_config()
     except BaseException:
         server.stop()

@@ -26,19 +26,21 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.throwaway import ServerFiles, clean_env, free_port, in_ci
 
 START_TIMEOUT_S = 30
 FALLBACK_USER = "dbaccess-test"
@@ -106,10 +108,6 @@ def is_available() -> bool:
     """True when the server binaries and psql are installed (scripts/ensure-postgres.sh)."""
     bindir = find_bindir()
     return bindir is not None and find_psql(bindir) is not None
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def require_postgres() -> None:
@@ -211,17 +209,9 @@ def write_test_pki(directory: Path) -> tuple[Path, Path, Path]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """os.environ without PG* variables, so a developer's PGHOST/PGSSLMODE/... can't leak in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(extra or {})
-    return env
+    return clean_env("PG", extra)
 
 
 def _server_user() -> pwd.struct_passwd | None:
@@ -255,7 +245,9 @@ def _server_user() -> pwd.struct_passwd | None:
 
 
 @dataclass
-class PostgresServer:
+class PostgresServer(ServerFiles):
+    LOG_FILE: ClassVar[str] = "postgres.log"
+
     bindir: Path
     workdir: Path
     port: int
@@ -268,22 +260,8 @@ class PostgresServer:
     _stopped: bool = field(default=False, repr=False)
 
     @property
-    def datadir(self) -> Path:
-        return self.workdir / "data"
-
-    @property
     def socket_dir(self) -> Path:
         return self.workdir / "socket"
-
-    @property
-    def logfile(self) -> Path:
-        return self.workdir / "postgres.log"
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as exc:
-            return f"(no server log: {exc})"
 
     # -- running things
 
@@ -502,7 +480,7 @@ def start_server(bindir: Path | None = None) -> PostgresServer:
     server = PostgresServer(
         bindir=bindir,
         workdir=workdir,
-        port=_free_port(),
+        port=free_port(),
         ca_file=workdir / "ca.pem",
         psql_path=psql_path,
         run_as=user.pw_name if user else None,
@@ -522,7 +500,7 @@ def start_server(bindir: Path | None = None) -> PostgresServer:
             except PostgresError:
                 if attempt == 2 or not re.search(r"could not bind|in use", server.log_tail()):
                     raise
-                server.port = _free_port()
+                server.port = free_port()
                 conf = server.datadir / "postgresql.conf"
                 conf.write_text(conf.read_text() + f"port = {server.port}\n")
     except BaseException:

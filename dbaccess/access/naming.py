@@ -6,21 +6,35 @@ import re
 from typing import Final, Literal
 
 Access = Literal["read-only", "read-write"]
-Engine = Literal["postgres", "aurora-postgresql", "redshift"]
+Engine = Literal["postgres", "aurora-postgresql", "redshift", "mysql", "aurora-mysql"]
 
 ACCESS_LEVELS: Final[tuple[Access, ...]] = ("read-only", "read-write")
-ENGINES: Final[tuple[Engine, ...]] = ("postgres", "aurora-postgresql", "redshift")
+ENGINES: Final[tuple[Engine, ...]] = (
+    "postgres",
+    "aurora-postgresql",
+    "redshift",
+    "mysql",
+    "aurora-mysql",
+)
 POSTGRES_ENGINES: Final[frozenset[str]] = frozenset({"postgres", "aurora-postgresql"})
+MYSQL_ENGINES: Final[frozenset[str]] = frozenset({"mysql", "aurora-mysql"})
+# RDS engines whose logins authenticate with an IAM token (rds-db:connect).
+RDS_IAM_ENGINES: Final[frozenset[str]] = POSTGRES_ENGINES | MYSQL_ENGINES
+# Engines whose servers are RDS instances (the others are clusters).
+INSTANCE_ENGINES: Final[frozenset[str]] = frozenset({"postgres", "mysql"})
 
 LOGIN_SUFFIX: Final[dict[str, str]] = {"read-only": "_ro", "read-write": "_rw"}
 SHORT_ACCESS: Final[dict[str, str]] = {"read-only": "ro", "read-write": "rw"}
 
 # Identifier limits: PostgreSQL truncates names beyond 63 bytes (NAMEDATALEN - 1); Redshift
-# allows 127. IAM role names stop at 64 characters.
+# allows 127; MySQL 5.7.8+ (RDS MySQL 8, Aurora MySQL 2 and 3) 32 characters (bases are
+# ASCII, so bytes and characters agree). IAM role names stop at 64 characters.
 LOGIN_MAX_BYTES: Final[dict[str, int]] = {
     "postgres": 63,
     "aurora-postgresql": 63,
     "redshift": 127,
+    "mysql": 32,
+    "aurora-mysql": 32,
 }
 ROLE_PREFIX: Final = "dbaccess-"
 ROLE_NAME_MAX: Final = 64

@@ -6,7 +6,15 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from dbaccess.access.naming import POSTGRES_ENGINES, Access, Engine, group_role_for
+from dbaccess.access.naming import (
+    INSTANCE_ENGINES,
+    MYSQL_ENGINES,
+    POSTGRES_ENGINES,
+    RDS_IAM_ENGINES,
+    Access,
+    Engine,
+    group_role_for,
+)
 
 
 @dataclass(frozen=True)
@@ -15,7 +23,7 @@ class DatabaseSpec:
     engine: Engine
     account: str
     region: str
-    identifier: str  # the RDS instance id (postgres) or the cluster id (aurora, redshift)
+    identifier: str  # the RDS instance id (postgres, mysql) or the cluster id (aurora, redshift)
     host: str
     port: int
     name: str
@@ -32,8 +40,17 @@ class DatabaseSpec:
         return self.engine in POSTGRES_ENGINES
 
     @property
+    def is_mysql(self) -> bool:
+        return self.engine in MYSQL_ENGINES
+
+    @property
+    def uses_rds_iam(self) -> bool:
+        """Logins sign in with an RDS IAM token: rds-db:connect on the server's resource id."""
+        return self.engine in RDS_IAM_ENGINES
+
+    @property
     def is_cluster(self) -> bool:
-        return self.engine != "postgres"
+        return self.engine not in INSTANCE_ENGINES
 
     @property
     def server(self) -> tuple[str, str, str, str]:
@@ -42,11 +59,12 @@ class DatabaseSpec:
         Two access.yaml databases with the same instance (or cluster) id in the same account
         and region are two databases of one server.
         """
-        kind = "instance" if self.engine == "postgres" else "cluster"
+        kind = "cluster" if self.is_cluster else "instance"
         return (self.account, self.region, kind, self.identifier)
 
     def group_for(self, access: Access) -> str:
-        """The database group a login of this access level joins."""
+        """The database group a login of this access level joins (PostgreSQL, Redshift; MySQL
+        logins join none: they are granted directly)."""
         if self.is_postgres:
             return group_role_for(self.key, access)
         return self.redshift_groups[access]

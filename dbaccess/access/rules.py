@@ -15,11 +15,14 @@ from dbaccess.access.errors import did_you_mean, shown
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
+from dbaccess.mysql import names as mysql_names
 
 _ENGINE_LABEL = {
     "postgres": "PostgreSQL",
     "aurora-postgresql": "PostgreSQL",
     "redshift": "Redshift",
+    "mysql": "MySQL",
+    "aurora-mysql": "MySQL",
 }
 # Settings that must agree between databases on one server: they describe the server.
 # The engine first: when it differs, the others are not comparable.
@@ -61,7 +64,9 @@ class Rules(Reporter):
         if (region := schema.region_problem(db.region)) is not None:
             self.report((*path, "region"), *region)
         wanted, unwanted = (
-            ("instance", "cluster") if db.engine == "postgres" else ("cluster", "instance")
+            ("instance", "cluster")
+            if db.engine in naming.INSTANCE_ENGINES
+            else ("cluster", "instance")
         )
         if getattr(db, unwanted) is not None:
             self.report(
@@ -80,6 +85,8 @@ class Rules(Reporter):
             )
         if db.engine == "redshift":
             self._redshift(key, db, path)
+        elif db.engine in naming.MYSQL_ENGINES:
+            self._mysql(key, db, path)
         else:
             self._postgres(key, db, path)
         if len(self.problems) > before or identifier is None:
@@ -97,7 +104,7 @@ class Rules(Reporter):
             description=db.description,
             production=db.production,
             admin_login=db.admin_login,
-            schemas=tuple(db.schemas or ["public"]) if db.engine != "redshift" else (),
+            schemas=tuple(db.schemas or ["public"]) if db.engine in naming.POSTGRES_ENGINES else (),
             table_owners=tuple(db.table_owners or ()),
             redshift_groups=(
                 {"read-only": groups.read_only, "read-write": groups.read_write} if groups else {}
@@ -128,6 +135,28 @@ class Rules(Reporter):
                 f"read-only and read-write both join Redshift group '{db.groups.read_only}'",
                 "name two different groups: read-only logins would otherwise write",
             )
+
+    def _mysql(self, key: str, db: schema.Database, path: Path) -> None:
+        for field in ("schemas", "table_owners", "groups"):
+            if getattr(db, field) is not None:
+                self.report(
+                    (*path, field),
+                    f"'{field}' does not apply to engine {db.engine}",
+                    "remove it; MySQL logins are granted on the whole database "
+                    f"(`{db.database}`.*), with no schemas, owners or groups",
+                    at_key=True,
+                )
+        if db.admin_login is None:
+            self.report(
+                path,
+                f"MySQL database '{key}' has no 'admin_login'",
+                "add `admin_login: dbaccess_admin` (the IAM-auth user the program manages "
+                "users with; see the README's MySQL bootstrap)",
+                at_key=True,
+            )
+        elif (problem := mysql_names.admin_login_problem(db.admin_login)) is not None:
+            message, _, fix = problem.partition("; ")
+            self.report((*path, "admin_login"), message, fix)
 
     def _postgres(self, key: str, db: schema.Database, path: Path) -> None:
         if db.groups is not None:
@@ -297,8 +326,10 @@ class Rules(Reporter):
                 continue
             owners[base] = email
             logins = [naming.login_for(base, a) for a in naming.ACCESS_LEVELS]
+            on_mysql = bool(engines.get(email, set()) & naming.MYSQL_ENGINES)
             for name in (base, *logins):
-                if naming.is_reserved(name) or name in admin_logins:
+                mysql_reserved = on_mysql and mysql_names.is_reserved(name)
+                if naming.is_reserved(name) or mysql_reserved or name in admin_logins:
                     owner = (
                         f"the admin_login of database '{admin_logins[name]}'"
                         if name in admin_logins
@@ -321,13 +352,14 @@ class Rules(Reporter):
                     at_key=True,
                 )
             longest = max(logins, key=lambda n: len(n.encode()))
-            for engine in sorted(engines.get(email, ())):
-                limit = naming.LOGIN_MAX_BYTES[engine]
+            # One report per engine family (mysql and aurora-mysql share a limit and a name).
+            limits = {(_ENGINE_LABEL[e], naming.LOGIN_MAX_BYTES[e]) for e in engines.get(email, ())}
+            for label, limit in sorted(limits):
                 if len(longest.encode()) > limit:
                     self.report(
                         path,
                         f"login '{shown(longest)}' of {shown(email)} is "
-                        f"{len(longest.encode())} bytes; {_ENGINE_LABEL[engine]} allows {limit}",
+                        f"{len(longest.encode())} bytes; {label} allows {limit}",
                         f"set a shorter `username:` (at most {limit - 3} characters)",
                         at_key=True,
                     )

@@ -122,17 +122,21 @@ class RedshiftGroups(_Strict):
 
 
 class Database(_Strict):
-    engine: Annotated[Engine, Field(description="postgres, aurora-postgresql or redshift")]
+    engine: Annotated[
+        Engine, Field(description="postgres, aurora-postgresql, redshift, mysql or aurora-mysql")
+    ]
     account: Annotated[
         str, Field(description='the 12-digit AWS account id, quoted: "123456789012"')
     ]
     region: Annotated[str, Field(description="the AWS region, e.g. eu-west-1")]
-    instance: Annotated[str | None, Field(description="the RDS instance id (postgres)")] = None
+    instance: Annotated[str | None, Field(description="the RDS instance id (postgres, mysql)")] = (
+        None
+    )
     cluster: Annotated[
-        str | None, Field(description="the cluster id (aurora-postgresql, redshift)")
+        str | None, Field(description="the cluster id (aurora-postgresql, aurora-mysql, redshift)")
     ] = None
     host: Annotated[str, Field(description="the endpoint host name")]
-    port: Annotated[int, Field(description="the port, e.g. 5432 or 5439")]
+    port: Annotated[int, Field(description="the port, e.g. 5432, 5439 or 3306")]
     database: Annotated[str, Field(description="the database name to connect to")]
     description: Annotated[str | None, Field(description="a line shown to people")] = None
     production: Annotated[bool, Field(description="true for production databases")] = False
@@ -181,7 +185,8 @@ class Database(_Strict):
         if not 1 <= value <= 65535:
             raise _fail(
                 f"port {shown(value)} is outside 1–65535",
-                "use the port the database listens on (5432 for PostgreSQL, 5439 for Redshift)",
+                "use the port the database listens on (5432 for PostgreSQL, 5439 for Redshift, "
+                "3306 for MySQL)",
             )
         return value
 

@@ -34,13 +34,14 @@ class AuditResult:
 
 def run_audit(plan: AccessPlan, keys: Collection[str], connect: Connector) -> AuditResult:
     """Read each selected PostgreSQL database (server-wide facts once per server) and compare.
+    (MySQL servers: dbaccess.audit.mysql adds theirs to the result.)
 
     Read-only: every transaction is READ ONLY. An unreachable database is a finding of kind
     `unreachable`; the others are still checked.
     """
     result = AuditResult()
     for key, db in plan.databases.items():
-        if not db.is_postgres and (not keys or key in keys):
+        if db.engine == "redshift" and (not keys or key in keys):
             result.skipped[key] = REDSHIFT_SKIPPED
     for server in select(server_plans(plan), keys):
         server_state: ServerState | None = None

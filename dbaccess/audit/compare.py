@@ -60,6 +60,28 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "RDS's own role or the master user can log in with a password (a fact; not failing)",
         "keep the master password in a vault or rotate it; RDS's own roles are RDS's",
     ),
+    # MySQL / Aurora MySQL (dbaccess.audit.mysql): users and privileges are server-wide.
+    "mysql-password-user": (
+        "a declared MySQL user (or the admin) that does not use AWSAuthenticationPlugin",
+        "DROP USER '<name>'@'%'; then `pulumi up` creates it again with IAM authentication",
+    ),
+    "mysql-undeclared-user": (
+        "a MySQL user access.yaml does not declare on this server (IAM or password)",
+        "DROP USER '<name>'@'<host>'; (after `dbaccess sweep`), or pass --allow-user for the "
+        "master user and applications",
+    ),
+    "mysql-privileged-user": (
+        "a MySQL user holding SUPER, GRANT OPTION, CREATE USER or every global privilege",
+        "REVOKE the listed privileges, or pass --allow-user if it is knowingly privileged",
+    ),
+    "mysql-missing-user": (
+        "a MySQL user access.yaml gives that does not exist",
+        "run the deploy (pulumi up); if it was dropped by hand, `pulumi up --refresh`",
+    ),
+    "mysql-wrong-privileges": (
+        "a declared MySQL user whose privileges differ from its grants",
+        "REVOKE what is extra; `pulumi up --refresh` grants what is lacking",
+    ),
 }
 # Facts the operator must know that no deploy can change: reported, never failing the audit.
 INFORMATIONAL: Final = frozenset({"master-login"})

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.catalog import Catalog
-from dbaccess.requests import ACCESS_LEVELS
+from dbaccess.request_item import ACCESS_LEVELS
 
 ENGINE_NAMES = {
     "postgres": "PostgreSQL",
     "aurora-postgresql": "Aurora PostgreSQL",
     "redshift": "Redshift",
+    "mysql": "MySQL",
+    "aurora-mysql": "Aurora MySQL",
 }
 
 
@@ -25,6 +27,7 @@ class DatabaseChoices:
     description: str | None
     production: bool
     accesses: tuple[str, ...]  # in ACCESS_LEVELS order
+    ends: tuple[tuple[str, dt.date], ...] = ()  # (access, last day) of the dated ones
 
     @property
     def choices(self) -> tuple[RequestChoice, ...]:
@@ -37,9 +40,12 @@ def choices_for(catalog: Catalog, email: str, today: dt.date) -> tuple[DatabaseC
     if person is None:
         return ()
     held: dict[str, set[str]] = {}
+    ends: dict[str, dict[str, dt.date]] = {}
     for grant in person.grants:
         if grant.database in catalog.databases and not grant.expired_on(today):
             held.setdefault(grant.database, set()).add(grant.access)
+            if grant.until is not None:
+                ends.setdefault(grant.database, {})[grant.access] = grant.until
     result = []
     for key in sorted(held):
         db = catalog.databases[key]
@@ -50,6 +56,7 @@ def choices_for(catalog: Catalog, email: str, today: dt.date) -> tuple[DatabaseC
                 description=db.description,
                 production=db.production,
                 accesses=tuple(a for a in ACCESS_LEVELS if a in held[key]),
+                ends=tuple((a, d) for a, d in sorted(ends.get(key, {}).items())),
             )
         )
     return tuple(result)

@@ -18,7 +18,7 @@ from typing import Any, Final
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess import requests
+from dbaccess import request_item
 from dbaccess.bot.ids import RequestChoice
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ class RequestRecorder:
         window_seconds: int,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self._dynamodb = dynamodb
-        self._table = table
+        self.table = request_item.RequestTable(dynamodb, table, now=now)
         self._limit = limit
         self._window = dt.timedelta(seconds=window_seconds)
         self._now = now
@@ -68,14 +67,15 @@ class RequestRecorder:
     ) -> Outcome:
         moment = self._now()
         try:
-            recent = self._recent_request_ids(email.lower(), moment - self._window)
+            recent = self.table.recent_request_ids(
+                email.lower(), moment - self._window, stop_after=self._limit
+            )
             if request_id in recent:
                 return Outcome.DUPLICATE
             if len(recent) >= self._limit:
                 return Outcome.RATE_LIMITED
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item=requests.new_request(
+            stored = self.table.put(
+                request_item.new_request(
                     request_id=request_id,
                     email=email,
                     slack_user_id=slack_user_id,
@@ -83,40 +83,9 @@ class RequestRecorder:
                     database=choice.database,
                     access=choice.access,
                     requested_at=moment,
-                ),
-                ConditionExpression=f"attribute_not_exists({requests.REQUEST_ID})",
+                )
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return Outcome.DUPLICATE
+        except (BotoCoreError, ClientError):
             logger.exception("recording request %s failed", request_id)
             return Outcome.FAILED
-        except BotoCoreError:
-            logger.exception("recording request %s failed", request_id)
-            return Outcome.FAILED
-        return Outcome.RECORDED
-
-    def _recent_request_ids(self, email: str, since: dt.datetime) -> set[str]:
-        """Request ids of this person since `since`; stops once past the limit."""
-        found: set[str] = set()
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": requests.EMAIL_INDEX,
-            "KeyConditionExpression": "#email = :email AND #at >= :since",
-            "ExpressionAttributeNames": {
-                "#email": requests.EMAIL,
-                "#at": requests.REQUESTED_AT,
-                "#id": requests.REQUEST_ID,
-            },
-            "ExpressionAttributeValues": {
-                ":email": {"S": email},
-                ":since": {"S": requests.iso_utc(since)},
-            },
-            "ProjectionExpression": "#id",
-        }
-        while True:
-            page = self._dynamodb.query(**query)
-            found.update(item[requests.REQUEST_ID]["S"] for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page or len(found) > self._limit:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return Outcome.RECORDED if stored else Outcome.DUPLICATE

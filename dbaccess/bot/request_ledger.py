@@ -24,7 +24,7 @@ from typing import Any, Final
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from dbaccess.requests import PURGE_AT, REQUEST_ID
+from dbaccess.request_item import PURGE_AT, REQUEST_ID
 
 KEY_PREFIX: Final = "access-request#"
 WATCH_KEY: Final = f"{KEY_PREFIX}watch"

@@ -58,6 +58,8 @@ def _database_blocks(db: DatabaseChoices) -> list[Block]:
     text = f"*{escape(db.key)}*  ·  {' · '.join(tags)}"
     if db.description:
         text += f"\n{escape(db.description)}"
+    for access, last_day in db.ends:
+        text += f"\n_{ACCESS_LABELS[access]} until {last_day:%-d %B %Y}_"
     buttons = [
         ButtonElement(
             text=f"{ACCESS_LABELS[choice.access]}",

@@ -1,4 +1,5 @@
-"""`dbaccess audit` and `dbaccess sweep`: what is in the PostgreSQL servers against access.yaml.
+"""`dbaccess audit` and `dbaccess sweep`: what is in the PostgreSQL and MySQL servers against
+access.yaml.
 
 The work lives in dbaccess.audit; these commands parse options, pick how to connect and print.
 Exit codes: 0 clean (audit) or swept (sweep); 1 findings, an unreachable database or a session
@@ -30,6 +31,7 @@ from dbaccess.cli.diff import DiffFormat
 if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
     from dbaccess.audit.connect import Connector
+    from dbaccess.audit.mysql import MysqlAccess
 
 FINDINGS = 1
 
@@ -56,6 +58,14 @@ DsnOption = Annotated[
         show_envvar=True,
     ),
 ]
+AllowUserOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-user",
+        help="MySQL: a user knowingly not db-access's (the RDS master user, an application): "
+        "not a finding, its sessions never ended; repeatable.",
+    ),
+]
 CaBundleOption = Annotated[
     Path | None,
     typer.Option(
@@ -78,14 +88,18 @@ def audit(
     ] = DiffFormat.text,
     date: DateOption = None,
     ca_bundle: CaBundleOption = None,
+    allow_user: AllowUserOption = None,
 ) -> None:
-    """Check that what is in each PostgreSQL database matches access.yaml. Changes nothing.
+    """Check that what is in each PostgreSQL and MySQL database matches access.yaml.
+    Changes nothing.
 
     Connects to each PostgreSQL / Aurora PostgreSQL database of the access file (or those
     named with --database) as its admin_login, with an RDS IAM token signed with the
     account's deploy role from the stack settings, over sslmode=verify-full. --dsn connects
     directly instead. Reports logins that can use a password, privileged roles, undeclared
     and missing logins, wrong memberships, PUBLIC's CONNECT and CREATE, and group privileges.
+    MySQL / Aurora MySQL servers, read once each as the admin_login with an IAM token over
+    verified TLS: password users, undeclared, privileged and missing users, wrong privileges.
 
     Exit 0 when clean (master-login is reported but does not fail); 1 on findings or an
     unreachable database (the others are still checked); 2 for usage or configuration.
@@ -103,8 +117,12 @@ def audit(
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     plan = _plan(file, date, problems_format)
     keys = _keys(plan, database, dsn)
-    connect = _connector(plan, keys, dsn, stack, ca_bundle, problems_format)
+    connect, mysql = _connectors(plan, keys, dsn, stack, ca_bundle, allow_user, problems_format)
     result = run_audit(plan, keys, connect)
+    if mysql is not None:
+        from dbaccess.audit.mysql import audit_mysql
+
+        audit_mysql(plan, keys, mysql, result)
     print(render_audit(result, fmt.value))
     if failing(result.findings):
         raise typer.Exit(FINDINGS)
@@ -123,6 +141,7 @@ def sweep(
     ] = Format.text,
     date: DateOption = None,
     ca_bundle: CaBundleOption = None,
+    allow_user: AllowUserOption = None,
 ) -> None:
     """End the sessions of IAM logins that access.yaml no longer gives on their server.
 
@@ -130,6 +149,10 @@ def sweep(
     gives today (a removed grant, a grant past `until`, a login never declared) ends with
     pg_terminate_backend. The admin's, applications' (outside rds_iam) and RDS's sessions
     never do. The admin login needs pg_signal_backend.
+
+    MySQL: the sessions of dropped users, of IAM users access.yaml does not declare, and of
+    declared users sitting in a database they lost end with CALL mysql.rds_kill(id); never
+    the admin's, RDS's or --allow-user's.
 
     Exit 0 when done; 1 when a server is unreachable or a session could not be ended;
     2 for usage or configuration.
@@ -144,8 +167,12 @@ def sweep(
 
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
-    connect = _connector(plan, keys, dsn, stack, ca_bundle, fmt)
+    connect, mysql = _connectors(plan, keys, dsn, stack, ca_bundle, allow_user, fmt)
     result = run_sweep(plan, keys, connect, dry_run=dry_run)
+    if mysql is not None:
+        from dbaccess.audit.mysql import sweep_mysql
+
+        sweep_mysql(plan, keys, mysql, result)
     print(render_sweep(result, fmt.value))
     if result.errors:
         raise typer.Exit(FINDINGS)
@@ -182,25 +209,35 @@ def _keys(plan: AccessPlan, database: Sequence[str] | None, dsn: str | None) -> 
     return keys
 
 
-def _connector(
+def _connectors(
     plan: AccessPlan,
     keys: Sequence[str],
     dsn: str | None,
     stack: str,
     ca_bundle: Path | None,
+    allow_user: Sequence[str] | None,
     fmt: Format,
-) -> Connector:
+) -> tuple[Connector, MysqlAccess | None]:
+    """How to reach the PostgreSQL databases, and the MySQL ones when any is selected (--dsn
+    selects one PostgreSQL database)."""
     from dbaccess.audit.connect import ConfigError, dsn_connector
 
     try:
         if dsn is not None:
-            return dsn_connector(dsn, plan.databases[keys[0]])
-        return _iam_connector(plan, stack, ca_bundle, fmt)
+            return dsn_connector(dsn, plan.databases[keys[0]]), None
+        return _iam_connectors(plan, keys, stack, ca_bundle, allow_user, fmt)
     except ConfigError as exc:
         _usage(str(exc))
 
 
-def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Format) -> Connector:
+def _iam_connectors(
+    plan: AccessPlan,
+    keys: Sequence[str],
+    stack: str,
+    ca_bundle: Path | None,
+    allow_user: Sequence[str] | None,
+    fmt: Format,
+) -> tuple[Connector, MysqlAccess | None]:
     import boto3
 
     from dbaccess.audit.connect import ConfigError, iam_connector
@@ -228,7 +265,15 @@ def _iam_connector(plan: AccessPlan, stack: str, ca_bundle: Path | None, fmt: Fo
             clients[region] = boto3.client("sts", region_name=region)
         return clients[region]
 
-    return iam_connector(settings.accounts, bundle, sts_for_region)
+    mysql = None
+    if any(db.is_mysql for key, db in plan.databases.items() if not keys or key in keys):
+        require_extra("pymysql", "audit", "connects to MySQL and needs PyMySQL")
+        from dbaccess.audit.mysql import MysqlAccess, iam_mysql_connector
+
+        mysql = MysqlAccess(
+            iam_mysql_connector(settings.accounts, bundle), frozenset(allow_user or ())
+        )
+    return iam_connector(settings.accounts, bundle, sts_for_region), mysql
 
 
 __all__ = ["audit", "sweep"]

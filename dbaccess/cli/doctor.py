@@ -8,6 +8,7 @@ functions `list`, `token` and `connect` run, so the doctor fails where they woul
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import socket
 import ssl
@@ -23,7 +24,9 @@ from typing import Annotated, Final, TypeVar
 import boto3
 import typer
 
+from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
+from dbaccess.cli import mysql_client
 from dbaccess.cli.catalog_cache import (
     cache_dir,
     fetch_catalog,
@@ -95,18 +98,34 @@ class Report:
         return value
 
 
-def tls_handshake(host: str, port: int, ca_bundle: Path, timeout: float = CONNECT_TIMEOUT) -> str:
-    """Connect as libpq does with sslmode=verify-full (SSLRequest, then TLS checked against
-    `ca_bundle` and `host`), without logging in. Returns the TLS version."""
+def tls_handshake(
+    host: str,
+    port: int,
+    ca_bundle: Path,
+    timeout: float = CONNECT_TIMEOUT,
+    *,
+    mysql: bool = False,
+) -> str:
+    """Connect as libpq does with sslmode=verify-full (SSLRequest), or as a MySQL client does
+    with VERIFY_IDENTITY, then TLS checked against `ca_bundle` and `host`, without logging in.
+    Returns the TLS version."""
     context = ssl.create_default_context(cafile=str(ca_bundle))
+    refuses = EngineerError(
+        f"{host}:{port} answered but refuses TLS",
+        "Ask the platform team: the database must accept TLS (rds.force_ssl; MySQL: "
+        "require_secure_transport).",
+    )
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
-            raw.sendall(SSL_REQUEST)
-            if raw.recv(1) != b"S":
-                raise EngineerError(
-                    f"{host}:{port} answered but refuses TLS",
-                    "Ask the platform team: the database must accept TLS (rds.force_ssl).",
-                )
+            if mysql:
+                try:
+                    mysql_client.start_tls(raw)
+                except mysql_client.NoTls as exc:
+                    raise EngineerError(f"{refuses.message}: {exc}", refuses.fix) from None
+            else:
+                raw.sendall(SSL_REQUEST)
+                if raw.recv(1) != b"S":
+                    raise refuses
             with context.wrap_socket(raw, server_hostname=host) as tls:
                 return str(tls.version())
     except ssl.SSLCertVerificationError as exc:
@@ -233,6 +252,40 @@ def _privatebin(url: str | None) -> tuple[str, str]:
     return url, privatebin_page(url)
 
 
+def _privatebin_limit(url: str) -> tuple[str, str]:
+    """Two pastes in a row, as the issuer makes them in a burst: PrivateBin's default traffic
+    limiter (one paste per address every 10 s) would hold the second. Each is a real paste:
+    burn after reading, gone in 5 minutes, its text says what it is."""
+    if importlib.util.find_spec("cryptography") is None:
+        raise EngineerError(
+            "this check encrypts a paste and needs the cryptography package",
+            "pip install 'dbaccess[lambda]' (or run it from a checkout: make .venv/.installed)",
+        )
+    from dbaccess.privatebin import PrivateBin, PrivateBinError
+
+    waits: list[float] = []
+    client = PrivateBin(url, sleep=waits.append)  # record the limiter's waits, don't sleep
+    try:
+        for _ in range(2):
+            client.share("dbaccess doctor: a test paste, nothing secret", expire="5min")
+    except PrivateBinError as exc:
+        if not waits:
+            raise EngineerError(
+                f"PrivateBin refused a paste: {exc}",
+                "If [traffic] creators is set, run this from an address it allows (the "
+                "issuer's subnets); otherwise check the server's logs.",
+            ) from None
+    if waits:
+        raise EngineerError(
+            f"PrivateBin's traffic limiter made a paste wait {max(waits):.0f} s (two in a row)",
+            "In PrivateBin's conf.php exempt the issuer's subnets ([traffic] exempted = "
+            '"10.0.1.0/24,10.0.2.0/24") or switch the limiter off ([traffic] limit = 0), and let '
+            "only the issuer create pastes ([traffic] creators). The limiter counts per "
+            "address: run this check from the issuer's network.",
+        )
+    return url, "two pastes in a row, no wait (each burns after reading, gone in 5 minutes)"
+
+
 def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     """The steps, in order; raises Blocked at the first failure the rest depend on."""
     base = boto3.Session(region_name=given.config.region)
@@ -251,10 +304,17 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     if report.may("CA bundle present", lambda: _ca(bundle)) is not None:
         report.may(
             "database reachable over TLS (verify-full)",
-            lambda: (db, f"{db.host}:{db.port}, {tls_handshake(db.host, db.port, bundle)}"),
+            lambda: (
+                db,
+                f"{db.host}:{db.port}, "
+                + tls_handshake(db.host, db.port, bundle, mysql=db.engine in MYSQL_ENGINES),
+            ),
         )
-    if given.operator:
-        report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
+    if not given.operator:
+        return
+    url = report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
+    if url is not None:
+        report.may("PrivateBin takes pastes without waiting", lambda: _privatebin_limit(url))
 
 
 def _caller(base: boto3.Session, region: str | None) -> tuple[str, str]:

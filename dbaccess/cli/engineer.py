@@ -29,8 +29,10 @@ from urllib.parse import quote
 import boto3
 import typer
 
-from dbaccess.access.naming import POSTGRES_ENGINES
+from dbaccess import ca_bundles
+from dbaccess.access.naming import MYSQL_ENGINES, RDS_IAM_ENGINES
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
+from dbaccess.cli import mysql_client
 from dbaccess.cli.catalog_cache import (
     cache_dir,
     fetch_catalog,
@@ -55,7 +57,7 @@ from dbaccess.cli.identity import (
 from dbaccess.credentials import Credential, CredentialError, issue_credential
 
 CA_BUNDLE_NAME: Final = "rds-ca-bundle.pem"
-CA_BUNDLE_URL: Final = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+CA_BUNDLE_URL: Final = ca_bundles.RDS.url  # RDS and Aurora; Redshift is not connected to here
 # The Slack bot hands out credentials for existing grants; it cannot grant or renew access.
 ASK_FOR_ACCESS: Final = (
     "To ask for access, open a pull request adding the grant to access.yaml; "
@@ -209,10 +211,20 @@ def _pgpass_field(value: str) -> str:
 
 
 def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> str:
-    env = pg_environment(cred, ca_bundle)
+    mysql = cred.engine in MYSQL_ENGINES
     if fmt is TokenFormat.env:
+        env = (
+            mysql_client.mysql_environment(cred, ca_bundle)
+            if mysql
+            else pg_environment(cred, ca_bundle)
+        )
         return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     if fmt is TokenFormat.json:
+        tls: dict[str, object] = (
+            {"ssl_mode": "VERIFY_IDENTITY", "ssl_ca": str(ca_bundle), "cleartext_plugin": True}
+            if mysql
+            else {"sslmode": "verify-full", "sslrootcert": str(ca_bundle)}
+        )
         return json.dumps(
             {
                 "engine": cred.engine,
@@ -222,19 +234,30 @@ def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> st
                 "user": cred.user,
                 "password": cred.password,
                 "expires_at": cred.expires_at.isoformat(),
-                "sslmode": "verify-full",
-                "sslrootcert": str(ca_bundle),
+                **tls,
             },
             indent=2,
         )
     if fmt is TokenFormat.uri:
+        # MySQL: the URI form of MySQL Shell and the MySQL connectors.
+        ca = quote(str(ca_bundle), safe="/")
+        scheme, tls_query = (
+            ("mysql", f"ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}")
+            if mysql
+            else ("postgresql", f"sslmode=verify-full&sslrootcert={ca}")
+        )
         return (
-            f"postgresql://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
-            f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}"
-            f"?sslmode=verify-full&sslrootcert={quote(str(ca_bundle), safe='/')}"
+            f"{scheme}://{quote(cred.user, safe='')}:{quote(cred.password, safe='')}"
+            f"@{cred.host}:{cred.port}/{quote(cred.database, safe='')}?{tls_query}"
         )
     if fmt is TokenFormat.password:
         return cred.password
+    if mysql:
+        raise EngineerError(
+            f"--format {fmt.value} is PostgreSQL's; {cred.database} is a {cred.engine} database",
+            "use --format env, json, uri or password",
+            INVALID_INPUT,
+        )
     fields = (cred.host, str(cred.port), cred.database, cred.user, cred.password)
     return ":".join(_pgpass_field(f) for f in fields)
 
@@ -355,7 +378,7 @@ def make_credential(
         ctx.identity, ctx.base_session, db.account, roles, ctx.config.region, say
     )
     how = "RDS IAM token (signed locally)"
-    if db.engine not in POSTGRES_ENGINES:
+    if db.engine not in RDS_IAM_ENGINES:
         how = "Redshift GetClusterCredentials"
     say(
         f"{db.engine} endpoint {db.host}:{db.port}, database {db.database}, "
@@ -495,6 +518,14 @@ def token(
         $ dbaccess token analytics --rw --format json
 
         $ dbaccess token orders --format password    # for pgAdmin
+
+    For MySQL it prints MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD (which mysql and mariadb read)
+    and MYSQL_USER, MYSQL_DATABASE, MYSQL_SSL_CA for the rest of the command line:
+
+    \b
+        $ creds=$(dbaccess token shop) && eval "$creds" && mysql -u "$MYSQL_USER" \\
+            --ssl-mode=VERIFY_IDENTITY --ssl-ca="$MYSQL_SSL_CA" --enable-cleartext-plugin \\
+            "$MYSQL_DATABASE"
     """
     say = _say(verbose)
     try:
@@ -505,7 +536,10 @@ def token(
     bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
     if not bundle.is_file():
         print(f"warning: {missing_ca_bundle(bundle).render()}", file=sys.stderr)
-    print(format_credential(cred, fmt, bundle))
+    try:
+        print(format_credential(cred, fmt, bundle))
+    except EngineerError as exc:
+        _fail(exc)
     print(
         f"# {cred.user}@{database}: valid until {cred.expires_at:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
@@ -514,8 +548,9 @@ def token(
 
 def connect(
     database: Annotated[str, typer.Argument(help="The database key, as in `dbaccess list`.")],
-    psql_args: Annotated[
-        list[str] | None, typer.Argument(help="Arguments for psql, after `--`.")
+    client_args: Annotated[
+        list[str] | None,
+        typer.Argument(help="Arguments for psql (or mysql / mariadb), after `--`."),
     ] = None,
     rw: RwOpt = False,
     ca_bundle: CaOpt = None,
@@ -523,13 +558,18 @@ def connect(
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Open psql on DATABASE with a fresh credential (TLS verify-full; password via PGPASSWORD).
+    """Open psql (PostgreSQL) or mysql / mariadb (MySQL) on DATABASE with a fresh credential.
+
+    TLS verifies the server's certificate and host name; the password goes in PGPASSWORD or
+    MYSQL_PWD, the client's environment only, never on its command line.
 
     Example:
 
         $ dbaccess connect orders
 
         $ dbaccess connect orders --rw -- -c "select current_user"
+
+        $ dbaccess connect shop -- -e "select current_user()"
 
     The database is in a private network. If psql says "Connection timed out" or "could not
     connect to server", connect to the VPN, or open a tunnel and keep the real host name for
@@ -544,11 +584,17 @@ def connect(
         bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
         if not bundle.is_file():
             raise missing_ca_bundle(bundle)
-        if shutil.which("psql") is None:
+        known = ctx.catalog.databases.get(database)
+        mysql = known is not None and known.engine in MYSQL_ENGINES
+        if mysql and mysql_client.find_client(None) is None:
+            raise mysql_client.missing_client()
+        if not mysql and shutil.which("psql") is None:
             raise EngineerError(
                 "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
             )
         cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
-        exec_psql(cred, bundle, psql_args or [], say)
+        if mysql:
+            mysql_client.exec_mysql(cred, bundle, client_args or [], say)
+        exec_psql(cred, bundle, client_args or [], say)
     except EngineerError as exc:
         _fail(exc)

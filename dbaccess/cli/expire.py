@@ -145,22 +145,37 @@ def _markdown(
     return "\n".join([*lines, "", render_markdown(diff)])
 
 
+# A report names each stale grant in about 250 bytes: 100,000 grants are 25 MB.
+REPORT_MAX_BYTES = 128 * 2**20
+
+
 def _read_report(location: str) -> StaleReport:
+    s3 = location.startswith("s3://")
     try:
-        if location.startswith("s3://"):
+        from dbaccess.catalog import parse_s3_url
+
+        bucket, key = parse_s3_url(location) if s3 else ("", "")
+    except ValueError as exc:
+        _fail(str(exc), INVALID_INPUT)
+    try:
+        if s3:
             import boto3
 
-            from dbaccess.catalog import parse_s3_url
-
-            bucket, key = parse_s3_url(location)
-            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            stream = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+            body = stream.read(REPORT_MAX_BYTES + 1)
         else:
-            body = Path(location).read_bytes()
+            with Path(location).open("rb") as file:
+                body = file.read(REPORT_MAX_BYTES + 1)
+    except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
+        _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
+    if len(body) > REPORT_MAX_BYTES:
+        _fail(
+            f"{location} is larger than {REPORT_MAX_BYTES // 2**20} MB: not a report", INVALID_INPUT
+        )
+    try:
         return parse_report(body)
     except ReportError as exc:
         _fail(f"{location}: {exc}", INVALID_INPUT)
-    except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
-        _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -63,6 +63,7 @@ def preview(
                     "summary": {"create": len(run.registrations)},
                     "outputs": run.outputs,
                     "access": json.loads(_access_json(deployment.plan)),
+                    "mysql_sql": _mysql_sql(deployment),
                     "dated_statements": [
                         {
                             "person": email,
@@ -101,6 +102,33 @@ def preview(
                 f"  {email}: {', '.join(p.actions)} {p.login} on {p.database} until {p.until}"
                 f"  [{_condition(p)}]"
             )
+    mysql = _mysql_sql(deployment)
+    if mysql:
+        print(
+            "\nMySQL users (SQL the admin login runs when each user is created, over TLS "
+            "verified against dbaccess:rdsCaBundle):"
+        )
+        for server, statements in mysql.items():
+            print(f"  {server}:")
+            print("\n".join(f"    {statement};" for statement in statements))
+
+
+def _mysql_sql(deployment: Any) -> dict[str, list[str]]:
+    """Per MySQL server: each user's CREATE USER and GRANTs, as components/mysql_users.py
+    runs them on create."""
+    from dbaccess.mysql import statements as sql
+
+    return {
+        f"{server.name} ({server.spec.host}:{server.spec.port}, admin {server.spec.admin_login})": [
+            statement
+            for login in server.spec.logins
+            for statement in (
+                sql.create_user(login.login),
+                *sql.grant_statements(login.login, sql.grants_of(login)),
+            )
+        ]
+        for server in deployment.mysql
+    }
 
 
 def _dated(deployment: Any) -> list[tuple[str, Any]]:

@@ -1,14 +1,22 @@
 """One credential request, from the stream record to the Slack DM and the final status.
 
-    claim (PENDING -> ISSUING, attempts + 1, conditional) -> catalog check -> open the DM
-    -> assume the person's role -> credential -> PrivateBin paste -> DM with the link
-    -> ISSUED
+    claim (PENDING -> ISSUING, with a lease) -> [a DM may have been sent already? look for it]
+    -> catalog check -> open the DM -> assume the person's role -> credential -> paste
+    -> record "a DM may be sent" -> DM with the link, tagged with the request id -> ISSUED
 
-The claim makes stream retries harmless: a request already issued, denied or failed is
-skipped, so each request gets one DM. A transient failure hands the request back (ISSUING
--> PENDING) and raises `RetryLater`, so the batch reports the record failed and the event
-source mapping delivers it again; the next delivery claims it again. The attempt that
-reaches `max_attempts` marks it FAILED and tells the person nothing was issued.
+At most one link is delivered per request, whatever fails:
+- A claim holds a lease that outlives its invocation (`lease_seconds`): a second delivery of
+  the same record never works on it while the first may be alive; it hands the record back.
+- Before posting the DM, the item records where it may go (`dm_channel`, `dm_attempted_at`),
+  and the DM carries Slack message metadata (`dbaccess_credential`, `{request_id}`). Whoever
+  finds that mark (the same invocation after an unclear answer, or a later delivery after the
+  `ISSUED` write failed or the invocation died) looks for the tagged message in the DM's
+  history first: found, the request is ISSUED without a second paste or DM; not found, nothing
+  was delivered and the work is redone; unknown (Slack unreachable), nothing more is sent.
+- Every call and wait is bounded by the invocation's deadline (see dbaccess/deadline.py), so
+  a record ends finished or handed back (ISSUING -> PENDING, `RetryLater`) in time to write
+  it; transient failures back off before being handed back. The attempt that reaches
+  `max_attempts` marks the request FAILED and tells the person nothing was issued.
 
 Never logged, raised or stored: the password, the Slack token, the paste link.
 """
@@ -16,30 +24,46 @@ Never logged, raised or stored: the password, the Slack token, the paste link.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from dbaccess import requests as rq
+from dbaccess import request_item as ri
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogError, CatalogSource
 from dbaccess.credentials import CredentialError, assume_person_role, issue_credential
+from dbaccess.deadline import Deadline
 from dbaccess.issuer import messages
-from dbaccess.issuer.settings import IssuerSettings
+from dbaccess.issuer.settings import LAMBDA_TIMEOUT_SECONDS, IssuerSettings
 from dbaccess.privatebin import PrivateBin, PrivateBinError
+from dbaccess.slackweb import DirectMessages, SlackFailure
 
 SERVICE = "dbaccess-issuer"
 logger = Logger(service=SERVICE)
 
-# Slack errors worth another delivery; anything else (user_not_found, …) will not heal.
-SLACK_TRANSIENT_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+DM_EVENT_TYPE: Final = "dbaccess_credential"  # Slack message metadata on the DM with a link
+STATE_RESERVE: Final = 3.0  # seconds kept before the invocation's end to write the state
+MIN_TIME_TO_START: Final = 5.0  # a record with less time left is handed back untouched
+LEASE_MARGIN: Final = 30  # seconds past the longest its holder can live
+BACKOFF_BASE: Final = 0.5  # seconds before handing back a transient failure, doubled per attempt
+BACKOFF_MAX: Final = 4.0
+# Slack answers a post in well under a second; past this the answer is treated as unclear
+# (the DM may exist) and the history says whether it does.
+SLACK_CALL_TIMEOUT: Final = 4.0
+HISTORY_SKEW: Final = 60  # seconds: Slack's clock and ours may differ a little
+AUDIT_KEYS: Final = ("request_id", "email", "database", "access", "attempt")
+
+# The AWS calls of one request must fit the deadline too: short timeouts, few retries.
+AWS_CONFIG: Final = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
 )
 
 
@@ -63,46 +87,37 @@ class Denial:
     reason: str
 
 
-class Slack:
-    """The two Web API calls the issuer makes, with Slack's errors turned into IssueErrors."""
+@dataclass
+class _Work:
+    """One claimed request being worked on."""
 
-    def __init__(self, client: WebClient) -> None:
-        self._client = client
+    request: ri.Request
+    claim: ri.Claim
+    deadline: Deadline
+    started: float
+    db: CatalogDatabase | None = None
+    # Whether the DM the mark speaks of is known not to exist (checked in the history).
+    dm_absent: bool = False
 
-    def open_dm(self, user_id: str) -> str:
-        answer = self._call("conversations.open", users=user_id)
-        return str(answer["channel"]["id"])
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        # Links stay links: no unfurl, so Slack's crawler never opens (and burns) the paste.
-        self._call(
-            "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+def lease_seconds(deadline: Deadline) -> int:
+    """A claim's lease: past the Lambda timeout and past this invocation's own end."""
+    return math.ceil(max(LAMBDA_TIMEOUT_SECONDS, deadline.remaining() + STATE_RESERVE)) + (
+        LEASE_MARGIN
+    )
 
-    def _call(self, method: str, **args: Any) -> Any:
-        try:
-            return self._client.api_call(method, json=args)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
-            status = exc.response.status_code
-            transient = status == 429 or status >= 500 or error in SLACK_TRANSIENT_ERRORS
-            raise IssueError(
-                "slack_unavailable", f"Slack {method}: {error}", transient=transient
-            ) from None
-        except (SlackClientError, OSError) as exc:
-            raise IssueError(
-                "slack_unavailable", f"Slack {method}: {type(exc).__name__}", transient=True
-            ) from None
+
+@contextmanager
+def _slack_errors() -> Iterator[None]:
+    try:
+        yield
+    except SlackFailure as exc:
+        raise IssueError("slack_unavailable", str(exc), transient=exc.transient) from None
 
 
 class Issuer:
     """Handles request records. Built once per cold start (see handler.py); holds no request
-    state between calls."""
+    state between calls. `clock` is the wall clock (leases, grant expiry); tests move it."""
 
     def __init__(
         self,
@@ -112,76 +127,105 @@ class Issuer:
         catalog: CatalogSource,
         session: boto3.Session,
         privatebin: PrivateBin,
-        slack: Slack,
+        slack: DirectMessages,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self._dynamodb = dynamodb
+        self.clock = clock
+        self.table = ri.RequestTable(dynamodb, settings.request_table, now=lambda: self.clock())
         self._catalog = catalog
         self._session = session
         self._sts_clients: dict[str, Any] = {}
         self._privatebin = privatebin
-        self._slack = slack
-        self._clock = clock
+        self._dms = slack
+        self._sleep = sleep
 
     # --- the record ------------------------------------------------------------------------
 
-    def handle(self, image: dict[str, Any], invocation_id: str) -> str:
+    def handle(
+        self, image: dict[str, Any], invocation_id: str, deadline: Deadline | None = None
+    ) -> str:
         """Work on one request image; return the outcome (also in the audit line).
 
         Raises MalformedRequest for an image that is not a request, RetryLater when the
         request was handed back for another delivery.
         """
         started = time.monotonic()
-        audit: dict[str, Any] = {"request_id": image.get(rq.REQUEST_ID)}
+        deadline = deadline or Deadline.within(LAMBDA_TIMEOUT_SECONDS - STATE_RESERVE)
+        logger.append_keys(request_id=image.get(ri.REQUEST_ID))
         try:
-            request = rq.parse_request(image)
-        except rq.MalformedRequest:
-            self._audit(audit, "malformed", started)
-            raise
-        audit |= {"email": request.email, "database": request.database, "access": request.access}
-        attempt, seen = self._claim(request, invocation_id)
-        if attempt is None:
-            if seen == rq.Status.ISSUING:  # claimed by a delivery that died after max attempts
-                self._give_up(request, None, "crashed", invocation_id, audit, started)
-                return "failed"
-            self._audit(audit | {"status_seen": seen}, "skipped", started)
+            try:
+                request = ri.parse_request(image)
+            except ri.MalformedRequest:
+                self._audit("malformed", started)
+                raise
+            logger.append_keys(
+                email=request.email, database=request.database, access=request.access
+            )
+            return self._handle(request, invocation_id, deadline, started)
+        finally:
+            logger.remove_keys(AUDIT_KEYS)
+
+    def _handle(
+        self, request: ri.Request, invocation_id: str, deadline: Deadline, started: float
+    ) -> str:
+        if deadline.remaining() < MIN_TIME_TO_START:
+            self._audit("handed_back", started, reason="deadline")
+            raise RetryLater(f"{request.request_id}: no time left in this invocation")
+        holder = f"{invocation_id}/{uuid.uuid4().hex[:8]}"
+        try:
+            claim = self.table.claim(
+                request.request_id,
+                holder,
+                lease_seconds=lease_seconds(deadline),
+                max_attempts=self.settings.max_attempts,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            return self._claim_failed(request, deadline, started, exc)
+        if isinstance(claim, ri.Refusal):
+            if claim.lease_alive(self.table.epoch()):
+                # Held by a delivery that may be alive: never two at once. By the next
+                # delivery it has finished, or its lease has run out and it can be taken over.
+                self._audit("busy", started, status_seen=ri.Status.ISSUING.value)
+                raise RetryLater(f"{request.request_id}: held by another delivery")
+            self._audit("skipped", started, status_seen=claim.status)
             return "skipped"
-        audit["attempt"] = attempt
-        claim = _Claim(request, attempt, invocation_id, started)
-        db: CatalogDatabase | None = None
+        logger.append_keys(attempt=claim.attempt)
+        work = _Work(request, claim, deadline, started)
         try:
-            catalog = self._read_catalog()
-            db = catalog.databases.get(request.database)
-            denial = self._check(catalog, request)
-            if denial is not None:
-                channel = self._slack.open_dm(request.slack_user_id)
-                text, blocks = messages.denied_message(
-                    request, denial.db, denial.reason, self.settings.access_contact
-                )
-                self._slack.post(channel, text, blocks)
-                self._finish(claim, rq.Status.DENIED, "not_granted")
-                self._audit(audit | {"error_code": "not_granted"}, "denied", started)
-                return "denied"
-            assert db is not None  # _check denies unknown databases
-            self._issue(catalog, db, request)
+            return self._work(work)
         except IssueError as exc:
-            if exc.transient and attempt < self.settings.max_attempts:
-                self._release(claim, exc.code)
-                self._audit(audit | {"error_code": exc.code}, "retry", started)
-                raise RetryLater(f"{request.request_id}: {exc}") from None
-            self._give_up(request, claim, exc.code, invocation_id, audit, started, db)
-            return "failed"
-        self._finish(claim, rq.Status.ISSUED, None)
-        self._audit(audit, "issued", started)
-        return "issued"
+            return self._after_failure(work, exc)
+
+    def _work(self, work: _Work) -> str:
+        if work.claim.dm_channel is not None and self._delivered_before(work):
+            return self._finish(work, ri.Status.ISSUED, None, "issued", delivered_before=True)
+        if work.claim.attempt > self.settings.max_attempts:
+            # Taken over from a delivery that died holding the last attempt.
+            raise IssueError("crashed", "the last attempt did not finish", transient=False)
+        catalog = self._read_catalog()
+        work.db = catalog.databases.get(work.request.database)
+        denial = self._check(catalog, work.request)
+        if denial is not None:
+            text, blocks = messages.denied_message(
+                work.request, denial.db, denial.reason, self.settings.access_contact
+            )
+            with _slack_errors():
+                self._dms.send(work.request.slack_user_id, text, blocks, work.deadline)
+            return self._finish(work, ri.Status.DENIED, "not_granted", "denied")
+        assert work.db is not None  # _check denies unknown databases
+        self._issue(catalog, work.db, work)
+        return self._finish(work, ri.Status.ISSUED, None, "issued")
 
     # --- the steps -------------------------------------------------------------------------
 
     def _sts(self, region: str) -> Any:
         """The issuer's STS client for `region` (regional endpoint), made once."""
         if region not in self._sts_clients:
-            self._sts_clients[region] = self._session.client("sts", region_name=region)
+            self._sts_clients[region] = self._session.client(
+                "sts", region_name=region, config=AWS_CONFIG
+            )
         return self._sts_clients[region]
 
     def _read_catalog(self) -> Catalog:
@@ -194,7 +238,7 @@ class Issuer:
                 "catalog_unreadable", f"reading the catalog: {type(exc).__name__}", transient=True
             ) from None
 
-    def _check(self, catalog: Catalog, request: rq.Request) -> Denial | None:
+    def _check(self, catalog: Catalog, request: ri.Request) -> Denial | None:
         db = catalog.databases.get(request.database)
         if db is None:
             return Denial(None, f"there is no database called {request.database} in access.yaml")
@@ -202,11 +246,12 @@ class Issuer:
         grant = person.grant(request.database, request.access) if person else None
         if grant is None:
             return Denial(db, f"access.yaml does not give you {request.access} access to it")
-        if grant.expired_on(self._clock().date()):
+        if grant.expired_on(self.clock().date()):
             return Denial(db, f"your {request.access} grant expired on {grant.until}")
         return None
 
-    def _issue(self, catalog: Catalog, db: CatalogDatabase, request: rq.Request) -> None:
+    def _issue(self, catalog: Catalog, db: CatalogDatabase, work: _Work) -> None:
+        request, deadline = work.request, work.deadline
         person = catalog.person(request.email)
         grant = person.grant(request.database, request.access) if person else None
         assert person is not None
@@ -215,163 +260,148 @@ class Issuer:
         if role_arn is None:
             raise IssueError("no_role", f"no role in account {db.account}", transient=False)
         # Opened first: someone Slack cannot reach gets no credential made at all.
-        channel = self._slack.open_dm(request.slack_user_id)
+        with _slack_errors():
+            channel = self._dms.open(request.slack_user_id, deadline)
+        tz = self._dms.time_zone(request.slack_user_id, deadline)
         try:
             credentials = assume_person_role(self._sts(db.region), role_arn, request.email)
-            credential = issue_credential(credentials, db, grant, now=self._clock())
+            credential = issue_credential(credentials, db, grant, now=self.clock())
         except CredentialError as exc:
             code = "aws_unavailable" if exc.transient else "aws_refused"
             raise IssueError(code, exc.message, transient=exc.transient) from None
         try:
             paste = self._privatebin.share(
-                messages.paste_text(db, request.access, credential),
+                messages.paste_text(db, request.access, credential, tz),
                 expire=self.settings.paste_expire,
+                deadline=deadline,
             )
         except PrivateBinError as exc:
             code = "privatebin_unavailable" if exc.transient else "privatebin_refused"
             raise IssueError(code, str(exc), transient=exc.transient) from None
         text, blocks = messages.issued_message(
-            request, db, paste.link, self.settings.paste_expire, credential.expires_at
+            request, db, paste.link, self.settings.paste_expire, credential.expires_at, tz
         )
-        self._slack.post(channel, text, blocks)
-
-    def _give_up(
-        self,
-        request: rq.Request,
-        claim: _Claim | None,
-        code: str,
-        invocation_id: str,
-        audit: dict[str, Any],
-        started: float,
-        db: CatalogDatabase | None = None,
-    ) -> None:
-        """FAILED, and a DM saying nothing was issued (best effort: Slack may be the cause)."""
         try:
-            channel = self._slack.open_dm(request.slack_user_id)
-            text, blocks = messages.failed_message(request, db, code, self.settings.access_contact)
-            self._slack.post(channel, text, blocks)
-            told = True
-        except IssueError as exc:
-            logger.warning("could not tell the person", extra={"error": str(exc)})
-            told = False
-        if claim is None:
-            self._update(
-                request.request_id,
-                "SET #status = :final, error_code = :code REMOVE claimed_by",
-                "#status = :issuing",
-                {":final": _s(rq.Status.FAILED), ":code": _s(code), ":issuing": _s("ISSUING")},
-            )
-        else:
-            self._finish(claim, rq.Status.FAILED, code)
-        self._audit(audit | {"error_code": code, "notified": told}, "failed", started)
-
-    # --- the item --------------------------------------------------------------------------
-
-    def _claim(self, request: rq.Request, invocation_id: str) -> tuple[int | None, str | None]:
-        """(attempt, None) when claimed; (None, current status) when not ours to work on.
-
-        ISSUING held by another invocation means that one died mid-way (a shard's records
-        are delivered one batch at a time), so it may be claimed again.
-        """
+            work.claim = self.table.mark_dm_attempt(work.claim, channel)
+        except (BotoCoreError, ClientError) as exc:
+            raise IssueError(
+                "state_unwritable", f"marking the DM: {type(exc).__name__}", transient=True
+            ) from None
+        work.dm_absent = False
         try:
-            answer = self._dynamodb.update_item(
-                TableName=self.settings.request_table,
-                Key={rq.REQUEST_ID: _s(request.request_id)},
-                UpdateExpression=(
-                    "SET #status = :issuing, attempts = if_not_exists(attempts, :zero) + :one, "
-                    "claimed_by = :me, claimed_at = :now"
-                ),
-                ConditionExpression=(
-                    "(#status = :pending OR (#status = :issuing AND claimed_by <> :me)) "
-                    "AND (attribute_not_exists(attempts) OR attempts < :max)"
-                ),
-                ExpressionAttributeNames={"#status": rq.STATUS},
-                ExpressionAttributeValues={
-                    ":issuing": _s(rq.Status.ISSUING),
-                    ":pending": _s(rq.Status.PENDING),
-                    ":zero": _n(0),
-                    ":one": _n(1),
-                    ":me": _s(invocation_id),
-                    ":now": _n(int(self._clock().timestamp())),
-                    ":max": _n(self.settings.max_attempts),
+            self._dms.post(
+                channel,
+                text,
+                blocks,
+                deadline,
+                metadata={
+                    "event_type": DM_EVENT_TYPE,
+                    "event_payload": {"request_id": request.request_id},
                 },
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException as exc:
-            old = exc.response.get("Item") or {}
-            return None, old.get(rq.STATUS, {}).get("S")
-        return int(answer["Attributes"][rq.ATTEMPTS]["N"]), None
+        except SlackFailure as exc:
+            # An unclear answer (timeout, cut connection, 5xx): Slack may have posted it.
+            work.dm_absent = not exc.maybe_delivered
+            if not (exc.maybe_delivered and self._delivered_before(work)):
+                raise IssueError("slack_unavailable", str(exc), transient=exc.transient) from None
 
-    def _release(self, claim: _Claim, code: str) -> None:
-        self._update(
-            claim.request.request_id,
-            "SET #status = :pending, error_code = :code REMOVE claimed_by, claimed_at",
-            "#status = :issuing AND claimed_by = :me",
-            {
-                ":pending": _s(rq.Status.PENDING),
-                ":code": _s(code),
-                ":issuing": _s(rq.Status.ISSUING),
-                ":me": _s(claim.invocation_id),
-            },
-        )
+    def _delivered_before(self, work: _Work) -> bool:
+        """Whether the DM the item's mark speaks of exists (then it must not be sent again)."""
+        assert work.claim.dm_channel is not None
+        since = (work.claim.dm_attempted_at or 0) - HISTORY_SKEW
+        with _slack_errors():
+            found = self._dms.find_tagged(
+                work.claim.dm_channel,
+                DM_EVENT_TYPE,
+                {"request_id": work.request.request_id},
+                since,
+                work.deadline,
+            )
+        work.dm_absent = not found
+        return found
 
-    def _finish(self, claim: _Claim, status: rq.Status, code: str | None) -> None:
-        now = self._clock()
-        values = {
-            ":final": _s(status),
-            ":issuing": _s(rq.Status.ISSUING),
-            ":me": _s(claim.invocation_id),
-            ":duration": _n(round((time.monotonic() - claim.started) * 1000)),
-        }
-        sets = ["#status = :final", "duration_ms = :duration"]
-        removes = ["claimed_by", "claimed_at"]
-        if code is None:
-            removes.append(rq.ERROR_CODE)
+    # --- ending ----------------------------------------------------------------------------
+
+    def _finish(
+        self, work: _Work, status: ri.Status, code: str | None, outcome: str, **audit: Any
+    ) -> str:
+        duration_ms = round((time.monotonic() - work.started) * 1000)
+        try:
+            self.table.finish(work.claim, status, code, duration_ms)
+        except (BotoCoreError, ClientError) as exc:
+            # The DM (if any) stays the only one: the item keeps its mark, and the delivery
+            # that takes over after the lease finds the message and writes the status.
+            self._audit(
+                outcome, work.started, error_code=code, state="unwritten", error=type(exc).__name__
+            )
+            raise RetryLater(f"{work.request.request_id}: final status not written") from None
+        self._audit(outcome, work.started, error_code=code, **audit)
+        return outcome
+
+    def _after_failure(self, work: _Work, exc: IssueError) -> str:
+        if exc.transient and work.claim.attempt < self.settings.max_attempts:
+            try:
+                self.table.release(work.claim, exc.code)
+            except (BotoCoreError, ClientError):
+                logger.warning("could not hand the request back; its lease will run out")
+            wait = work.deadline.cap(min(BACKOFF_BASE * 2 ** (work.claim.attempt - 1), BACKOFF_MAX))
+            self._sleep(wait)  # the next delivery comes at once: spread the attempts out
+            self._audit("retry", work.started, error_code=exc.code, backoff_ms=round(wait * 1000))
+            raise RetryLater(f"{work.request.request_id}: {exc}") from None
+        if work.claim.dm_channel is not None and not work.dm_absent:
+            # A DM with a link may exist: saying "nothing was issued" could be untrue.
+            return self._finish(work, ri.Status.FAILED, "delivery_unknown", "failed")
+        told = self._tell_failed(work.request, work.db, exc.code, work.deadline)
+        return self._finish(work, ri.Status.FAILED, exc.code, "failed", notified=told)
+
+    def _claim_failed(
+        self, request: ri.Request, deadline: Deadline, started: float, exc: Exception
+    ) -> str:
+        """DynamoDB refused the claim (after the client's retries): nothing can be issued
+        now. The person is told so, unless an earlier delivery did get the link to them."""
+        code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else ""
+        try:
+            channel = self._dms.open(request.slack_user_id, deadline)
+            since = int(dt.datetime.fromisoformat(request.requested_at).timestamp())
+            delivered = self._dms.find_tagged(
+                channel, DM_EVENT_TYPE, {"request_id": request.request_id}, since, deadline
+            )
+        except SlackFailure as failure:
+            logger.warning("could not tell the person", extra={"error": str(failure)})
+            delivered, told = False, False
         else:
-            sets.append("error_code = :code")
-            values[":code"] = _s(code)
-        if status == rq.Status.ISSUED:
-            sets.append("issued_at = :issued")
-            values[":issued"] = _s(rq.iso_utc(now))
-        self._update(
-            claim.request.request_id,
-            f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            "#status = :issuing AND claimed_by = :me",
-            values,
+            told = not delivered and self._tell_failed(request, None, "claim_refused", deadline)
+        outcome = "issued" if delivered else "failed"
+        self._audit(
+            outcome,
+            started,
+            error_code="claim_refused",
+            aws_error=code,
+            notified=told,
+            state="unwritten",
         )
+        return outcome
 
-    def _update(
-        self, request_id: str, expression: str, condition: str, values: dict[str, Any]
-    ) -> None:
-        self._dynamodb.update_item(
-            TableName=self.settings.request_table,
-            Key={rq.REQUEST_ID: _s(request_id)},
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": rq.STATUS},
-            ExpressionAttributeValues=values,
-        )
+    def _tell_failed(
+        self, request: ri.Request, db: CatalogDatabase | None, code: str, deadline: Deadline
+    ) -> bool:
+        """A DM saying nothing was issued (best effort: Slack may be the cause)."""
+        text, blocks = messages.failed_message(request, db, code, self.settings.support_contact)
+        try:
+            self._dms.send(request.slack_user_id, text, blocks, deadline)
+        except SlackFailure as exc:
+            logger.warning("could not tell the person", extra={"error": str(exc)})
+            return False
+        return True
 
-    def _audit(self, fields: dict[str, Any], outcome: str, started: float) -> None:
+    def _audit(self, outcome: str, started: float, **fields: Any) -> None:
         duration_ms = round((time.monotonic() - started) * 1000)
         logger.info(
             "credential request",
-            extra={"audit": True, **fields, "outcome": outcome, "duration_ms": duration_ms},
+            extra={
+                "audit": True,
+                **{k: v for k, v in fields.items() if v is not None},
+                "outcome": outcome,
+                "duration_ms": duration_ms,
+            },
         )
-
-
-@dataclass(frozen=True)
-class _Claim:
-    request: rq.Request
-    attempt: int
-    invocation_id: str
-    started: float
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": str(value)}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}

@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dbaccess.issuer.flow import Issuer, logger
+from dbaccess.deadline import Deadline
+from dbaccess.issuer.flow import AWS_CONFIG, SLACK_CALL_TIMEOUT, STATE_RESERVE, Issuer, logger
 
 # Always a partial response, also when every record failed: the stream retries the same way,
 # and the error Powertools would raise instead carries the records' exception messages.
@@ -33,10 +34,9 @@ def cold_start() -> Issuer:
     import boto3
 
     from dbaccess.catalog import CatalogSource
-    from dbaccess.issuer.flow import Slack
     from dbaccess.issuer.settings import load_settings
     from dbaccess.privatebin import PrivateBin
-    from dbaccess.slackweb import quiet_sdk_loggers, web_client_from_secret
+    from dbaccess.slackweb import DirectMessages, quiet_sdk_loggers, web_client_from_secret
 
     # The DM with the link, the RDS token's signature, STS answers: never in the logs.
     quiet_sdk_loggers()
@@ -47,13 +47,16 @@ def cold_start() -> Issuer:
     )
     return Issuer(
         settings,
-        dynamodb=session.client("dynamodb"),
+        dynamodb=session.client("dynamodb", config=AWS_CONFIG),
         catalog=CatalogSource(session.client("s3"), settings.catalog_bucket, settings.catalog_key),
         session=session,
         privatebin=PrivateBin(
-            settings.privatebin_url, timeout=5.0, ca_bundle=settings.privatebin_ca_bundle
+            # Per request; each record's deadline usually cuts it shorter.
+            settings.privatebin_url,
+            timeout=10.0,
+            ca_bundle=settings.privatebin_ca_bundle,
         ),
-        slack=Slack(slack),
+        slack=DirectMessages(slack, call_timeout=SLACK_CALL_TIMEOUT),
     )
 
 
@@ -66,7 +69,9 @@ def issuer() -> Issuer:
 
 def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> str:
     image = record.dynamodb.new_image if record.dynamodb else {}
-    return issuer().handle(image, lambda_context.aws_request_id)
+    # Each record gets what is left of the invocation, minus room to write its state.
+    deadline = Deadline.of_invocation(lambda_context, reserve=STATE_RESERVE)
+    return issuer().handle(image, lambda_context.aws_request_id, deadline)
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -7,11 +7,17 @@ previews); only the blocks do.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dbaccess import ca_bundles
+from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.credentials import Credential
-from dbaccess.requests import Request
+from dbaccess.mysql.client import client_args
+from dbaccess.privatebin import EXPIRE_DURATIONS
+from dbaccess.request_item import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
 FAILURE_REASONS = {
@@ -29,6 +35,17 @@ def utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def local_and_utc(moment: dt.datetime, tz: str | None) -> str:
+    """In the person's time zone with UTC beside, or UTC alone if the zone is unknown here."""
+    try:
+        zone = ZoneInfo(tz) if tz else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        return utc(moment)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {tz} ({utc(moment)})"
+
+
 def psql_command(credential: Credential) -> str:
     return (
         f'psql "host={credential.host} port={credential.port} dbname={credential.database} '
@@ -36,7 +53,21 @@ def psql_command(credential: Credential) -> str:
     )
 
 
-def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
+def in_words(lifetime: dt.timedelta) -> str:
+    """5 minutes, 1 hour, 1 day: how long a link lives, as a person says it."""
+    seconds = int(lifetime.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def paste_text(
+    db: CatalogDatabase, access: str, credential: Credential, tz: str | None = None
+) -> str:
+    ca = ca_bundles.for_engine(credential.engine)
+    client = "Amazon Redshift" if credential.engine == "redshift" else "PostgreSQL"
     return "\n".join(
         [
             f"db-access: {access} credentials for {db.key}",
@@ -47,14 +78,56 @@ def paste_text(db: CatalogDatabase, access: str, credential: Credential) -> str:
             f"Database:  {credential.database}",
             f"Login:     {credential.user}",
             f"Password:  {credential.password}",
-            f"Expires:   {utc(credential.expires_at)} (the password stops working then)",
+            "SSL mode:  verify-full",
+            f"CA file:   {ca.file_name} (download: {ca.url})",
+            f"Expires:   {local_and_utc(credential.expires_at, tz)} (the password stops "
+            "working then; "
+            "a session already open keeps going)",
             "",
-            "Connect (psql asks for the password; paste it):",
-            psql_command(credential),
+            *(
+                _mysql_connect(credential)
+                if credential.engine in MYSQL_ENGINES
+                else [
+                    f"DBeaver or DataGrip: a new {client} connection with the host, port, "
+                    "database, login (user) and password above. On its SSL tab: use SSL, mode "
+                    'verify-full (DataGrip: "Verify full"), and the CA file above as the root/CA '
+                    "certificate.",
+                    "",
+                    "psql (asks for the password; paste it), PGSSLROOTCERT set to the CA file:",
+                    psql_command(credential),
+                ]
+            ),
             "",
-            "sslmode=verify-full needs the RDS CA bundle: set PGSSLROOTCERT to its path.",
+            "This link opened once and is gone now. Need the password again? Ask again in Slack.",
         ]
     )
+
+
+# --- MySQL / Aurora MySQL (issue 18) --------------------------------------------------------
+
+
+def mysql_command(credential: Credential) -> str:
+    """Oracle's mysql client; `--password` with no value makes it ask."""
+    args = client_args(credential, "global-bundle.pem", mariadb=False)
+    return shlex.join(["mysql", *args, "--password"])
+
+
+def _mysql_connect(credential: Credential) -> list[str]:
+    return [
+        "Connect (mysql asks for the password; paste it):",
+        mysql_command(credential),
+        "(MariaDB's client: --ssl --ssl-verify-server-cert instead of --ssl-mode and "
+        "--enable-cleartext-plugin.)",
+        "",
+        "GUI clients (DBeaver, DataGrip): SSL on, verify the server certificate and host name "
+        "against the RDS CA bundle (sslMode=VERIFY_IDENTITY); allow clear-text authentication "
+        "(the password is an IAM token, sent only inside TLS); allowPublicKeyRetrieval off.",
+        "",
+        "--ssl-ca is the CA file above.",
+    ]
+
+
+# --- end MySQL ------------------------------------------------------------------------------
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -74,21 +147,24 @@ def issued_message(
     link: str,
     paste_expire: str,
     password_expires: dt.datetime,
+    tz: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     text = f"Your {request.access} credentials for {request.database} are ready."
     blocks = [
         _section(f":key: Your {_what(request, db)} is ready."),
         _section(
             f"<{link}|Open your credentials>: the link opens *once* and expires in "
-            f"{paste_expire}. The password inside stops working at {utc(password_expires)}."
+            f"{in_words(EXPIRE_DURATIONS[paste_expire])}. The password inside stops working at "
+            f"{local_and_utc(password_expires, tz)}; a session you opened before then keeps "
+            "going."
         ),
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "Do not forward the link. Need it again? Ask again: each request "
-                    "makes a new password.",
+                    "text": "Do not forward the link. Already opened, or opened by someone "
+                    "else? It works once: ask again, each request makes a new password.",
                 }
             ],
         },
@@ -108,15 +184,17 @@ def denied_message(
 
 
 def failed_message(
-    request: Request, db: CatalogDatabase | None, error_code: str, contact: str
+    request: Request, db: CatalogDatabase | None, error_code: str, support: str
 ) -> tuple[str, list[dict[str, Any]]]:
+    """Something failed on our side: say so, that nothing was issued, and whom to tell (the
+    support contact: an outage is not an access question)."""
     reason = FAILURE_REASONS.get(error_code, "something went wrong on my side")
     text = f"I could not make your credentials for {request.database}."
     blocks = [
         _section(f":warning: I could not make your {_what(request, db)}: {reason}."),
         _section(
-            "Nothing was issued. Try again in a few minutes; if it keeps failing, "
-            f"{contact} (request `{request.request_id}`)."
+            "Something failed on our side and nothing was issued. Try again in a few "
+            f"minutes; if it keeps failing, {support} (request `{request.request_id}`)."
         ),
     ]
     return text, blocks

@@ -20,15 +20,20 @@ from dbaccess.lambda_env import (
     access_contact,
     require,
     slack_api_url,
+    support_contact,
 )
 from dbaccess.privatebin import EXPIRE_DURATIONS
-from dbaccess.requests import MAX_ATTEMPTS
+from dbaccess.request_item import MAX_ATTEMPTS
 
 # The variable names, shared with components/credential_issuer.py.
 PRIVATEBIN_URL: Final = "DBACCESS_PRIVATEBIN_URL"
 PRIVATEBIN_CA_BUNDLE: Final = "DBACCESS_PRIVATEBIN_CA_BUNDLE"
 PASTE_EXPIRE: Final = "DBACCESS_PASTE_EXPIRE"
 MAX_ATTEMPTS_VAR: Final = "DBACCESS_MAX_ATTEMPTS"
+
+# The function's timeout (the component sets it). A claim's lease is longer, so a delivery
+# that may still be alive is never taken over (see dbaccess/issuer/flow.py).
+LAMBDA_TIMEOUT_SECONDS: Final = 60
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class IssuerSettings:
     slack_token_secret_arn: str
     slack_api_url: str
     access_contact: str
+    support_contact: str
     max_attempts: int
 
 
@@ -71,5 +77,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
         slack_token_secret_arn=env[SLACK_TOKEN_SECRET_ARN],
         slack_api_url=slack_api_url(env),
         access_contact=access_contact(env),
+        support_contact=support_contact(env),
         max_attempts=max_attempts,
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from dbaccess.access.naming import LOGIN_SUFFIX
+from dbaccess.access.naming import LOGIN_MAX_BYTES, LOGIN_SUFFIX
 
 # MySQL 5.7.8+ (so RDS MySQL 8 and Aurora MySQL 2 and 3) allows 32 characters (MariaDB 80).
-USER_NAME_MAX: Final = 32
+USER_NAME_MAX: Final = LOGIN_MAX_BYTES["mysql"]
 # The longest login base that leaves room for `_ro` / `_rw`.
 BASE_MAX: Final = USER_NAME_MAX - max(len(s) for s in LOGIN_SUFFIX.values())
 # Accounts RDS creates for itself (administration, replication, RDS Proxy, and the MySQL

@@ -20,10 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.catalog import Catalog
+from dbaccess.deadline import Deadline
 from dbaccess.reaper import core, messages
 from dbaccess.reaper.settings import ReaperSettings
+from dbaccess.slackweb import DirectMessages, SlackFailure
 
 SERVICE = "dbaccess-reaper"
 logger = Logger(service=SERVICE)
@@ -33,6 +35,7 @@ FIRST_SEEN = "first_seen"
 SENT_ON = "sent_on"
 PURGE_AT = "purge_at"  # the reaper table's TTL attribute
 NOTICE_RETENTION_DAYS = 30  # kept past the removal date they were about
+NOTICE_SEND_SECONDS = 30.0  # for one person's notice, Slack's Retry-After waits included
 
 
 def seen_key(grant: core.GrantKey) -> str:
@@ -97,6 +100,8 @@ class Reaper:
         self._dynamodb = dynamodb
         self._iam_in = iam_in
         self._slack = slack
+        self._dms = DirectMessages(slack)
+        self._requests_table = rq.RequestTable(dynamodb, settings.request_table, now=clock)
         self._clock = clock
 
     def today(self) -> dt.date:
@@ -182,28 +187,13 @@ class Reaper:
         return State(first_seen, sent)
 
     def _requests(self, email: str) -> PersonRequests:
-        """The person's requests, newest first, through the by-email index."""
-        last_used: dict[tuple[str, str], dt.date] = {}
-        slack_user_id: str | None = None
-        for item in self._items(
-            "query",
-            TableName=self.settings.request_table,
-            IndexName=rq.EMAIL_INDEX,
-            KeyConditionExpression="#email = :email",
-            ExpressionAttributeNames={"#email": rq.EMAIL},
-            ExpressionAttributeValues={":email": {"S": email}},
-            ScanIndexForward=False,
-        ):
-            if slack_user_id is None and rq.SLACK_USER_ID in item:
-                slack_user_id = item[rq.SLACK_USER_ID]["S"]
-            if item.get(rq.STATUS, {}).get("S") != rq.Status.ISSUED:
-                continue
-            grant = (item[rq.DATABASE]["S"], item[rq.ACCESS]["S"])
-            moment = (item.get(rq.ISSUED_AT) or item[rq.REQUESTED_AT])["S"]
-            day = self._local_day(dt.datetime.fromisoformat(moment))
-            if grant not in last_used or day > last_used[grant]:
-                last_used[grant] = day
-        return PersonRequests(last_used, slack_user_id)
+        """The person's requests, through the request table's by-email index."""
+        history = self._requests_table.person_history(email)
+        last_used = {
+            grant: self._local_day(dt.datetime.fromisoformat(moment))
+            for grant, moment in history.last_issued.items()
+        }
+        return PersonRequests(last_used, history.slack_user_id)
 
     def _local_day(self, moment: dt.datetime) -> dt.date:
         if moment.tzinfo is None:
@@ -272,25 +262,14 @@ class Reaper:
     ) -> bool:
         """One DM listing the grants; recorded only once posted. False if Slack failed."""
         text, blocks = messages.notice_message(items, self.settings.access_contact)
-        try:
-            user_id = user_id or self._lookup(email)
-            if user_id is None:
-                logger.warning("no Slack user for this person", extra={"email": email})
-                return False
-            channel = self._slack.conversations_open(users=user_id)["channel"]["id"]
-            self._slack.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-            )
-        except SlackApiError as exc:
-            logger.warning(
-                "expiry notice not sent",
-                extra={"email": email, "error": str(exc.response.get("error", "unknown"))},
-            )
+        user_id = user_id or self._lookup(email)
+        if user_id is None:
+            logger.warning("no Slack user for this person", extra={"email": email})
             return False
-        except (SlackClientError, OSError) as exc:
-            logger.warning(
-                "expiry notice not sent", extra={"email": email, "error": type(exc).__name__}
-            )
+        try:
+            self._dms.send(user_id, text, blocks, Deadline.within(NOTICE_SEND_SECONDS))
+        except SlackFailure as exc:
+            logger.warning("expiry notice not sent", extra={"email": email, "error": exc.error})
             return False
         for status, stage in items:
             purge = status.removal_date + dt.timedelta(days=NOTICE_RETENTION_DAYS)
@@ -323,6 +302,11 @@ class Reaper:
             logger.warning(
                 "users.lookupByEmail failed",
                 extra={"email": email, "error": str(exc.response.get("error", "unknown"))},
+            )
+            return None
+        except (SlackClientError, OSError) as exc:
+            logger.warning(
+                "users.lookupByEmail failed", extra={"email": email, "error": type(exc).__name__}
             )
             return None
         user: Mapping[str, Any] = answer.get("user") or {}

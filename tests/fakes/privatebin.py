@@ -63,6 +63,7 @@ class _Modes:
     wait_seconds: int = 10
     failure: str | None = None
     http_status: int | None = None
+    trickle_seconds: float | None = None  # answer one byte every this many seconds
 
 
 class FakePrivateBin(LocalHTTPServer):
@@ -72,6 +73,7 @@ class FakePrivateBin(LocalHTTPServer):
         self.path = path
         self.pastes: dict[str, StoredPaste] = {}
         self.posts: list[ReceivedPost] = []
+        self.arrivals: list[float] = []  # time.monotonic() of every POST, refused ones too
         self._modes = _Modes()
         self._lock = threading.Lock()
         super().__init__(_handler_for(self))
@@ -98,6 +100,10 @@ class FakePrivateBin(LocalHTTPServer):
     def unavailable(self, http_status: int = 503) -> None:
         """Answer every request with this HTTP status, as a proxy in front of a dead server does."""
         self._modes.http_status = http_status
+
+    def trickle(self, seconds_per_byte: float) -> None:
+        """Answer every request one byte at a time, `seconds_per_byte` apart."""
+        self._modes.trickle_seconds = seconds_per_byte
 
     def down(self) -> None:
         """Close the listening socket: connections are refused from now on."""
@@ -204,6 +210,7 @@ def _is_base64(value: Any) -> bool:
 def _handler_for(fake: FakePrivateBin) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            fake.arrivals.append(time.monotonic())
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self._refused():
                 return
@@ -240,7 +247,18 @@ def _handler_for(fake: FakePrivateBin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            pace = fake._modes.trickle_seconds
+            if pace is None:
+                self.wfile.write(payload)
+                return
+            self.wfile.flush()
+            try:
+                for i in range(len(payload)):
+                    time.sleep(pace)
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+            except OSError:
+                pass  # the client gave up
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the default writes every request to stderr."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -73,6 +74,7 @@ class RecordedCall:
     token: str | None
     http_status: int
     response: dict[str, Any]
+    at: float  # time.perf_counter() when it arrived (CLOCK_MONOTONIC: comparable across processes)
 
     @property
     def ok(self) -> bool:
@@ -127,6 +129,7 @@ class _Trouble:
     rate_limits: int = 0
     retry_after: int = 1
     errors: list[str] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)  # answer late (the call still took effect)
 
 
 class FakeSlack:
@@ -166,6 +169,7 @@ class FakeSlack:
         self._envelopes: dict[str, Envelope] = {}
         self._client_messages: list[dict[str, Any]] = []
         self._ts_counter = 0
+        self._messages: dict[str, list[dict[str, Any]]] = {}
 
         self._http: ThreadingHTTPServer | None = None
         self._ws: Server | None = None
@@ -254,6 +258,17 @@ class FakeSlack:
         with self._cond:
             self._trouble.setdefault(method, _Trouble()).errors.extend([error] * times)
 
+    def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` at once but answer only `seconds`
+        later, as Slack does when it is slow: a client that gave up never learns it worked."""
+        with self._cond:
+            self._trouble.setdefault(method, _Trouble()).delays.extend([seconds] * times)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages posted in `channel`, oldest first, as conversations.history has them."""
+        with self._cond:
+            return list(self._messages.get(channel, []))
+
     # ----------------------------------------------------------------- Web API: inspection
 
     def history(self) -> list[RecordedCall]:
@@ -335,6 +350,15 @@ class FakeSlack:
             self._retiring.add(conn)
         message = {"type": "disconnect", "reason": reason, "debug_info": self._debug_info()}
         conn.send(json.dumps(message))
+
+    def drop_connection(self, timeout: float = 5.0) -> None:
+        """End the current connection the way a network failure does: the TCP connection goes
+        away without a WebSocket close frame, and nothing more arrives on it."""
+        conn = self._wait_current(timeout)
+        with self._cond:
+            self._retiring.add(conn)
+        with contextlib.suppress(OSError):
+            conn.socket.shutdown(socket.SHUT_RDWR)
 
     # ----------------------------------------------------------------- Socket Mode internals
 
@@ -444,13 +468,17 @@ class FakeSlack:
 
     def _handle_api(
         self, method: str, args: dict[str, Any], token: str | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Answer one Web API call: (HTTP status, JSON body, extra headers). Records it."""
+    ) -> tuple[int, dict[str, Any], dict[str, str], float]:
+        """Answer one Web API call: (HTTP status, JSON body, extra headers, seconds to wait
+        before answering). Records it."""
+        arrived = time.perf_counter()
         status, body, headers = self._answer(method, args, token)
         with self._cond:
-            self._calls.append(RecordedCall(method, args, token, status, body))
+            self._calls.append(RecordedCall(method, args, token, status, body, arrived))
+            trouble = self._trouble.get(method)
+            delay = trouble.delays.pop(0) if trouble is not None and trouble.delays else 0.0
             self._cond.notify_all()
-        return status, body, headers
+        return status, body, headers, delay
 
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None
@@ -495,6 +523,7 @@ class FakeSlack:
             "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._chat_post_message,
+            "conversations.history": self._conversations_history,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
@@ -593,7 +622,44 @@ class FakeSlack:
         }
         if blocks is not None:
             message["blocks"] = blocks
+        metadata = args.get("metadata")
+        if metadata is not None:
+            if not (
+                isinstance(metadata, dict)
+                and isinstance(metadata.get("event_type"), str)
+                and isinstance(metadata.get("event_payload"), dict)
+            ):
+                return {"ok": False, "error": "invalid_metadata_format"}
+            message["metadata"] = {
+                "event_type": metadata["event_type"],
+                "event_payload": metadata["event_payload"],
+            }
+        with self._cond:
+            self._messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `oldest` exclusive; metadata only with include_all_metadata."""
+        channel = str(args.get("channel", ""))
+        with self._cond:
+            if channel not in self._messages and not channel.startswith("D"):
+                return {"ok": False, "error": "channel_not_found"}
+            stored = list(self._messages.get(channel, []))
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in reversed(stored) if float(m["ts"]) > oldest]
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        if not with_metadata:
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(str(args.get("channel", "")))
@@ -711,8 +777,10 @@ def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 if isinstance(args.get(name), str):
                     with contextlib.suppress(json.JSONDecodeError):
                         args[name] = json.loads(args[name])
-            status, answer, headers = fake._handle_api(method, args, token)
-            self._reply(status, answer, headers)
+            status, answer, headers, delay = fake._handle_api(method, args, token)
+            time.sleep(delay)
+            with contextlib.suppress(OSError):  # a client that timed out has hung up
+                self._reply(status, answer, headers)
 
         def _reply(self, status: int, answer: dict[str, Any], headers: dict[str, str]) -> None:
             data = json.dumps(answer).encode()

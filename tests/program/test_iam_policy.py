@@ -85,10 +85,13 @@ def test_the_deploy_policy_names_the_account_roles_and_the_admin_logins(
         assumed
     )
     (connect,) = [s for s in deploy if s["Action"] == ["rds-db:connect"]]
+    # Each in its database's region: payments-staging is in eu-central-1, not the stack's.
     assert sorted(_list(connect)) == [
+        "arn:aws:rds-db:eu-central-1:210987654321:dbuser:*/dbaccess_admin",
         "arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/dbaccess_admin",
-        "arn:aws:rds-db:eu-west-1:210987654321:dbuser:*/dbaccess_admin",
     ]
+    describe = {r for s in deploy if "rds:DescribeDBClusters" in s["Action"] for r in _list(s)}
+    assert describe == {"arn:aws:rds:eu-central-1:210987654321:cluster:payments-staging"}
     # Person roles only under their own path, in each account.
     roles = {r for s in deploy if "iam:CreateRole" in s["Action"] for r in _list(s)}
     assert "arn:aws:iam::210987654321:role/dbaccess/*" in roles

@@ -10,10 +10,12 @@ resources the program declares, applied as the admin login with pulumi-postgresq
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_program
 from tests import pg_translator, pgserver
@@ -171,3 +173,20 @@ def session(
         sslrootcert=str(server.ca_file),
         autocommit=True,
     )
+
+
+def stack_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, access_text: str) -> Path:
+    """The Pulumi project directory (the prod stack, `access_text` as access.yaml) as the
+    working directory, with runner credentials for moto: how audit and sweep run in CI."""
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "access.yaml").write_text(access_text)
+    monkeypatch.chdir(tmp_path)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDRUNNER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "runner-secret")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path

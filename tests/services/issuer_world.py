@@ -10,8 +10,9 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
 from dbaccess import lambda_env
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.access import load_access_file
 from dbaccess.catalog import build_catalog, to_json
 from dbaccess.issuer import handler
@@ -38,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
 REGION = "eu-west-1"
 TABLE = "dbaccess-requests"
+ACCESS_CONTACT = "open a pull request on access.yaml"
+SUPPORT_CONTACT = "tell #db-access-support"
 BUCKET = "dbaccess-catalog-test"
 SECRET_NAME = "dbaccess/slack-bot-token"
 RESOURCE_IDS = {"orders": "db-ORDERS0000000000000000000", "inventory": "db-INVENTORY00000000000000"}
@@ -52,16 +56,18 @@ LINK = re.compile(r"<(http://[^|>]+)\|")
 
 
 class FakeContext:
-    """What Lambda passes as `context`, as far as the handler uses it."""
+    """What Lambda passes as `context`, as far as the handler uses it: the remaining time
+    counts down from `remaining_ms` as Lambda's does."""
 
-    def __init__(self) -> None:
+    def __init__(self, remaining_ms: int = 60_000) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self.function_name = "dbaccess-issuer"
         self.memory_limit_in_mb = 512
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:issuer"
+        self._ends = time.monotonic() + remaining_ms / 1000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 def matches_filter(record: dict[str, Any]) -> bool:
@@ -92,47 +98,23 @@ class Delivery:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class World:
-    slack: FakeSlack
-    privatebin: FakePrivateBin
-    stream_arn: str
-    bot_token: str
-    dynamodb: Any = field(default_factory=lambda: boto3.client("dynamodb", region_name=REGION))
-    assume_role_calls: list[dict[str, Any]] = field(default_factory=list)
-    _positions: dict[str, str] = field(default_factory=dict)
+class StreamReader:
+    """Reads a DynamoDB stream's new records the way Lambda's event source mapping does."""
 
-    # --- GIVEN -------------------------------------------------------------------------
-
-    def request(
-        self, email: str, database: str, access: str = "read-only", request_id: str | None = None
-    ) -> str:
-        request_id = request_id or f"{uuid.uuid4()}"
-        user = SLACK_USERS[email]
-        self.dynamodb.put_item(
-            TableName=TABLE,
-            Item=rq.new_request(
-                request_id=request_id,
-                email=email,
-                slack_user_id=user,
-                channel=f"D{user[1:]}",
-                database=database,
-                access=access,
-            ),
-            ConditionExpression="attribute_not_exists(request_id)",
-        )
-        return request_id
-
-    # --- WHEN --------------------------------------------------------------------------
-
-    def new_stream_records(self) -> list[dict[str, Any]]:
-        """Every record written since the last call, in order, as Lambda would see them."""
+    def __init__(self, stream_arn: str, endpoint_url: str | None = None) -> None:
+        self.stream_arn = stream_arn
         # moto knows the classic endpoint, not botocore's account-based one.
-        streams = boto3.client(
+        self._streams = boto3.client(
             "dynamodbstreams",
             region_name=REGION,
+            endpoint_url=endpoint_url,
             config=Config(account_id_endpoint_mode="disabled"),
         )
+        self._positions: dict[str, str] = {}
+
+    def new_records(self) -> list[dict[str, Any]]:
+        """Every record written since the last call, in order, as Lambda would see them."""
+        streams = self._streams
         shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         found = []
         for shard in shards:
@@ -152,33 +134,132 @@ class World:
             found += [lambda_record(r, self.stream_arn) for r in records]
         return found
 
-    def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return handler.lambda_handler({"Records": records}, FakeContext())  # type: ignore[arg-type]
 
-    def deliver(self, batch_size: int = 10, max_retries: int = 3) -> Delivery:
+def deliver_batches(
+    records: list[dict[str, Any]],
+    invoke: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    *,
+    batch_size: int = 10,
+    max_retries: int = 3,
+) -> Delivery:
+    """Lambda's event source mapping, in small: filter, batch, and on reported failures retry
+    from the first failed record, at most `max_retries` times, then dead-letter."""
+    delivery = Delivery()
+    pending = [r for r in records if matches_filter(r)]
+    while pending:
+        batch, pending = pending[:batch_size], pending[batch_size:]
+        retries = 0
+        while batch:
+            response = invoke(batch)
+            delivery.invocations += 1
+            delivery.responses.append(response)
+            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+            if not failed:
+                break
+            first = min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+            if retries == max_retries:
+                delivery.dead_letters += batch[first:]
+                break
+            retries += 1
+            batch = batch[first:]
+    return delivery
+
+
+@dataclass
+class Fault:
+    """An injected fault: the calls it refused; `active = False` ends it."""
+
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    active: bool = True
+
+
+@dataclass
+class World:
+    slack: FakeSlack
+    privatebin: FakePrivateBin
+    stream_arn: str
+    bot_token: str
+    dynamodb: Any = field(default_factory=lambda: boto3.client("dynamodb", region_name=REGION))
+    assume_role_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stream = StreamReader(self.stream_arn)
+
+    # --- GIVEN -------------------------------------------------------------------------
+
+    def request(
+        self, email: str, database: str, access: str = "read-only", request_id: str | None = None
+    ) -> str:
+        request_id = request_id or f"{uuid.uuid4()}"
+        user = SLACK_USERS[email]
+        stored = rq.RequestTable(self.dynamodb, TABLE).put(
+            rq.new_request(
+                request_id=request_id,
+                email=email,
+                slack_user_id=user,
+                channel=f"D{user[1:]}",
+                database=database,
+                access=access,
+            )
+        )
+        assert stored, f"request {request_id} exists already"
+        return request_id
+
+    # --- WHEN --------------------------------------------------------------------------
+
+    def new_stream_records(self) -> list[dict[str, Any]]:
+        """Every record written since the last call, in order, as Lambda would see them."""
+        return self._stream.new_records()
+
+    def invoke(self, records: list[dict[str, Any]], remaining_ms: int = 60_000) -> dict[str, Any]:
+        context = FakeContext(remaining_ms)
+        return handler.lambda_handler({"Records": records}, context)  # type: ignore[arg-type]
+
+    def deliver(
+        self,
+        batch_size: int = 10,
+        max_retries: int = 3,
+        records: list[dict[str, Any]] | None = None,
+    ) -> Delivery:
         """Lambda's event source mapping, in small: filter, batch, and on reported failures
-        retry from the first failed record, at most `max_retries` times, then dead-letter."""
-        delivery = Delivery()
-        pending = [r for r in self.new_stream_records() if matches_filter(r)]
-        while pending:
-            batch, pending = pending[:batch_size], pending[batch_size:]
-            retries = 0
-            while batch:
-                response = self.invoke(batch)
-                delivery.invocations += 1
-                delivery.responses.append(response)
-                failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-                if not failed:
-                    break
-                first = min(
-                    i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed
-                )
-                if retries == max_retries:
-                    delivery.dead_letters += batch[first:]
-                    break
-                retries += 1
-                batch = batch[first:]
-        return delivery
+        retry from the first failed record, at most `max_retries` times, then dead-letter.
+        `records`: these (e.g. dead letters being re-driven) instead of the stream's new ones."""
+        return deliver_batches(
+            self.new_stream_records() if records is None else records,
+            self.invoke,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the issuer's wall clock (leases, grant expiry) forward."""
+        issuer = handler.issuer()
+        now = issuer.clock()
+        issuer.clock = lambda: now + dt.timedelta(seconds=seconds)
+
+    def refuse_dynamodb(
+        self, operation: str, code: str, when: Callable[[dict[str, Any]], bool]
+    ) -> Fault:
+        """Until the fault is ended, DynamoDB answers the issuer's `operation` calls for which
+        `when(params)` holds with the error `code` (HTTP 400; 500 for InternalServerError)."""
+        fault = Fault()
+        status = 500 if code == "InternalServerError" else 400
+
+        def answer(params: dict[str, Any], **_: Any) -> Any:
+            # `params` is the serialised request here: DynamoDB's is a JSON body.
+            api_params = json.loads(params["body"])
+            if not (fault.active and when(api_params)):
+                return None
+            fault.refused.append(api_params)
+            error = {"Error": {"Code": code, "Message": "injected by the test"}}
+            return AWSResponse("https://dynamodb", status, {}, None), {
+                **error,
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            }
+
+        events = handler.issuer().table.client.meta.events
+        events.register(f"before-call.dynamodb.{operation}", answer)
+        return fault
 
     # --- THEN --------------------------------------------------------------------------
 
@@ -271,6 +352,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             env.PASTE_EXPIRE: "10min",
             lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
             lambda_env.SLACK_API_URL: slack.api_url,
+            lambda_env.ACCESS_CONTACT: ACCESS_CONTACT,
+            lambda_env.SUPPORT_CONTACT: SUPPORT_CONTACT,
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_issuer", None)

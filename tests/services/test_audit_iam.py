@@ -9,7 +9,6 @@ the refusal is reported as `unreachable` without the token.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -23,8 +22,7 @@ from dbaccess.access import load_access_file
 from dbaccess.audit.connect import iam_params
 from dbaccess.cli import app
 from tests import pgserver
-from tests.program.conftest import ROOT
-from tests.services.audit_world import ACCESS_YAML, ADMIN, TODAY
+from tests.services.audit_world import ACCESS_YAML, ADMIN, TODAY, stack_project
 
 pytestmark = [pytest.mark.postgres]
 
@@ -37,19 +35,9 @@ def project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_server: pgserver.PostgresServer
 ) -> Iterator[Path]:
     """The Pulumi project directory with the prod stack, access.yaml aimed at the test server."""
-    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "access.yaml").write_text(ACCESS_YAML.format(port=pg_server.port))
-    monkeypatch.chdir(tmp_path)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDRUNNER")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "runner-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    project = stack_project(tmp_path, monkeypatch, ACCESS_YAML.format(port=pg_server.port))
     with mock_aws():
-        yield tmp_path
+        yield project
 
 
 def test_the_token_is_the_admins_signed_by_the_deploy_role(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.bot import ids
 from dbaccess.catalog import Catalog
 from tests.services.bot_world import (
@@ -58,6 +58,14 @@ def test_app_home_shows_exactly_the_persons_buttons(bot_world: BotWorld) -> None
     text = str(published["view"]["blocks"])
     assert "Orders service (primary)" in text  # the description
     assert "Aurora PostgreSQL" in text  # the engine
+
+
+def test_app_home_shows_when_a_dated_grant_ends(bot_world: BotWorld) -> None:
+    # Hugo's read-write on orders ends on 2026-12-31 (access.yaml); his read-only does not end.
+    text = str(bot_world.open_home(HUGO_ID)["view"]["blocks"])
+
+    assert "Read-write until 31 December 2026" in text
+    assert "Read-only until" not in text
 
 
 def test_email_is_matched_case_insensitively(bot_world: BotWorld) -> None:

@@ -178,8 +178,22 @@ def test_operator_mode_reads_the_whole_catalog_and_reaches_privatebin(
         ("✓", "catalog.json readable"),
         *[("✓", step) for step in ENGINEER_STEPS[1:]],
         ("✓", "PrivateBin reachable"),
+        ("✓", "PrivateBin takes pastes without waiting"),
     ]
     assert f"{privatebin.url} answers (HTTP 200)" in result.stdout
+    assert privatebin.post_count == 2
+
+
+def test_operator_mode_warns_about_privatebins_traffic_limiter(
+    fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
+) -> None:
+    # GIVEN PrivateBin's default limiter: the second paste within 10 s is refused
+    privatebin.rate_limit(n_times=10, wait_seconds=10)
+    result = operator_doctor(fatima, pg_server, privatebin)
+    assert result.exit_code == 1
+    assert steps(result.stdout)[-1] == ("✗", "PrivateBin takes pastes without waiting")
+    assert "traffic limiter made a paste wait" in result.stdout
+    assert "[traffic] exempted" in result.stdout
 
 
 def test_operator_mode_with_privatebin_down(

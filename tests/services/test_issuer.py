@@ -7,17 +7,20 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from moto.sts.models import sts_backends
 
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.issuer import handler
 from tests.services.issuer_world import (
+    ACCESS_CONTACT,
     REGION,
     SLACK_USERS,
+    SUPPORT_CONTACT,
     TABLE,
     World,
     json_logs,
@@ -64,7 +67,11 @@ def test_a_request_becomes_a_one_time_link_in_a_dm(world: World) -> None:
     (dm,) = world.dms(FATIMA)
     text = world.dm_text(dm)
     assert "read-only access to *orders* (Orders service (primary)) is ready" in text
-    assert "opens *once* and expires in 10min" in text
+    assert "opens *once* and expires in 10 minutes" in text
+    assert "a session you opened before then keeps going" in text
+    assert "Already opened, or opened by someone else? It works once: ask again" in json.dumps(
+        dm["blocks"]
+    )
     assert dm["unfurl_links"] is False
     link = world.link_in(dm)
     assert link.startswith(world.privatebin.url + "?")
@@ -77,7 +84,21 @@ def test_a_request_becomes_a_one_time_link_in_a_dm(world: World) -> None:
     assert fields["Port"] == "5432"
     assert fields["Database"] == "orders"
     assert fields["Login"] == "fatimazahra_ro"
-    assert fields["Expires"].endswith("UTC (the password stops working then)")
+    # AND times are in her Slack time zone (users.info: Europe/London), with UTC beside
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/London \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\) "
+        r"\(the password stops working then; a session already open keeps going\)",
+        fields["Expires"],
+    ), fields["Expires"]
+    assert re.search(r"stops working at [-\d: ]+ Europe/London \([-\d: ]+ UTC\)", text), text
+    # AND what a DBeaver or DataGrip user needs: SSL mode and the RDS CA bundle to use
+    assert fields["SSL mode"] == "verify-full"
+    assert fields["CA file"] == (
+        "global-bundle.pem (download: "
+        "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)"
+    )
+    assert "DBeaver or DataGrip: a new PostgreSQL connection" in pasted
+    assert "This link opened once and is gone now" in pasted
     assert (
         f'psql "host={ORDERS_HOST} port=5432 dbname=orders user=fatimazahra_ro sslmode=verify-full"'
     ) in pasted
@@ -150,6 +171,8 @@ def test_redshift_credentials_come_from_get_cluster_credentials(world: World) ->
     fields = paste_fields(world.privatebin.read(world.link_in(world.dms(PRIYA)[0])))
     assert fields["Engine"] == "redshift"
     assert fields["Port"] == "5439"
+    # AND it names Redshift's CA bundle (Amazon Trust Services roots), not RDS's
+    assert fields["CA file"].startswith("amazon-trust-ca-bundle.crt (download: https://")
     assert fields["Login"].split(":", 1)[1] == "priyaraman_ro"
     assert len(fields["Password"]) >= 16
     assert world.status(request_id) == "ISSUED"
@@ -167,7 +190,7 @@ def test_no_grant_is_denied_with_whom_to_ask_and_nothing_is_made(world: World) -
     text = world.dm_text(dm)
     assert "I did not issue read-write access to *orders*" in text
     assert "access.yaml does not give you read-write access to it" in text
-    assert "open a pull request on access.yaml, or ask in #db-access" in text
+    assert f"To get access, {ACCESS_CONTACT}." in text
     assert world.assume_role_calls == []
     assert world.privatebin.post_count == 0
     item = world.item(request_id)
@@ -233,7 +256,10 @@ def test_privatebin_down_is_retried_then_failed_with_a_dm(world: World) -> None:
     (dm,) = world.dms(FATIMA)
     text = world.dm_text(dm)
     assert "the secure paste service (PrivateBin) did not answer" in text
-    assert "Nothing was issued" in text
+    assert "Something failed on our side and nothing was issued" in text
+    # An outage sends people to support, not to the access contact.
+    assert SUPPORT_CONTACT in text
+    assert ACCESS_CONTACT not in text
 
 
 def test_a_transient_failure_hands_the_request_back_for_the_next_delivery(world: World) -> None:
@@ -415,7 +441,9 @@ def test_the_request_item_expires_after_the_audit_retention() -> None:
     )
 
     # THEN it is PENDING, lower-cased, and purged 400 days later
-    assert item[rq.EMAIL] == {"S": FATIMA}
-    assert item[rq.REQUESTED_AT] == {"S": "2026-11-23T09:30:00Z"}
-    assert item[rq.STATUS] == {"S": "PENDING"}
-    assert int(item[rq.PURGE_AT]["N"]) == int((now + dt.timedelta(days=400)).timestamp())
+    stored = rq.to_item(item)
+    assert stored[rq.EMAIL] == {"S": FATIMA}
+    assert stored[rq.REQUESTED_AT] == {"S": "2026-11-23T09:30:00Z"}
+    assert stored[rq.STATUS] == {"S": "PENDING"}
+    assert stored[rq.ATTEMPTS] == {"N": "0"}
+    assert int(stored[rq.PURGE_AT]["N"]) == int((now + dt.timedelta(days=400)).timestamp())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dbaccess.deadline import Deadline
 from dbaccess.privatebin import (
     EXPIRE_DURATIONS,
     MAX_RATE_LIMIT_RETRIES,
@@ -20,7 +22,9 @@ from dbaccess.privatebin import (
     PrivateBin,
     PrivateBinError,
     base58_encode,
+    rate_limit_interval,
 )
+from dbaccess.privatebin_limiter import MESSAGE_FORMS
 from tests.fakes.privatebin import NOT_FOUND, FakePrivateBin
 
 SECRET = "host=orders.example.internal user=hugohenley_ro password=tok3n/é\nline two"
@@ -276,3 +280,64 @@ def test_neither_the_text_nor_the_link_nor_the_key_is_logged_or_shown(
 )
 def test_base58_matches_known_vectors(data: bytes, encoded: str) -> None:
     assert base58_encode(data) == encoded
+
+
+def test_a_server_answering_a_byte_every_3_seconds_is_cut_at_the_timeout(
+    privatebin_server: FakePrivateBin, client: PrivateBin
+) -> None:
+    # GIVEN a server that answers one byte every 3 seconds (each read is quick enough for a
+    # socket timeout, the whole answer would take minutes)
+    privatebin_server.trickle(3.0)
+
+    # WHEN a secret is shared by a client with a 2-second timeout
+    started = time.monotonic()
+    with pytest.raises(PrivateBinError, match=re.escape("did not answer within 2.0 s")) as raised:
+        client.share(SECRET)
+
+    # THEN it gave up after about 2 seconds, with an error worth retrying later
+    assert time.monotonic() - started < 3.0
+    assert raised.value.transient
+
+
+def test_a_deadline_sooner_than_the_timeout_bounds_the_call(
+    privatebin_server: FakePrivateBin, client: PrivateBin
+) -> None:
+    # GIVEN a trickling server and a caller with 1 second left
+    privatebin_server.trickle(3.0)
+
+    # WHEN a secret is shared
+    started = time.monotonic()
+    with pytest.raises(PrivateBinError, match="did not answer within"):
+        client.share(SECRET, deadline=Deadline.within(1.0))
+
+    # THEN the caller's deadline, not the client's timeout, ended it
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_rate_limit_wait_that_does_not_fit_the_deadline_is_not_made(
+    privatebin_server: FakePrivateBin, client: PrivateBin, sleeps: list[float]
+) -> None:
+    # GIVEN a server asking for 5 seconds between posts, and a caller with 3 seconds left
+    privatebin_server.rate_limit(1, wait_seconds=5)
+
+    # WHEN a secret is shared
+    with pytest.raises(PrivateBinError, match="rate limit") as raised:
+        client.share(SECRET, deadline=Deadline.within(3.0))
+
+    # THEN the client did not wait past the deadline: a transient error at once
+    assert sleeps == []
+    assert raised.value.transient
+
+
+@pytest.mark.parametrize("form", MESSAGE_FORMS)
+def test_the_traffic_limiter_is_recognised_in_every_language(form: str) -> None:
+    # GIVEN the limiter's refusal as a PrivateBin server in some language words it
+    message = form.replace("%d", "10")
+
+    # THEN it is recognised as a rate limit, with the interval where the text has one
+    assert rate_limit_interval(message) == (10 if "%d" in form else 1)
+
+
+def test_other_refusals_are_not_rate_limits() -> None:
+    for message in ("Invalid data.", "Error saving paste. Sorry.", "Please wait."):
+        assert rate_limit_interval(message) is None

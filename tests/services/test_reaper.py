@@ -21,7 +21,7 @@ from moto import mock_aws
 from moto.iam.models import iam_backends
 
 from dbaccess import lambda_env
-from dbaccess import requests as rq
+from dbaccess import request_item as rq
 from dbaccess.access import load_access_text
 from dbaccess.access.naming import role_name_for
 from dbaccess.catalog import build_catalog, to_json
@@ -124,9 +124,9 @@ class World:
             access=access,
             requested_at=when,
         )
-        item[rq.STATUS] = {"S": rq.Status.ISSUED}
-        item[rq.ISSUED_AT] = {"S": rq.iso_utc(when + dt.timedelta(seconds=3))}
-        self.dynamodb.put_item(TableName=REQUESTS, Item=item)
+        item[rq.STATUS] = rq.Status.ISSUED.value
+        item[rq.ISSUED_AT] = rq.iso_utc(when + dt.timedelta(seconds=3))
+        self.dynamodb.put_item(TableName=REQUESTS, Item=rq.to_item(item))
 
     def denied(self, email: str, database: str, when: dt.datetime) -> None:
         item = rq.new_request(
@@ -138,8 +138,8 @@ class World:
             access="read-only",
             requested_at=when,
         )
-        item[rq.STATUS] = {"S": rq.Status.DENIED}
-        self.dynamodb.put_item(TableName=REQUESTS, Item=item)
+        item[rq.STATUS] = rq.Status.DENIED.value
+        self.dynamodb.put_item(TableName=REQUESTS, Item=rq.to_item(item))
 
     def first_seen(self, email: str, database: str, when: dt.datetime) -> None:
         key = GrantKey(email, database, "read-only")

@@ -65,7 +65,7 @@ def test_requirements_txt_pins_exactly_what_pyproject_declares_inside_its_ranges
 
 def test_an_engineers_install_pulls_no_pulumi_slack_or_lambda_packages() -> None:
     core = {canonicalize_name(r.name) for r in _declared()["core"]}
-    assert core == {"typer", "boto3", "pydantic", "pyyaml", "ruamel-yaml"}
+    assert core == {"typer", "boto3", "pydantic", "pyyaml"}
 
 
 def test_make_help_lists_every_phony_target_with_what_it_does() -> None:

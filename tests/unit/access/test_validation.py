@@ -113,15 +113,18 @@ CASES = [
     ),
     (
         "unknown-engine",
-        doc(DB.replace("engine: postgres", "engine: mysql")),
-        ["4:13: engine 'mysql' is not one of postgres, aurora-postgresql, redshift"],
+        doc(DB.replace("engine: postgres", "engine: oracle")),
+        [
+            "4:13: engine 'oracle' is not one of postgres, aurora-postgresql, redshift, mysql, "
+            "aurora-mysql"
+        ],
     ),
     (
         "engine-typo",
         doc(DB.replace("engine: postgres", "engine: postgress")),
         [
-            "4:13: engine 'postgress' is not one of postgres, aurora-postgresql, redshift "
-            "(did you mean 'postgres'?)"
+            "4:13: engine 'postgress' is not one of postgres, aurora-postgresql, redshift, "
+            "mysql, aurora-mysql (did you mean 'postgres'?)"
         ],
     ),
     (

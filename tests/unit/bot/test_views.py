@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from slack_sdk.models.blocks import ActionsBlock
 
 from dbaccess.bot import ids, views
 from dbaccess.bot.grants import DatabaseChoices, choices_for, holds
+from dbaccess.bot.views import home_view_dict
 from dbaccess.catalog import Catalog
 
 TODAY = dt.date(2026, 11, 23)
@@ -169,6 +171,26 @@ def test_choices_leave_out_expired_grants_and_unknown_databases() -> None:
     assert holds(catalog, "ann@example.com", ids.RequestChoice("orders", "read-only"), TODAY)
     assert not holds(catalog, "ann@example.com", ids.RequestChoice("orders", "read-write"), TODAY)
     assert not holds(catalog, "ann@example.com", ids.RequestChoice("gone", "read-only"), TODAY)
+
+
+def test_the_home_tab_shows_when_a_dated_grant_ends() -> None:
+    # GIVEN read-write on orders until the last day of 2026, read-only with no end
+    db = DatabaseChoices(
+        "orders",
+        "PostgreSQL",
+        "Orders",
+        False,
+        ("read-only", "read-write"),
+        ends=(("read-write", dt.date(2026, 12, 31)),),
+    )
+
+    # WHEN the Home tab is built
+    view = home_view_dict([db], "#db-access")
+
+    # THEN the database's section says when the dated one ends, and only that one
+    text = json.dumps(view)
+    assert "Read-write until 31 December 2026" in text
+    assert "Read-only until" not in text
 
 
 def test_the_readme_example_script_renders_the_sample_persons_home() -> None:

@@ -164,6 +164,9 @@ def test_an_invalid_report_exits_2_and_a_missing_one_1(access_file: Path, tmp_pa
     code, output = expire("--file", str(access_file), "--report", str(bad))
     assert code == 2
     assert "schema_version 7" in output
+    code, output = expire("--file", str(access_file), "--report", "s3://bucket-without-key")
+    assert code == 2
+    assert "'s3://bucket-without-key' is not an s3://bucket/key URL" in output
     code, output = expire("--file", str(access_file), "--report", str(tmp_path / "nope.json"))
     assert code == 1
     assert "cannot read the report" in output

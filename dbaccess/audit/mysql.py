@@ -1,0 +1,139 @@
+"""`dbaccess audit` and `dbaccess sweep` on MySQL / Aurora MySQL servers.
+
+What to read and what it means live in dbaccess.mysql.audit; here each selected server is
+reached once as its admin_login (users and privileges are server-wide) and the results join
+the PostgreSQL ones in the same AuditResult / SweepResult, under MySQL's own finding kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import pymysql
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dbaccess.access.plan import AccessPlan, DatabaseSpec
+from dbaccess.audit.check import AuditResult
+from dbaccess.audit.compare import Finding
+from dbaccess.audit.connect import Unreachable
+from dbaccess.audit.sweep import Ended, SweepResult
+from dbaccess.deployment import MysqlServer, mysql_servers
+from dbaccess.mysql import audit, statements
+from dbaccess.mysql.apply import MysqlApplyError
+from dbaccess.mysql.connect import admin_connection
+from dbaccess.mysql.spec import AdminTarget
+
+MysqlConnector = Callable[[DatabaseSpec], pymysql.Connection]
+
+# dbaccess.mysql.audit's kinds -> the kinds reports list (dbaccess.audit.compare.KINDS).
+KIND_OF: Final[Mapping[str, str]] = {
+    "missing": "mysql-missing-user",
+    "password-login": "mysql-password-user",
+    "undeclared": "mysql-undeclared-user",
+    "privileged": "mysql-privileged-user",
+    "wrong-privileges": "mysql-wrong-privileges",
+}
+
+
+@dataclass(frozen=True)
+class MysqlAccess:
+    """How audit and sweep reach MySQL servers, and whom they leave alone."""
+
+    connect: MysqlConnector
+    # Users knowingly not db-access's (the RDS master user, applications): never findings,
+    # their sessions never ended.
+    allowed: frozenset[str] = frozenset()
+    # The local MariaDB of the tests stands in for IAM with another plugin, and has no
+    # mysql.rds_kill; RDS / Aurora MySQL use the defaults.
+    iam_plugin: str = statements.IAM_PLUGIN
+    rds: bool = True
+
+
+def iam_mysql_connector(accounts: Mapping[str, str], ca_bundle: Path) -> MysqlConnector:
+    """As each database's admin_login, with an IAM token minted with the account's deploy
+    role, over TLS verified against `ca_bundle` (what the program's provider does)."""
+
+    def connect(db: DatabaseSpec) -> pymysql.Connection:
+        assert db.admin_login is not None  # the loader requires it for MySQL
+        target = AdminTarget(
+            db.host, db.port, db.region, db.admin_login, accounts[db.account], str(ca_bundle)
+        )
+        try:
+            return admin_connection(target)
+        except (pymysql.MySQLError, BotoCoreError, ClientError) as exc:
+            # Neither PyMySQL's nor botocore's messages carry the token.
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from None
+
+    return connect
+
+
+def _selected(plan: AccessPlan, keys: Collection[str]) -> list[tuple[MysqlServer, list[str]]]:
+    """Each MySQL server holding a selected database, with its selected database keys."""
+    found = []
+    for server in mysql_servers(plan):
+        chosen = [db.key for db in server.databases if not keys or db.key in keys]
+        if chosen:
+            found.append((server, chosen))
+    return found
+
+
+def audit_mysql(
+    plan: AccessPlan, keys: Collection[str], access: MysqlAccess, result: AuditResult
+) -> None:
+    """Read each selected MySQL server once and add its findings, reported under its first
+    selected database. Unreachable servers are findings; the others are still checked."""
+    for server, chosen in _selected(plan, keys):
+        where = f"{server.spec.host}:{server.spec.port}"
+        try:
+            with access.connect(server.first) as conn:
+                accounts = audit.read_accounts(conn)
+                grants = audit.read_database_grants(conn)
+        except Unreachable as exc:
+            result.findings += [Finding(key, "unreachable", where, str(exc)) for key in chosen]
+            continue
+        except pymysql.MySQLError as exc:  # connected, then a read failed
+            detail = f"reading failed: {type(exc).__name__}: {exc}"
+            result.findings += [Finding(key, "unreachable", where, detail) for key in chosen]
+            continue
+        found = audit.audit(
+            server.spec, accounts, grants, access.allowed, iam_plugin=access.iam_plugin
+        )
+        result.findings += [Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail) for f in found]
+        result.servers.append(server.name)
+        result.databases += chosen
+    result.findings.sort()
+
+
+def sweep_mysql(
+    plan: AccessPlan, keys: Collection[str], access: MysqlAccess, result: SweepResult
+) -> None:
+    """End (or with result.dry_run, list) on each selected MySQL server the sessions
+    dbaccess.mysql.audit.sessions_to_end names."""
+    for server, _chosen in _selected(plan, keys):
+        try:
+            with access.connect(server.first) as conn:
+                accounts = audit.read_accounts(conn)
+                sessions = audit.read_sessions(conn)
+                targets = audit.sessions_to_end(
+                    sessions, accounts, server.spec, access.allowed, iam_plugin=access.iam_plugin
+                )
+                result.kept += len(sessions) - len(targets)
+                for session in targets:
+                    if not result.dry_run:
+                        try:
+                            if not audit.end_sessions(conn, [session], rds=access.rds):
+                                continue  # it ended on its own meanwhile
+                        except MysqlApplyError as exc:
+                            result.errors.append(
+                                f"{server.name}: could not end {session.user}'s session: {exc}"
+                            )
+                            result.kept += 1
+                            continue
+                    db = next((d for d in server.databases if d.name == session.database), None)
+                    where = db.key if db else (session.database or "")
+                    result.ended.append(Ended(where, session.user, session.id, None))
+        except (Unreachable, pymysql.MySQLError) as exc:
+            result.errors.append(f"{server.name} not swept: {server.first.key}: {exc}")
