@@ -1,8 +1,8 @@
 """After a deploy: tell each person who gained or lost access what changed for them, by Slack DM.
 
 `notices` is pure: from the access diff between the deployed and the newly deployed versions of
-access.yaml to one message per person. `send_notices` DMs them (users.lookupByEmail,
-conversations.open, chat.postMessage); a person Slack does not know is reported, not fatal:
+access.yaml to one message per person. `send_notices` DMs them (users.lookupByEmail, then
+slackweb's DM sender); a person Slack does not know is reported, not fatal:
 the deploy has happened either way.
 """
 
@@ -12,12 +12,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from dbaccess.access.diff import AccessDiff, Change
+from dbaccess.deadline import Deadline
+from dbaccess.slackweb import DirectMessages, SlackFailure
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,10 @@ HOW_TO_USE: Final = (
     "To connect: the buttons on the db-access Home tab in Slack (or `/dbaccess`), "
     "or `dbaccess connect {database}` in a terminal."
 )
+
+
+MAX_BLOCKS: Final = 50  # Slack's limit for a message
+SECONDS_PER_PERSON: Final = 30.0  # lookup, open and post, rate limits waited out within it
 
 
 @dataclass(frozen=True)
@@ -73,11 +79,22 @@ def notices(diff: AccessDiff) -> list[Notice]:
     ]
 
 
+def blocks_of(notice: Notice) -> list[dict[str, Any]]:
+    """One section per line (each well under Slack's 3,000 characters), at most 50 blocks."""
+    lines = notice.text.split("\n")
+    if len(lines) > MAX_BLOCKS:
+        lines = [*lines[: MAX_BLOCKS - 1], f"… and {len(lines) - MAX_BLOCKS + 1} more changes."]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines]
+
+
 def send_notices(client: WebClient, to_send: Sequence[Notice]) -> Delivery:
+    """DM each notice through the services' one DM sender (`slackweb.DirectMessages`)."""
+    dms = DirectMessages(client)
     sent: list[str] = []
     not_found: list[str] = []
     failed: list[str] = []
     for notice in to_send:
+        deadline = Deadline.within(SECONDS_PER_PERSON)
         try:
             user = client.users_lookupByEmail(email=notice.email)["user"]["id"]
         except SlackApiError as error:
@@ -90,10 +107,9 @@ def send_notices(client: WebClient, to_send: Sequence[Notice]) -> Delivery:
                 failed.append(notice.email)
             continue
         try:
-            channel = client.conversations_open(users=user)["channel"]["id"]
-            client.chat_postMessage(channel=channel, text=notice.text)
-        except SlackApiError as error:
-            logger.warning("DM to %s failed: %s", notice.email, error.response.get("error"))
+            dms.send(user, notice.text, blocks_of(notice), deadline)
+        except SlackFailure as error:
+            logger.warning("DM to %s failed: %s", notice.email, error)
             failed.append(notice.email)
             continue
         sent.append(notice.email)
