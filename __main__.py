@@ -20,7 +20,7 @@ from components.grant_reaper import GrantReaper, GrantReaperArgs
 from components.mysql_users import MysqlUsers, MysqlUsersArgs
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from components.refs import CatalogRef
-from components.slack_bot import SlackBot, SlackBotArgs
+from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
 from components.user_role import DatabaseUserRole, DatabaseUserRoleArgs
 from dbaccess import catalog, policies
 from dbaccess import issuer as issuer_package
@@ -175,6 +175,17 @@ def credential_services(
                 slack_app_token=settings.slackAppToken.value,
                 slack_api_url=settings.slackApiUrl,
                 region=aws.config.region,
+                github=(
+                    GitHubAppArgs(
+                        app_id=settings.github.appId,
+                        installation_id=settings.github.installationId,
+                        repository=settings.github.repository,
+                        access_file=settings.github.accessFile,
+                        private_key=settings.githubAppPrivateKey.value,
+                    )
+                    if settings.github and settings.githubAppPrivateKey
+                    else None
+                ),
             ),
         )
     return issuer, reaper

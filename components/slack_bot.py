@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.refs import CatalogRef, RequestTableRef
 from dbaccess import kube, lambda_env, policies
+from dbaccess.bot import github_settings as github_env
 from dbaccess.bot import settings as bot_env
 
 # Socket Mode needs no inbound traffic; these are for the kubelet's probes only.
@@ -19,6 +20,17 @@ RESOURCES = {
     "requests": {"cpu": "50m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
+
+
+@dataclass(frozen=True)
+class GitHubAppArgs:
+    """The GitHub App the bot opens access requests as; the key is a secret Output."""
+
+    app_id: int
+    installation_id: int
+    repository: str
+    access_file: str
+    private_key: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class SlackBotArgs:
     slack_app_token: pulumi.Input[str]
     slack_api_url: str | None = None
     region: str | None = None
+    github: GitHubAppArgs | None = None  # None: no "Request access"
 
 
 class SlackBot(pulumi.ComponentResource):
@@ -145,6 +158,8 @@ class SlackBot(pulumi.ComponentResource):
             env.append({"name": lambda_env.SLACK_API_URL, "value": args.slack_api_url})
         if args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
+        if args.github:
+            env += self._github_env(name, args.github, ns, labels, provider)
 
         def probe(path: str, failures: int) -> dict[str, object]:
             return {
@@ -204,3 +219,34 @@ class SlackBot(pulumi.ComponentResource):
         self.role_arn = role.arn
         self.namespace = ns
         self.register_outputs({"role_arn": self.role_arn, "namespace": self.namespace})
+
+    def _github_env(
+        self,
+        name: str,
+        github: GitHubAppArgs,
+        namespace: pulumi.Output[str],
+        labels: dict[str, str],
+        provider: k8s.Provider,
+    ) -> list[dict[str, object]]:
+        """The GitHub App's settings; its private key through a Secret, like the Slack tokens."""
+        key = k8s.core.v1.Secret(
+            f"{name}-github-app",
+            metadata={"namespace": namespace, "labels": labels},
+            type="Opaque",
+            string_data={github_env.PRIVATE_KEY: github.private_key},
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, additional_secret_outputs=["stringData", "data"]
+            ),
+        )
+        return [
+            {"name": github_env.APP_ID, "value": str(github.app_id)},
+            {"name": github_env.INSTALLATION_ID, "value": str(github.installation_id)},
+            {"name": github_env.REPOSITORY, "value": github.repository},
+            {"name": github_env.ACCESS_FILE_PATH, "value": github.access_file},
+            {
+                "name": github_env.PRIVATE_KEY,
+                "valueFrom": {
+                    "secretKeyRef": {"name": key.metadata.name, "key": github_env.PRIVATE_KEY}
+                },
+            },
+        ]

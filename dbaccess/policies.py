@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.access.until import access_ends, iso_z
+from dbaccess.bot.request_ledger import KEY_PREFIX as LEDGER_KEY_PREFIX
 from dbaccess.request_item import EMAIL_INDEX
 
 Policy = dict[str, Any]
@@ -482,6 +483,16 @@ def slack_bot_policy(table_arn: str, table_key_arn: str, catalog_object_arn: str
             # The rate limit counts the person's recent requests on the by-email index.
             statement(
                 "CountRecentRequests", ["dynamodb:Query"], [f"{table_arn}/index/{EMAIL_INDEX}"]
+            ),
+            # Access requests (pull requests): the daily counters and the watch list, items
+            # whose keys start with access-request# and nothing else (dbaccess.bot.request_ledger).
+            statement(
+                "AccessRequestLedger",
+                ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                [table_arn],
+                Condition={
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{LEDGER_KEY_PREFIX}*"]}
+                },
             ),
             statement("CatalogRead", ["s3:GetObject"], [catalog_object_arn]),
         ]

@@ -195,7 +195,37 @@ class SlackBotSettings(BaseModel):
         return value
 
 
-SECRET_SETTING_KEYS = ("slackAppToken", "slackBotToken")
+class GitHubRequestSettings(BaseModel):
+    """The GitHub App the bot opens access-request pull requests as (README: GitHub App)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    appId: Annotated[WholeNumber, Field(ge=1, description="the GitHub App's id")]
+    installationId: Annotated[
+        WholeNumber, Field(ge=1, description="its installation on the organization")
+    ]
+    repository: Annotated[str, Field(description="owner/name of the repository of access.yaml")]
+    accessFile: Annotated[str, Field(description="the access file's path in that repository")] = (
+        "access.yaml"
+    )
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
+            raise ValueError(f"'{shown(value)}' is not a repository written as owner/name")
+        return value
+
+    @field_validator("accessFile")
+    @classmethod
+    def _access_file(cls, value: str) -> str:
+        parts = value.split("/")
+        if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", p) and p != ".." for p in parts):
+            raise ValueError(f"'{shown(value)}' is not a path inside the repository")
+        return value
+
+
+SECRET_SETTING_KEYS = ("slackAppToken", "slackBotToken", "githubAppPrivateKey")
 
 
 class Settings(BaseModel):
@@ -291,15 +321,30 @@ class Settings(BaseModel):
         Secret | None,
         Field(description="the Slack bot token (xoxb-…), a secret", validate_default=True),
     ] = None
+    github: Annotated[
+        GitHubRequestSettings | None,
+        Field(
+            description="{appId, installationId, repository, accessFile}: the GitHub App the bot "
+            "opens access requests with; without it, no Request access"
+        ),
+    ] = None
+    githubAppPrivateKey: Annotated[
+        Secret | None,
+        Field(
+            description="the GitHub App's private key (its .pem), a secret",
+            validate_default=True,
+        ),
+    ] = None
 
-    @field_validator("slackAppToken", "slackBotToken", mode="before")
+    @field_validator("slackAppToken", "slackBotToken", "githubAppPrivateKey", mode="before")
     @classmethod
     def _secret(cls, value: Any, info: ValidationInfo) -> Secret | None:
         if value is None:
-            if info.data.get("bot") is not None:
+            needed_by = "github" if info.field_name == "githubAppPrivateKey" else "bot"
+            if info.data.get(needed_by) is not None:
+                what = {"bot": "the Slack bot", "github": "the GitHub App (`github`)"}[needed_by]
                 raise ValueError(
-                    "the Slack bot needs it: "
-                    f"`pulumi config set --secret dbaccess:{info.field_name}`"
+                    f"{what} needs it: `pulumi config set --secret dbaccess:{info.field_name}`"
                 )
             return None
         if not isinstance(value, Secret):

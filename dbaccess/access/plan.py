@@ -33,6 +33,7 @@ class DatabaseSpec:
     schemas: tuple[str, ...] = ()
     table_owners: tuple[str, ...] = ()
     redshift_groups: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()  # GitHub reviewers of access requests: @login or @org/team
 
     @property
     def is_postgres(self) -> bool:

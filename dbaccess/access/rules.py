@@ -109,6 +109,7 @@ class Rules(Reporter):
             redshift_groups=(
                 {"read-only": groups.read_only, "read-write": groups.read_write} if groups else {}
             ),
+            owners=tuple(db.owners or ()),
         )
 
     def _redshift(self, key: str, db: schema.Database, path: Path) -> None:

@@ -37,6 +37,11 @@ AWS_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{0,62}")
 SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 # A Redshift group: it is named in JoinGroup's ARN, so no `$` (IAM policy variables) either.
 REDSHIFT_GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
+# A database owner who reviews requests: a GitHub login `@name` (letters, digits and single
+# inner hyphens, at most 39) or a team `@org/team-slug` (GitHub's slugs: lowercase letters,
+# digits, `-` and `_`).
+_GITHUB_LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+GITHUB_OWNER = re.compile(rf"@{_GITHUB_LOGIN}(?:/[a-z0-9][a-z0-9_-]{{0,99}})?")
 
 
 class _Strict(BaseModel):
@@ -74,6 +79,28 @@ def _redshift_group(value: str) -> str:
 
 SqlName = Annotated[str, AfterValidator(_sql_name)]
 RedshiftGroup = Annotated[str, AfterValidator(_redshift_group)]
+
+
+def _github_owner(value: str) -> str:
+    if not GITHUB_OWNER.fullmatch(value):
+        raise _fail(
+            f"owner '{shown(value)}' is not a GitHub user or team",
+            "write a GitHub user as @login or a team as @org/team-slug, quoted in YAML "
+            "(an unquoted @ starts nothing valid), e.g. owners: ['@ana-lee', '@example-org/dba']",
+        )
+    return value
+
+
+def _distinct(values: list[str] | None) -> list[str] | None:
+    seen: set[str] = set()
+    for value in values or ():
+        if value.lower() in seen:
+            raise _fail(f"owner '{shown(value)}' is named twice", "name each owner once")
+        seen.add(value.lower())
+    return values
+
+
+GitHubOwner = Annotated[str, AfterValidator(_github_owner)]
 
 
 def _whole_number_one(value: Any) -> Any:
@@ -127,6 +154,15 @@ class Database(_Strict):
         RedshiftGroups | None,
         Field(description="{read-only: <group>, read-write: <group>} (redshift)"),
     ] = None
+    owners: Annotated[
+        list[GitHubOwner] | None,
+        Field(
+            description="GitHub users (@login) or teams (@org/team) asked to review access "
+            "requests for this database; without them CODEOWNERS applies"
+        ),
+    ] = None
+
+    _owners = field_validator("owners")(_distinct)
 
     @field_validator("account", mode="before")
     @classmethod

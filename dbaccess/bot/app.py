@@ -29,6 +29,8 @@ from dbaccess.bot.directory import Directory
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.listeners import register_listeners
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, RequestRecorder
+from dbaccess.bot.request_flow import request_flow_for
+from dbaccess.bot.request_poller import DecisionPoller
 from dbaccess.bot.services import CONTEXT_KEY, Services
 from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
 from dbaccess.catalog import CatalogSource
@@ -65,16 +67,24 @@ def build_services(
 ) -> Services:
     """AWS clients honour the standard AWS_* variables, AWS_ENDPOINT_URL included."""
     session = session or boto3.Session()
+    dynamodb = session.client("dynamodb", config=DYNAMODB_CONFIG)
     return Services(
         settings=settings,
         catalog=CatalogSource(session.client("s3"), settings.catalog_bucket, settings.catalog_key),
         recorder=RequestRecorder(
-            session.client("dynamodb", config=DYNAMODB_CONFIG),
+            dynamodb,
             settings.request_table,
             limit=settings.rate_limit,
             window_seconds=settings.rate_window_seconds,
         ),
         directory=Directory(client),
+        request_flow=(
+            request_flow_for(
+                settings.github, dynamodb, settings.request_table, settings.help_channel
+            )
+            if settings.github
+            else None
+        ),
     )
 
 
@@ -115,6 +125,8 @@ class Bot:
         self._connected_once = False
         self._sessions: dict[str, float] = {}  # session id -> when first seen (time.time())
         self.health = HealthServer(settings.health_port, alive=self.alive, ready=self.ready)
+        flow, github = self.services.request_flow, settings.github
+        self.poller = DecisionPoller(flow, client, github.poll_seconds) if flow and github else None
 
     def alive(self) -> bool:
         """Connected, and Slack answered a ping lately (a new session gets its first
@@ -137,9 +149,13 @@ class Bot:
     def start(self) -> None:
         self.health.start()
         self.handler.connect()  # non-blocking; reconnects by itself after a disconnect
+        if self.poller:
+            self.poller.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.poller:
+            self.poller.stop()
         self.handler.close()
         self.health.stop()
 

@@ -86,3 +86,19 @@ def parse_page(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 4:
         raise MalformedAction(f"page {value!r} is malformed")
     return int(value)
+
+
+# --- "Request access": the modal that becomes a pull request on access.yaml -----------------
+
+REQUEST_SUBCOMMAND: Final = "request"  # `/dbaccess request`
+REQUEST_ACCESS_BLOCK: Final = "request-access"  # the Home tab's button row
+OPEN_REQUEST_FORM: Final = "open-request-form"  # the Home tab's "Request access" button
+REQUEST_FORM_CALLBACK: Final = "request-access-form"
+FORM_DATABASE_BLOCK: Final = "form-database"
+FORM_DATABASE_ACTION: Final = "database"
+FORM_ACCESS_BLOCK: Final = "form-access"
+FORM_ACCESS_ACTION: Final = "access"
+FORM_UNTIL_BLOCK: Final = "form-until"
+FORM_UNTIL_ACTION: Final = "until"
+FORM_REASON_BLOCK: Final = "form-reason"
+FORM_REASON_ACTION: Final = "reason"

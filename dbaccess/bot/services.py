@@ -20,6 +20,7 @@ from dbaccess.bot import views
 from dbaccess.bot.directory import Directory
 from dbaccess.bot.grants import DatabaseChoices, choices_for
 from dbaccess.bot.recorder import RequestRecorder
+from dbaccess.bot.request_flow import RequestFlow
 from dbaccess.bot.settings import BotSettings
 from dbaccess.catalog import Catalog, CatalogError, CatalogSource
 
@@ -38,6 +39,7 @@ class Services:
     recorder: RequestRecorder
     directory: Directory
     today: Callable[[], dt.date] = field(default=_today)
+    request_flow: RequestFlow | None = None  # None: GitHub is not configured
 
     def read_catalog(self) -> Catalog | None:
         """The catalog (re-read only when its ETag changed); None, logged, if unreadable."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from dbaccess.bot.github_settings import GitHubSettings, load_github_settings
 from dbaccess.catalog import parse_s3_url
 from dbaccess.lambda_env import (
     CATALOG_URL,
@@ -48,6 +49,7 @@ class BotSettings:
     health_port: int = DEFAULT_HEALTH_PORT
     rate_limit: int = DEFAULT_RATE_LIMIT
     rate_window_seconds: int = DEFAULT_RATE_WINDOW_SECONDS
+    github: GitHubSettings | None = None  # access requests as pull requests; None: off
 
     def __repr__(self) -> str:  # never print the tokens
         return (
@@ -55,7 +57,7 @@ class BotSettings:
             f"request_table={self.request_table!r}, "
             f"catalog=s3://{self.catalog_bucket}/{self.catalog_key}, "
             f"help_channel={self.help_channel!r}, health_port={self.health_port}, "
-            f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s)"
+            f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s, github={self.github!r})"
         )
 
 
@@ -113,4 +115,5 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
         health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
         rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
         rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
+        github=load_github_settings(environ),
     )

@@ -26,11 +26,12 @@ from slack_sdk.models.views import View
 from dbaccess.bot import ids
 from dbaccess.bot.grants import DatabaseChoices
 from dbaccess.bot.ids import RequestChoice
+from dbaccess.bot.request_form import request_access_button
 
 HOME_MAX_BLOCKS: Final = 100
 MESSAGE_MAX_BLOCKS: Final = 50
 FIXED_BLOCKS: Final = 5  # header, intro, divider, pager, footer
-HOME_PAGE_SIZE: Final = 40  # 5 + 2 x 40 = 85 blocks
+HOME_PAGE_SIZE: Final = 40  # 5 + 2 x 40 = 85 blocks, + the Home tab's "Request access" row
 MESSAGE_PAGE_SIZE: Final = 20  # 5 + 2 x 20 = 45 blocks
 ACCESS_LABELS: Final = {"read-only": "Read-only", "read-write": "Read-write"}
 LINK_LIFETIME: Final = "15 minutes"
@@ -162,17 +163,11 @@ def no_access_blocks(help_channel: str) -> list[Block]:
 
 
 def home_view(databases: Sequence[DatabaseChoices], help_channel: str, page: int = 0) -> View:
-    return View(
-        type="home",
-        callback_id=ids.HOME_CALLBACK,
-        blocks=choices_blocks(
-            databases,
-            help_channel,
-            page=page,
-            page_size=HOME_PAGE_SIZE,
-            pager=ids.HOME_PAGER,
-        ),
+    blocks = choices_blocks(
+        databases, help_channel, page=page, page_size=HOME_PAGE_SIZE, pager=ids.HOME_PAGER
     )
+    blocks.insert(1, request_access_button())  # under the header
+    return View(type="home", callback_id=ids.HOME_CALLBACK, blocks=blocks)
 
 
 def home_view_dict(

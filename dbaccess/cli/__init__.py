@@ -11,6 +11,7 @@ from dbaccess.cli import audit, diff, engineer, preview, validate
 from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
 from dbaccess.cli.iam_policy import iam_policy
+from dbaccess.cli.notify import notify
 
 app = typer.Typer(
     name="dbaccess",
@@ -42,6 +43,7 @@ app.command("expire")(expire)
 app.command("audit")(audit.audit)
 app.command("sweep")(audit.sweep)
 app.command("iam-policy")(iam_policy)
+app.command("notify")(notify)
 
 
 def main() -> None:

@@ -65,22 +65,7 @@ def diff(
     today = parse_date(date) or today_utc()
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     try:
-        root = _git_root(file)
-        path = file.resolve().relative_to(root).as_posix()
-        base_text = _text_at(root, base, path)
-        if head is None:
-            head_text = read_text(file, "pass --file with the path of access.yaml")
-            head_name = str(file)
-        elif (shown := _text_at(root, head, path)) is not None:
-            head_text, head_name = shown, f"{head}:{path}"
-        else:
-            raise GitError(
-                f"{path} does not exist at '{head}'; pass --file with its path at that ref"
-            )
-        # The two versions load side by side (one in a forked process when large).
-        with loading(base_text or "", f"{base}:{path}", today) as base_plan:
-            head_plan = load_access_text(head_text, head_name, today=today)
-            plans = (base_plan() if base_text is not None else _empty(path, today), head_plan)
+        plans = plans_between(file, base, head, today)
     except InvalidInput as exc:
         exit_invalid(exc, problems_format)
     except GitError as exc:
@@ -92,6 +77,27 @@ def diff(
         DiffFormat.json: render_json,
     }[fmt]
     print(renderer(result))
+
+
+def plans_between(
+    file: Path, base: str, head: str | None, today: dt.date
+) -> tuple[AccessPlan, AccessPlan]:
+    """The access file at git refs `base` and `head` (None: the working tree), both evaluated
+    on `today`. GitError if git cannot give a version; InvalidInput if one does not validate."""
+    root = _git_root(file)
+    path = file.resolve().relative_to(root).as_posix()
+    base_text = _text_at(root, base, path)
+    if head is None:
+        head_text = read_text(file, "pass --file with the path of access.yaml")
+        head_name = str(file)
+    elif (shown := _text_at(root, head, path)) is not None:
+        head_text, head_name = shown, f"{head}:{path}"
+    else:
+        raise GitError(f"{path} does not exist at '{head}'; pass --file with its path at that ref")
+    # The two versions load side by side (one in a forked process when large).
+    with loading(base_text or "", f"{base}:{path}", today) as base_plan:
+        head_plan = load_access_text(head_text, head_name, today=today)
+        return (base_plan() if base_text is not None else _empty(path, today), head_plan)
 
 
 def _fail(message: str) -> NoReturn:

@@ -55,6 +55,7 @@ VERIFICATION_TOKEN = "fake-verification-token"
 # Block Kit limits Slack enforces server-side.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_MODAL_TITLE = 24
 
 # Interactive payload types whose ack may carry a response (errors, options, a new view);
 # Slack marks their envelopes with accepts_response_payload: true.
@@ -525,6 +526,7 @@ class FakeSlack:
             "conversations.history": self._conversations_history,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
         }
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -706,6 +708,39 @@ class FakeSlack:
             **view,
         }
         return {"ok": True, "view": published}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A modal, as Slack checks it: a trigger, type modal, a title of at most 24
+        characters, at most 100 blocks."""
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        problems = []
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            problems.append("[ERROR] must be 'modal' [json-pointer:/view/type]")
+        elif len(((view.get("title") or {}).get("text")) or "") > MAX_MODAL_TITLE:
+            problems.append("[ERROR] must be less than 25 characters [json-pointer:/view/title]")
+        elif len(view.get("blocks") or []) > MAX_VIEW_BLOCKS:
+            problems.append("[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]")
+        if problems:
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": problems},
+            }
+        assert isinstance(view, dict)
+        opened = {
+            "id": "V" + secrets.token_hex(5).upper(),
+            "team_id": self.team_id,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            **view,
+        }
+        return {"ok": True, "view": opened}
 
 
 def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
@@ -932,4 +967,29 @@ def slash_command_payload(
             f"{secrets.token_hex(12)}"
         ),
         "trigger_id": trigger_id or new_trigger_id(),
+    }
+
+
+def view_submission_payload(
+    user_id: str,
+    view: dict[str, Any],
+    values: dict[str, dict[str, dict[str, Any]]],
+    *,
+    team_id: str = TEAM_ID,
+    api_app_id: str = APP_ID,
+) -> dict[str, Any]:
+    """The person pressed the modal's submit button: `view` as views.open returned it, with
+    `values` (block_id -> action_id -> the element's state) filled in."""
+    name = user_id.lower()
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": new_trigger_id(),
+        "view": {**view, "state": {"values": values}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }

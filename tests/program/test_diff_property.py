@@ -170,6 +170,7 @@ MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("databases", "*", "admin_login"): [setting("other_admin")],
     ("databases", "*", "schemas"): [setting(["public"]), setting(["public", "extra"]), delete],
     ("databases", "*", "table_owners"): [setting(["someone_else"]), drop_first, delete],
+    ("databases", "*", "owners"): [setting(["@someone"]), drop_first, delete],
     ("databases", "*", "groups"): [swap_groups],
     ("databases", "*", "groups", "read-only"): [setting("other_ro")],
     ("databases", "*", "groups", "read-write"): [setting("other_rw")],

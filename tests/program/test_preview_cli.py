@@ -54,7 +54,7 @@ def test_invalid_access_file_prints_only_the_errors_and_exits_2(tmp_path: Path) 
     result = preview(cwd=project)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "access.yaml:54:11: port 99999 is outside 1–65535" in result.stderr
+    assert "access.yaml:55:11: port 99999 is outside 1–65535" in result.stderr
     assert "Traceback" not in result.stderr
 
 

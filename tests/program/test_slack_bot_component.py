@@ -11,7 +11,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.refs import CatalogRef, RequestTableRef
-from components.slack_bot import SlackBot, SlackBotArgs
+from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
 from dbaccess.access.source import SourceMap
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
 
@@ -21,6 +21,7 @@ OIDC_ARN = f"arn:aws:iam::123456789012:oidc-provider/{OIDC_HOST}"
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/issuer-requests-1a2b3c4"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
 BOT_TOKEN, APP_TOKEN = "xoxb-1-real-looking-bot-token", "xapp-1-A0-real-looking-app-token"
+GITHUB_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEreal-looking\n-----END RSA PRIVATE KEY-----\n"
 
 
 class ClusterMocks(OfflineMocks):
@@ -55,6 +56,13 @@ def deploy_bot() -> dict[str, Registration]:
                 slack_bot_token=pulumi.Output.secret(BOT_TOKEN),
                 slack_app_token=pulumi.Output.secret(APP_TOKEN),
                 region="eu-west-1",
+                github=GitHubAppArgs(
+                    app_id=123456,
+                    installation_id=7890123,
+                    repository="example-org/access",
+                    access_file="access.yaml",
+                    private_key=pulumi.Output.secret(GITHUB_KEY),
+                ),
             ),
         )
 
@@ -121,13 +129,23 @@ def test_the_bot_may_only_record_requests_and_read_the_catalog(
             "Resource": f"{TABLE_ARN}/index/by-email",
         },
         {
+            "Sid": "AccessRequestLedger",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": TABLE_ARN,
+            # Only the access-request items: the pattern narrows the named table's keys.
+            "Condition": {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["access-request#*"]}
+            },
+        },
+        {
             "Sid": "CatalogRead",
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::catalog-bucket-7d158f9/catalog.json",
         },
     ]
-    assert "*" not in json.dumps(policy)
+    assert "*" not in json.dumps([s["Resource"] for s in policy["Statement"]])
 
 
 def test_the_pod_runs_hardened_with_probes_and_two_replicas(bot: dict[str, Registration]) -> None:
@@ -169,6 +187,22 @@ def test_the_tokens_are_registered_only_as_secrets(bot: dict[str, Registration])
     everything_else = {n: r.inputs for n, r in bot.items() if n != "slack-bot-slack-tokens"}
     assert BOT_TOKEN not in json.dumps(everything_else, default=str)
     assert APP_TOKEN not in json.dumps(everything_else, default=str)
+
+
+def test_the_github_app_key_is_registered_only_as_a_secret(bot: dict[str, Registration]) -> None:
+    data = bot["slack-bot-github-app"].inputs["stringData"]
+    assert data[rpc._special_sig_key] == rpc._special_secret_sig
+    everything_else = {n: r.inputs for n, r in bot.items() if n != "slack-bot-github-app"}
+    assert "real-looking" not in json.dumps(everything_else, default=str).replace(
+        BOT_TOKEN, ""
+    ).replace(APP_TOKEN, "")
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DBACCESS_GITHUB_APP_ID"]["value"] == "123456"
+    assert env["DBACCESS_GITHUB_INSTALLATION_ID"]["value"] == "7890123"
+    assert env["DBACCESS_GITHUB_REPOSITORY"]["value"] == "example-org/access"
+    assert env["DBACCESS_GITHUB_ACCESS_FILE"]["value"] == "access.yaml"
+    assert "secretKeyRef" in env["DBACCESS_GITHUB_APP_PRIVATE_KEY"]["valueFrom"]
 
 
 def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registration]) -> None:

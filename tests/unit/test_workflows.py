@@ -181,6 +181,23 @@ def test_deploy_sweeps_then_audits_right_after_pulumi_up() -> None:
         assert step["env"]["DBACCESS_CA_BUNDLE"] == "${{ runner.temp }}/rds-ca-bundle.pem"
 
 
+def test_deploy_notifies_after_a_successful_pulumi_up_from_the_previous_commit() -> None:
+    workflow = load("deploy.yml")
+    all_steps = steps(workflow)
+    [up] = [s for s in all_steps if s.get("uses", "").startswith("pulumi/actions@")]
+    [notify] = [s for s in all_steps if "dbaccess notify" in s.get("run", "")]
+    assert all_steps.index(up) < all_steps.index(notify)
+    # Runs when pulumi up succeeded, whatever the audit found; never after a failed deploy.
+    assert notify["if"] == f"${{{{ !cancelled() && steps.{up['id']}.outcome == 'success' }}}}"
+    assert notify["env"]["BEFORE"] == "${{ github.event.before }}"
+    assert notify["env"]["SLACK_BOT_TOKEN"] == "${{ secrets.DBACCESS_SLACK_BOT_TOKEN }}"
+    # The checkout is shallow: the previously deployed commit is fetched first.
+    assert notify["run"].splitlines() == [
+        'git fetch --no-tags --depth=1 origin "$BEFORE"',
+        '.venv/bin/dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"',
+    ]
+
+
 def test_audit_runs_daily_on_the_deploy_runner_with_its_own_role() -> None:
     workflow, deploy = load("audit.yml"), load("deploy.yml")
     [cron] = workflow["on"]["schedule"]

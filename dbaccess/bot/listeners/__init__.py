@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from dbaccess.bot.listeners import actions, commands, events
+from dbaccess.bot.listeners import actions, commands, events, request
 
 
 def register_listeners(app: App) -> None:
     events.register(app)
+    request.register(app)  # before commands: it takes `/dbaccess request`
     commands.register(app)
     actions.register(app)  # last: its fallback refuses any action the others did not take

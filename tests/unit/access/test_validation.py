@@ -402,6 +402,31 @@ CASES = [
         ["12:20: 'app*' is not a plain SQL name"],
     ),
     (
+        "owner-without-at",
+        doc(DB + "    owners: [ana]\n"),
+        ["12:14: owner 'ana' is not a GitHub user or team"],
+    ),
+    (
+        "owner-team-with-spaces",
+        doc(DB + "    owners: ['@ana', '@org/two words']\n"),
+        ["12:22: owner '@org/two words' is not a GitHub user or team"],
+    ),
+    (
+        "owner-login-with-double-hyphen",
+        doc(DB + "    owners: ['@ana--lee']\n"),
+        ["12:14: owner '@ana--lee' is not a GitHub user or team"],
+    ),
+    (
+        "owner-named-twice",
+        doc(DB + "    owners: ['@Ana', '@ana']\n"),
+        ["12:13: owner '@ana' is named twice"],
+    ),
+    (
+        "owners-not-a-list",
+        doc(DB + "    owners: '@ana'\n"),
+        ["12:13: 'owners' must be a list, got text '@ana'"],
+    ),
+    (
         "admin-login-is-a-group-role",
         doc(DB.replace("admin_login: dbaccess_admin", "admin_login: dbaccess_orders_rw")),
         ["11:18: admin_login 'dbaccess_orders_rw' has the name of a db-access group role"],

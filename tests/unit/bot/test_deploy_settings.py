@@ -47,3 +47,34 @@ def test_bad_bot_settings_are_refused(key: str, value: str) -> None:
     bot = dict(prod()["bot"]) | {key: value}
     with pytest.raises(InvalidInput):
         parse_settings(prod(bot=bot))
+
+
+GITHUB = {"appId": 123456, "installationId": 7890123, "repository": "example-org/access"}
+
+
+def test_github_needs_its_private_key_as_a_secret() -> None:
+    with pytest.raises(InvalidInput) as missing:
+        parse_settings(prod(github=GITHUB))
+    assert "pulumi config set --secret dbaccess:githubAppPrivateKey" in missing.value.render()
+    with pytest.raises(InvalidInput) as plain:
+        parse_settings(prod(github=GITHUB, githubAppPrivateKey="-----BEGIN RSA PRIVATE KEY"))
+    assert "plain text" in plain.value.render()
+    assert "BEGIN RSA" not in plain.value.render()
+
+
+def test_github_with_a_secret_key_is_accepted() -> None:
+    settings = parse_settings(prod(github=GITHUB, githubAppPrivateKey=Secret("pem")))
+    assert settings.github is not None
+    assert (settings.github.repository, settings.github.accessFile) == (
+        "example-org/access",
+        "access.yaml",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("repository", "access"), ("accessFile", "../access.yaml"), ("appId", 0), ("appId", True)],
+)
+def test_bad_github_settings_are_refused(key: str, value: Any) -> None:
+    with pytest.raises(InvalidInput):
+        parse_settings(prod(github=GITHUB | {key: value}, githubAppPrivateKey=Secret("pem")))

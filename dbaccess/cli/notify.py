@@ -1,0 +1,79 @@
+"""`dbaccess notify`: DM everyone whose access changed between two deployed versions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from dbaccess.access import InvalidInput, today_utc
+from dbaccess.access.diff import diff_plans
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
+from dbaccess.cli.diff import GitError, plans_between
+from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
+
+
+def notify(
+    base: Annotated[
+        str, typer.Option(help="The git ref that was deployed before, e.g. the previous main.")
+    ],
+    head: Annotated[str, typer.Option(help="The git ref just deployed, e.g. $GITHUB_SHA.")],
+    file: Annotated[Path, typer.Option(help="The access file.")] = Path("access.yaml"),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the messages; send nothing.")
+    ] = False,
+    slack_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SLACK_BOT_TOKEN",
+            help="The Slack bot token (xoxb-…; scopes users:read.email, im:write, chat:write).",
+            show_default=False,
+        ),
+    ] = None,
+    slack_api_url: Annotated[
+        str, typer.Option(envvar="DBACCESS_SLACK_API_URL", hidden=True)
+    ] = DEFAULT_SLACK_API_URL,
+) -> None:
+    """DM each person who gained or lost database access between --base and --head.
+
+    Each message says what changed, until when, and how to connect (the Slack
+    Home tab or `dbaccess connect`). Run it after a successful deploy; people
+    Slack does not know are listed, not an error.
+
+    Exit 0 when sent (or printed); 2 when a version cannot be read or is invalid,
+    or no Slack token was given.
+
+    Example:
+
+        $ dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"
+    """
+    # The Slack SDK comes with the bot's extra (an engineer's install leaves it out).
+    require_extra("slack_sdk", "bot", "sends Slack messages and needs the Slack SDK")
+    from slack_sdk import WebClient
+
+    from dbaccess.notify import notices, send_notices, summary
+
+    try:
+        plans = plans_between(file, base, head, today_utc())
+    except InvalidInput as exc:
+        exit_invalid(exc, Format.text)
+    except GitError as exc:
+        _fail(str(exc))
+    messages = notices(diff_plans(*plans))
+    if dry_run:
+        for notice in messages:
+            print(f"--- to {notice.email}\n{notice.text}\n")
+        print(f"{len(messages)} messages (dry run: nothing sent)")
+        return
+    if not slack_token or not slack_token.startswith("xoxb-"):
+        _fail("no Slack bot token: set SLACK_BOT_TOKEN (xoxb-…) or pass --dry-run")
+    client = WebClient(token=slack_token, base_url=slack_api_url.rstrip("/") + "/", timeout=10)
+    for line in summary(send_notices(client, messages)):
+        print(line)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(INVALID_INPUT)

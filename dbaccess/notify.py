@@ -1,0 +1,124 @@
+"""After a deploy: tell each person who gained or lost access what changed for them, by Slack DM.
+
+`notices` is pure: from the access diff between the deployed and the newly deployed versions of
+access.yaml to one message per person. `send_notices` DMs them (users.lookupByEmail, then
+slackweb's DM sender); a person Slack does not know is reported, not fatal:
+the deploy has happened either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from dbaccess.access.diff import AccessDiff, Change
+from dbaccess.deadline import Deadline
+from dbaccess.slackweb import DirectMessages, SlackFailure
+
+logger = logging.getLogger(__name__)
+
+# What a person can do with a new grant; the same two ways everywhere in the README.
+HOW_TO_USE: Final = (
+    "To connect: the buttons on the db-access Home tab in Slack (or `/dbaccess`), "
+    "or `dbaccess connect {database}` in a terminal."
+)
+
+
+MAX_BLOCKS: Final = 50  # Slack's limit for a message
+SECONDS_PER_PERSON: Final = 30.0  # lookup, open and post, rate limits waited out within it
+
+
+@dataclass(frozen=True)
+class Notice:
+    email: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: tuple[str, ...]
+    not_found: tuple[str, ...]  # no Slack user has that email
+    failed: tuple[str, ...]  # Slack refused; the log says why
+
+
+def _until(change: Change) -> str:
+    until = change.grant.until if change.grant else None
+    return f" until {until} (the last day)" if until else ""
+
+
+def _line(change: Change) -> str | None:
+    db = f"*{change.database}*"
+    if change.change in ("gained", "escalated"):
+        how = HOW_TO_USE.format(database=change.database)
+        return f"• You now have {change.access} on {db}{_until(change)}. {how}"
+    if change.change == "lost":
+        return f"• You no longer have {change.access} on {db}."
+    if change.change == "deescalated":
+        return f"• You no longer have read-write on {db}; read-only stays."
+    if change.change == "expiry-changed":
+        end = f"now ends on {change.after}" if change.after else "no longer has an end date"
+        return f"• Your {change.access} on {db} {end}."
+    return None  # a reason or login change is not news to the person
+
+
+def notices(diff: AccessDiff) -> list[Notice]:
+    """One message per person whose access changed, in email order."""
+    lines: dict[str, list[str]] = defaultdict(list)
+    for change in diff.changes:
+        if (line := _line(change)) is not None:
+            lines[change.person].append(line)
+    return [
+        Notice(email, "Your database access changed with the latest deploy:\n" + "\n".join(text))
+        for email, text in sorted(lines.items())
+    ]
+
+
+def blocks_of(notice: Notice) -> list[dict[str, Any]]:
+    """One section per line (each well under Slack's 3,000 characters), at most 50 blocks."""
+    lines = notice.text.split("\n")
+    if len(lines) > MAX_BLOCKS:
+        lines = [*lines[: MAX_BLOCKS - 1], f"… and {len(lines) - MAX_BLOCKS + 1} more changes."]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines]
+
+
+def send_notices(client: WebClient, to_send: Sequence[Notice]) -> Delivery:
+    """DM each notice through the services' one DM sender (`slackweb.DirectMessages`)."""
+    dms = DirectMessages(client)
+    sent: list[str] = []
+    not_found: list[str] = []
+    failed: list[str] = []
+    for notice in to_send:
+        deadline = Deadline.within(SECONDS_PER_PERSON)
+        try:
+            user = client.users_lookupByEmail(email=notice.email)["user"]["id"]
+        except SlackApiError as error:
+            if error.response.get("error") == "users_not_found":
+                not_found.append(notice.email)
+            else:
+                logger.warning(
+                    "looking up %s failed: %s", notice.email, error.response.get("error")
+                )
+                failed.append(notice.email)
+            continue
+        try:
+            dms.send(user, notice.text, blocks_of(notice), deadline)
+        except SlackFailure as error:
+            logger.warning("DM to %s failed: %s", notice.email, error)
+            failed.append(notice.email)
+            continue
+        sent.append(notice.email)
+    return Delivery(tuple(sent), tuple(not_found), tuple(failed))
+
+
+def summary(delivery: Delivery) -> Iterable[str]:
+    yield f"{len(delivery.sent)} people told"
+    if delivery.not_found:
+        yield f"not in Slack (not told): {', '.join(delivery.not_found)}"
+    if delivery.failed:
+        yield f"Slack refused (not told): {', '.join(delivery.failed)}"
