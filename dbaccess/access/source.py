@@ -17,6 +17,7 @@ ourselves instead of PyYAML's node tree, for four reasons:
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Final
@@ -79,6 +80,12 @@ def read_text(path: FsPath, fix: str) -> str:
     """A file's text, or InvalidInput saying where it is not readable UTF-8 within limits."""
     file = str(path)
     try:
+        # Opening a named pipe waits for a writer that may never come: refuse it up front.
+        mode = path.stat().st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise InvalidInput(
+                [Problem(file, 1, 1, f"{file} is a pipe or socket, not a file", "check the path")]
+            )
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:

@@ -7,6 +7,7 @@ interpreter, impossible dates raised, NUL was reported at 1:1, `port: 1:30` read
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,14 @@ def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) ->
     assert [p.message for p in caught.value.problems] == [
         f"{path} is larger than {MAX_BYTES // 2**20} MB"
     ]
+
+
+def test_a_named_pipe_is_refused_instead_of_waiting_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "access.yaml"
+    os.mkfifo(path)
+    with pytest.raises(InvalidInput) as caught:
+        load_access_file(path, today=TODAY)
+    assert [p.message for p in caught.value.problems] == [f"{path} is a pipe or socket, not a file"]
 
 
 def test_bom_crlf_and_aliases_within_limits_still_load() -> None:
