@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from dbaccess.access.until import is_live  # standard library only: no access.yaml model
+
 if TYPE_CHECKING:  # the services that only read catalogs never load the access.yaml model
     from dbaccess.access.plan import AccessPlan, DatabaseSpec, Person
 
@@ -131,7 +133,7 @@ class CatalogGrant:
     until: dt.date | None
 
     def expired_on(self, today: dt.date) -> bool:
-        return self.until is not None and self.until < today
+        return not is_live(self.until, today)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from dbaccess.access import AccessPlan, InvalidInput, Problem, load_access_text
-from dbaccess.access.loader import _without_cycle_collection as without_cycle_collection
+from dbaccess.access.loader import without_cycle_collection
 
 BACKGROUND_BYTES: Final = 1_000_000
 

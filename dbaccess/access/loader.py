@@ -32,12 +32,12 @@ def load_access_file(path: str | FsPath, *, today: dt.date | None = None) -> Acc
 
 def load_access_text(text: str, file: str, *, today: dt.date | None = None) -> AccessPlan:
     """Validate access-file text (file names it in messages) into an AccessPlan."""
-    with _without_cycle_collection():
+    with without_cycle_collection():
         return _load(text, file, today or today_utc())
 
 
 @contextmanager
-def _without_cycle_collection() -> Iterator[None]:
+def without_cycle_collection() -> Iterator[None]:
     """Loading allocates hundreds of thousands of objects that all live until it ends and
     form no cycles; the cycle collector would walk them again and again for nothing
     (a quarter of `validate`'s time at 5,000 people). Reference counting still frees."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from dbaccess.access import naming, schema
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, ExpiredGrant, Grant, Person
 from dbaccess.access.source import Path, SourceMap
+from dbaccess.access.until import is_live
 
 
 @dataclass
@@ -95,7 +96,7 @@ def _effective(
             merged[grant.database, grant.access].append((origin, grant))
     grants, gone = [], []
     for (database, access), items in sorted(merged.items()):
-        live = [(o, g) for o, g in items if g.until is None or g.until >= today]
+        live = [(o, g) for o, g in items if is_live(g.until, today)]
         if not live:
             last = max(g.until for _, g in items if g.until is not None)
             gone.append(ExpiredGrant(email, database, access, last, _unique(o for o, _ in items)))

@@ -14,6 +14,11 @@ from typing import Final
 PLAIN_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def is_live(until: dt.date | None, today: dt.date) -> bool:
+    """Whether a grant ending on `until` (None: no end) still gives access on `today`."""
+    return until is None or until >= today
+
+
 def access_ends(until: dt.date) -> dt.datetime:
     """The first instant without access: the day after `until`, 00:00:00 UTC."""
     return dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

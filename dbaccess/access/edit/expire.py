@@ -27,7 +27,8 @@ from dbaccess.access.background import loading
 from dbaccess.access.edit.owners import Owner, Owners, read_owners
 from dbaccess.access.edit.text import EditError, TextEdit
 from dbaccess.access.edit.tree import Map, Node, Seq, TreeError, parse
-from dbaccess.access.loader import _without_cycle_collection as without_cycle_collection
+from dbaccess.access.loader import without_cycle_collection
+from dbaccess.access.until import is_live
 
 GrantId = tuple[str, str, str]  # (email, database, access)
 BOM = "\ufeff"
@@ -184,7 +185,7 @@ class _Chooser:
         """Entries past their `until` go wherever they are: they give nobody anything today."""
         for n, owner in enumerate([*self.owners.persons, *self.owners.teams]):
             for entry in owner.entries:
-                if entry.until is None or entry.until >= self.today:
+                if is_live(entry.until, self.today):
                     continue
                 if (node := self.blocked(owner.grants, entry.index)) is not None:
                     reason = self.anchor_reason(node)

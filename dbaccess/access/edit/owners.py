@@ -13,6 +13,7 @@ from typing import Literal
 from dbaccess.access.edit.text import EditError
 from dbaccess.access.edit.tree import Map, Node, Scalar, Seq, deref
 from dbaccess.access.scalars import CONVERTERS, TAG, implicit_kind
+from dbaccess.access.until import is_live
 
 
 @dataclass(eq=False)
@@ -48,7 +49,7 @@ class Owner:
         return f"{'people' if self.kind == 'people' else 'group'} {self.written}"
 
     def live(self, today: dt.date) -> set[tuple[str, str]]:
-        return {e.key for e in self.entries if e.until is None or e.until >= today}
+        return {e.key for e in self.entries if is_live(e.until, today)}
 
 
 def text_of(node: Node) -> str:
