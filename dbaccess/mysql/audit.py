@@ -9,7 +9,7 @@ privileges (`mysql.global_grants`) and role grants.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -123,38 +123,35 @@ class Finding:
 # --- readers --------------------------------------------------------------------------------
 
 
-def _privileges(row: Sequence[object], columns: Iterable[str]) -> frozenset[str]:
-    return frozenset(name for flag, name in zip(row, columns, strict=True) if flag == "Y")
+def _rows_with_privileges(
+    conn: Connection, table: str, keys: str, privileges: Mapping[str, str]
+) -> list[tuple[list[str], frozenset[str]]]:
+    """(key columns as text, the privileges whose `*_priv` flag is Y) for each row of a grant
+    table (mysql.user, mysql.db)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {keys}, {', '.join(privileges)} FROM {table}")  # noqa: S608
+        width = keys.count(",") + 1
+        return [
+            (
+                [str(v) for v in row[:width]],
+                frozenset(
+                    name
+                    for flag, name in zip(row[width:], privileges.values(), strict=True)
+                    if flag == "Y"
+                ),
+            )
+            for row in cur.fetchall()
+        ]
 
 
 def read_accounts(conn: Connection) -> list[Account]:
-    columns = ", ".join(GLOBAL_PRIVILEGE_COLUMNS)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT User, Host, plugin, {columns} FROM mysql.user")  # noqa: S608
-        return [
-            Account(
-                str(r[0]),
-                str(r[1]),
-                str(r[2]),
-                _privileges(r[3:], GLOBAL_PRIVILEGE_COLUMNS.values()),
-            )
-            for r in cur.fetchall()
-        ]
+    rows = _rows_with_privileges(conn, "mysql.user", "User, Host, plugin", GLOBAL_PRIVILEGE_COLUMNS)
+    return [Account(user, host, plugin, granted) for (user, host, plugin), granted in rows]
 
 
 def read_database_grants(conn: Connection) -> list[DatabaseGrant]:
-    columns = ", ".join(DATABASE_PRIVILEGE_COLUMNS)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT User, Host, Db, {columns} FROM mysql.db")  # noqa: S608
-        return [
-            DatabaseGrant(
-                str(r[0]),
-                str(r[1]),
-                str(r[2]),
-                _privileges(r[3:], DATABASE_PRIVILEGE_COLUMNS.values()),
-            )
-            for r in cur.fetchall()
-        ]
+    rows = _rows_with_privileges(conn, "mysql.db", "User, Host, Db", DATABASE_PRIVILEGE_COLUMNS)
+    return [DatabaseGrant(user, host, db, granted) for (user, host, db), granted in rows]
 
 
 def read_sessions(conn: Connection) -> list[Session]:
