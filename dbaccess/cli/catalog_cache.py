@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dbaccess.access.errors import InvalidInput
+from dbaccess.access.source import read_text
 from dbaccess.catalog import Catalog, CatalogError, person_key
 from dbaccess.cli.identity import (
     INVALID_INPUT,
@@ -57,9 +59,10 @@ def object_location(url: str, name: str) -> tuple[str, str]:
 def load_catalog_file(path: Path) -> Catalog:
     """--catalog FILE: catalog.json or a people/<email>.json, read offline."""
     try:
-        return Catalog.from_json(path.read_bytes())
-    except OSError as exc:
-        raise EngineerError(f"cannot read the catalog file {path}: {exc.strerror}") from None
+        # The access file's reader: refuses pipes and devices' endless output, within limits.
+        return Catalog.from_json(read_text(path, "pass the catalog.json the stack publishes"))
+    except InvalidInput as exc:
+        raise EngineerError(f"cannot read the catalog file: {exc.problems[0].message}") from None
     except CatalogError as exc:
         raise EngineerError(f"{path}: {exc}") from None
 

@@ -30,6 +30,7 @@ import boto3
 import typer
 
 from dbaccess import ca_bundles
+from dbaccess.access.errors import shown
 from dbaccess.access.naming import MYSQL_ENGINES, RDS_IAM_ENGINES
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
 from dbaccess.cli import mysql_client
@@ -110,17 +111,17 @@ def select_grant(
     person = catalog.person(email)
     if person is None or not person.grants:
         raise EngineerError(
-            f"{email} has no database grants in the catalog", ASK_FOR_ACCESS, INVALID_INPUT
+            f"{shown(email)} has no database grants in the catalog", ASK_FOR_ACCESS, INVALID_INPUT
         )
     mine = {g.database for g in person.grants}
     if database not in mine:
         known = sorted(set(catalog.databases) | mine)
         close = difflib.get_close_matches(database, known, n=3, cutoff=0.6)
         if database in catalog.databases:
-            message = f"you have no access to {database!r}"
+            message = f"you have no access to '{shown(database)}'"
         else:
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            message = f"unknown database {database!r}{hint}"
+            message = f"unknown database '{shown(database)}'{hint}"
         raise EngineerError(
             message, f"Your databases: {_your_databases(person)}.\n{ASK_FOR_ACCESS}", INVALID_INPUT
         )

@@ -563,6 +563,20 @@ def test_unknown_database_suggests_and_lists_yours(
     ]
 
 
+def test_a_huge_database_name_is_quoted_cut(fatima_offline: dict[str, str], home: Path) -> None:
+    name = "x" * 100_000
+    result = dbaccess("token", name, "--catalog", str(home / "catalog.json"), env=fatima_offline)
+    assert result.exit_code == 2
+    (first, *_) = result.stderr.splitlines()
+    assert first == f"error: unknown database '{'x' * 79}…'"
+
+
+def test_a_catalog_file_that_never_ends_is_refused(home: Path) -> None:
+    result = dbaccess("list", "--catalog", "/dev/zero", "--email", FATIMA)
+    assert result.exit_code == 2
+    assert "cannot read the catalog file: /dev/zero is larger than" in result.stderr
+
+
 def test_not_granted_says_what_you_have_and_whom_to_ask(
     fatima_offline: dict[str, str], home: Path
 ) -> None:
