@@ -27,9 +27,10 @@ from github.GitRef import GitRef
 from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
+from dbaccess.request_pr import is_repository_name
+
 DEFAULT_API_URL = "https://api.github.com"
 # GitHub's owner and repository names: letters, digits, "-", "_" and ".".
-_REPO_PART = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_RATE_LIMIT_WAIT_SECONDS = 30
 
 # What the README tells operators to grant; quoted in permission errors.
@@ -261,13 +262,12 @@ def split_reviewers(owner: str, reviewers: Sequence[str]) -> tuple[list[str], li
 
 def _owner(repo: str) -> str:
     """The owner part of `owner/name`, or a clear error before anything is sent."""
-    owner, slash, name = repo.partition("/")
-    if not (slash and _REPO_PART.fullmatch(owner) and _REPO_PART.fullmatch(name)):
+    if not is_repository_name(repo):
         raise InvalidRequest(
             f"{repo!r} is not a GitHub repository name: write it as owner/name "
             "(e.g. example-org/access)."
         )
-    return owner
+    return repo.partition("/")[0]
 
 
 def _undo(

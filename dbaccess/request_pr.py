@@ -22,6 +22,21 @@ _UNSAFE_IN_BRANCH = re.compile(r"[^a-z0-9._@+-]+")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
+# GitHub's names, said once: a repository is owner/name, the access file a relative path in it.
+_NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def is_repository_name(text: str) -> bool:
+    """owner/name, each part of the characters GitHub allows."""
+    owner, slash, name = text.partition("/")
+    return bool(slash) and all(_NAME_PART.fullmatch(p) for p in (owner, name))
+
+
+def is_repository_path(text: str) -> bool:
+    """A relative path inside a repository (no `..`, no empty part)."""
+    return all(_NAME_PART.fullmatch(p) and p != ".." for p in text.split("/"))
+
+
 @dataclass(frozen=True)
 class RequestedGrant:
     email: str

@@ -26,6 +26,7 @@ from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
 from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
+from dbaccess.request_pr import is_repository_name, is_repository_path
 
 # ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
 _IAM_NAME = r"[A-Za-z0-9_+=,.@/-]+"
@@ -212,15 +213,14 @@ class GitHubRequestSettings(BaseModel):
     @field_validator("repository")
     @classmethod
     def _repository(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
+        if not is_repository_name(value):
             raise ValueError(f"'{shown(value)}' is not a repository written as owner/name")
         return value
 
     @field_validator("accessFile")
     @classmethod
     def _access_file(cls, value: str) -> str:
-        parts = value.split("/")
-        if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", p) and p != ".." for p in parts):
+        if not is_repository_path(value):
             raise ValueError(f"'{shown(value)}' is not a path inside the repository")
         return value
 

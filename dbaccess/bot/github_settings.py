@@ -15,6 +15,7 @@ from typing import Final
 
 from dbaccess.github_app import DEFAULT_API_URL, GitHubAppCredentials
 from dbaccess.lambda_env import SettingsError
+from dbaccess.request_pr import is_repository_name, is_repository_path
 
 APP_ID: Final = "DBACCESS_GITHUB_APP_ID"
 INSTALLATION_ID: Final = "DBACCESS_GITHUB_INSTALLATION_ID"
@@ -26,8 +27,6 @@ POLL_SECONDS: Final = "DBACCESS_GITHUB_POLL_SECONDS"
 
 DEFAULT_ACCESS_FILE: Final = "access.yaml"
 DEFAULT_POLL_SECONDS: Final = 60
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,10 @@ def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings | None:
     if "PRIVATE KEY-----" not in key:
         raise SettingsError(f"{PRIVATE_KEY} is not a PEM private key (the app's .pem file)")
     repository = required(REPOSITORY)
-    if not _REPOSITORY.fullmatch(repository):
+    if not is_repository_name(repository):
         raise SettingsError(f"{REPOSITORY}={repository!r} is not owner/name")
     path = environ.get(ACCESS_FILE_PATH, "").strip() or DEFAULT_ACCESS_FILE
-    if not _PATH.fullmatch(path) or ".." in path.split("/"):
+    if not is_repository_path(path):
         raise SettingsError(f"{ACCESS_FILE_PATH}={path!r} is not a path in the repository")
     api_url = environ.get(API_URL, "").strip() or DEFAULT_API_URL
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
