@@ -46,6 +46,13 @@ class ServerPlan:
         """Each declared login -> its expected memberships: rds_iam and its groups."""
         return {login.login: frozenset({RDS_IAM, *login.groups}) for login in self.spec.logins}
 
+    @cached_property
+    def granted(self) -> Mapping[str, frozenset[str]]:
+        """Each declared login -> the names of the server's databases it is granted today."""
+        return {
+            login.login: frozenset(db.name for db in login.databases) for login in self.spec.logins
+        }
+
     def database_named(self, name: str) -> DatabaseSpec | None:
         return next((db for db in self.databases if db.name == name), None)
 

@@ -2,7 +2,9 @@
 
 A session is ended when its user is a LOGIN role in rds_iam that no grant on that server's
 access.yaml databases gives today (a removed grant, a grant past `until`, a login never
-declared). Never the admin's, RDS's, or any login outside rds_iam (applications).
+declared), and when a declared login sits in a managed database it is no longer granted (a
+login is server-wide; its grant on one database ended while another goes on). Never the
+admin's, RDS's, or any login outside rds_iam (applications).
 """
 
 from __future__ import annotations
@@ -49,13 +51,19 @@ class SweepResult:
 
 
 def revoked(server: ServerPlan, state: ServerState, session: Session) -> bool:
-    """True when the session's user is an IAM login access.yaml does not give on the server."""
+    """True when the session's user is an IAM login access.yaml does not give on the server,
+    or does not give on the managed database the session is in."""
     role = state.roles.get(session.login)
     if role is None or not role.login or RDS_IAM not in role.member_of:
         return False
     if is_rds_own(role.name, bootstrap=role.bootstrap) or is_master(role):
         return False
-    return role.name not in server.logins and role.name not in server.admin_logins
+    if role.name in server.admin_logins:
+        return False
+    if role.name not in server.logins:
+        return True
+    managed = server.database_named(session.database)
+    return managed is not None and managed.name not in server.granted[role.name]
 
 
 def run_sweep(

@@ -368,6 +368,28 @@ def test_sweep_ends_the_sessions_of_removed_logins_only(
         assert alive(sessions[login]), login
 
 
+def test_sweep_ends_a_declared_logins_session_in_a_database_it_is_no_longer_granted(
+    server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
+) -> None:
+    # bob's login is server-wide: it still serves his orders grant, but a session of it in
+    # inventory (opened while a grant there still held) outlives that grant.
+    server.psql("GRANT CONNECT ON DATABASE inventory TO bobjones_rw")
+    in_orders = world.session(server, "bobjones_rw", "orders")
+    in_inventory = world.session(server, "bobjones_rw", "inventory")
+    try:
+        document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
+        ended = {(e["login"], e["database"]) for e in document["ended"]}
+        assert ("bobjones_rw", "inventory") in ended
+        assert ("bobjones_rw", "orders") not in ended
+        assert not alive(in_inventory)
+        assert alive(in_orders)
+        assert alive(sessions["anasilva_ro"])
+    finally:
+        in_orders.close()
+        in_inventory.close()
+        server.psql("REVOKE CONNECT ON DATABASE inventory FROM bobjones_rw")
+
+
 def test_sweep_dry_run_ends_nothing_and_evaluates_until_on_the_date(
     server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
 ) -> None:
