@@ -18,7 +18,6 @@ from typing import Any
 
 import boto3
 from slack_bolt import App, BoltContext
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -33,6 +32,7 @@ from dbaccess.bot.request_flow import request_flow_for
 from dbaccess.bot.request_poller import DecisionPoller
 from dbaccess.bot.services import CONTEXT_KEY, Services
 from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
+from dbaccess.bot.socket_mode import HandoverSocketModeHandler
 from dbaccess.catalog import CatalogSource
 
 logger = logging.getLogger("dbaccess.bot")
@@ -115,7 +115,7 @@ class Bot:
         client = web_client(settings)
         self.services = services or build_services(settings, client)
         self.app = build_app(self.services, client)  # checks the bot token (auth.test)
-        self.handler = SocketModeHandler(
+        self.handler = HandoverSocketModeHandler(
             self.app,
             settings.app_token,
             ping_interval=PING_INTERVAL,

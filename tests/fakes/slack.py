@@ -88,8 +88,10 @@ class Envelope:
         self.message = message
         self.envelope_id: str = message["envelope_id"]
         self.type: str = message["type"]
-        self.sent_at = 0.0  # time.perf_counter() just before the frame was written
-        self.latency: float | None = None  # seconds from sending to receiving the ack
+        # time.perf_counter() when Slack had the envelope to deliver: Slack's 3 seconds start
+        # there, also while it waits for a connection to deliver it on.
+        self.sent_at = 0.0
+        self.latency: float | None = None  # seconds from sent_at to receiving the ack
         self._ack: dict[str, Any] | None = None
         self._acked = threading.Event()
 
@@ -144,7 +146,7 @@ class FakeSlack:
         app_id: str = APP_ID,
         bot_user_id: str = BOT_USER_ID,
         bot_id: str = BOT_ID,
-        ping_interval: float = 0.2,
+        ping_interval: float | None = 10.0,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -152,9 +154,9 @@ class FakeSlack:
         self.app_id = app_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
-        # Slack pings Socket Mode clients too. Pinging often matters for test speed: the built-in
-        # client holds its receive lock through a blocking 3-second recv(), and close() must
-        # take that lock, so handler.close() waits for the next incoming frame.
+        # Slack pings Socket Mode clients too, every few seconds (not every fraction of one: a
+        # client whose blocking recv() only wakes on incoming frames would look better here
+        # than it does against Slack).
         self.ping_interval = ping_interval
 
         # One condition guards all mutable state, so waiters wake on any change.
@@ -396,13 +398,12 @@ class FakeSlack:
         if retry_attempt is not None:
             message["retry_attempt"] = retry_attempt
             message["retry_reason"] = retry_reason or ""
-        conn = self._wait_current(timeout)
         envelope = Envelope(message)
+        envelope.sent_at = time.perf_counter()
+        conn = self._wait_current(timeout)
         with self._cond:  # registered before sending: the ack can beat send() returning
             self._envelopes[envelope.envelope_id] = envelope
-        text = json.dumps(message)
-        envelope.sent_at = time.perf_counter()
-        conn.send(text)
+        conn.send(json.dumps(message))
         return envelope
 
     def _check_ticket(self, connection: ServerConnection, request: Request) -> Response | None:

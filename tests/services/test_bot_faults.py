@@ -4,6 +4,7 @@ bot over Socket Mode to the fake Slack; faults injected at the AWS client and th
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -135,3 +136,30 @@ def test_healthz_fails_when_slack_has_not_answered_for_too_long(bot_world: BotWo
     wait_until(lambda: health(bot_world) == 503, timeout=20)
     assert time.monotonic() - dropped < 20
     assert STALE_AFTER < 20
+
+
+def test_clicks_around_a_routine_reconnect_are_acked_within_2_s(bot_world: BotWorld) -> None:
+    # GIVEN people clicking steadily, 5 clicks a second (Slack pings every 10 s, as in the fake)
+    sent: list[Envelope] = []
+
+    def click_steadily() -> None:
+        for email, choice in list(CLICKERS.items()) * 5:
+            payload = block_actions_payload(SLACK_USERS[email], choice.action_id, choice.value)
+            sent.append(bot_world.slack.send_interactive(payload))
+            time.sleep(0.2)
+
+    clicker = threading.Thread(target=click_steadily)
+    clicker.start()
+    # WHEN Slack asks the bot to move to a new connection, as it does every few hours
+    time.sleep(1.0)
+    bot_world.slack.request_disconnect()
+    clicker.join()
+
+    # THEN the bot moved, and every click before, during and after was acked within 2 s
+    bot_world.slack.wait_connected()
+    assert bot_world.slack.connections_opened == 2
+    for envelope in sent:
+        envelope.ack(5.0)
+    latencies = sorted(envelope.latency or 99 for envelope in sent)
+    assert len(latencies) == 20
+    assert latencies[-1] <= 2.0, latencies

@@ -41,7 +41,9 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
+    # The SDK's own client closes only once its blocking recv() returns: frequent pings keep
+    # these tests' teardown short (the bot's client does not need them, see bot/socket_mode.py).
+    with FakeSlack(ping_interval=0.2) as fake:
         fake.add_user(ALICE, ALICE_EMAIL, name="alice", real_name="Alice Example")
         yield fake
 
