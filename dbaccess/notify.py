@@ -14,9 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from dbaccess.access.diff import AccessDiff, Change
 from dbaccess.deadline import Deadline
 from dbaccess.slackweb import DirectMessages, SlackFailure
@@ -87,29 +84,21 @@ def blocks_of(notice: Notice) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines]
 
 
-def send_notices(client: WebClient, to_send: Sequence[Notice]) -> Delivery:
+def send_notices(dms: DirectMessages, to_send: Sequence[Notice]) -> Delivery:
     """DM each notice through the services' one DM sender (`slackweb.DirectMessages`)."""
-    dms = DirectMessages(client)
     sent: list[str] = []
     not_found: list[str] = []
     failed: list[str] = []
     for notice in to_send:
         deadline = Deadline.within(SECONDS_PER_PERSON)
         try:
-            user = client.users_lookupByEmail(email=notice.email)["user"]["id"]
-        except SlackApiError as error:
-            if error.response.get("error") == "users_not_found":
+            user = dms.user_id_for_email(notice.email, deadline)
+            if user is None:
                 not_found.append(notice.email)
-            else:
-                logger.warning(
-                    "looking up %s failed: %s", notice.email, error.response.get("error")
-                )
-                failed.append(notice.email)
-            continue
-        try:
+                continue
             dms.send(user, notice.text, blocks_of(notice), deadline)
         except SlackFailure as error:
-            logger.warning("DM to %s failed: %s", notice.email, error)
+            logger.warning("telling %s failed: %s", notice.email, error)
             failed.append(notice.email)
             continue
         sent.append(notice.email)

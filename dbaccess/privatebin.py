@@ -7,16 +7,12 @@ It speaks to the server directly (no HTTP(S)_PROXY): the issuer reaches PrivateB
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
-import http.client
 import json
 import logging
 import re
 import secrets
-import socket
 import ssl
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -29,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from dbaccess import bounded_http
 from dbaccess.deadline import Deadline
 from dbaccess.privatebin_limiter import MESSAGE_FORMS
 
@@ -174,57 +171,19 @@ class PrivateBin:
         return answer
 
     def _exchange(self, body: bytes, budget: float) -> tuple[int, bytes]:
-        """One POST, over within `budget` seconds whatever the server does.
-
-        A socket timeout bounds each read, not the whole answer (a server sending a byte every
-        few seconds never trips it), so a timer cuts the connection at the budget's end.
-        http.client rather than urllib: the timer needs the socket.
-        """
-        url = self._url
-        connection: http.client.HTTPConnection = (
-            http.client.HTTPSConnection(
-                url.hostname or "", url.port, timeout=budget, context=self._ssl_context
-            )
-            if url.scheme == "https"
-            else http.client.HTTPConnection(url.hostname or "", url.port, timeout=budget)
-        )
-        ends = time.monotonic() + budget
-        timer: threading.Timer | None = None
+        """One POST, over within `budget` seconds whatever the server does."""
+        headers = {"X-Requested-With": "JSONHttpRequest", "Content-Type": "application/json"}
         try:
-            connection.connect()  # bounded by the connection's timeout
-            # The response keeps reading this socket after http.client lets go of it.
-            timer = threading.Timer(max(0.0, ends - time.monotonic()), _cut, (connection.sock,))
-            timer.daemon = True
-            timer.start()
-            connection.request(
-                "POST",
-                (url.path or "/") + (f"?{url.query}" if url.query else ""),
-                body=body,
-                headers={
-                    "X-Requested-With": "JSONHttpRequest",
-                    "Content-Type": "application/json",
-                },
-            )
-            response = connection.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException) as error:
-            if time.monotonic() >= ends:
+            answer = bounded_http.post(self._url, body, headers, budget, self._ssl_context)
+        except bounded_http.Unanswered as error:
+            if error.timed_out:
                 raise PrivateBinError(
                     f"PrivateBin did not answer within {budget:.1f} s", transient=True
                 ) from None
-            # Refused, DNS, TLS, a timeout: OSErrors; HTTPException is a cut answer.
-            reason = type(error).__name__
-            raise PrivateBinError(f"PrivateBin unreachable: {reason}", transient=True) from None
-        finally:
-            if timer is not None:
-                timer.cancel()
-            connection.close()
-
-
-def _cut(sock: socket.socket) -> None:
-    """Ends a connection from another thread: a blocked read returns at once."""
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+            raise PrivateBinError(
+                f"PrivateBin unreachable: {error.reason}", transient=True
+            ) from None
+        return answer.status, answer.body
 
 
 @functools.cache

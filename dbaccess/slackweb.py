@@ -1,32 +1,40 @@
-"""Slack for the Lambdas: the Web API client (bot token from Secrets Manager) and the one DM
-sender the issuer and the reaper share.
+"""Slack for the Lambdas and the CLI: the one Web API caller and DM sender the issuer, the
+reaper and `dbaccess notify` share (the bot, a long-running Bolt app, uses slack_sdk).
 
-The token is read once per cold start and never logged. The client itself never retries
-and never sleeps: `DirectMessages` decides, because only it knows the caller's deadline and
-whether a call may already have reached Slack (a post must not be repeated blindly).
+Every call is bounded in total by the caller's deadline (`bounded_http`), which slack_sdk's
+client cannot do (its timeout bounds each socket read: a Slack answer trickling in holds it
+past any deadline); and the issuer's cold start does not pay for slack_sdk's import (25 ms,
+a fifth of boto3's). Arguments go as Slack documents them: JSON for chat.postMessage (its
+blocks and metadata), form fields for the rest (read methods take no JSON body).
+
+The caller never retries blindly and never sleeps past the deadline: `DirectMessages` decides,
+because only it knows whether a call may already have reached Slack (a post must not be
+repeated blindly). The bot token is read once per cold start and never logged.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
+from urllib.parse import urlencode, urlsplit
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-
+from dbaccess import bounded_http
 from dbaccess.deadline import Deadline
 from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
 
 # Their DEBUG lines carry request bodies and signatures: keep them out of the logs whatever
 # LOG_LEVEL says.
-NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "slack_sdk")
+NOISY_LOGGERS = ("botocore", "boto3", "urllib3")
 
 # Slack errors worth another try later; anything else (user_not_found, …) will not heal.
 TRANSIENT_ERRORS: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+JSON_METHODS: Final = frozenset({"chat.postMessage"})  # the rest take form fields
 CALL_TIMEOUT: Final = 10.0  # seconds for one Web API call, unless the deadline is sooner
 MIN_CALL_TIME: Final = 0.5  # a call with less time than this left is not started
 HISTORY_PAGES: Final = 5  # conversations.history pages searched for a tagged message
@@ -37,17 +45,16 @@ def quiet_sdk_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def web_client_from_secret(
-    secretsmanager: Any, secret_arn: str, api_url: str = DEFAULT_SLACK_API_URL
-) -> WebClient:
-    """A WebClient with the bot token stored (as plain text) in the secret `secret_arn`."""
+def direct_messages_from_secret(
+    secretsmanager: Any,
+    secret_arn: str,
+    api_url: str = DEFAULT_SLACK_API_URL,
+    *,
+    call_timeout: float = CALL_TIMEOUT,
+) -> DirectMessages:
+    """The DM sender with the bot token stored (as plain text) in the secret `secret_arn`."""
     secret = secretsmanager.get_secret_value(SecretId=secret_arn)
-    return WebClient(
-        token=secret["SecretString"].strip(),
-        base_url=api_url if api_url.endswith("/") else api_url + "/",
-        timeout=int(CALL_TIMEOUT),
-        retry_handlers=[],  # see the module docstring
-    )
+    return DirectMessages(secret["SecretString"].strip(), api_url, call_timeout=call_timeout)
 
 
 class SlackFailure(Exception):
@@ -77,14 +84,24 @@ class DirectMessages:
 
     def __init__(
         self,
-        client: WebClient,
+        token: str,
+        api_url: str = DEFAULT_SLACK_API_URL,
         *,
         call_timeout: float = CALL_TIMEOUT,
+        ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = client
+        url = urlsplit(api_url if api_url.endswith("/") else api_url + "/")
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) URL: {api_url!r}")
+        self._api = url
+        self._token = token
         self._call_timeout = call_timeout
+        self._ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._sleep = sleep
+
+    def __repr__(self) -> str:  # never the token
+        return f"DirectMessages({self._api.geturl()!r})"
 
     def open(self, user_id: str, deadline: Deadline) -> str:
         answer = self._call("conversations.open", deadline, idempotent=True, users=user_id)
@@ -120,6 +137,18 @@ class DirectMessages:
             return None
         tz = (answer.get("user") or {}).get("tz")
         return str(tz) if tz else None
+
+    def user_id_for_email(self, email: str, deadline: Deadline) -> str | None:
+        """The Slack user with this email (users.lookupByEmail, scope users:read.email); None
+        when Slack knows nobody by it. Other failures raise SlackFailure."""
+        try:
+            answer = self._call("users.lookupByEmail", deadline, idempotent=True, email=email)
+        except SlackFailure as failure:
+            if failure.error == "users_not_found":
+                return None
+            raise
+        user_id = (answer.get("user") or {}).get("id")
+        return str(user_id) if user_id else None
 
     def send(
         self, user_id: str, text: str, blocks: list[dict[str, Any]], deadline: Deadline
@@ -166,39 +195,64 @@ class DirectMessages:
             budget = deadline.cap(self._call_timeout)
             if budget < MIN_CALL_TIME:
                 raise SlackFailure(method, "no time left before the deadline", transient=True)
-            # The SDK reads it for each request; the Lambdas make one call at a time.
-            self.client.timeout = budget  # type: ignore[assignment]
             try:
-                return self.client.api_call(method, json=args)
-            except SlackApiError as exc:
-                status = exc.response.status_code
-                error = str(exc.response.get("error", "unknown"))
-                if status == 429:
-                    wait = _retry_after(exc.response.headers)
-                    if wait + MIN_CALL_TIME <= deadline.remaining():
-                        self._sleep(wait)
-                        continue
-                    raise SlackFailure(method, "ratelimited", transient=True) from None
-                raise SlackFailure(
-                    method,
-                    error,
-                    transient=status >= 500 or error in TRANSIENT_ERRORS,
-                    maybe_delivered=status >= 500 and not idempotent,
-                ) from None
-            except (SlackClientError, OSError) as exc:
+                answer = bounded_http.post(
+                    self._api._replace(path=self._api.path + method),
+                    *self._encoded(method, args),
+                    budget,
+                    self._ssl_context,
+                )
+            except bounded_http.Unanswered as exc:
                 if idempotent and not retried:
                     retried = True
                     continue
+                reason = "timeout" if exc.timed_out else exc.reason
                 raise SlackFailure(
-                    method, type(exc).__name__, transient=True, maybe_delivered=not idempotent
+                    method, reason, transient=True, maybe_delivered=not idempotent and exc.sent
                 ) from None
+            if answer.status == 429:
+                wait = _retry_after(answer.header("Retry-After"))
+                if wait + MIN_CALL_TIME <= deadline.remaining():
+                    self._sleep(wait)
+                    continue
+                raise SlackFailure(method, "ratelimited", transient=True)
+            if answer.status >= 500:
+                raise SlackFailure(
+                    method,
+                    f"http_{answer.status}",
+                    transient=True,
+                    maybe_delivered=not idempotent,
+                )
+            return _parsed(method, answer)
+
+    def _encoded(self, method: str, args: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        if method in JSON_METHODS:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            return json.dumps(args).encode(), headers
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        fields = {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in args.items()}
+        return urlencode(fields).encode(), headers
 
 
-def _retry_after(headers: Mapping[str, Any]) -> float:
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return max(0.0, float(value if isinstance(value, str) else value[0]))
-            except (TypeError, ValueError, IndexError):
-                break
-    return 1.0
+def _parsed(method: str, answer: bounded_http.Answer) -> dict[str, Any]:
+    """Slack's JSON answer when it says ok; SlackFailure with its error code otherwise (5xx and
+    429 are the caller's)."""
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        # Not Slack answering below 500 (a wrong URL, a proxy refusing): it never got there.
+        raise SlackFailure(method, f"http_{answer.status}_not_slack", transient=False)
+    if body.get("ok") is not True:
+        error = str(body.get("error") or "unknown")
+        raise SlackFailure(method, error, transient=error in TRANSIENT_ERRORS)
+    return body
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except ValueError:
+        return 1.0

@@ -33,6 +33,7 @@ CODE = (
     "dbaccess/__init__.py",
     "dbaccess/py.typed",
     "dbaccess/access",
+    "dbaccess/bounded_http.py",
     "dbaccess/ca_bundles.py",
     "dbaccess/catalog.py",
     "dbaccess/credentials.py",

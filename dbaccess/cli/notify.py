@@ -10,7 +10,7 @@ import typer
 
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import diff_plans
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid
 from dbaccess.cli.diff import GitError, plans_between
 from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
 
@@ -49,11 +49,8 @@ def notify(
 
         $ dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"
     """
-    # The Slack SDK comes with the bot's extra (an engineer's install leaves it out).
-    require_extra("slack_sdk", "bot", "sends Slack messages and needs the Slack SDK")
-    from slack_sdk import WebClient
-
     from dbaccess.notify import notices, send_notices, summary
+    from dbaccess.slackweb import DirectMessages
 
     try:
         plans = plans_between(file, base, head, today_utc())
@@ -69,8 +66,11 @@ def notify(
         return
     if not slack_token or not slack_token.startswith("xoxb-"):
         _fail("no Slack bot token: set SLACK_BOT_TOKEN (xoxb-…) or pass --dry-run")
-    client = WebClient(token=slack_token, base_url=slack_api_url.rstrip("/") + "/", timeout=10)
-    for line in summary(send_notices(client, messages)):
+    try:
+        dms = DirectMessages(slack_token, slack_api_url)
+    except ValueError as exc:
+        _fail(f"DBACCESS_SLACK_API_URL: {exc}")
+    for line in summary(send_notices(dms, messages)):
         print(line)
 
 

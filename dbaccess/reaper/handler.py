@@ -23,7 +23,7 @@ def cold_start(clock: Callable[[], dt.datetime] | None = None) -> Reaper:
     import boto3
 
     from dbaccess.reaper.settings import load_settings
-    from dbaccess.slackweb import quiet_sdk_loggers, web_client_from_secret
+    from dbaccess.slackweb import direct_messages_from_secret, quiet_sdk_loggers
 
     quiet_sdk_loggers()
     settings = load_settings()
@@ -52,7 +52,7 @@ def cold_start(clock: Callable[[], dt.datetime] | None = None) -> Reaper:
         s3=session.client("s3"),
         dynamodb=session.client("dynamodb"),
         iam_in=iam_in,
-        slack=web_client_from_secret(
+        slack=direct_messages_from_secret(
             session.client("secretsmanager"),
             settings.slack_token_secret_arn,
             settings.slack_api_url,

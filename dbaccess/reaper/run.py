@@ -11,14 +11,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from dbaccess import request_item as rq
 from dbaccess.catalog import Catalog
@@ -92,15 +90,14 @@ class Reaper:
         s3: Any,
         dynamodb: Any,
         iam_in: Callable[[str], Any],  # account id -> an IAM client able to GetRole there
-        slack: WebClient,
+        slack: DirectMessages,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.settings = settings
         self._s3 = s3
         self._dynamodb = dynamodb
         self._iam_in = iam_in
-        self._slack = slack
-        self._dms = DirectMessages(slack)
+        self._dms = slack
         self._requests_table = rq.RequestTable(dynamodb, settings.request_table, now=clock)
         self._clock = clock
 
@@ -297,17 +294,7 @@ class Reaper:
         """Someone who never requested through Slack: find them by email
         (users.lookupByEmail, scope users:read.email)."""
         try:
-            answer = self._slack.users_lookupByEmail(email=email)
-        except SlackApiError as exc:
-            logger.warning(
-                "users.lookupByEmail failed",
-                extra={"email": email, "error": str(exc.response.get("error", "unknown"))},
-            )
+            return self._dms.user_id_for_email(email, Deadline.within(NOTICE_SEND_SECONDS))
+        except SlackFailure as exc:
+            logger.warning("users.lookupByEmail failed", extra={"email": email, "error": exc.error})
             return None
-        except (SlackClientError, OSError) as exc:
-            logger.warning(
-                "users.lookupByEmail failed", extra={"email": email, "error": type(exc).__name__}
-            )
-            return None
-        user: Mapping[str, Any] = answer.get("user") or {}
-        return str(user["id"]) if user.get("id") else None

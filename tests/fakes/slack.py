@@ -63,6 +63,13 @@ _INTERACTIVE_TYPES_WITH_RESPONSE = {"view_submission", "block_suggestion"}
 
 # Args that Slack clients send as JSON strings inside form bodies.
 _JSON_ARGS = ("blocks", "view", "attachments", "metadata")
+# Slack reads a JSON body only for (most) write methods; read methods such as
+# conversations.history, users.info and users.lookupByEmail take form fields or the query
+# string, and a JSON body's arguments are simply not seen there.
+_JSON_BODY_METHODS = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.update", "conversations.open"}
+    | {"views.publish", "views.open", "views.update"}
+)
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,11 @@ class _Trouble:
     """Planned misbehaviour for one method: HTTP 429s first, then {"ok": false} errors."""
 
     rate_limits: int = 0
+    http_errors: list[int] = field(default_factory=list)  # HTTP statuses, the call not carried out
     retry_after: int = 1
     errors: list[str] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)  # answer late (the call still took effect)
+    trickles: list[float] = field(default_factory=list)  # seconds between the answer's bytes
 
 
 class FakeSlack:
@@ -260,11 +269,23 @@ class FakeSlack:
         with self._cond:
             self._trouble.setdefault(method, _Trouble()).errors.extend([error] * times)
 
+    def fail_http(self, method: str, status: int = 503, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status`, not carrying them out
+        (Slack's edge when Slack is down)."""
+        with self._cond:
+            self._trouble.setdefault(method, _Trouble()).http_errors.extend([status] * times)
+
     def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
         """Carry out the next `times` calls of `method` at once but answer only `seconds`
         later, as Slack does when it is slow: a client that gave up never learns it worked."""
         with self._cond:
             self._trouble.setdefault(method, _Trouble()).delays.extend([seconds] * times)
+
+    def answer_trickling(self, method: str, seconds_per_byte: float, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` at once, then send the answer's body a
+        byte at a time, `seconds_per_byte` apart: a socket timeout never trips on it."""
+        with self._cond:
+            self._trouble.setdefault(method, _Trouble()).trickles.extend([seconds_per_byte] * times)
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """The messages posted in `channel`, oldest first, as conversations.history has them."""
@@ -469,17 +490,18 @@ class FakeSlack:
 
     def _handle_api(
         self, method: str, args: dict[str, Any], token: str | None
-    ) -> tuple[int, dict[str, Any], dict[str, str], float]:
+    ) -> tuple[int, dict[str, Any], dict[str, str], float, float]:
         """Answer one Web API call: (HTTP status, JSON body, extra headers, seconds to wait
-        before answering). Records it."""
+        before answering, seconds between the body's bytes). Records it."""
         arrived = time.perf_counter()
         status, body, headers = self._answer(method, args, token)
         with self._cond:
             self._calls.append(RecordedCall(method, args, token, status, body, arrived))
             trouble = self._trouble.get(method)
             delay = trouble.delays.pop(0) if trouble is not None and trouble.delays else 0.0
+            trickle = trouble.trickles.pop(0) if trouble is not None and trouble.trickles else 0.0
             self._cond.notify_all()
-        return status, body, headers, delay
+        return status, body, headers, delay, trickle
 
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None
@@ -499,6 +521,9 @@ class FakeSlack:
                     {"ok": False, "error": "ratelimited"},
                     {"Retry-After": str(trouble.retry_after)},
                 )
+            if trouble is not None and trouble.http_errors:
+                status = trouble.http_errors.pop(0)
+                return status, {"ok": False, "error": "service_unavailable"}, {}
             if trouble is not None and trouble.errors:
                 return HTTPStatus.OK, {"ok": False, "error": trouble.errors.pop(0)}, {}
         return HTTPStatus.OK, handler(args), {}
@@ -762,6 +787,8 @@ def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             args = _form(url.query)
             content_type = self.headers.get("Content-Type", "")
             if body and content_type.startswith("application/json"):
+                if method not in _JSON_BODY_METHODS:
+                    body = b"{}"  # its arguments are not seen, as with Slack
                 try:
                     decoded = json.loads(body)
                 except json.JSONDecodeError:
@@ -778,12 +805,14 @@ def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 if isinstance(args.get(name), str):
                     with contextlib.suppress(json.JSONDecodeError):
                         args[name] = json.loads(args[name])
-            status, answer, headers, delay = fake._handle_api(method, args, token)
+            status, answer, headers, delay, trickle = fake._handle_api(method, args, token)
             time.sleep(delay)
             with contextlib.suppress(OSError):  # a client that timed out has hung up
-                self._reply(status, answer, headers)
+                self._reply(status, answer, headers, trickle)
 
-        def _reply(self, status: int, answer: dict[str, Any], headers: dict[str, str]) -> None:
+        def _reply(
+            self, status: int, answer: dict[str, Any], headers: dict[str, str], trickle: float = 0
+        ) -> None:
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -791,7 +820,13 @@ def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if not trickle:
+                self.wfile.write(data)
+                return
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(trickle)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet; history() has every request

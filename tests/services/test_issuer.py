@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ from tests.services.issuer_world import (
     SLACK_USERS,
     SUPPORT_CONTACT,
     TABLE,
+    FakeContext,
     World,
     json_logs,
     load_event,
@@ -371,8 +373,12 @@ def test_nothing_secret_in_logs_exceptions_or_the_item(
     ok = world.request(FATIMA, "orders")
     records = world.new_stream_records()
     world.privatebin._modes.http_status = 503
-    world.invoke(records)
-    failures = [str(info[1]) for info in handler.processor.exceptions]
+    failures = []
+    for record in records:  # one by one, to keep what each raised
+        try:
+            handler.record_handler(record, FakeContext())  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - whatever it raised is checked below
+            failures.append(f"{type(exc).__name__}: {exc}")
     world.privatebin._modes.http_status = None
 
     # WHEN the request is delivered again and issued
@@ -447,3 +453,69 @@ def test_the_request_item_expires_after_the_audit_retention() -> None:
     assert stored[rq.STATUS] == {"S": "PENDING"}
     assert stored[rq.ATTEMPTS] == {"N": "0"}
     assert int(stored[rq.PURGE_AT]["N"]) == int((now + dt.timedelta(days=400)).timestamp())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: r.pop("dynamodb").clear(),  # no image at all (nor a sequence number: below)
+        lambda r: r["dynamodb"].pop("NewImage"),
+        lambda r: r["dynamodb"].__setitem__("NewImage", {"request_id": {"Q": "x"}}),
+        lambda r: r["dynamodb"].__setitem__("NewImage", ["not", "a", "map"]),
+        lambda r: r["dynamodb"]["NewImage"].__setitem__("email", {"N": "12"}),
+    ],
+    ids=["no-dynamodb", "no-image", "unknown-type", "image-not-a-map", "email-a-number"],
+)
+def test_a_record_that_is_no_request_fails_alone_and_is_audited(
+    world: World, json_logs: io.StringIO, damage: Any
+) -> None:
+    # GIVEN a batch of two requests, the first record damaged
+    world.request(FATIMA, "orders")
+    hugo = world.request(HUGO, "orders")
+    records = world.new_stream_records()
+    sequence = records[0]["dynamodb"]["SequenceNumber"]
+    damage(records[0])
+
+    # WHEN the batch is delivered
+    if "SequenceNumber" not in records[0].get("dynamodb", {}):
+        # THEN a failure that cannot be reported alone fails the whole batch (never lost)
+        with pytest.raises(RuntimeError, match="no sequence number"):
+            world.invoke(records)
+        return
+    response = world.invoke(records)
+
+    # THEN only the damaged record is reported failed, audited as malformed; the other issued
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    assert '"outcome":"malformed"' in json_logs.getvalue().replace(" ", "")
+    assert world.item(hugo)[rq.STATUS]["S"] == "ISSUED"
+
+
+def test_an_unexpected_failure_is_reported_and_logged_without_its_message(
+    world: World, json_logs: io.StringIO
+) -> None:
+    # GIVEN a DynamoDB client that fails in a way the issuer does not expect, with a message
+    # that carries something secret
+    secret = "xoxb-not-for-the-logs"
+
+    def broken(**_: Any) -> None:
+        raise RuntimeError(f"unexpected: {secret}")
+
+    world.request(FATIMA, "orders")
+    records = world.new_stream_records()
+    issuer = handler.issuer()
+    issuer.table.client.meta.events.register("before-send.dynamodb", broken)
+
+    # WHEN the record is delivered
+    response = world.invoke(records)
+
+    # THEN it is reported failed (delivered again), and the log names the error, not its text
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+    }
+    logs = json_logs.getvalue()
+    assert "record failed: RuntimeError at " in logs
+    assert secret not in logs
+
+
+def test_an_event_without_records_has_nothing_to_report(world: World) -> None:
+    assert handler.lambda_handler({}, FakeContext()) == {"batchItemFailures": []}  # type: ignore[arg-type]

@@ -62,6 +62,28 @@ def test_slack_answering_the_dm_after_the_timeout_delivers_one_link(world: World
     assert world.slack.calls("conversations.history")[0]["include_all_metadata"] in (True, "true")
 
 
+def test_slack_trickling_its_answer_is_cut_at_the_deadline_and_delivers_one_link(
+    world: World,
+) -> None:
+    # GIVEN Slack posts the DM, then sends its answer one byte every half second (a socket
+    # timeout, reset by every byte, never trips on that)
+    world.slack.answer_trickling("chat.postMessage", 0.5)
+    request_id = world.request(FATIMA, "orders")
+
+    # WHEN the request is delivered to an invocation with 20 s left
+    started = time.monotonic()
+    response = world.invoke(world.new_stream_records(), remaining_ms=20_000)
+    took = time.monotonic() - started
+
+    # THEN the post was cut at its time limit, well inside the invocation; the DM was found in
+    # the history: one DM, one paste, ISSUED
+    assert took < SLACK_CALL_TIMEOUT + 5, took
+    assert response == {"batchItemFailures": []}
+    assert world.status(request_id) == "ISSUED"
+    assert len(world.dms(FATIMA)) == 1
+    assert world.privatebin.post_count == 1
+
+
 def test_the_issued_write_failing_after_the_dm_never_makes_a_second_link(world: World) -> None:
     # GIVEN DynamoDB refuses to write ISSUED (the DM is already out when that happens)
     fault = world.refuse_dynamodb("UpdateItem", "InternalServerError", _is_final("ISSUED"))
