@@ -100,8 +100,8 @@ def handler_times() -> tuple[list[float], list[float]]:
                         "eventSource": "aws:dynamodb",
                         "awsRegion": REGION,
                         "dynamodb": {
-                            "Keys": {rq.REQUEST_ID: item[rq.REQUEST_ID]},
-                            "NewImage": item,
+                            "Keys": rq.to_item({rq.REQUEST_ID: item[rq.REQUEST_ID]}),
+                            "NewImage": rq.to_item(item),
                             "SequenceNumber": str(10**20 + i),
                             "SizeBytes": 300,
                             "StreamViewType": "NEW_IMAGE",
