@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urlsplit
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class Unanswered(Exception):
         self.reason = reason
         self.timed_out = timed_out
         self.sent = sent
+
+
+def parse_url(text: str) -> SplitResult:
+    """`text` as an http(s) URL with a host (and a valid port, if any); ValueError otherwise."""
+    url = urlsplit(text)  # ValueError for a broken IPv6 host
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"not an http(s) URL: {text!r}")
+    url.port  # noqa: B018 - ValueError for a port out of range, here rather than mid-call
+    return url
 
 
 def post(

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -97,11 +96,8 @@ class PrivateBin:
         ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        url = urlsplit(base_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
         self._base_url = base_url
-        self._url = url
+        self._url = bounded_http.parse_url(base_url)
         self._timeout = timeout
         self._ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._sleep = sleep

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from dbaccess import bounded_http
 from dbaccess.deadline import Deadline
@@ -88,16 +87,11 @@ class DirectMessages:
         api_url: str = DEFAULT_SLACK_API_URL,
         *,
         call_timeout: float = CALL_TIMEOUT,
-        ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        url = urlsplit(api_url if api_url.endswith("/") else api_url + "/")
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"not an http(s) URL: {api_url!r}")
-        self._api = url
+        self._api = bounded_http.parse_url(api_url if api_url.endswith("/") else api_url + "/")
         self._token = token
         self._call_timeout = call_timeout
-        self._ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._sleep = sleep
 
     def __repr__(self) -> str:  # never the token
@@ -200,7 +194,6 @@ class DirectMessages:
                     self._api._replace(path=self._api.path + method),
                     *self._encoded(method, args),
                     budget,
-                    self._ssl_context,
                 )
             except bounded_http.Unanswered as exc:
                 if idempotent and not retried:

@@ -716,24 +716,9 @@ class FakeSlack:
                     "[json-pointer:/view/blocks]"
                 )
         if problems:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": problems},
-            }
+            return _invalid_arguments(problems)
         assert isinstance(view, dict)
-        published = {
-            "id": "V" + secrets.token_hex(5).upper(),
-            "team_id": self.team_id,
-            "app_id": self.app_id,
-            "bot_id": self.bot_id,
-            "private_metadata": "",
-            "callback_id": "",
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "state": {"values": {}},
-            **view,
-        }
-        return {"ok": True, "view": published}
+        return {"ok": True, "view": self._view(view, private_metadata="", callback_id="")}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """A modal, as Slack checks it: a trigger, type modal, a title of at most 24
@@ -751,22 +736,22 @@ class FakeSlack:
         elif len(view.get("blocks") or []) > MAX_VIEW_BLOCKS:
             problems.append("[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]")
         if problems:
-            return {
-                "ok": False,
-                "error": "invalid_arguments",
-                "response_metadata": {"messages": problems},
-            }
+            return _invalid_arguments(problems)
         assert isinstance(view, dict)
-        opened = {
+        return {"ok": True, "view": self._view(view)}
+
+    def _view(self, view: dict[str, Any], **defaults: str) -> dict[str, Any]:
+        """A view as Slack answers with it: its ids and state, then what the app sent."""
+        return {
             "id": "V" + secrets.token_hex(5).upper(),
             "team_id": self.team_id,
             "app_id": self.app_id,
             "bot_id": self.bot_id,
-            "state": {"values": {}},
+            **defaults,
             "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "state": {"values": {}},
             **view,
         }
-        return {"ok": True, "view": opened}
 
 
 def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
@@ -832,6 +817,10 @@ def _make_http_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output quiet; history() has every request
 
     return Handler
+
+
+def _invalid_arguments(problems: list[str]) -> dict[str, Any]:
+    return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
 
 
 def _form(query: str) -> dict[str, Any]:
