@@ -22,3 +22,7 @@ PRIVILEGES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
 DATABASE_PRIVILEGES: Final = ("CONNECT",)
 # Default privileges cover objects created later; schemas themselves are granted directly.
 DEFAULT_PRIVILEGE_TYPES: Final = ("table", "sequence")
+# The mark of a login db-access made: the bootstrap creates this NOLOGIN role and the program
+# grants it to every login it declares (PostgreSQL roles; MySQL/MariaDB roles likewise). What
+# destroys (sweep) acts only on logins that carry it.
+MANAGED_MARKER: Final = "dbaccess_managed"
