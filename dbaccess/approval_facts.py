@@ -91,8 +91,14 @@ def set_status(
 
 def connect_with_token(token: str, api_url: str, *, timeout: int = 15) -> Github:
     """A client acting with `token` (the check's app installation token in the workflow).
-    Server errors of idempotent requests are retried twice; nothing here writes but the
-    status, which is safe to repeat."""
+    Server errors of idempotent requests are retried twice. A check makes a handful of reads,
+    so PyGithub's pause between requests (made for bursts of writes) is dropped."""
     from github import Auth
 
-    return Github(auth=Auth.Token(token), base_url=api_url, timeout=timeout, retry=2)
+    return Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        timeout=timeout,
+        retry=2,
+        seconds_between_requests=None,
+    )
