@@ -209,6 +209,8 @@ _FALLBACK: Final = "no owners: the repository's rule applies (branch protection'
 
 def _detail(v: Verdict, login: Callable[[str], str]) -> str:
     parts = [_FALLBACK] if v.fallback else []
+    if v.gaining:
+        parts.append(f"gaining access: {', '.join(v.gaining)}")
     if v.missing:
         parts.append(f"needs {v.missing}")
     if v.not_counted:

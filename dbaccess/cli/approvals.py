@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 import typer
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
-from dbaccess.bot.github_settings import API_URL, DEFAULT_ACCESS_FILE
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid
-from dbaccess.github_app import DEFAULT_API_URL
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
 from dbaccess.request_pr import is_repository_name, is_repository_path
 
 NOT_APPROVED = 1
+# The bot's setting (dbaccess.bot.github_settings.API_URL), named here without importing
+# PyGithub, which an engineer's install leaves out.
+API_URL = "DBACCESS_GITHUB_API_URL"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -36,7 +37,7 @@ def approvals(
     ],
     file: Annotated[
         str, typer.Option(help="The access file's path in the repository.")
-    ] = DEFAULT_ACCESS_FILE,
+    ] = "access.yaml",
     fmt: Annotated[
         ApprovalsFormat,
         typer.Option("--format", help="text for people, markdown for a job summary, json."),
@@ -62,8 +63,9 @@ def approvals(
         ),
     ] = None,
     api_url: Annotated[
-        str, typer.Option(envvar=API_URL, help="GitHub's API (GitHub Enterprise Server).")
-    ] = DEFAULT_API_URL,
+        str,
+        typer.Option(envvar=API_URL, help="GitHub's API (GitHub Enterprise Server's /api/v3)."),
+    ] = "https://api.github.com",
 ) -> None:
     """Check that an owner approved the latest commit of a pull request, for every
     database whose access (or settings) it changes.
@@ -84,6 +86,7 @@ def approvals(
 
         $ GITHUB_TOKEN=... dbaccess approvals --pr 42 --repo example-org/access
     """
+    require_extra("github", "bot", "reads pull requests from GitHub and needs PyGithub")
     from dbaccess import approval_facts, approvals
     from dbaccess.github_app import GitHubError
 
