@@ -98,12 +98,28 @@ def approvers(reviews: Iterable[Review], head_sha: str) -> tuple[str, ...]:
     return tuple(r.login for r in latest.values() if r.state == "APPROVED" and r.commit == head_sha)
 
 
-def touched_databases(diff: AccessDiff) -> list[str]:
-    """Every database whose access or settings the change touches, sorted."""
+def touched_databases(diff: AccessDiff) -> set[str]:
+    """Every database whose access or settings the change touches."""
     keys = {c.database for c in diff.changes}
     keys |= {db.key for db in (*diff.databases_added, *diff.databases_removed)}
     keys |= {c.database for c in diff.databases_changed}
-    return sorted(keys)
+    return keys
+
+
+def beneficiaries(diff: AccessDiff, base: AccessPlan, head: AccessPlan) -> dict[str, set[str]]:
+    """database -> the people who gain on it. A person whose `github:` login changes counts
+    as gaining on every database they hold in either version: the owners of those review the
+    new login (which later checks will trust), and the person cannot approve it."""
+    result: dict[str, set[str]] = {}
+    for change in diff.changes:
+        if gains(change):
+            result.setdefault(change.database, set()).add(change.person)
+    for relabelled in diff.github_changed:
+        for plan in (base, head):
+            person = plan.people.get(relabelled.person)
+            for grant in person.grants if person else ():
+                result.setdefault(grant.database, set()).add(relabelled.person)
+    return result
 
 
 def gains(change: Change) -> bool:
@@ -119,8 +135,10 @@ def evaluate(
 ) -> ApprovalReport:
     diff = diff_plans(base, head)
     declared = _logins(base, head)
+    gaining = beneficiaries(diff, base, head)
     verdicts = tuple(
-        _verdict(key, diff, base, facts, declared, is_member) for key in touched_databases(diff)
+        _verdict(key, gaining.get(key, set()), base, facts, declared, is_member)
+        for key in sorted(touched_databases(diff) | gaining.keys())
     )
     return ApprovalReport(facts.number, facts.head_sha, verdicts)
 
@@ -137,13 +155,13 @@ def _logins(base: AccessPlan, head: AccessPlan) -> dict[str, set[str]]:
 
 def _verdict(
     key: str,
-    diff: AccessDiff,
+    gainers: set[str],
     base: AccessPlan,
     facts: PullRequestFacts,
     declared: Mapping[str, set[str]],
     is_member: TeamMembership,
 ) -> Verdict:
-    gaining = sorted({c.person for c in diff.changes if c.database == key and gains(c)})
+    gaining = sorted(gainers)
     if facts.requester is not None and facts.requester.email not in gaining:
         gaining.append(facts.requester.email)
     excluded = {login for email in gaining for login in declared.get(email, ())}
