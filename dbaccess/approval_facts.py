@@ -9,6 +9,8 @@ of the pull request runs: its access.yaml is read as data.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from github import Github, GithubException
 
@@ -22,12 +24,31 @@ MEMBERS_READ = (
     "(the workflow's GITHUB_TOKEN has none): give the check the approvals app's token "
     "(README: Owner approval)"
 )
+# What the approvals app needs (README: Owner approval), quoted when GitHub says 403.
+APPROVALS_PERMISSIONS = (
+    "Contents: read, Pull requests: read, Commit statuses: read and write, and the "
+    "organization permission Members: read"
+)
+
+
+@contextmanager
+def _as_the_check(doing: str) -> Iterator[None]:
+    """github_app's translation, with the approvals app's permissions in a 403's advice
+    (github_app's names the bot's)."""
+    try:
+        with _translated(doing):
+            yield
+    except GitHubPermissionError:
+        raise GitHubPermissionError(
+            f"GitHub denied {doing}: the check's token needs {APPROVALS_PERMISSIONS} on the "
+            "repository (README: Owner approval)."
+        ) from None
 
 
 def read_pull(gh: Github, repo: str, number: int) -> PullRequestFacts:
     """The pull request's author, head commit, reviews and recorded requester, and the
     current head of its base branch (what it would merge into)."""
-    with _translated(f"reading pull request #{number} in {repo}"):
+    with _as_the_check(f"reading pull request #{number} in {repo}"):
         repository = gh.get_repo(repo)
         pull = repository.get_pull(number)
         reviews = tuple(
@@ -48,11 +69,12 @@ def access_texts(
     gh: Github, repo: str, path: str, facts: PullRequestFacts
 ) -> tuple[str | None, str]:
     """access.yaml at the base (None when it does not exist there) and at the head."""
-    try:
-        base: str | None = github_app.read_file(gh, repo, path, facts.base_sha).text
-    except GitHubNotFound:
-        base = None  # a new file: everything in it is gained
-    head = github_app.read_file(gh, repo, path, facts.head_sha).text
+    with _as_the_check(f"reading {path}"):
+        try:
+            base: str | None = github_app.read_file(gh, repo, path, facts.base_sha).text
+        except GitHubNotFound:
+            base = None  # a new file: everything in it is gained
+        head = github_app.read_file(gh, repo, path, facts.head_sha).text
     return base, head
 
 
@@ -72,7 +94,7 @@ def team_membership(gh: Github) -> TeamMembership:
                         return False
                     raise
         except GitHubPermissionError as error:
-            raise GitHubPermissionError(f"{MEMBERS_READ}. GitHub said: {error}") from None
+            raise GitHubPermissionError(f"{MEMBERS_READ}.") from error
         return isinstance(data, dict) and data.get("state") == "active"
 
     return is_member
@@ -85,7 +107,7 @@ def set_status(
     status = {"state": state, "context": STATUS_CONTEXT, "description": description[:140]}
     if target_url:
         status["target_url"] = target_url
-    with _translated(f"setting the {STATUS_CONTEXT} status of {sha[:7]} in {repo}"):
+    with _as_the_check(f"setting the {STATUS_CONTEXT} status of {sha[:7]} in {repo}"):
         gh.requester.requestJsonAndCheck("POST", f"/repos/{repo}/statuses/{sha}", input=status)
 
 

@@ -312,6 +312,24 @@ def test_without_members_read_a_team_owner_cannot_be_resolved_and_it_says_so(
     assert "Traceback" not in result.output
 
 
+def test_a_token_that_may_not_set_statuses_is_told_what_the_check_needs(
+    github: FakeGitHub,
+) -> None:
+    github.permissions["statuses"] = "read"
+    number = propose(
+        github, granting(BASE, "ana@example.com", ["database: orders, access: read-only"])
+    )
+
+    result = run(github, number, "--set-status")
+
+    assert result.exit_code == 1
+    assert (
+        "the check's token needs Contents: read, Pull requests: read, Commit statuses: read "
+        in (result.stderr)
+    )
+    assert github.statuses(REPO, github.head_sha(REPO, number)) == []
+
+
 def test_an_invalid_head_file_is_exit_2_with_its_place(github: FakeGitHub) -> None:
     number = propose(github, BASE.replace("github: olga", "github: '@olga'"))
 
