@@ -10,8 +10,9 @@ an owner must have approved the head commit: a login in the database's `owners:`
 branch (a pull request cannot appoint its own reviewers), or an active member of an owning
 team. Never counted: anyone who gains access to that database (matched by `github:` logins,
 declared in either version), the pull request's author, or the recorded requester. And only
-when the check can tell: an approver counts if every person who gains access declared a
-login, or if the base file declares the approver's login for someone who gains nothing there.
+when the check can tell: an approver counts if every person who gains access has a login in
+the base file (a login the change itself declares is not yet reviewed), or if the base file
+declares the approver's login for someone who gains nothing there.
 A database without owners falls back to the repository's rule (branch protection's required
 reviews), with the same exclusions.
 """
@@ -167,7 +168,8 @@ def _verdict(
     excluded = {login for email in gaining for login in declared.get(email, ())}
     if facts.requester is not None and facts.requester.github:
         excluded.add(facts.requester.github.lower())
-    undeclared = [email for email in gaining if not declared.get(email)]
+    # A login declared by this change is not trusted to tell who someone is: it is reviewed here.
+    undeclared = [e for e in gaining if not (base.people.get(e) and base.people[e].github)]
     # Logins the base file gives to someone who gains nothing here: known not to gain.
     known_others = {
         p.github.lower() for email, p in base.people.items() if p.github and email not in gaining
@@ -206,8 +208,9 @@ def _not_counted_because(
     if login.lower() in excluded:
         return "gains access"
     if undeclared and login.lower() not in known_others:
-        return "cannot tell whether they gain access: no `github:` in access.yaml for " + ", ".join(
-            undeclared
+        unknown = ", ".join(undeclared)
+        return (
+            f"cannot tell whether they gain access: no `github:` on the base branch for {unknown}"
         )
     return None
 

@@ -267,7 +267,7 @@ def test_the_bot_s_recorded_requester_and_undeclared_people(github: FakeGitHub) 
     assert not_counted(report, "orders") == [
         (
             "tariq",
-            "cannot tell whether they gain access: no `github:` in access.yaml for bea@example.com",
+            "cannot tell whether they gain access: no `github:` on the base branch for bea@example.com",
         )
     ]
 

@@ -101,6 +101,33 @@ def test_a_removed_database_needs_its_owners_and_a_new_one_falls_back() -> None:
     assert billing.passed
 
 
+def test_a_login_the_change_declares_does_not_yet_tell_who_someone_is() -> None:
+    # mallory, an owner, is added with someone else's login: her approval must not count.
+    base = BASE.replace('"@olga", "@example-org/dba"', '"@olga", "@mallory"')
+    head = base.replace(
+        "  olga@example.com:\n",
+        "  mallory@example.com:\n    github: alice\n"
+        "    grants: [{database: orders, access: read-only}]\n  olga@example.com:\n",
+    )
+    facts = PullRequestFacts(7, "bob", HEAD, "b" * 40, None, (Review("mallory", "APPROVED", HEAD),))
+
+    report = evaluate(
+        load_access_text(base, "access.yaml", today=TODAY),
+        load_access_text(head, "access.yaml", today=TODAY),
+        facts,
+        lambda *_: False,
+    )
+
+    assert not report.passed
+    assert report.verdicts[0].not_counted == (
+        (
+            "mallory",
+            "cannot tell whether they gain access: no `github:` on the base branch for "
+            "mallory@example.com",
+        ),
+    )
+
+
 def test_the_recorded_requester_never_counts_even_as_a_team_owner() -> None:
     head = BASE.replace(
         "  olga@example.com:\n",
