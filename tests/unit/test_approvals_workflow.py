@@ -55,6 +55,7 @@ def test_the_check_has_read_permissions_the_app_key_and_nothing_of_the_deploy() 
     assert re.findall(r"secrets\.\w+", text) == ["secrets.DBACCESS_APPROVALS_APP_PRIVATE_KEY"]
     for deploy_power in ("id-token", "aws-actions", "PULUMI"):
         assert deploy_power not in text
+    assert uses(workflow, "actions/setup-python")["with"] == {"python-version": "3.11"}  # no cache
     for step in steps(workflow):
         if "uses" in step:
             assert step["uses"].split("@")[1].startswith("v"), step["uses"]
