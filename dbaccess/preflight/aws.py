@@ -117,35 +117,57 @@ def _parameters(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str
         marker = {"Marker": page["Marker"]}
 
 
+@dataclass(frozen=True)
+class _GroupApi:
+    """How one kind of server names its parameter group, lists it and changes it."""
+
+    describe: str  # the boto3 operation listing a group's parameters
+    name_arg: str  # its argument naming the group
+    command: str  # the AWS CLI command that changes a group
+    option: str  # its option naming the group
+    apply: str  # what follows ParameterValue=... in --parameters
+
+
+_RDS_INSTANCE: Final = _GroupApi(
+    "describe_db_parameters",
+    "DBParameterGroupName",
+    "aws rds modify-db-parameter-group",
+    "--db-parameter-group-name",
+    ",ApplyMethod=immediate",
+)
+_RDS_CLUSTER: Final = _GroupApi(
+    "describe_db_cluster_parameters",
+    "DBClusterParameterGroupName",
+    "aws rds modify-db-cluster-parameter-group",
+    "--db-cluster-parameter-group-name",
+    ",ApplyMethod=immediate",
+)
+_REDSHIFT: Final = _GroupApi(
+    "describe_cluster_parameters",
+    "ParameterGroupName",
+    "aws redshift modify-cluster-parameter-group",
+    "--parameter-group-name",
+    " (then reboot the cluster)",
+)
+
+
+def _group(server: dict[str, Any], db: DatabaseSpec) -> tuple[_GroupApi, str]:
+    if db.engine == "redshift":
+        return _REDSHIFT, server["ClusterParameterGroups"][0]["ParameterGroupName"]
+    if db.is_cluster:
+        return _RDS_CLUSTER, server["DBClusterParameterGroup"]
+    return _RDS_INSTANCE, server["DBParameterGroups"][0]["DBParameterGroupName"]
+
+
 def tls_enforced(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
     """The engine's TLS parameter is on in the server's parameter group."""
     wanted = TLS_PARAMETER[db.engine]
-    if db.engine == "redshift":
-        group = server["ClusterParameterGroups"][0]["ParameterGroupName"]
-        found = _parameters(client, "describe_cluster_parameters", ParameterGroupName=group)
-        fix = (
-            f"aws redshift modify-cluster-parameter-group --parameter-group-name {group} "
-            f"--parameters ParameterName={wanted.name},ParameterValue={wanted.fix_value} "
-            f"--region {db.region}; then reboot the cluster"
-        )
-    elif db.is_cluster:
-        group = server["DBClusterParameterGroup"]
-        found = _parameters(
-            client, "describe_db_cluster_parameters", DBClusterParameterGroupName=group
-        )
-        fix = (
-            f"aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name "
-            f"{group} --parameters ParameterName={wanted.name},ParameterValue="
-            f"{wanted.fix_value},ApplyMethod=immediate --region {db.region}"
-        )
-    else:
-        group = server["DBParameterGroups"][0]["DBParameterGroupName"]
-        found = _parameters(client, "describe_db_parameters", DBParameterGroupName=group)
-        fix = (
-            f"aws rds modify-db-parameter-group --db-parameter-group-name {group} "
-            f"--parameters ParameterName={wanted.name},ParameterValue={wanted.fix_value},"
-            f"ApplyMethod=immediate --region {db.region}"
-        )
+    api, group = _group(server, db)
+    found = _parameters(client, api.describe, **{api.name_arg: group})
+    fix = (
+        f"{api.command} {api.option} {group} --region {db.region} --parameters "
+        f"ParameterName={wanted.name},ParameterValue={wanted.fix_value}{api.apply}"
+    )
     if group.startswith("default."):
         fix = (
             f"A default parameter group cannot be changed: create one for the engine's "

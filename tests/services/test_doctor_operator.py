@@ -209,8 +209,8 @@ def test_every_missing_prerequisite_says_its_fix(
     ) in out
     assert "rds.force_ssl is 0 in parameter group orders-pg16" in out
     assert (
-        "aws rds modify-db-parameter-group --db-parameter-group-name orders-pg16 --parameters "
-        "ParameterName=rds.force_ssl,ParameterValue=1,ApplyMethod=immediate"
+        "aws rds modify-db-parameter-group --db-parameter-group-name orders-pg16 --region "
+        "eu-west-1 --parameters ParameterName=rds.force_ssl,ParameterValue=1,ApplyMethod=immediate"
     ) in out
     assert out.count("Run dbaccess bootstrap --database orders") == 3
     assert "PUBLIC may CONNECT to orders" in out
@@ -278,6 +278,18 @@ def test_a_cluster_a_redshift_cluster_and_what_moto_cannot_answer(project: Path)
     assert (
         "? TLS enforced: could not check: parameter group payments-pg gives no value for "
         "rds.force_ssl" in payments.stdout
+    )
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="payments-pg",
+        Parameters=[
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "0", "ApplyMethod": "immediate"}
+        ],
+    )
+    again = doctor("payments", "--privatebin-url", "http://127.0.0.1:9/")
+    assert (
+        "aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name payments-pg "
+        "--region eu-west-1 --parameters ParameterName=rds.force_ssl,ParameterValue=1,"
+        "ApplyMethod=immediate" in again.stdout
     )
     analytics = doctor("analytics", "--privatebin-url", "http://127.0.0.1:9/")
     assert lines(analytics.stdout)[:3] == [
