@@ -382,3 +382,25 @@ def test_a_mysql_admin_signs_in_with_iam_and_holds_the_mark(mysql_server: MariaD
             "doc_admin holds dbaccess_managed WITH ADMIN OPTION"
         )
     mysql_server.sql("DROP USER doc_admin; DROP ROLE dbaccess_managed")
+
+
+@pytest.mark.mysql
+def test_the_cli_signs_in_to_mysql_as_the_admin_with_an_iam_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mysql_server: MariaDBServer,
+    privatebin: FakePrivateBin,
+) -> None:
+    stack_project(tmp_path, monkeypatch, SHOP.format(port=mysql_server.port))
+    mysql_server.sql("DROP USER IF EXISTS doc_admin")
+    mysql_local.bootstrap(mysql_server, "doc_admin", ["doc_shop"])
+    with mock_aws():
+        argv = ["--ca-bundle", str(mysql_server.ca_file), "--privatebin-url", privatebin.url]
+        result = CliRunner().invoke(app, ["doctor", "--operator", "shop", *argv])
+    mysql_server.sql("DROP USER doc_admin")
+    assert result.exit_code == 1, result.output
+    # TLS verified, then the server refused the token (locally the admin has a password)
+    assert "✗ admin login signs in: doc_admin could not sign in to localhost" in result.stdout
+    assert "Access denied for user 'doc_admin'" in result.stdout
+    for part in ("Action=connect", "X-Amz-", "DBUser="):
+        assert part not in result.output
