@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from dbaccess.access import load_access_text
 from dbaccess.cli import app
-from dbaccess.cli.doctor import privatebin_page
+from dbaccess.cli.doctor import Report, privatebin_checks, privatebin_page
 from dbaccess.cli.identity import EngineerError
 from dbaccess.preflight import Failed
 from dbaccess.preflight import mysql as preflight_mysql
@@ -404,3 +404,13 @@ def test_the_cli_signs_in_to_mysql_as_the_admin_with_an_iam_token(
     assert "Access denied for user 'doc_admin'" in result.stdout
     for part in ("Action=connect", "X-Amz-", "DBUser="):
         assert part not in result.output
+
+
+def test_a_stack_without_privatebin_has_nothing_to_check_there(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A CLI-only pilot: no issuer, so no PrivateBin
+    report = Report()
+    privatebin_checks(report, None)
+    assert capsys.readouterr().out == "✓ PrivateBin: none set (no issuer: a CLI-only pilot)\n"
+    assert not report.failed
