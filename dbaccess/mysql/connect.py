@@ -39,14 +39,24 @@ def admin_token(target: AdminTarget) -> str:
 
 
 def admin_connection(target: AdminTarget) -> pymysql.Connection:
+    return verified_connection(
+        target.host, target.port, target.admin_login, admin_token(target), target.ca_bundle
+    )
+
+
+def verified_connection(
+    host: str, port: int, user: str, password: str, ca_bundle: str
+) -> pymysql.Connection:
+    """`user` over TLS verified against `ca_bundle` and the host name: the admin with its
+    token, or the master user with its password (`dbaccess bootstrap`)."""
     # The server asks for mysql_clear_password (AWSAuthenticationPlugin); PyMySQL answers it
     # with the token, which is why TLS must be on and verified before anything is sent.
     return pymysql.connect(
-        host=target.host,
-        port=target.port,
-        user=target.admin_login,
-        password=admin_token(target),
-        ssl_ca=target.ca_bundle,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        ssl_ca=ca_bundle,
         ssl_verify_cert=True,
         ssl_verify_identity=True,
         autocommit=True,
