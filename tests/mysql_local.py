@@ -29,7 +29,7 @@ END_SESSIONS: Final = "CONNECTION ADMIN ON *.*"
 
 
 def bootstrap(server: MariaDBServer, admin_login: str, databases: list[str]) -> None:
-    """The README's bootstrap, run as root (RDS: the master user)."""
+    """`dbaccess bootstrap`'s statements, run as root (RDS: the master user)."""
     server.sql(
         ";\n".join(
             bootstrap_statements(admin_login, databases, auth=AUTH, end_sessions=END_SESSIONS)
