@@ -85,8 +85,9 @@ def bootstrap(
 
     Example:
 
-        $ DBACCESS_MASTER_PASSWORD=... dbaccess bootstrap --database orders \\
-              --master-user postgres --dry-run
+        $ export DBACCESS_MASTER_PASSWORD=...
+
+        $ dbaccess bootstrap --database orders --master-user postgres --dry-run
     """
     access, db = _database(file, database)
     bundle = _ca_bundle(ca_bundle)
