@@ -17,7 +17,7 @@ import typer
 
 from dbaccess.access import InvalidInput, load_access_file
 from dbaccess.access.errors import did_you_mean
-from dbaccess.cli.audit import CaBundleOption, FileOption
+from dbaccess.cli.audit import FileOption
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
 
 if TYPE_CHECKING:
@@ -40,6 +40,15 @@ MasterPasswordOption = Annotated[
         help="Its password. Set the environment variable rather than the option, which `ps` "
         "shows (PostgreSQL: else PGPASSWORD or ~/.pgpass).",
         envvar="DBACCESS_MASTER_PASSWORD",
+        show_envvar=True,
+    ),
+]
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="CA bundle that verifies the server (default: "
+        "~/.config/dbaccess/rds-ca-bundle.pem); unused with a --dsn that sets sslmode.",
+        envvar="DBACCESS_CA_BUNDLE",
         show_envvar=True,
     ),
 ]

@@ -23,12 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from dbaccess import ca_bundles
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.audit.connect import (
-    APPLICATION_NAME,
-    CONNECT_TIMEOUT_SECONDS,
-    ConfigError,
-    Unreachable,
-)
+from dbaccess.audit.connect import ConfigError, _open
 from dbaccess.audit.expected import RDS_IAM, is_rds_own
 from dbaccess.privileges import MANAGED_MARKER
 
@@ -393,13 +388,6 @@ def master_params(
 
 
 def connect_master(params: Mapping[str, Any]) -> psycopg.Connection[Any]:
-    """Open the master user's connection; raises Unreachable, its message without the
-    password."""
-    try:
-        return psycopg.connect(
-            **params, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name=APPLICATION_NAME
-        )
-    except psycopg.Error as exc:
-        message = " ".join(str(exc).split())
-        secret = str(params.get("password") or "")
-        raise Unreachable(message.replace(secret, "***") if secret else message) from None
+    """Open the master user's connection (as audit opens the admin's); raises Unreachable,
+    its message without the password."""
+    return _open(params, (str(params.get("password") or ""),))

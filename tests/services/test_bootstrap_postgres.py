@@ -410,3 +410,16 @@ def test_without_dsn_it_connects_to_the_access_file_host_as_the_master_user(
     assert "  as master" in result.stdout
     assert MASTER_PASSWORD not in result.stdout + result.stderr
     assert connects(server, "reporting", "orders")
+
+
+def test_without_a_master_user_it_says_how_to_name_one(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["bootstrap", "--file", str(access_file), "--database", "orders"],
+        env={"DBACCESS_MASTER_DSN": None, "DBACCESS_MASTER_USER": None},
+    )
+
+    assert result.exit_code == 2
+    assert "name the master user: --master-user NAME" in result.stderr
