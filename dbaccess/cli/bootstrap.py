@@ -258,8 +258,8 @@ def _mysql(
             before, after = run_bootstrap(conn, statements, db.admin_login, dry_run=dry_run)
     except MysqlApplyError as exc:
         _failed(
-            f"{_scrub(exc, password)}; bootstrap runs as the RDS master user. The statements "
-            "before it have run; each may be run again."
+            f"{_scrub(exc, password)}. The statements before it have run (each may be run "
+            "again); a missing privilege means: run it as the RDS master user."
         )
     print(f"  as {user}")
     print("Would run:" if dry_run else "Ran:")

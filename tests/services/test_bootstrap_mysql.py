@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from dbaccess.cli import app
 from dbaccess.mysql import apply
-from dbaccess.mysql.bootstrap import bootstrap_statements
 from dbaccess.mysql.connect import verified_connection
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
@@ -141,7 +140,7 @@ def test_a_user_without_the_privileges_is_told_to_use_the_master_user(
     code, _, err = bootstrap(server, access_file, user="boot_nobody", password="nobody-pw")
 
     assert code == 1
-    assert "bootstrap runs as the RDS master user" in err
+    assert "run it as the RDS master user" in err
 
 
 def test_a_wrong_password_says_it_cannot_connect(server: MariaDBServer, access_file: Path) -> None:
@@ -153,9 +152,7 @@ def test_a_wrong_password_says_it_cannot_connect(server: MariaDBServer, access_f
 
 
 def test_a_second_run_changes_nothing(server: MariaDBServer) -> None:
-    statements = bootstrap_statements(
-        ADMIN, DATABASES, auth=mysql_local.AUTH, end_sessions=mysql_local.END_SESSIONS
-    )
+    statements = mysql_local.statements(ADMIN, DATABASES)
     master = verified_connection(
         server.host, server.port, MASTER, MASTER_PASSWORD, str(server.ca_file)
     )
