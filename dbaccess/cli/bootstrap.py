@@ -173,7 +173,7 @@ def _postgres(
         params = master_params(db, dsn, user, password, bundle)
     except ConfigError as exc:
         _usage(str(exc))
-    print(f"{db.key}: PostgreSQL database {db.name} on {params['host']}:{params.get('port', 5432)}")
+    print(f"{db.key}: PostgreSQL database {db.name} on {params['host']}:{params['port']}")
     try:
         with connect_master(params) as conn:
             plan = run_bootstrap(conn, db, dry_run=dry_run)
@@ -198,7 +198,10 @@ def render_postgres(
     width = max(len(reach.role) for reach in plan.connect)
     lines += [f"  {reach.role:<{width}}  {reach.why}" for reach in plan.connect]
     if plan.managed:
-        lines.append(f"  and {plan.managed} logins db-access made: through their database groups")
+        logins = "login" if plan.managed == 1 else "logins"
+        lines.append(
+            f"  and {plan.managed} {logins} db-access made: through their database groups only"
+        )
     if plan.shut_out:
         lines.append(f"Cannot connect, as before: {', '.join(plan.shut_out)}")
     for schema, keep in plan.create.items():

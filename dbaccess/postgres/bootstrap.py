@@ -349,7 +349,8 @@ def master_params(
     db: DatabaseSpec, dsn: str | None, user: str | None, password: str | None, ca_bundle: Path
 ) -> dict[str, Any]:
     """libpq parameters for the master user's connection to `db`: `dsn` when given (its own
-    sslmode wins), else access.yaml's host, port and database; `user` and `password` where the
+    sslmode wins; access.yaml's host and port where it names none), else access.yaml's host,
+    port and database; `user` and `password` where the
     DSN has none (without a password libpq reads PGPASSWORD or ~/.pgpass). TLS is verified
     against `ca_bundle` unless the DSN says otherwise. Raises ConfigError without echoing the
     DSN (it may hold a password)."""
@@ -369,6 +370,8 @@ def master_params(
             f"'{db.name}'; point --dsn at '{db.name}' or name the right --database"
         )
     params["dbname"] = db.name
+    params.setdefault("host", db.host)
+    params.setdefault("port", db.port)
     for key, value in (("user", user), ("password", password)):
         if value and not params.get(key):
             params[key] = value

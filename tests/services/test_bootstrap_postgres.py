@@ -317,6 +317,27 @@ def test_a_person_login_the_program_makes_later_connects_only_through_its_group(
         world.session(server, "bobjones_rw", "inventory")
 
 
+def test_a_login_db_access_made_gets_no_direct_connect(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    # A database added to access.yaml after the first deploy: a person login of the server
+    # (carrying the mark) reached it through PUBLIC, and must not keep it past its grants.
+    server.psql(
+        "CREATE ROLE dbaccess_managed NOLOGIN; "
+        "CREATE ROLE zoe_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_managed",
+        variables={"pw": APP_PASSWORD},
+    )
+    assert connects(server, "zoe_ro", "orders")
+
+    code, out, err = bootstrap(server, access_file, "orders")
+
+    assert code == 0, err
+    assert not connects(server, "zoe_ro", "orders")
+    assert "zoe_ro" not in direct_grantees(server, "orders")
+    assert "and 1 login db-access made: through their database groups only" in out
+    assert 'CREATE ROLE "dbaccess_managed"' not in out  # the mark exists already
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
