@@ -213,13 +213,15 @@ class _Planner:
     def keep(
         self, login: str, public: set[str], connect_via: str | None, temporary_via: str | None
     ) -> str:
-        """Grant `login` directly what it has today only through PUBLIC; say what."""
+        """Grant `login` directly what it has today only through PUBLIC; say what. (TEMPORARY
+        only for a login that can connect: to one that cannot, it would be noise.)"""
         kept = []
+        connects = connect_via is not None or "CONNECT" in public
         for privilege, via, name in (
             ("CONNECT", connect_via, "keep_connect"),
             ("TEMPORARY", temporary_via, "keep_temporary"),
         ):
-            if privilege in public and via is None:
+            if privilege in public and via is None and connects:
                 self.add(f"keep {privilege} for {login}", name, database=self.db.name, role=login)
                 kept.append(privilege)
         return " and ".join(kept)
