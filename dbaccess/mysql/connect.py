@@ -47,16 +47,26 @@ class NoAnswer(pymysql.err.OperationalError):
 
 def admin_connection(target: AdminTarget) -> pymysql.Connection:
     """Raises pymysql's errors; NoAnswer for a server that stays silent."""
-    password = admin_token(target)
+    return verified_connection(
+        target.host, target.port, target.admin_login, admin_token(target), target.ca_bundle
+    )
+
+
+def verified_connection(
+    host: str, port: int, user: str, password: str, ca_bundle: str
+) -> pymysql.Connection:
+    """`user` over TLS verified against `ca_bundle` and the host name: the admin with its
+    token, or the master user with its password (`dbaccess bootstrap`). Raises pymysql's
+    errors; NoAnswer for a server that stays silent."""
     try:
         # The server asks for mysql_clear_password (AWSAuthenticationPlugin); PyMySQL answers
         # it with the token, which is why TLS must be on and verified before anything is sent.
         return pymysql.connect(
-            host=target.host,
-            port=target.port,
-            user=target.admin_login,
+            host=host,
+            port=port,
+            user=user,
             password=password,
-            ssl_ca=target.ca_bundle,
+            ssl_ca=ca_bundle,
             ssl_verify_cert=True,
             ssl_verify_identity=True,
             autocommit=True,
@@ -69,14 +79,14 @@ def admin_connection(target: AdminTarget) -> pymysql.Connection:
     except ssl.SSLError as exc:  # PyMySQL reads the CA bundle before it connects
         raise pymysql.err.OperationalError(
             CR.CR_SSL_CONNECTION_ERROR,
-            f"the CA bundle {target.ca_bundle} is not usable ({exc.reason or exc}): it must be "
+            f"the CA bundle {ca_bundle} is not usable ({exc.reason or exc}): it must be "
             "RDS's global bundle (PEM)",
         ) from None
     except pymysql.err.OperationalError as exc:
         if isinstance(exc.__context__, TimeoutError):
             raise NoAnswer(
                 exc.args[0],
-                f"MySQL server {target.host}:{target.port} did not answer within "
+                f"MySQL server {host}:{port} did not answer within "
                 f"{DATABASE_SECONDS} s (check the host and port in access.yaml and that the "
                 "server is up)",
             ) from None
