@@ -602,7 +602,7 @@ def build_policies(
     for secret in secret_arns:
         boundary.add(["secretsmanager:GetSecretValue"], secret)
     return {
-        "deploy": deploy.policy("DbaccessDeploy", _guards(boundaries)),
+        "deploy": deploy.policy("DbaccessDeploy", _guards()),
         "preview": preview.policy("DbaccessPreview"),
         "boundary": boundary.policy("DbaccessBoundary"),
     }
@@ -612,16 +612,19 @@ def _one_or_all(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
 
 
-def _guards(boundaries: list[str]) -> list[dict[str, Any]]:
+def _guards() -> list[dict[str, Any]]:
     """Denies that hold whatever else the deploy role is given: no role without the boundary,
-    no removing it, no editing the boundary policy."""
+    no removing it, no editing the boundary policy. A Deny may name every account's boundary
+    with one pattern (a role's boundary is always a policy of its own account); the Allows
+    name each account's."""
+    every_boundary = boundary_arn("*")
     return [
         {
             "Sid": "DbaccessDenyRolesWithoutBoundary",
             "Effect": "Deny",
             "Action": list(BOUNDED_ROLE_WRITES),
             "Resource": "*",
-            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": _one_or_all(boundaries)}},
+            "Condition": {"ArnNotLike": {"iam:PermissionsBoundary": every_boundary}},
         },
         {
             "Sid": "DbaccessDenyBoundaryRemoval",
@@ -633,6 +636,6 @@ def _guards(boundaries: list[str]) -> list[dict[str, Any]]:
             "Sid": "DbaccessDenyBoundaryEdits",
             "Effect": "Deny",
             "Action": list(POLICY_EDITS),
-            "Resource": _one_or_all(boundaries),
+            "Resource": every_boundary,
         },
     ]

@@ -23,6 +23,7 @@ from dbaccess.request_item import EMAIL_INDEX
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"
 INLINE_POLICY_MAX: Final = 10_240  # IAM's inline role policy limit, whitespace not counted
+MANAGED_POLICY_MAX: Final = 6_144  # a customer managed policy's (the boundary), likewise
 # Resource ids are "db-" / "cluster-" and 26 characters: policies are sized with ids of that
 # length before AWS has answered the lookups.
 RESOURCE_ID_PREFIX: Final = {"instance": "db-", "cluster": "cluster-"}

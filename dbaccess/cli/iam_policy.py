@@ -28,6 +28,7 @@ from dbaccess.cli.common import (
     require_program_extra,
 )
 from dbaccess.deploy_policy import Declared, Lookup, UncoveredType, build_policies
+from dbaccess.policies import INLINE_POLICY_MAX, MANAGED_POLICY_MAX, compact_size
 from dbaccess.settings import Settings
 
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -171,4 +172,12 @@ def iam_policy(
         policies = policies_of(program, stack, program.region)
     except UncoveredType as exc:
         _fail(str(exc), "this is a gap in dbaccess itself; report it")
-    print(json.dumps(policies[role.value], indent=2))
+    document = policies[role.value]
+    limit = MANAGED_POLICY_MAX if role is Role.boundary else INLINE_POLICY_MAX
+    if (size := compact_size(document)) > limit:
+        _fail(
+            f"the {role.value} policy would be {size} characters; IAM allows {limit}",
+            "it grows with the stack's accounts and databases; report it (it would have to be "
+            "split into managed policies)",
+        )
+    print(json.dumps(document, indent=2))

@@ -28,7 +28,6 @@ BOUNDARY = policies.boundary_arn(PROD)
 OUR_KEY_TAG = {f"aws:ResourceTag/{policies.STACK_TAG}": STACK}
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SOME_KEY = f"arn:aws:kms:{REGION}:{PROD}:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
-MANAGED_POLICY_MAX = 6_144  # IAM's limit for a managed policy (the boundary), no whitespace
 
 
 @pytest.fixture(scope="module")
@@ -273,4 +272,4 @@ def test_a_bounded_role_cannot(boundary: dict[str, Any], attempt: str) -> None:
 
 def test_both_documents_fit_iam(documents: dict[str, dict[str, Any]]) -> None:
     assert policies.compact_size(documents["deploy"]) <= policies.INLINE_POLICY_MAX
-    assert policies.compact_size(documents["boundary"]) <= MANAGED_POLICY_MAX
+    assert policies.compact_size(documents["boundary"]) <= policies.MANAGED_POLICY_MAX

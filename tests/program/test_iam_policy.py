@@ -192,3 +192,42 @@ def test_preview_accounts_must_name_every_account() -> None:
     raw["previewAccounts"] = {ACCOUNT: f"arn:aws:iam::{ACCOUNT}:role/dbaccess-preview"}
     with pytest.raises(ValueError, match="missing 210987654321"):
         Settings.model_validate(raw)
+
+
+# --- the command's door: a wrong account, a directory that is not the program ------------
+
+
+def test_an_account_the_stack_does_not_use_is_refused_with_the_stacks_accounts() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", "999999999999"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--account 999999999999 is not an account of stack prod" in result.stderr
+    assert "123456789012, 210987654321" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_without_the_program_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    # GIVEN the stack's files but no __main__.py (say, an installed dbaccess run outside the
+    # checkout, with the settings copied beside access.yaml)
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "access.yaml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    # WHEN the operator asks for a policy there
+    result = subprocess.run(
+        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", ACCOUNT],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    # THEN they are told where the program is missing and what to do, and nothing is printed
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{tmp_path / '__main__.py'} does not exist" in result.stderr
+    assert "--program-dir" in result.stderr
+    assert "Traceback" not in result.stderr

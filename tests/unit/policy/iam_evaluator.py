@@ -2,9 +2,9 @@
 
 Allow and Deny statements (an explicit Deny wins); Action and Resource with IAM's wildcards
 (`*` and `?`, `*` matching `/` too; actions case-insensitive); the condition operators
-StringEquals, StringNotEquals, StringLike, ArnEquals, ArnNotEquals, ArnLike and DateLessThan, with the `ForAllValues:` /
-`ForAnyValue:` set prefixes and the `IfExists` suffix. A key missing from the request makes a
-positive operator false and a negated one true, as in IAM. A request with several resources
+StringEquals, StringLike, ArnEquals, ArnLike, their negations and DateLessThan, with the
+`ForAllValues:` / `ForAnyValue:` set prefixes and the `IfExists` suffix. A key missing from the
+request makes a positive operator false and a negated one true, as in IAM. A request with several resources
 (GetClusterCredentials names a user, a database and groups) is allowed only when each resource
 is allowed and none is denied. Anything else in a document is refused, not guessed at.
 """
@@ -44,7 +44,11 @@ def _matches(operator: str, wanted: Any, given: Any) -> bool:
     raise AssertionError(f"the evaluator does not know {operator}")
 
 
-_NEGATED = {"StringNotEquals": "StringEquals", "ArnNotEquals": "ArnEquals"}
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
 
 
 def _holds_one(operator: str, key: str, wanted: Any, context: Context) -> bool:
