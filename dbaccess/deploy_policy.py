@@ -338,17 +338,20 @@ VPC_INTERFACES: Final = (
     "ec2:UnassignPrivateIpAddresses",
 )
 VPC_RUNTIME_DESCRIBE: Final = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
-# A person role's database access (policies.database_permissions), in each account.
-PERSON_DATABASE_ACCESS: Final = {
-    "rds-db:connect": ("arn:aws:rds-db:*:{account}:dbuser:*/*",),
-    "redshift:GetClusterCredentials": (
-        "arn:aws:redshift:*:{account}:dbuser:*/*",
-        "arn:aws:redshift:*:{account}:dbname:*/*",
-        "arn:aws:redshift:*:{account}:dbgroup:*/*",
-    ),
-    "redshift:CreateClusterUser": ("arn:aws:redshift:*:{account}:dbuser:*/*",),
-    "redshift:JoinGroup": ("arn:aws:redshift:*:{account}:dbgroup:*/*",),
-}
+# A person role's database access (policies.database_permissions), in each account. One
+# statement: each action takes only its own kind of resource, so listing all is no wider.
+PERSON_DATABASE_ACTIONS: Final = (
+    "rds-db:connect",
+    "redshift:CreateClusterUser",
+    "redshift:GetClusterCredentials",
+    "redshift:JoinGroup",
+)
+PERSON_DATABASE_RESOURCES: Final = (
+    "arn:aws:rds-db:*:{account}:dbuser:*/*",
+    "arn:aws:redshift:*:{account}:dbuser:*/*",
+    "arn:aws:redshift:*:{account}:dbname:*/*",
+    "arn:aws:redshift:*:{account}:dbgroup:*/*",
+)
 # The calls that could take a role out of its boundary, and those that edit the boundary.
 BOUNDED_ROLE_WRITES: Final = (
     "iam:AttachRolePolicy",
@@ -596,9 +599,8 @@ def build_policies(
         deploy.add(["sts:AssumeRole"], role)
         preview.add(["sts:AssumeRole"], role)
     for account in role_accounts:
-        for action, resources in PERSON_DATABASE_ACCESS.items():
-            for resource in resources:
-                boundary.add([action], resource.format(account=account))
+        for resource in PERSON_DATABASE_RESOURCES:
+            boundary.add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
     for secret in secret_arns:
         boundary.add(["secretsmanager:GetSecretValue"], secret)
     return {
