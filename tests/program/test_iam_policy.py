@@ -30,12 +30,14 @@ PROVIDER_ACCESS = {"kubernetes": "eks:DescribeCluster", "postgresql": "rds-db:co
 WRITE_VERBS = ("Create", "Delete", "Put", "Update", "Tag", "Untag", "Publish", "Pass", "Enable")
 
 
-def iam_policy(role: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def iam_policy(
+    role: str, *extra: str, account: str = ACCOUNT, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dbaccess", "iam-policy", role, "--account", ACCOUNT, *extra],
+        [sys.executable, "-m", "dbaccess", "iam-policy", role, "--account", account, *extra],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         check=False,
     )
 
@@ -198,13 +200,7 @@ def test_preview_accounts_must_name_every_account() -> None:
 
 
 def test_an_account_the_stack_does_not_use_is_refused_with_the_stacks_accounts() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", "999999999999"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = iam_policy("deploy", account="999999999999")
     assert result.returncode == 2
     assert result.stdout == ""
     assert "--account 999999999999 is not an account of stack prod" in result.stderr
@@ -218,13 +214,7 @@ def test_a_directory_without_the_program_is_refused_without_a_traceback(tmp_path
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "access.yaml"):
         shutil.copy2(ROOT / name, tmp_path / name)
     # WHEN the operator asks for a policy there
-    result = subprocess.run(
-        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", ACCOUNT],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = iam_policy("deploy", cwd=tmp_path)
     # THEN they are told where the program is missing and what to do, and nothing is printed
     assert result.returncode == 2
     assert result.stdout == ""
