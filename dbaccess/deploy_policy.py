@@ -9,8 +9,8 @@ plus a random suffix, so `<logical name>-*`; person roles by their path `/dbacce
 A type without a rule is an error, so a new resource type cannot slip past the policy.
 
 The deploy role must not be able to make itself more than the program needs: every role the
-program creates carries the permissions boundary `boundary_policy` writes (a managed policy
-the operator creates once per account); the deploy role may create a role or write its
+program creates carries the permissions boundary `build_policies` also writes (a managed
+policy the operator creates once per account); the deploy role may create a role or write its
 policies only with that boundary, may never remove it or edit the boundary policy, and
 manages only KMS keys tagged with the stack's name.
 """
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from dbaccess.policies import STACK_TAG, boundary_arn
+from dbaccess.policies import STACK_TAG, boundary_arn, one_or_list
 
 # Pulumi's auto-name: the logical name, a dash, seven random hex digits.
 _AUTO_NAME: Final = re.compile(r"(?P<logical>.+)-[0-9a-f]{7}")
@@ -525,7 +525,7 @@ def build_policies(
     }
     role_accounts = sorted({account for account, _ in roles})
     boundaries = [boundary_arn(account) for account in role_accounts]
-    with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": _one_or_all(boundaries)}}
+    with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": one_or_list(boundaries)}}
     tagged = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
     tagging = {
         "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
@@ -608,10 +608,6 @@ def build_policies(
         "preview": preview.policy("DbaccessPreview"),
         "boundary": boundary.policy("DbaccessBoundary"),
     }
-
-
-def _one_or_all(values: list[str]) -> str | list[str]:
-    return values[0] if len(values) == 1 else values
 
 
 def _guards() -> list[dict[str, Any]]:
