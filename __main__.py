@@ -126,6 +126,8 @@ def credential_services(
     """The issuer Lambda and its request table, the grant reaper, and the Slack bot."""
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
     code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
+    # The services live in the account of the stack's own credentials.
+    boundary = aws.get_caller_identity_output().account_id.apply(policies.boundary_arn)
     issuer = CredentialIssuer(
         "issuer",
         CredentialIssuerArgs(
@@ -143,6 +145,7 @@ def credential_services(
             reserved_concurrency=settings.issuerReservedConcurrency,
             code=code,
             layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
+            permissions_boundary=boundary,
         ),
     )
     reaper = GrantReaper(
@@ -158,6 +161,7 @@ def credential_services(
             access_contact=settings.accessContact,
             code=code,
             layer_arn=issuer.layer_arn,
+            permissions_boundary=boundary,
         ),
     )
     if settings.bot is not None and settings.slackBotToken and settings.slackAppToken:
@@ -173,6 +177,7 @@ def credential_services(
                 catalog=store,
                 slack_bot_token=settings.slackBotToken.value,
                 slack_app_token=settings.slackAppToken.value,
+                permissions_boundary=boundary,
                 slack_api_url=settings.slackApiUrl,
                 region=aws.config.region,
                 github=(
@@ -224,6 +229,7 @@ def person_roles(
                     store.bucket_arn, "/", catalog.person_key(spec.email)
                 ),
                 provider=providers[spec.account],
+                permissions_boundary=policies.boundary_arn(spec.account),
             ),
         )
         roles.setdefault(spec.email, {})[spec.account] = role.arn

@@ -44,6 +44,7 @@ class SlackBotArgs:
     catalog: CatalogRef
     slack_bot_token: pulumi.Input[str]  # secret Outputs, from `Config.get_secret`
     slack_app_token: pulumi.Input[str]
+    permissions_boundary: pulumi.Input[str]  # the boundary's ARN in the bot's account
     slack_api_url: str | None = None
     region: str | None = None
     github: GitHubAppArgs | None = None  # None: no "Request access"
@@ -70,6 +71,8 @@ class SlackBot(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="The db-access Slack bot (IRSA): records credential requests",
+            path=policies.SERVICE_ROLE_PATH,
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=pulumi.Output.all(oidc_provider.arn, issuer_url).apply(
                 lambda v: json.dumps(
                     policies.irsa_trust_policy(v[0], v[1], args.namespace, kube.BOT_SERVICE_ACCOUNT)

@@ -12,6 +12,7 @@ from pulumi.runtime import rpc
 
 from components.refs import CatalogRef, RequestTableRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
+from dbaccess import policies
 from dbaccess.access.source import SourceMap
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
 
@@ -55,6 +56,7 @@ def deploy_bot() -> dict[str, Registration]:
                 ),
                 slack_bot_token=pulumi.Output.secret(BOT_TOKEN),
                 slack_app_token=pulumi.Output.secret(APP_TOKEN),
+                permissions_boundary=policies.boundary_arn("123456789012"),
                 region="eu-west-1",
                 github=GitHubAppArgs(
                     app_id=123456,
