@@ -23,6 +23,12 @@ SELECT format('CREATE ROLE %I WITH LOGIN CREATEROLE', :'admin')
 GRANT rds_iam TO :"admin" WITH ADMIN OPTION;
 GRANT pg_signal_backend TO :"admin";
 
+-- The mark of a login db-access made: the program grants it to every login it declares, and
+-- `dbaccess sweep` ends only the sessions of logins that carry it (never an application's).
+SELECT 'CREATE ROLE dbaccess_managed NOLOGIN'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbaccess_managed') \gexec
+GRANT dbaccess_managed TO :"admin" WITH ADMIN OPTION;
+
 -- Only this database's own group roles may connect (the program grants them CONNECT); PUBLIC's
 -- default CONNECT would let every login of the server in, whatever its grants.
 REVOKE CONNECT, TEMPORARY ON DATABASE :"database" FROM PUBLIC;

@@ -2,8 +2,10 @@
 
 Users are server-wide and created for any host (`'<login>'@'%'`: the IAM token, not the
 client's address, is the credential); privileges are granted directly to the user on
-`<database>`.* (no roles: Aurora MySQL 2 / MySQL 5.7 have none, and MySQL 8 roles are inactive
-at login unless made default, a second moving part for the same result).
+`<database>`.* (MySQL 8 roles are inactive at login unless made default, a second moving part
+for the same result). The one role is the mark of a user db-access made (MANAGED_MARKER, made
+by the bootstrap): it carries no privilege; `dbaccess sweep` acts only on users holding it.
+Roles need MySQL 8 (Aurora MySQL 3) or MariaDB.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Final
 
 from dbaccess.access.naming import Access
 from dbaccess.mysql.spec import MysqlLogin
+from dbaccess.privileges import MANAGED_MARKER
 
 # How RDS / Aurora MySQL authenticate a user with an IAM token (sent by the client in clear
 # text, so every such user also REQUIRES SSL).
@@ -49,6 +52,11 @@ def database_pattern(database: str) -> str:
 
 def create_user(login: str, auth: str = IAM_AUTH) -> str:
     return f"CREATE USER {account(login)} {auth} REQUIRE SSL"
+
+
+def grant_mark(login: str) -> str:
+    """Mark `login` as made by db-access (granting a role it holds already is no error)."""
+    return f"GRANT {MANAGED_MARKER} TO {account(login)}"
 
 
 def drop_user(login: str) -> str:

@@ -55,6 +55,7 @@ def test_one_mysql_users_component_per_server_with_one_user_per_login(program: P
     assert logins(program, shop) == {
         f"{shop}-hhenley_ro": {
             "login": "hhenley_ro",
+            "mark": "dbaccess_managed",
             "access": "read-only",
             # One user for the server, granted on both of its databases.
             "databases": ["billing", "shop"],
@@ -67,6 +68,7 @@ def test_one_mysql_users_component_per_server_with_one_user_per_login(program: P
         },
         f"{shop}-priyaraman_rw": {
             "login": "priyaraman_rw",
+            "mark": "dbaccess_managed",
             "access": "read-write",
             "databases": ["billing"],
             "host": "shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com",
