@@ -91,7 +91,7 @@ def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
     params["dbname"] = db.name
     secrets = (str(params.get("password") or ""),)
     hosts = str(params.get("host") or db.host).split(",")
-    ports = str(params.get("port") or db.port).split(",")
+    ports = [p or str(db.port) for p in str(params.get("port") or "").split(",")]
     if len(ports) == 1:
         ports *= len(hosts)
     if len(ports) != len(hosts) or not all(p.isdigit() for p in ports):

@@ -264,6 +264,10 @@ def test_the_cli_reports_an_unreachable_database_with_exit_1_and_no_password(
             "connects to database 'inventory'",
         ),
         (["--database", "analytics", "--dsn", "postgresql://h/analytics"], "PostgreSQL only"),
+        (
+            ["--database", "orders", "--dsn", "postgresql://x:hunter2-secret@h1,h2/orders"],
+            "'orders' is an RDS instance",
+        ),
     ],
 )
 def test_usage_errors_exit_2_without_echoing_the_dsn(
