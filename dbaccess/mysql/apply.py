@@ -50,8 +50,7 @@ def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) 
             "another `username:` - db-access never takes over an existing user."
         ) from None
     try:
-        statements = [sql.grant_mark(login.login)]
-        run(conn, statements + sql.grant_statements(login.login, sql.grants_of(login)), what)
+        run(conn, sql.setup_statements(login), what)
     except MysqlApplyError:
         run(conn, [sql.drop_user(login.login)], f"{what} (undoing)")
         raise

@@ -77,6 +77,11 @@ def grants_of(login: MysqlLogin) -> dict[str, Access]:
     return dict.fromkeys(login.databases, login.access)
 
 
+def setup_statements(login: MysqlLogin) -> list[str]:
+    """What follows CREATE USER: the mark, then the login's grants."""
+    return [grant_mark(login.login), *grant_statements(login.login, grants_of(login))]
+
+
 def grant_statements(login: str, grants: Mapping[str, Access]) -> list[str]:
     return [grant(login, db, PRIVILEGES[access]) for db, access in sorted(grants.items())]
 

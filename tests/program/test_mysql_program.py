@@ -165,10 +165,12 @@ def test_make_preview_shows_the_mysql_users_and_their_sql(tmp_path: Path) -> Non
         f"  {shop} (shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com:3306, admin dbaccess_admin):\n"
         "    CREATE USER 'hhenley_ro'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
         "REQUIRE SSL;\n"
+        "    GRANT dbaccess_managed TO 'hhenley_ro'@'%';\n"
         "    GRANT SELECT, SHOW VIEW ON `billing`.* TO 'hhenley_ro'@'%';\n"
         "    GRANT SELECT, SHOW VIEW ON `shop`.* TO 'hhenley_ro'@'%';\n"
         "    CREATE USER 'priyaraman_rw'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
         "REQUIRE SSL;\n"
+        "    GRANT dbaccess_managed TO 'priyaraman_rw'@'%';\n"
         "    GRANT SELECT, SHOW VIEW, INSERT, UPDATE, DELETE ON `billing`.* TO 'priyaraman_rw'@'%';\n"
     ) in sql
     assert (
