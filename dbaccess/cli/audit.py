@@ -231,18 +231,24 @@ def _keys(plan: AccessPlan, database: Sequence[str] | None, dsn: str | None) -> 
     return keys
 
 
-def _settings(stack: str, fmt: Format, *, required: bool) -> Settings | None:
-    """The stack's settings (None when not `required` and Pulumi.<stack>.yaml is absent)."""
+def _settings(
+    stack: str, fmt: Format, *, required: bool, plan: AccessPlan | None = None
+) -> Settings | None:
+    """The stack's settings, checked against `plan`'s accounts when given (None when not
+    `required` and Pulumi.<stack>.yaml is absent)."""
     from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import parse_settings
+    from dbaccess.settings import check_accounts, parse_settings
 
     if not required and not Path(f"Pulumi.{stack}.yaml").is_file():
         return None
     try:
         config = load_stack_config(Path("."), stack)
-        return parse_settings(config.raw_settings, config.source, prefix=("config",))
+        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
+        if plan is not None:
+            check_accounts(plan, settings, config.source, prefix=("config",))
     except InvalidInput as exc:
         exit_invalid(exc, fmt)
+    return settings
 
 
 def _connectors(
@@ -279,15 +285,9 @@ def _iam_connectors(
     from dbaccess.audit.connect import ConfigError, iam_connector, iam_members
     from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
     from dbaccess.cli.identity import config_dir
-    from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import check_accounts, parse_settings
 
-    try:
-        config = load_stack_config(Path("."), stack)
-        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
-        check_accounts(plan, settings, config.source, prefix=("config",))
-    except InvalidInput as exc:
-        exit_invalid(exc, fmt)
+    settings = _settings(stack, fmt, required=True, plan=plan)
+    assert settings is not None  # required
     bundle = ca_bundle or config_dir(os.environ) / CA_BUNDLE_NAME
     if not bundle.is_file():
         raise ConfigError(
