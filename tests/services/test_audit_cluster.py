@@ -98,6 +98,20 @@ def test_members_are_listed_with_the_deploy_role_writer_first(aws: None) -> None
     assert members(instance.databases["orders"]) == [Instance("main", "localhost", 5439)]
 
 
+def test_a_cluster_that_cannot_be_listed_is_an_error_not_a_silent_skip(aws: None) -> None:
+    plan = load_access_text(as_cluster(world.ACCESS_YAML.format(port=5432)), "access.yaml")
+
+    def never(db: DatabaseSpec, instance: Instance) -> Connection:
+        raise AssertionError("no member, no connection")
+
+    swept = run_sweep(plan, [], Reach(never, moto_members()), dry_run=True)
+    [error] = swept.errors
+    assert "not swept: listing the instances of cluster main" in error
+    assert "DBClusterNotFoundFault" in error
+    audited = run_audit(plan, ["orders"], Reach(never, moto_members()))
+    assert [(f.database, f.kind) for f in audited.findings] == [("orders", "unreachable")]
+
+
 # --- Aurora PostgreSQL: two local servers ------------------------------------------------------
 
 
