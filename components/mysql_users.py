@@ -96,16 +96,21 @@ class MysqlLoginProvider(ResourceProvider):
         """`pulumi refresh`: the user as the server holds it, or gone (blank id)."""
         login = login_from_inputs(props)
 
-        def live(conn: Any) -> MysqlLogin | None:
+        def live(conn: Any) -> tuple[MysqlLogin, bool] | None:
             accounts = audit.read_accounts(conn)
             if not any((a.user, a.host) == (login.login, sql.ANY_HOST) for a in accounts):
                 return None
-            return audit.live_login(login, audit.read_database_grants(conn))
+            grants = audit.read_database_grants(conn)
+            return audit.live_login(login, grants), login.login in audit.read_marked(conn)
 
         found = self._run(props, live)
         if found is None:
             return ReadResult("", _inputs(props))
-        return ReadResult(id_, {**_inputs(props), "databases": list(found.databases)})
+        held, marked = found
+        outs = {**_inputs(props), "databases": list(held.databases)}
+        if not marked:  # the next deploy's update grants it again
+            outs.pop("mark", None)
+        return ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         self._run(props, lambda conn: apply.delete_login(conn, str(props["login"])))

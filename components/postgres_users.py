@@ -61,7 +61,7 @@ class PostgresUsers(pulumi.ComponentResource):
                 f"{name}-{login.email}-{SHORT_ACCESS[login.access]}",
                 name=login.login,
                 login=True,
-                roles=["rds_iam", *login.groups],
+                roles=list(login.memberships),
                 connection_limit=args.connection_limit,
                 skip_reassign_owned=NEVER_REASSIGN,
                 opts=pulumi.ResourceOptions(

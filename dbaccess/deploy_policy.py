@@ -326,6 +326,8 @@ LOOKUPS: Final[Mapping[str, Rule]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": Rule((), (), None),
 }
 
+# Any instance of the account and region: an Aurora cluster's members (read-only).
+CLUSTER_MEMBERS: Final = "arn:aws:rds:{region}:{account}:db:{name}"
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -594,6 +596,13 @@ def build_policies(
         resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region), lookup.args)
         deploy.add(rule.read, resource)
         preview.add(rule.read, resource)
+        if lookup.token == "aws:rds/getCluster:getCluster":
+            # `dbaccess audit` / `sweep` (as this role) visit every member instance of the
+            # cluster; members come and go, so their ids cannot be named here.
+            deploy.add(
+                ["rds:DescribeDBInstances"],
+                arn(CLUSTER_MEMBERS, lookup.account, "*", lookup.args),
+            )
     # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
     for role in preview_roles.values():
         deploy.add(["sts:AssumeRole"], role)

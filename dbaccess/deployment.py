@@ -16,8 +16,11 @@ from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
+from dbaccess.privileges import MANAGED_MARKER
 from dbaccess.settings import Settings, check_accounts, check_rds_ca_bundle
 
+# AWS: members of rds_iam can only authenticate with an IAM token.
+RDS_IAM = "rds_iam"
 # S3 bucket names stop at 63 characters: size policies with the longest possible.
 _LONGEST_BUCKET = "b" * 63
 
@@ -48,6 +51,12 @@ class LoginSpec:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(db.group_for(self.access) for db in self.databases)
+
+    @property
+    def memberships(self) -> tuple[str, ...]:
+        """The roles the login is a member of (PostgreSQL): rds_iam (IAM authentication only),
+        the mark of a login db-access made (what sweep acts on), and its databases' groups."""
+        return (RDS_IAM, MANAGED_MARKER, *self.groups)
 
 
 @dataclass(frozen=True)

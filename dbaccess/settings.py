@@ -39,6 +39,9 @@ SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9_/+=.@-]+"
 )
 HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+# A PostgreSQL role or MySQL user name, as people and applications are named: no space, quote
+# or wildcard, at most PostgreSQL's 63 bytes.
+LOGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}")
 PASTE_EXPIRE_VALUES = ("5min", "10min", "1hour", "1day")
 
 
@@ -261,6 +264,13 @@ class Settings(BaseModel):
     connectionLimit: Annotated[
         WholeNumber, Field(ge=1, le=1000, description="connections per database login")
     ] = 10
+    sweepExemptLogins: Annotated[
+        tuple[str, ...],
+        Field(
+            description="logins `dbaccess sweep` never touches, on every PostgreSQL and MySQL "
+            "server (even with --include-unmarked)"
+        ),
+    ] = ()
     privatebinUrl: Annotated[
         str, Field(description="the internal PrivateBin URL the issuer shares credentials on")
     ]
@@ -400,6 +410,17 @@ class Settings(BaseModel):
                 "without dbaccess:consolemeRoleArn, name at least one principal people come "
                 "through (e.g. an IAM Identity Center permission-set role)"
             )
+        return value
+
+    @field_validator("sweepExemptLogins")
+    @classmethod
+    def _logins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for login in value:
+            if not LOGIN_NAME.fullmatch(login):
+                raise ValueError(
+                    f"'{shown(login)}' is not a login name: 1 to 63 of A-Z a-z 0-9 _ $ . - "
+                    "(not starting with $ . -), as the role or user is named on the server"
+                )
         return value
 
     @field_validator("accounts", "previewAccounts")

@@ -1,8 +1,9 @@
 """What differs between RDS / Aurora MySQL and the local MariaDB, in one place.
 
-Only authentication and ending sessions: MariaDB has no AWSAuthenticationPlugin (so the admin
-and the person users get a password, sent over the same verified TLS) and no mysql.rds_kill
-(so the admin gets CONNECTION ADMIN and sweep runs plain KILL). Every other statement -
+Only authentication, ending sessions and the role table: MariaDB has no AWSAuthenticationPlugin
+(so the admin and the person users get a password, sent over the same verified TLS), no
+mysql.rds_kill (so the admin gets CONNECTION ADMIN and sweep runs plain KILL), and records role
+grants in mysql.roles_mapping instead of mysql.role_edges. Every other statement -
 CREATE USER ... REQUIRE SSL, GRANT / REVOKE on `<db>`.*, DROP USER, the bootstrap's grants -
 runs on MariaDB exactly as dbaccess.mysql builds it for RDS.
 """
@@ -14,6 +15,7 @@ from typing import Final
 
 import pymysql
 
+from dbaccess.mysql.audit import ROLES_MAPPING
 from dbaccess.mysql.bootstrap import bootstrap_statements
 from dbaccess.mysql.spec import AdminTarget
 from dbaccess.mysql.statements import string_literal
@@ -26,11 +28,15 @@ AUTH: Final = f"IDENTIFIED BY {string_literal(PASSWORD)}"
 PLUGIN: Final = "mysql_native_password"
 # Instead of EXECUTE ON PROCEDURE mysql.rds_kill.
 END_SESSIONS: Final = "CONNECTION ADMIN ON *.*"
+# Instead of mysql.role_edges (MySQL 8): where MariaDB records who holds a role.
+ROLE_GRANTS: Final = ROLES_MAPPING
 
 
 def statements(admin_login: str, databases: list[str]) -> list[str]:
     """`dbaccess bootstrap`'s statements, with MariaDB's stand-ins."""
-    return bootstrap_statements(admin_login, databases, auth=AUTH, end_sessions=END_SESSIONS)
+    return bootstrap_statements(
+        admin_login, databases, auth=AUTH, end_sessions=END_SESSIONS, role_grants=ROLE_GRANTS
+    )
 
 
 def bootstrap(server: MariaDBServer, admin_login: str, databases: list[str]) -> None:

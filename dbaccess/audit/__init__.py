@@ -4,5 +4,7 @@
 - `state`: what a server and its databases actually hold (read-only SQL);
 - `compare`: the findings of `dbaccess audit`;
 - `connect`: how both reach a database (the admin's RDS IAM token, or a DSN);
-- `check` and `sweep`: the two runs; `report`: how their results read.
+- `instances`: which instances of a server they visit (every member of an Aurora cluster);
+- `check` and `sweep`: the two runs (`sweep_rules`: what both engines' sweeps share);
+  `report`: how their results read.
 """

@@ -9,14 +9,14 @@ from typing import Final
 from dbaccess.access.naming import ACCESS_LEVELS, Access
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.expected import (
-    RDS_IAM,
     RDS_SUPERUSER,
     ServerPlan,
     expected_privileges,
     is_rds_own,
 )
 from dbaccess.audit.state import PUBLIC, DatabaseState, ObjectGrants, Role, ServerState
-from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES
+from dbaccess.deployment import RDS_IAM
+from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES, MANAGED_MARKER
 
 # Every kind, in the order reports list them: what it means, how to fix it (README: Auditing).
 KINDS: Final[dict[str, tuple[str, str]]] = {
@@ -39,6 +39,11 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     "missing-login": (
         "a login access.yaml gives that does not exist",
         "run the deploy (pulumi up); if it was dropped by hand, `pulumi up --refresh`",
+    ),
+    "missing-mark": (
+        "a declared login without the mark of db-access (dbaccess_managed): sweep leaves it",
+        "`pulumi up` grants it (run the bootstrap first if the role does not exist), or "
+        "GRANT dbaccess_managed TO <name>;",
     ),
     "wrong-membership": (
         "a declared login whose memberships differ from its grants",
@@ -74,6 +79,11 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "a MySQL user holding SUPER, GRANT OPTION, CREATE USER or every global privilege",
         "REVOKE the listed privileges, or pass --allow-user if it is knowingly privileged",
     ),
+    "mysql-missing-mark": (
+        "a declared MySQL user without the mark of db-access (dbaccess_managed): sweep leaves it",
+        "`pulumi up` grants it (run the bootstrap first if the role does not exist), or "
+        "GRANT dbaccess_managed TO '<name>'@'%';",
+    ),
     "mysql-missing-user": (
         "a MySQL user access.yaml gives that does not exist",
         "run the deploy (pulumi up); if it was dropped by hand, `pulumi up --refresh`",
@@ -95,10 +105,12 @@ class Finding:
     kind: str
     subject: str
     detail: str
+    instance: str = ""  # the instance it was read on (an Aurora cluster has several)
 
     def as_dict(self) -> dict[str, str]:
         return {
             "database": self.database,
+            "instance": self.instance,
             "kind": self.kind,
             "subject": self.subject,
             "detail": self.detail,
@@ -119,11 +131,17 @@ def role_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterat
             kind = "master-login" if rds else "password-login"
             yield Finding(database, kind, role.name, _role_detail(role))
         elif role.login and not rds and role.name not in (plan.admin_logins | plan.logins.keys()):
+            made = (
+                "made by db-access (marked): sweep ends its sessions"
+                if MANAGED_MARKER in role.member_of
+                else "not made by db-access (no mark): sweep leaves it unless --include-unmarked"
+            )
             yield Finding(
                 database,
                 "undeclared-login",
                 role.name,
-                "an IAM login that no grant on this server's databases in access.yaml gives",
+                "an IAM login that no grant on this server's databases in access.yaml gives; "
+                + made,
             )
         if role.attributes and not rds and role.name not in plan.admin_logins:
             yield Finding(database, "privileged-role", role.name, _role_detail(role))
@@ -135,6 +153,9 @@ def role_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterat
         if not found.login:
             yield Finding(database, "missing-login", login, "the role exists without LOGIN")
         missing, extra = groups - found.member_of, found.member_of - groups
+        if MANAGED_MARKER in missing:
+            yield Finding(database, "missing-mark", login, f"not a member of {MANAGED_MARKER}")
+            missing -= {MANAGED_MARKER}
         if missing or extra:
             yield Finding(database, "wrong-membership", login, _difference(missing, extra))
 

@@ -15,8 +15,6 @@ from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.deployment import PostgresServerSpec, postgres_servers
 from dbaccess.privileges import PRIVILEGES
 
-# AWS: members of rds_iam can only authenticate with an IAM token.
-RDS_IAM = "rds_iam"
 # RDS's own roles besides the rds_* prefix; the bootstrap superuser (oid 10) is RDS's too.
 RDS_ROLES = frozenset({"rdsadmin", "rdsrepladmin", "rdstopmgr", "rdsproxyadmin", "rdsdb"})
 # RDS makes the master user a member of rds_superuser.
@@ -43,8 +41,8 @@ class ServerPlan:
 
     @cached_property
     def logins(self) -> Mapping[str, frozenset[str]]:
-        """Each declared login -> its expected memberships: rds_iam and its groups."""
-        return {login.login: frozenset({RDS_IAM, *login.groups}) for login in self.spec.logins}
+        """Each declared login -> its expected memberships: rds_iam, the mark, its groups."""
+        return {login.login: frozenset(login.memberships) for login in self.spec.logins}
 
     @cached_property
     def granted(self) -> Mapping[str, frozenset[str]]:
@@ -52,6 +50,11 @@ class ServerPlan:
         return {
             login.login: frozenset(db.name for db in login.databases) for login in self.spec.logins
         }
+
+    @property
+    def table_owners(self) -> frozenset[str]:
+        """The applications' roles that own the managed databases' tables."""
+        return frozenset(owner for db in self.databases for owner in db.table_owners)
 
     def database_named(self, name: str) -> DatabaseSpec | None:
         return next((db for db in self.databases if db.name == name), None)

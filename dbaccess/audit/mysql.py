@@ -8,7 +8,7 @@ the PostgreSQL ones in the same AuditResult / SweepResult, under MySQL's own fin
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -19,18 +19,22 @@ from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.audit.check import AuditResult
 from dbaccess.audit.compare import Finding
 from dbaccess.audit.connect import Unreachable
+from dbaccess.audit.instances import Instance, Members, MembersUnknown, the_instance
 from dbaccess.audit.sweep import Ended, SweepResult
+from dbaccess.audit.sweep_rules import NO_EXEMPTION, SweepRules
 from dbaccess.deployment import MysqlServer, mysql_servers
 from dbaccess.mysql import audit, statements
 from dbaccess.mysql.apply import MysqlApplyError
 from dbaccess.mysql.connect import admin_connection
 from dbaccess.mysql.spec import AdminTarget
 
-MysqlConnector = Callable[[DatabaseSpec], pymysql.Connection]
+# One database's server, on one of its instances, as the admin login.
+MysqlConnector = Callable[[DatabaseSpec, Instance], pymysql.Connection]
 
 # dbaccess.mysql.audit's kinds -> the kinds reports list (dbaccess.audit.compare.KINDS).
 KIND_OF: Final[Mapping[str, str]] = {
     "missing": "mysql-missing-user",
+    "missing-mark": "mysql-missing-mark",
     "password-login": "mysql-password-user",
     "undeclared": "mysql-undeclared-user",
     "privileged": "mysql-privileged-user",
@@ -46,6 +50,8 @@ class MysqlAccess:
     # Users knowingly not db-access's (the RDS master user, applications): never findings,
     # their sessions never ended.
     allowed: frozenset[str] = frozenset()
+    # The instances of each server (an Aurora MySQL cluster's members).
+    members: Members = the_instance
     # The local MariaDB of the tests stands in for IAM with another plugin, and has no
     # mysql.rds_kill; RDS / Aurora MySQL use the defaults.
     iam_plugin: str = statements.IAM_PLUGIN
@@ -56,10 +62,15 @@ def iam_mysql_connector(accounts: Mapping[str, str], ca_bundle: Path) -> MysqlCo
     """As each database's admin_login, with an IAM token minted with the account's deploy
     role, over TLS verified against `ca_bundle` (what the program's provider does)."""
 
-    def connect(db: DatabaseSpec) -> pymysql.Connection:
+    def connect(db: DatabaseSpec, instance: Instance) -> pymysql.Connection:
         assert db.admin_login is not None  # the loader requires it for MySQL
         target = AdminTarget(
-            db.host, db.port, db.region, db.admin_login, accounts[db.account], str(ca_bundle)
+            instance.host,
+            instance.port,
+            db.region,
+            db.admin_login,
+            accounts[db.account],
+            str(ca_bundle),
         )
         try:
             return admin_connection(target)
@@ -83,15 +94,19 @@ def _selected(plan: AccessPlan, keys: Collection[str]) -> list[tuple[MysqlServer
 def audit_mysql(
     plan: AccessPlan, keys: Collection[str], access: MysqlAccess, result: AuditResult
 ) -> None:
-    """Read each selected MySQL server once and add its findings, reported under its first
-    selected database. Unreachable servers are findings; the others are still checked."""
+    """Read each selected MySQL server once (on its first instance: an Aurora cluster's
+    writer) and add its findings, reported under its first selected database; connect to its
+    other instances so that one sweep cannot reach is reported. Unreachable servers and
+    instances are findings; the others are still checked."""
     for server, chosen in _selected(plan, keys):
         where = f"{server.spec.host}:{server.spec.port}"
         try:
-            with access.connect(server.first) as conn:
+            first, *others = access.members(server.first)
+            with access.connect(server.first, first) as conn:
                 accounts = audit.read_accounts(conn)
                 grants = audit.read_database_grants(conn)
-        except Unreachable as exc:
+                marked = audit.read_marked(conn)
+        except (Unreachable, MembersUnknown) as exc:
             result.findings += [Finding(key, "unreachable", where, str(exc)) for key in chosen]
             continue
         except pymysql.MySQLError as exc:  # connected, then a read failed
@@ -99,41 +114,85 @@ def audit_mysql(
             result.findings += [Finding(key, "unreachable", where, detail) for key in chosen]
             continue
         found = audit.audit(
-            server.spec, accounts, grants, access.allowed, iam_plugin=access.iam_plugin
+            server.spec,
+            accounts,
+            grants,
+            access.allowed,
+            marked=marked,
+            iam_plugin=access.iam_plugin,
         )
-        result.findings += [Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail) for f in found]
+        result.findings += [
+            Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail, first.name) for f in found
+        ]
         result.servers.append(server.name)
+        result.instances.append(first.name)
         result.databases += chosen
+        for instance in others:
+            try:
+                with access.connect(server.first, instance) as conn:
+                    audit.read_sessions(conn)
+                result.instances.append(instance.name)
+            except (Unreachable, pymysql.MySQLError) as exc:
+                at = f"{instance.host}:{instance.port}"
+                result.findings.append(
+                    Finding(chosen[0], "unreachable", at, str(exc), instance.name)
+                )
     result.findings.sort()
 
 
 def sweep_mysql(
-    plan: AccessPlan, keys: Collection[str], access: MysqlAccess, result: SweepResult
+    plan: AccessPlan,
+    keys: Collection[str],
+    access: MysqlAccess,
+    result: SweepResult,
+    rules: SweepRules = NO_EXEMPTION,
 ) -> None:
-    """End (or with result.dry_run, list) on each selected MySQL server the sessions
-    dbaccess.mysql.audit.sessions_to_end names."""
+    """End (or with result.dry_run, list) on every instance of each selected MySQL server the
+    sessions dbaccess.mysql.audit.sessions_to_end names (`access.allowed` are exempt too)."""
+    rules = replace(rules, exempt=rules.exempt | access.allowed)
     for server, _chosen in _selected(plan, keys):
         try:
-            with access.connect(server.first) as conn:
-                accounts = audit.read_accounts(conn)
-                sessions = audit.read_sessions(conn)
-                targets = audit.sessions_to_end(
-                    sessions, accounts, server.spec, access.allowed, iam_plugin=access.iam_plugin
+            instances = access.members(server.first)
+        except (Unreachable, MembersUnknown) as exc:
+            result.errors.append(f"{server.name} not swept: {exc}")
+            continue
+        for instance in instances:
+            try:
+                with access.connect(server.first, instance) as conn:
+                    _sweep_instance(server, instance, conn, access, rules, result)
+            except (Unreachable, pymysql.MySQLError) as exc:
+                result.errors.append(
+                    f"{server.name} instance {instance.name} not swept: {server.first.key}: {exc}"
                 )
-                result.kept += len(sessions) - len(targets)
-                for session in targets:
-                    if not result.dry_run:
-                        try:
-                            if not audit.end_sessions(conn, [session], rds=access.rds):
-                                continue  # it ended on its own meanwhile
-                        except MysqlApplyError as exc:
-                            result.errors.append(
-                                f"{server.name}: could not end {session.user}'s session: {exc}"
-                            )
-                            result.kept += 1
-                            continue
-                    db = next((d for d in server.databases if d.name == session.database), None)
-                    where = db.key if db else (session.database or "")
-                    result.ended.append(Ended(where, session.user, session.id, None))
-        except (Unreachable, pymysql.MySQLError) as exc:
-            result.errors.append(f"{server.name} not swept: {server.first.key}: {exc}")
+
+
+def _sweep_instance(
+    server: MysqlServer,
+    instance: Instance,
+    conn: pymysql.Connection,
+    access: MysqlAccess,
+    rules: SweepRules,
+    result: SweepResult,
+) -> None:
+    accounts = audit.read_accounts(conn)
+    marked = audit.read_marked(conn)
+    sessions = audit.read_sessions(conn)
+    targets = audit.sessions_to_end(
+        sessions, accounts, marked, server.spec, rules, iam_plugin=access.iam_plugin
+    )
+    result.kept += len(sessions) - len(targets)
+    for session, why in targets:
+        if not result.dry_run:
+            try:
+                if not audit.end_sessions(conn, [session], rds=access.rds):
+                    continue  # it ended on its own meanwhile
+            except MysqlApplyError as exc:
+                result.errors.append(
+                    f"{server.name} instance {instance.name}: could not end "
+                    f"{session.user}'s session: {exc}"
+                )
+                result.kept += 1
+                continue
+        db = next((d for d in server.databases if d.name == session.database), None)
+        where = db.key if db else (session.database or "")
+        result.ended.append(Ended(where, session.user, session.id, None, instance.name, why))

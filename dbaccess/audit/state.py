@@ -36,9 +36,10 @@ class Role:
 @dataclass(frozen=True)
 class Session:
     pid: int
-    login: str
+    login: str  # for a dropped role: "(dropped role <oid>)"
     database: str
     since: dt.datetime | None  # None when the admin lacks pg_read_all_stats
+    dropped: bool = False  # its role was dropped while it was connected
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,15 @@ LEFT JOIN pg_roles g ON g.oid = a.grantee
 
 # Without pg_read_all_stats, other users' sessions show only pid, user and database: their
 # backend_type and backend_start are NULL. Such a row with a user and a database is a client.
+# A role dropped while connected leaves its sessions running: their usesysid names no role.
 SESSIONS_SQL = """
-SELECT pid, usename, datname, backend_start
-FROM pg_stat_activity
-WHERE usename IS NOT NULL AND datname IS NOT NULL AND pid <> pg_backend_pid()
-  AND coalesce(backend_type, 'client backend') = 'client backend'
-ORDER BY pid
+SELECT a.pid, coalesce(r.rolname, format('(dropped role %s)', a.usesysid)), a.datname,
+       a.backend_start, r.oid IS NULL
+FROM pg_stat_activity a
+LEFT JOIN pg_roles r ON r.oid = a.usesysid
+WHERE a.usesysid IS NOT NULL AND a.datname IS NOT NULL AND a.pid <> pg_backend_pid()
+  AND coalesce(a.backend_type, 'client backend') = 'client backend'
+ORDER BY a.pid
 """
 
 
@@ -196,4 +200,4 @@ def read_sessions(conn: Any) -> list[Session]:
     """Every client session on the server but our own."""
     with conn.cursor() as cur:
         cur.execute(SESSIONS_SQL)
-        return [Session(pid, login, db, since) for pid, login, db, since in cur.fetchall()]
+        return [Session(*row) for row in cur.fetchall()]

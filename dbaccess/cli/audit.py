@@ -30,8 +30,9 @@ from dbaccess.cli.diff import DiffFormat
 
 if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
-    from dbaccess.audit.connect import Connector
+    from dbaccess.audit.connect import Reach
     from dbaccess.audit.mysql import MysqlAccess
+    from dbaccess.settings import Settings
 
 FINDINGS = 1
 
@@ -52,8 +53,10 @@ DatabaseOption = Annotated[
 DsnOption = Annotated[
     str | None,
     typer.Option(
-        help="Connect directly with this libpq URL instead (one --database). Prefer the "
-        "environment variable, which `ps` does not show.",
+        help="Connect directly with this libpq URL instead (one PostgreSQL --database). For "
+        "an Aurora cluster, list every instance: postgresql://admin@writer:5432,reader:5432/db "
+        "(each host is one instance, named host:port). Prefer the environment variable, "
+        "which `ps` does not show.",
         envvar="DBACCESS_DSN",
         show_envvar=True,
     ),
@@ -95,11 +98,14 @@ def audit(
 
     Connects to each PostgreSQL / Aurora PostgreSQL database of the access file (or those
     named with --database) as its admin_login, with an RDS IAM token signed with the
-    account's deploy role from the stack settings, over sslmode=verify-full. --dsn connects
-    directly instead. Reports logins that can use a password, privileged roles, undeclared
-    and missing logins, wrong memberships, PUBLIC's CONNECT and CREATE, and group privileges.
-    MySQL / Aurora MySQL servers, read once each as the admin_login with an IAM token over
-    verified TLS: password users, undeclared, privileged and missing users, wrong privileges.
+    account's deploy role from the stack settings, over sslmode=verify-full. An Aurora
+    cluster is read on its writer, and every member instance (rds:DescribeDBClusters) is
+    connected to; each finding names its instance. --dsn connects directly instead.
+    Reports logins that can use a password, privileged roles, undeclared and missing logins,
+    declared logins without db-access's mark, wrong memberships, PUBLIC's CONNECT and CREATE,
+    and group privileges. MySQL / Aurora MySQL servers, read once each as the admin_login with
+    an IAM token over verified TLS: password users, undeclared, privileged and missing users,
+    users without the mark, wrong privileges.
 
     Exit 0 when clean (master-login is reported but does not fail); 1 on findings or an
     unreachable database (the others are still checked); 2 for usage or configuration.
@@ -142,20 +148,32 @@ def sweep(
     date: DateOption = None,
     ca_bundle: CaBundleOption = None,
     allow_user: AllowUserOption = None,
+    include_unmarked: Annotated[
+        bool,
+        typer.Option(
+            "--include-unmarked",
+            help="Also end the sessions of undeclared IAM logins WITHOUT db-access's mark "
+            "(made by hand or before db-access; applications in rds_iam look the same). "
+            "Never the exempt logins, the admin, the master user, RDS's or table owners.",
+        ),
+    ] = False,
 ) -> None:
-    """End the sessions of IAM logins that access.yaml no longer gives on their server.
+    """End the sessions of logins db-access made that access.yaml no longer gives.
 
-    Every session whose user is a login in rds_iam that no grant on the server's databases
-    gives today (a removed grant, a grant past `until`, a login never declared) ends with
-    pg_terminate_backend. The admin's, applications' (outside rds_iam) and RDS's sessions
-    never do. The admin login needs pg_signal_backend.
+    On every instance of each server (every member of an Aurora cluster), ends: sessions of
+    logins carrying db-access's mark (dbaccess_managed) that no grant on the server gives
+    today (removed, past `until`); sessions whose login no longer exists (dropped while
+    connected); sessions of declared logins in a managed database they are not granted.
+    PostgreSQL: pg_terminate_backend (the admin needs pg_signal_backend); MySQL:
+    CALL mysql.rds_kill(id).
 
-    MySQL: the sessions of dropped users, of IAM users access.yaml does not declare, and of
-    declared users sitting in a database they lost end with CALL mysql.rds_kill(id); never
-    the admin's, RDS's or --allow-user's.
+    Never touched: the admin, the master user, RDS's roles, table_owners, --allow-user, the
+    stack's dbaccess:sweepExemptLogins (read from Pulumi.<stack>.yaml, also with --dsn when
+    the file is there), and any login without the mark (applications) unless
+    --include-unmarked.
 
-    Exit 0 when done; 1 when a server is unreachable or a session could not be ended;
-    2 for usage or configuration.
+    Exit 0 when done; 1 when a server or instance is unreachable or a session could not be
+    ended; 2 for usage or configuration.
 
     Example:
 
@@ -164,15 +182,19 @@ def sweep(
     _require_driver()
     from dbaccess.audit.report import render_sweep
     from dbaccess.audit.sweep import run_sweep
+    from dbaccess.audit.sweep_rules import SweepRules
 
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
     connect, mysql = _connectors(plan, keys, dsn, stack, ca_bundle, allow_user, fmt)
-    result = run_sweep(plan, keys, connect, dry_run=dry_run)
+    settings = _settings(stack, fmt, required=dsn is None)
+    exempt = frozenset(settings.sweepExemptLogins if settings else ())
+    rules = SweepRules(exempt, include_unmarked)
+    result = run_sweep(plan, keys, connect, dry_run=dry_run, rules=rules)
     if mysql is not None:
         from dbaccess.audit.mysql import sweep_mysql
 
-        sweep_mysql(plan, keys, mysql, result)
+        sweep_mysql(plan, keys, mysql, result, rules)
     print(render_sweep(result, fmt.value))
     if result.errors:
         raise typer.Exit(FINDINGS)
@@ -209,6 +231,26 @@ def _keys(plan: AccessPlan, database: Sequence[str] | None, dsn: str | None) -> 
     return keys
 
 
+def _settings(
+    stack: str, fmt: Format, *, required: bool, plan: AccessPlan | None = None
+) -> Settings | None:
+    """The stack's settings, checked against `plan`'s accounts when given (None when not
+    `required` and Pulumi.<stack>.yaml is absent)."""
+    from dbaccess.cli.preview_engine import load_stack_config
+    from dbaccess.settings import check_accounts, parse_settings
+
+    if not required and not Path(f"Pulumi.{stack}.yaml").is_file():
+        return None
+    try:
+        config = load_stack_config(Path("."), stack)
+        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
+        if plan is not None:
+            check_accounts(plan, settings, config.source, prefix=("config",))
+    except InvalidInput as exc:
+        exit_invalid(exc, fmt)
+    return settings
+
+
 def _connectors(
     plan: AccessPlan,
     keys: Sequence[str],
@@ -217,7 +259,7 @@ def _connectors(
     ca_bundle: Path | None,
     allow_user: Sequence[str] | None,
     fmt: Format,
-) -> tuple[Connector, MysqlAccess | None]:
+) -> tuple[Reach, MysqlAccess | None]:
     """How to reach the PostgreSQL databases, and the MySQL ones when any is selected (--dsn
     selects one PostgreSQL database)."""
     from dbaccess.audit.connect import ConfigError, dsn_connector
@@ -237,21 +279,15 @@ def _iam_connectors(
     ca_bundle: Path | None,
     allow_user: Sequence[str] | None,
     fmt: Format,
-) -> tuple[Connector, MysqlAccess | None]:
+) -> tuple[Reach, MysqlAccess | None]:
     import boto3
 
-    from dbaccess.audit.connect import ConfigError, iam_connector
+    from dbaccess.audit.connect import ConfigError, iam_connector, iam_members
     from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
     from dbaccess.cli.identity import config_dir
-    from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import check_accounts, parse_settings
 
-    try:
-        config = load_stack_config(Path("."), stack)
-        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
-        check_accounts(plan, settings, config.source, prefix=("config",))
-    except InvalidInput as exc:
-        exit_invalid(exc, fmt)
+    settings = _settings(stack, fmt, required=True, plan=plan)
+    assert settings is not None  # required
     bundle = ca_bundle or config_dir(os.environ) / CA_BUNDLE_NAME
     if not bundle.is_file():
         raise ConfigError(
@@ -271,7 +307,9 @@ def _iam_connectors(
         from dbaccess.audit.mysql import MysqlAccess, iam_mysql_connector
 
         mysql = MysqlAccess(
-            iam_mysql_connector(settings.accounts, bundle), frozenset(allow_user or ())
+            iam_mysql_connector(settings.accounts, bundle),
+            frozenset(allow_user or ()),
+            iam_members(settings.accounts, sts_for_region),
         )
     return iam_connector(settings.accounts, bundle, sts_for_region), mysql
 

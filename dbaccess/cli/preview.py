@@ -124,7 +124,7 @@ def _mysql_sql(deployment: Any) -> dict[str, list[str]]:
             for login in server.spec.logins
             for statement in (
                 sql.create_user(login.login),
-                *sql.grant_statements(login.login, sql.grants_of(login)),
+                *sql.setup_statements(login),
             )
         ]
         for server in deployment.mysql

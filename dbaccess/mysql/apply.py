@@ -37,9 +37,9 @@ def run(conn: Connection, statements: Sequence[str], what: str) -> None:
 
 
 def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) -> None:
-    """CREATE USER + its grants. An existing user of that name is an error, never adopted: it
-    may be someone's password user. If a grant fails, the new user is dropped again so that
-    the next deploy starts clean."""
+    """CREATE USER + the mark + its grants. An existing user of that name is an error, never
+    adopted: it may be someone's password user. If a grant fails, the new user is dropped
+    again so that the next deploy starts clean."""
     what = f"creating MySQL user {login.login!r}"
     try:
         # The message leaves the authentication clause out (in tests it holds a password).
@@ -50,7 +50,7 @@ def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) 
             "another `username:` - db-access never takes over an existing user."
         ) from None
     try:
-        run(conn, sql.grant_statements(login.login, sql.grants_of(login)), what)
+        run(conn, sql.setup_statements(login), what)
     except MysqlApplyError:
         run(conn, [sql.drop_user(login.login)], f"{what} (undoing)")
         raise
@@ -59,7 +59,9 @@ def create_login(conn: Connection, login: MysqlLogin, auth: str = sql.IAM_AUTH) 
 def change_login(
     conn: Connection, login: str, before: Mapping[str, Access], after: Mapping[str, Access]
 ) -> None:
-    run(conn, sql.change_statements(login, before, after), f"changing MySQL user {login!r}")
+    """GRANT / REVOKE what differs, and the mark (users made before it existed get it here)."""
+    statements = [sql.grant_mark(login), *sql.change_statements(login, before, after)]
+    run(conn, statements, f"changing MySQL user {login!r}")
 
 
 def delete_login(conn: Connection, login: str) -> None:

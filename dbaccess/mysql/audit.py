@@ -3,8 +3,9 @@
 Read as the admin login (the bootstrap grants exactly what this needs): accounts with their
 authentication plugin and global privileges from `mysql.user` (named columns only - never the
 password hashes), database-level privileges from `mysql.db`, sessions from
-`information_schema.PROCESSLIST`. Not read: table/column-level privileges, MySQL 8 dynamic
-privileges (`mysql.global_grants`) and role grants.
+`information_schema.PROCESSLIST`, who holds the mark of db-access (MANAGED_MARKER) from
+`mysql.role_edges` (MySQL 8) or `mysql.roles_mapping` (MariaDB). Not read: table/column-level
+privileges, MySQL 8 dynamic privileges (`mysql.global_grants`) and other role grants.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ from typing import Final, Literal
 import pymysql
 from pymysql.constants import ER
 
+from dbaccess.audit.sweep_rules import (
+    DATABASE_LOST,
+    DROPPED,
+    NO_EXEMPTION,
+    NOT_GIVEN,
+    UNMARKED,
+    SweepRules,
+)
 from dbaccess.mysql import statements as sql
 from dbaccess.mysql.apply import Connection, MysqlApplyError
 from dbaccess.mysql.names import ENGINE_PREFIX, ENGINE_USERS, RDS_USERS, is_system_account
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
+from dbaccess.privileges import MANAGED_MARKER
 
 # mysql.user column -> privilege: the global privileges MySQL 5.7, 8.0 and MariaDB all have.
 GLOBAL_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
@@ -82,11 +92,21 @@ ADMIN_PRIVILEGES: Final = frozenset({"SUPER", "GRANT OPTION", "CREATE USER"})
 _NOT_OURS: Final = frozenset(
     {"system user", "event_scheduler", "unauthenticated user", "", *RDS_USERS, *ENGINE_USERS}
 )
+# Who holds a role: MySQL 8 (RDS MySQL, Aurora MySQL 3) keeps it here, MariaDB in ROLES_MAPPING.
+ROLE_EDGES: Final = "mysql.role_edges"
+ROLES_MAPPING: Final = "mysql.roles_mapping"
+_MARKED_SQL: Final = {
+    ROLE_EDGES: "SELECT TO_USER FROM mysql.role_edges "
+    "WHERE FROM_USER = %s AND FROM_HOST = %s AND TO_HOST = %s",
+    ROLES_MAPPING: "SELECT User FROM mysql.roles_mapping WHERE Role = %s AND Host = %s",
+}
 
 # Every user may USE it; sitting there is no sign of a lost grant.
 _OPEN_TO_ALL: Final = ("information_schema",)
 
-FindingKind = Literal["missing", "password-login", "undeclared", "privileged", "wrong-privileges"]
+FindingKind = Literal[
+    "missing", "missing-mark", "password-login", "undeclared", "privileged", "wrong-privileges"
+]
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,21 @@ def read_sessions(conn: Connection) -> list[Session]:
         ]
 
 
+def role_table(version: str) -> str:
+    """Where the server of VERSION() `version` records who holds a role."""
+    return ROLES_MAPPING if "mariadb" in version.lower() else ROLE_EDGES
+
+
+def read_marked(conn: Connection) -> frozenset[str]:
+    """The users (at '%') holding the mark of db-access."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        table = role_table(str(cur.fetchone()[0]))
+        hosts = (sql.ANY_HOST,) * (2 if table == ROLE_EDGES else 1)
+        cur.execute(_MARKED_SQL[table], (MANAGED_MARKER, *hosts))
+        return frozenset(str(row[0]) for row in cur.fetchall())
+
+
 # --- decisions (pure) -----------------------------------------------------------------------
 
 
@@ -178,21 +213,29 @@ def audit(
     grants: Collection[DatabaseGrant],
     allowed: Collection[str] = (),
     *,
+    marked: Collection[str],
     iam_plugin: str = sql.IAM_PLUGIN,
 ) -> list[Finding]:
     """What is wrong on `server` compared with what access.yaml declares. `allowed`: user names
     that are knowingly not ours (the RDS master user, application users): neither undeclared
-    nor privileged. System accounts are skipped. `iam_plugin` differs only in tests."""
+    nor privileged. `marked`: the users holding the mark. System accounts and the mark itself
+    are skipped. `iam_plugin` differs only in tests."""
     declared = {login.login: login for login in server.logins}
     findings: list[Finding] = []
     present = {(a.user, a.host) for a in accounts}
     for login in sorted(declared):
         if (login, sql.ANY_HOST) not in present:
             findings.append(Finding("missing", login, "declared but not on the server"))
+        elif login not in marked:
+            findings.append(
+                Finding("missing-mark", login, f"{login}@% does not hold {MANAGED_MARKER}")
+            )
     ours = {*declared, server.admin_login}
     for acct in sorted(accounts, key=lambda a: (a.user, a.host)):
         name = f"{acct.user}@{acct.host}"
         if is_system_account(acct.user, acct.host) or acct.user in allowed:
+            continue
+        if acct.user == MANAGED_MARKER:  # the mark: a role, it cannot log in
             continue
         if acct.user in ours and acct.host == sql.ANY_HOST:
             if acct.plugin != iam_plugin:
@@ -201,7 +244,10 @@ def audit(
                 )
         else:
             kind = "IAM user" if acct.plugin == iam_plugin else f"{acct.plugin} user"
-            findings.append(Finding("undeclared", acct.user, f"{name}: {kind} not in access.yaml"))
+            made = ", made by db-access (marked)" if acct.user in marked else ""
+            findings.append(
+                Finding("undeclared", acct.user, f"{name}: {kind} not in access.yaml{made}")
+            )
         if acct.user != server.admin_login:
             ours_here = declared.get(acct.user) if acct.host == sql.ANY_HOST else None
             findings += _privilege_findings(acct, grants, ours_here)
@@ -263,31 +309,41 @@ def live_login(login: MysqlLogin, grants: Collection[DatabaseGrant]) -> MysqlLog
 def sessions_to_end(
     sessions: Iterable[Session],
     accounts: Collection[Account],
+    marked: Collection[str],
     server: MysqlServerSpec,
-    allowed: Collection[str] = (),
+    rules: SweepRules = NO_EXEMPTION,
     *,
     iam_plugin: str = sql.IAM_PLUGIN,
-) -> list[Session]:
-    """Sessions `dbaccess sweep` ends: those of users that no longer exist (MySQL keeps a
-    dropped user's sessions open), of IAM users access.yaml does not declare, and of declared
-    logins sitting in a database they are no longer granted (MySQL re-checks database
-    privileges only at the next USE)."""
+) -> list[tuple[Session, str]]:
+    """The sessions `dbaccess sweep` ends, each with why: those of users that no longer exist
+    (MySQL keeps a dropped user's sessions open), of marked users access.yaml no longer
+    declares, and of declared marked logins sitting in a database they are no longer granted
+    (MySQL re-checks database privileges only at the next USE). Never the admin's, the
+    system's, `rules.exempt`'s or an unmarked user's (but with `rules.include_unmarked`, an
+    undeclared IAM user's)."""
     declared = {login.login: login for login in server.logins}
     existing = {a.user for a in accounts}
     iam_users = {a.user for a in accounts if a.plugin == iam_plugin}
-    ending: list[Session] = []
+    ending: list[tuple[Session, str]] = []
     for session in sessions:
         user = session.user
         if user in _NOT_OURS or user.startswith(ENGINE_PREFIX):
             continue
-        if user in allowed or user == server.admin_login:
+        if user in rules.exempt or user == server.admin_login:
             continue
         login = declared.get(user)
-        if login is None:
-            if user not in existing or user in iam_users:
-                ending.append(session)
-        elif session.database not in (None, *_OPEN_TO_ALL, *login.databases):
-            ending.append(session)
+        if user not in existing:
+            ending.append((session, DROPPED))
+        elif login is None and user in marked:
+            ending.append((session, NOT_GIVEN))
+        elif login is None and rules.include_unmarked and user in iam_users:
+            ending.append((session, UNMARKED))
+        elif (
+            login is not None
+            and user in marked
+            and session.database not in (None, *_OPEN_TO_ALL, *login.databases)
+        ):
+            ending.append((session, DATABASE_LOST))
     return ending
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from dbaccess.mysql import statements as sql
-from dbaccess.mysql.audit import GLOBAL_PRIVILEGE_COLUMNS
+from dbaccess.mysql.audit import GLOBAL_PRIVILEGE_COLUMNS, ROLE_EDGES
+from dbaccess.privileges import MANAGED_MARKER
 
 # RDS forbids KILL on other users' sessions and offers this procedure instead.
 RDS_END_SESSIONS: Final = "EXECUTE ON PROCEDURE mysql.rds_kill"
@@ -24,10 +25,12 @@ def bootstrap_statements(
     *,
     auth: str = sql.IAM_AUTH,
     end_sessions: str = RDS_END_SESSIONS,
+    role_grants: str = ROLE_EDGES,
 ) -> list[str]:
     """Statements for the RDS master user to run once per server (again when a database is
-    added: every statement may be re-run). `auth` and `end_sessions` differ only in tests,
-    where MariaDB has neither AWSAuthenticationPlugin nor mysql.rds_kill."""
+    added: every statement may be re-run). `auth`, `end_sessions` and `role_grants` differ only
+    in tests, where MariaDB has neither AWSAuthenticationPlugin, mysql.rds_kill nor
+    mysql.role_edges."""
     admin = sql.account(admin_login)
     audit_columns = ", ".join(["User", "Host", "plugin", *GLOBAL_PRIVILEGE_COLUMNS])
     statements = [
@@ -40,6 +43,11 @@ def bootstrap_statements(
         f"GRANT SELECT ({audit_columns}) ON mysql.user TO {admin}",
         f"GRANT SELECT ON mysql.db TO {admin}",
         f"GRANT {end_sessions} TO {admin}",
+        # The mark of the users db-access makes (sweep ends only theirs): the admin grants it
+        # and reads who holds it (MySQL 8: mysql.role_edges; MariaDB: mysql.roles_mapping).
+        f"CREATE ROLE IF NOT EXISTS {MANAGED_MARKER}",
+        f"GRANT {MANAGED_MARKER} TO {admin} WITH ADMIN OPTION",
+        f"GRANT SELECT ON {role_grants} TO {admin}",
     ]
     for db in sorted(databases):
         privileges = ", ".join(ADMIN_DATABASE_PRIVILEGES)

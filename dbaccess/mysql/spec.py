@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from dbaccess.access.naming import ACCESS_LEVELS, Access
 from dbaccess.mysql.names import admin_login_problem, database_problem, login_problem
+from dbaccess.privileges import MANAGED_MARKER
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ def spec_problems(server: MysqlServerSpec) -> list[str]:
 def login_inputs(login: MysqlLogin, target: AdminTarget) -> dict[str, Any]:
     return {
         "login": login.login,
+        # The mark it holds: a user made before marks existed lacks it in its state, so the
+        # next deploy updates it, and the update grants the mark.
+        "mark": MANAGED_MARKER,
         "access": login.access,
         "databases": sorted(login.databases),
         "host": target.host,

@@ -2,8 +2,10 @@
 
 Users are server-wide and created for any host (`'<login>'@'%'`: the IAM token, not the
 client's address, is the credential); privileges are granted directly to the user on
-`<database>`.* (no roles: Aurora MySQL 2 / MySQL 5.7 have none, and MySQL 8 roles are inactive
-at login unless made default, a second moving part for the same result).
+`<database>`.* (MySQL 8 roles are inactive at login unless made default, a second moving part
+for the same result). The one role is the mark of a user db-access made (MANAGED_MARKER, made
+by the bootstrap): it carries no privilege; `dbaccess sweep` acts only on users holding it.
+Roles need MySQL 8 (Aurora MySQL 3) or MariaDB.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Final
 
 from dbaccess.access.naming import Access
 from dbaccess.mysql.spec import MysqlLogin
+from dbaccess.privileges import MANAGED_MARKER
 
 # How RDS / Aurora MySQL authenticate a user with an IAM token (sent by the client in clear
 # text, so every such user also REQUIRES SSL).
@@ -51,6 +54,11 @@ def create_user(login: str, auth: str = IAM_AUTH) -> str:
     return f"CREATE USER {account(login)} {auth} REQUIRE SSL"
 
 
+def grant_mark(login: str) -> str:
+    """Mark `login` as made by db-access (granting a role it holds already is no error)."""
+    return f"GRANT {MANAGED_MARKER} TO {account(login)}"
+
+
 def drop_user(login: str) -> str:
     # IF EXISTS: a user someone already dropped by hand must not block the deploy forever.
     return f"DROP USER IF EXISTS {account(login)}"
@@ -67,6 +75,11 @@ def revoke(login: str, database: str, privileges: Iterable[str]) -> str:
 def grants_of(login: MysqlLogin) -> dict[str, Access]:
     """database -> access level, what `login` holds once applied."""
     return dict.fromkeys(login.databases, login.access)
+
+
+def setup_statements(login: MysqlLogin) -> list[str]:
+    """What follows CREATE USER: the mark, then the login's grants."""
+    return [grant_mark(login.login), *grant_statements(login.login, grants_of(login))]
 
 
 def grant_statements(login: str, grants: Mapping[str, Access]) -> list[str]:

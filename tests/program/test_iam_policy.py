@@ -106,6 +106,9 @@ def test_the_deploy_policy_names_the_account_roles_and_the_admin_logins(
     ]
     describe = {r for s in deploy if "rds:DescribeDBClusters" in s["Action"] for r in _list(s)}
     assert describe == {"arn:aws:rds:eu-central-1:210987654321:cluster:payments-staging"}
+    # audit and sweep list the cluster's member instances with this role (in its region).
+    members = {r for s in deploy if "rds:DescribeDBInstances" in s["Action"] for r in _list(s)}
+    assert "arn:aws:rds:eu-central-1:210987654321:db:*" in members
     # Person roles only under their own path, in each account.
     roles = {r for s in deploy if "iam:CreateRole" in s["Action"] for r in _list(s)}
     assert "arn:aws:iam::210987654321:role/dbaccess/*" in roles

@@ -55,6 +55,7 @@ def test_one_mysql_users_component_per_server_with_one_user_per_login(program: P
     assert logins(program, shop) == {
         f"{shop}-hhenley_ro": {
             "login": "hhenley_ro",
+            "mark": "dbaccess_managed",
             "access": "read-only",
             # One user for the server, granted on both of its databases.
             "databases": ["billing", "shop"],
@@ -67,6 +68,7 @@ def test_one_mysql_users_component_per_server_with_one_user_per_login(program: P
         },
         f"{shop}-priyaraman_rw": {
             "login": "priyaraman_rw",
+            "mark": "dbaccess_managed",
             "access": "read-write",
             "databases": ["billing"],
             "host": "shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com",
@@ -163,10 +165,12 @@ def test_make_preview_shows_the_mysql_users_and_their_sql(tmp_path: Path) -> Non
         f"  {shop} (shop-prod.c9akciq32.eu-west-1.rds.amazonaws.com:3306, admin dbaccess_admin):\n"
         "    CREATE USER 'hhenley_ro'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
         "REQUIRE SSL;\n"
+        "    GRANT dbaccess_managed TO 'hhenley_ro'@'%';\n"
         "    GRANT SELECT, SHOW VIEW ON `billing`.* TO 'hhenley_ro'@'%';\n"
         "    GRANT SELECT, SHOW VIEW ON `shop`.* TO 'hhenley_ro'@'%';\n"
         "    CREATE USER 'priyaraman_rw'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' "
         "REQUIRE SSL;\n"
+        "    GRANT dbaccess_managed TO 'priyaraman_rw'@'%';\n"
         "    GRANT SELECT, SHOW VIEW, INSERT, UPDATE, DELETE ON `billing`.* TO 'priyaraman_rw'@'%';\n"
     ) in sql
     assert (

@@ -44,6 +44,7 @@ def test_one_dynamic_login_per_person_and_level_under_the_component() -> None:
     ana = {k: v for k, v in logins["my-ana_ro"].inputs.items() if k != "__provider"}
     assert ana == {
         "login": "ana_ro",
+        "mark": "dbaccess_managed",
         "access": "read-only",
         "databases": ["orders", "stock"],
         "host": SERVER.host,

@@ -80,10 +80,15 @@ def test_logins_are_members_of_the_groups_of_their_grants_only() -> None:
     by_name = {r.name: r for r in register()}
     assert by_name["pg-ana@example.com-ro"].inputs["roles"] == [
         "rds_iam",
+        "dbaccess_managed",
         "dbaccess_orders_ro",
         "dbaccess_stock_ro",
     ]
-    assert by_name["pg-bo@example.com-rw"].inputs["roles"] == ["rds_iam", "dbaccess_stock_rw"]
+    assert by_name["pg-bo@example.com-rw"].inputs["roles"] == [
+        "rds_iam",
+        "dbaccess_managed",
+        "dbaccess_stock_rw",
+    ]
     assert by_name["pg-bo@example.com-rw"].inputs["connectionLimit"] == 7
     provider = by_name["pg-provider"].inputs
     assert provider["awsRdsIamProviderRoleArn"] == DEPLOY_ROLE

@@ -223,7 +223,7 @@ def test_logins_and_group_roles_in_each_postgres_database(run_sample: ProgramRun
     login = program.named(f"{ORDERS_SERVER}-{HUGO}-rw")
     assert login.inputs["name"] == "hhenley_rw"
     assert login.inputs["login"] is True
-    assert login.inputs["roles"] == ["rds_iam", "dbaccess_orders_rw"]
+    assert login.inputs["roles"] == ["rds_iam", "dbaccess_managed", "dbaccess_orders_rw"]
     assert login.inputs["connectionLimit"] == 10
     assert login.inputs["skipReassignOwned"] is True
     provider = program.named(f"{ORDERS_SERVER}-provider")

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from dbaccess.access import load_access_file
 from dbaccess.audit.connect import iam_params
+from dbaccess.audit.instances import the_instance
 from dbaccess.cli import app
 from tests import pgserver
 from tests.services.audit_world import ACCESS_YAML, ADMIN, TODAY, stack_project
@@ -45,7 +46,8 @@ def test_the_token_is_the_admins_signed_by_the_deploy_role(
 ) -> None:
     db = load_access_file(project / "access.yaml", today=TODAY).databases["orders"]
 
-    params = iam_params(db, DEPLOY_ROLE, pg_server.ca_file, boto3.client("sts", region_name=REGION))
+    sts = boto3.client("sts", region_name=REGION)
+    params = iam_params(db, the_instance(db)[0], DEPLOY_ROLE, pg_server.ca_file, sts)
 
     assert {k: v for k, v in params.items() if k != "password"} == {
         "host": "localhost",

@@ -25,6 +25,7 @@ from dbaccess.audit.check import AuditResult
 from dbaccess.audit.mysql import MysqlAccess, audit_mysql, sweep_mysql
 from dbaccess.audit.report import render_audit
 from dbaccess.audit.sweep import SweepResult
+from dbaccess.audit.sweep_rules import DROPPED, NOT_GIVEN, SweepRules
 from dbaccess.cli import app
 from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
@@ -37,7 +38,18 @@ pytestmark = [pytest.mark.mysql]
 
 ADMIN = "aud_admin"
 A, B = "aud_a", "aud_b"
-OURS = {"ada_ro", "bob_rw", "cyd_ro", "pw_aud", "ghost_aud_ro", "boss_aud", "app_aud", ADMIN}
+OURS = {
+    "ada_ro",
+    "bob_rw",
+    "cyd_ro",
+    "pw_aud",
+    "ghost_aud_ro",
+    "boss_aud",
+    "app_aud",
+    "svc_aud",
+    "gone_aud_ro",
+    ADMIN,
+}
 ACCESS = """\
 version: 1
 databases:
@@ -92,7 +104,15 @@ def server(mysql_server: MariaDBServer, plan: AccessPlan) -> Iterator[MariaDBSer
         ";".join(
             [
                 "CREATE USER 'pw_aud'@'%' IDENTIFIED VIA unix_socket",
+                # made by db-access (marked), no longer declared
                 f"CREATE USER 'ghost_aud_ro'@'%' {mysql_local.AUTH} REQUIRE SSL",
+                "GRANT dbaccess_managed TO 'ghost_aud_ro'@'%'",
+                # an application logging in with IAM: no mark
+                f"CREATE USER 'svc_aud'@'%' {mysql_local.AUTH} REQUIRE SSL",
+                "GRANT SELECT ON `aud\\_a`.* TO 'svc_aud'@'%'",
+                # made by db-access, to be dropped while connected
+                f"CREATE USER 'gone_aud_ro'@'%' {mysql_local.AUTH} REQUIRE SSL",
+                "GRANT dbaccess_managed TO 'gone_aud_ro'@'%'",
                 "CREATE USER 'boss_aud'@'%' IDENTIFIED VIA unix_socket",
                 "GRANT SUPER ON *.* TO 'boss_aud'@'%'",
                 "CREATE USER 'app_aud'@'%' IDENTIFIED BY 'y'",
@@ -110,7 +130,7 @@ def server(mysql_server: MariaDBServer, plan: AccessPlan) -> Iterator[MariaDBSer
 
 def local_access(server: MariaDBServer, allowed: frozenset[str] = frozenset()) -> MysqlAccess:
     return MysqlAccess(
-        lambda db: mysql_local.connect(server, str(db.admin_login)),
+        lambda db, _instance: mysql_local.connect(server, str(db.admin_login)),
         allowed,
         iam_plugin=mysql_local.PLUGIN,
         rds=False,
@@ -127,6 +147,8 @@ def test_audit_reports_the_planted_findings_under_mysql_kinds(
         ("aud-a", "mysql-missing-user", "cyd_ro"),
         ("aud-a", "mysql-undeclared-user", "pw_aud"),
         ("aud-a", "mysql-undeclared-user", "ghost_aud_ro"),
+        ("aud-a", "mysql-undeclared-user", "svc_aud"),
+        ("aud-a", "mysql-undeclared-user", "gone_aud_ro"),
         ("aud-a", "mysql-undeclared-user", "boss_aud"),
         ("aud-a", "mysql-privileged-user", "boss_aud"),
         ("aud-a", "mysql-wrong-privileges", "bob_rw"),
@@ -141,30 +163,56 @@ def test_audit_reports_the_planted_findings_under_mysql_kinds(
     assert "aud-a: bob_rw: bob_rw@% on aud\\_b: extra DROP" in text
 
 
-def test_sweep_ends_the_session_of_an_undeclared_iam_user(
-    server: MariaDBServer, plan: AccessPlan
-) -> None:
-    ghost = mysql_local.connect(server, "ghost_aud_ro")
+def test_sweep_ends_only_what_db_access_made(server: MariaDBServer, plan: AccessPlan) -> None:
+    ghost = mysql_local.connect(server, "ghost_aud_ro")  # marked, no longer declared
+    gone = mysql_local.connect(server, "gone_aud_ro")  # marked, dropped while connected
+    svc = mysql_local.connect(server, "svc_aud")  # an IAM application, unmarked
+    svc.select_db(A)
     ada = mysql_local.connect(server, "ada_ro")
     ada.select_db(A)
+    server.sql("DROP USER 'gone_aud_ro'@'%'")
     try:
         listed = SweepResult(dry_run=True)
         sweep_mysql(plan, ["aud-b"], local_access(server), listed)
-        mine = [(e.login, e.database) for e in listed.ended if e.login in OURS]
-        assert mine == [("ghost_aud_ro", "")]
+        mine = {
+            (e.login, e.database, e.reason, e.instance) for e in listed.ended if e.login in OURS
+        }
+        assert mine == {
+            ("ghost_aud_ro", "", NOT_GIVEN, "aud"),
+            ("gone_aud_ro", "", DROPPED, "aud"),
+        }
         ghost.ping(reconnect=False)  # a dry run ends nothing
 
         swept = SweepResult(dry_run=False)
         sweep_mysql(plan, ["aud-b"], local_access(server), swept)
-        assert [e.login for e in swept.ended if e.login in OURS] == ["ghost_aud_ro"]
+        assert sorted(e.login for e in swept.ended if e.login in OURS) == [
+            "ghost_aud_ro",
+            "gone_aud_ro",
+        ]
         assert swept.errors == []
-        with pytest.raises(pymysql.err.OperationalError):
-            ghost.ping(reconnect=False)
+        for conn in (ghost, gone):
+            with pytest.raises(pymysql.err.OperationalError):
+                conn.ping(reconnect=False)
         ada.ping(reconnect=False)  # a declared login in its own database keeps its session
+        svc.ping(reconnect=False)  # so does the application
+
+        # Told to, sweep ends unmarked IAM users too - never the exempt ones.
+        wider = SweepResult(dry_run=True)
+        rules = SweepRules(include_unmarked=True)
+        sweep_mysql(plan, [], local_access(server), wider, rules)
+        assert "svc_aud" in {e.login for e in wider.ended}
+        exempt = SweepResult(dry_run=True)
+        rules = SweepRules(frozenset({"svc_aud"}), include_unmarked=True)
+        sweep_mysql(plan, [], local_access(server), exempt, rules)
+        assert "svc_aud" not in {e.login for e in exempt.ended}
     finally:
-        for conn in (ghost, ada):
+        for conn in (ghost, gone, svc, ada):
             if conn.open:
                 conn.close()
+        server.sql(
+            f"CREATE USER IF NOT EXISTS 'gone_aud_ro'@'%' {mysql_local.AUTH} REQUIRE SSL;"
+            "GRANT dbaccess_managed TO 'gone_aud_ro'@'%'"
+        )
 
 
 @pytest.fixture
@@ -197,5 +245,5 @@ def test_the_cli_reaches_mysql_as_the_admin_with_an_iam_token(
     swept = CliRunner().invoke(app, ["sweep", "--database", "aud-a", *args])
     assert swept.exit_code == 1, swept.output
     assert json.loads(swept.stdout)["errors"] == [
-        f"mysql-aud-123456789012-eu-west-1 not swept: aud-a: {finding['detail']}"
+        f"mysql-aud-123456789012-eu-west-1 instance aud not swept: aud-a: {finding['detail']}"
     ]

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from dbaccess.access import load_access_file
 from dbaccess.audit.check import run_audit
-from dbaccess.audit.connect import Connector, dsn_connector
+from dbaccess.audit.connect import Connector, Reach, dsn_connector
 from dbaccess.cli import app
 from dbaccess.cli.preview_engine import Registration
 from tests import pgserver
@@ -87,7 +87,14 @@ def test_a_server_set_up_as_the_plan_says_has_no_finding(
         assert kinds(document) == {("master-login", "postgres")}, document["findings"]
         assert document["exit"] == 0
         assert document["checked"]["databases"] == [database]
-        assert set(document["findings"][0]) == {"database", "kind", "subject", "detail"}
+        assert set(document["findings"][0]) == {
+            "database",
+            "instance",
+            "kind",
+            "subject",
+            "detail",
+        }
+        assert {f["instance"] for f in document["findings"]} == {"main"}
 
 
 def test_each_planted_problem_is_found_by_kind_and_subject(
@@ -212,9 +219,9 @@ def test_an_unreachable_database_is_reported_and_the_others_are_still_checked(
         "orders": dsn_connector(world.dsn(server, "orders", wrong), plan.databases["orders"]),
         "inventory": dsn_connector(world.dsn(server, "inventory"), plan.databases["inventory"]),
     }
-    connect: Connector = lambda db: through[db.key](db)  # noqa: E731
+    connect: Connector = lambda db, instance: through[db.key].connect(db, instance)  # noqa: E731
 
-    result = run_audit(plan, [], connect)
+    result = run_audit(plan, [], Reach(connect))
 
     found = {(f.database, f.kind, f.subject) for f in result.findings}
     assert ("orders", "unreachable", f"localhost:{server.port}/orders") in found
@@ -257,6 +264,10 @@ def test_the_cli_reports_an_unreachable_database_with_exit_1_and_no_password(
             "connects to database 'inventory'",
         ),
         (["--database", "analytics", "--dsn", "postgresql://h/analytics"], "PostgreSQL only"),
+        (
+            ["--database", "orders", "--dsn", "postgresql://x:hunter2-secret@h1,h2/orders"],
+            "'orders' is an RDS instance",
+        ),
     ],
 )
 def test_usage_errors_exit_2_without_echoing_the_dsn(
@@ -307,36 +318,66 @@ def alive(conn: psycopg.Connection[Any]) -> bool:
     return True
 
 
+# An estate db-access joins: what it made (marked) and what it did not.
+ESTATE_SQL = """
+-- made by db-access (the mark), grant past its `until`
+CREATE ROLE carlold_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_managed, dbaccess_inventory_ro;
+-- made by db-access, dropped by the deploy while connected
+CREATE ROLE dora_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_managed, dbaccess_inventory_ro;
+-- an IAM login made by hand before db-access: no mark
+CREATE ROLE eve_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam;
+-- an application that logs in with IAM, listed in dbaccess:sweepExemptLogins
+CREATE ROLE inventory_svc LOGIN PASSWORD :'pw' IN ROLE rds_iam;
+-- a reporting login with a password that predates the bootstrap
+CREATE ROLE reporting LOGIN PASSWORD :'pw';
+-- the table owner (an application) logs in with IAM too
+ALTER ROLE inventory_app LOGIN PASSWORD :'pw';
+GRANT rds_iam TO inventory_app;
+GRANT CONNECT ON DATABASE inventory TO eve_ro, inventory_svc, reporting, inventory_app;
+"""
+# Never ended, whatever the options: the applications, the owner, the admin, a declared login.
+UNTOUCHABLE = ("anasilva_ro", "inventory_svc", "reporting", "inventory_app", world.ADMIN)
+
+
 @pytest.fixture
 def sessions(server: pgserver.PostgresServer, access_file: Path) -> Iterator[dict[str, Any]]:
-    """Open sessions: ana (declared), carl (grant past `until`), eve (never declared), an
-    application login outside rds_iam, and the admin's own."""
-    server.psql(
-        """
-        CREATE ROLE carlold_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_inventory_ro;
-        CREATE ROLE eve_ro LOGIN PASSWORD :'pw' IN ROLE rds_iam, dbaccess_inventory_ro;
-        CREATE ROLE inventory_svc LOGIN PASSWORD :'pw';
-        GRANT CONNECT ON DATABASE inventory TO inventory_svc;
-        """,
-        variables={"pw": world.LOGIN_PASSWORD},
-    )
-    opened = {
-        "anasilva_ro": world.session(server, "anasilva_ro", "inventory"),
-        "carlold_ro": world.session(server, "carlold_ro", "inventory"),
-        "eve_ro": world.session(server, "eve_ro", "inventory"),
-        "inventory_svc": world.session(server, "inventory_svc", "inventory"),
-        world.ADMIN: world.session(server, world.ADMIN, "inventory", world.ADMIN_PASSWORD),
-    }
+    """An open session in inventory of each login of ESTATE_SQL, ana's (declared) and the
+    admin's own."""
+    server.psql(ESTATE_SQL, variables={"pw": world.LOGIN_PASSWORD})
+    logins = ["anasilva_ro", "carlold_ro", "dora_ro", "eve_ro", "inventory_svc", "reporting"]
+    opened = {login: world.session(server, login, "inventory") for login in logins}
+    opened["inventory_app"] = world.session(server, "inventory_app", "inventory")
+    opened[world.ADMIN] = world.session(server, world.ADMIN, "inventory", world.ADMIN_PASSWORD)
     yield opened
     for conn in opened.values():
         conn.close()
 
 
-def test_sweep_ends_the_sessions_of_removed_logins_only(
+@pytest.fixture
+def exempt_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The prod stack, listing the IAM application in dbaccess:sweepExemptLogins, as the
+    working directory (sweep reads it from there, with --dsn too)."""
+    (tmp_path / "project").mkdir()
+    project = world.stack_project(tmp_path / "project", monkeypatch, "")
+    stack = project / "Pulumi.prod.yaml"
+    stack.write_text(
+        stack.read_text().replace(
+            "config:\n", "config:\n  dbaccess:sweepExemptLogins: [inventory_svc]\n", 1
+        )
+    )
+    return project
+
+
+def ended_by_login(document: Any) -> dict[str, str]:
+    return {e["login"]: e["reason"] for e in document["ended"]}
+
+
+def test_sweep_ends_only_what_db_access_made(
     server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
 ) -> None:
     # bob, reading orders, loses his grant: access.yaml no longer has him (his login is still
-    # there, as after DROP ROLE's refusal or before the deploy drops it).
+    # there, as after DROP ROLE's refusal or before the deploy drops it). dora's login is
+    # dropped while she is connected.
     sessions["bobjones_rw"] = world.session(server, "bobjones_rw", "orders")
     text = access_file.read_text()
     access_file.write_text(
@@ -346,6 +387,7 @@ def test_sweep_ends_the_sessions_of_removed_logins_only(
         )
     )
     assert "bob.jones" not in access_file.read_text()
+    server.psql("DROP ROLE dora_ro")
     pids = {login: conn.info.backend_pid for login, conn in sessions.items()}
     started = {login: own_start(conn) for login, conn in sessions.items()}
 
@@ -353,19 +395,73 @@ def test_sweep_ends_the_sessions_of_removed_logins_only(
     document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
 
     assert document["exit"] == 0, document
-    assert sorted((e["login"], e["pid"], e["database"]) for e in document["ended"]) == [
-        ("bobjones_rw", pids["bobjones_rw"], "orders"),  # a removed grant
-        ("carlold_ro", pids["carlold_ro"], "inventory"),  # a grant past its `until`
-        ("eve_ro", pids["eve_ro"], "inventory"),  # a login never declared
-    ]
-    assert {e["login"]: dt.datetime.fromisoformat(e["since"]) for e in document["ended"]} == {
-        login: started[login] for login in ("bobjones_rw", "carlold_ro", "eve_ro")
-    }
-    assert document["kept"] == 3  # ana, the application, the admin's other session
-    for login in ("bobjones_rw", "carlold_ro", "eve_ro"):
+    dropped = next(e for e in document["ended"] if e["pid"] == pids["dora_ro"])
+    assert dropped["login"].startswith("(dropped role ")
+    assert sorted((e["pid"], e["database"], e["reason"]) for e in document["ended"]) == sorted(
+        [
+            (pids["bobjones_rw"], "orders", "marked login no longer given on this server"),
+            (pids["carlold_ro"], "inventory", "marked login no longer given on this server"),
+            (pids["dora_ro"], "inventory", "its login no longer exists"),
+        ]
+    )
+    assert {e["instance"] for e in document["ended"]} == {"main"}
+    ended = {e["pid"]: e["since"] for e in document["ended"]}
+    for login in ("bobjones_rw", "carlold_ro", "dora_ro"):
+        assert dt.datetime.fromisoformat(ended[pids[login]]) == started[login]
         assert not alive(sessions[login]), login
-    for login in ("anasilva_ro", "inventory_svc", world.ADMIN):
+    # ana, eve (no mark), the IAM application, reporting, the owner, the admin's other session
+    assert document["kept"] == 6
+    for login in (*UNTOUCHABLE, "eve_ro"):
         assert alive(sessions[login]), login
+
+
+def test_include_unmarked_ends_hand_made_iam_logins_never_the_exempt_or_the_owners(
+    server: pgserver.PostgresServer,
+    access_file: Path,
+    sessions: dict[str, Any],
+    exempt_stack: Path,
+) -> None:
+    args = ("--date", world.TODAY.isoformat(), "--include-unmarked")
+    listed = sweep_json(server, access_file, *args, "--dry-run")
+    assert ended_by_login(listed) == {
+        "carlold_ro": "marked login no longer given on this server",
+        "dora_ro": "marked login no longer given on this server",
+        "eve_ro": "undeclared IAM login without the mark (--include-unmarked)",
+    }
+    assert all(alive(conn) for conn in sessions.values())  # a dry run ends nothing
+
+    document = sweep_json(server, access_file, *args)
+
+    assert ended_by_login(document) == ended_by_login(listed)
+    for login in ("carlold_ro", "dora_ro", "eve_ro"):
+        assert not alive(sessions[login]), login
+    for login in UNTOUCHABLE:
+        assert alive(sessions[login]), login
+
+
+def test_audit_tells_marked_from_unmarked_logins_and_reports_a_missing_mark(
+    server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
+) -> None:
+    server.psql("REVOKE dbaccess_managed FROM anasilva_ro")
+
+    document = audit_json(server, access_file, "inventory")
+
+    found = {(f["kind"], f["subject"]): f["detail"] for f in document["findings"]}
+    assert found[("missing-mark", "anasilva_ro")] == "not a member of dbaccess_managed"
+    assert ("wrong-membership", "anasilva_ro") not in found
+    assert found[("undeclared-login", "eve_ro")].endswith("--include-unmarked")
+    assert found[("undeclared-login", "inventory_svc")].endswith("--include-unmarked")
+    assert found[("undeclared-login", "carlold_ro")].endswith("sweep ends its sessions")
+    # Without its mark, sweep leaves ana's login alone even where it lost its grant.
+    server.psql("REVOKE CONNECT ON DATABASE inventory FROM dbaccess_inventory_ro")
+    server.psql("GRANT CONNECT ON DATABASE inventory TO anasilva_ro")
+    text = access_file.read_text()
+    access_file.write_text(
+        text.replace("      - {database: inventory, access: read-only}\n", "", 1)
+    )
+    swept = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
+    assert "anasilva_ro" not in ended_by_login(swept)
+    assert alive(sessions["anasilva_ro"])
 
 
 def test_sweep_ends_a_declared_logins_session_in_a_database_it_is_no_longer_granted(
@@ -378,9 +474,9 @@ def test_sweep_ends_a_declared_logins_session_in_a_database_it_is_no_longer_gran
     in_inventory = world.session(server, "bobjones_rw", "inventory")
     try:
         document = sweep_json(server, access_file, "--date", world.TODAY.isoformat())
-        ended = {(e["login"], e["database"]) for e in document["ended"]}
-        assert ("bobjones_rw", "inventory") in ended
-        assert ("bobjones_rw", "orders") not in ended
+        ended = {(e["login"], e["database"], e["reason"]) for e in document["ended"]}
+        assert ("bobjones_rw", "inventory", "in a database it is no longer granted") in ended
+        assert not any(login == "bobjones_rw" and db == "orders" for login, db, _ in ended)
         assert not alive(in_inventory)
         assert alive(in_orders)
         assert alive(sessions["anasilva_ro"])
@@ -393,17 +489,23 @@ def test_sweep_ends_a_declared_logins_session_in_a_database_it_is_no_longer_gran
 def test_sweep_dry_run_ends_nothing_and_evaluates_until_on_the_date(
     server: pgserver.PostgresServer, access_file: Path, sessions: dict[str, Any]
 ) -> None:
-    # Without pg_read_all_stats the admin sees who, not since when: the sweep still works.
+    # Without pg_read_all_stats the admin sees who, not since when: the sweep still works,
+    # a dropped login's session included.
     server.psql("REVOKE pg_read_all_stats FROM dbaccess_admin")
+    server.psql("DROP ROLE dora_ro")
     on_the_day = sweep_json(server, access_file, "--dry-run", "--date", "2026-11-29")
     before_until = sweep_json(server, access_file, "--dry-run", "--date", "2026-01-15")
 
     assert on_the_day["dry_run"] is True
-    assert sorted(e["login"] for e in on_the_day["ended"]) == ["carlold_ro", "eve_ro"]
+    assert sorted(on_the_day["ended"][i]["reason"] for i in range(2)) == [
+        "its login no longer exists",
+        "marked login no longer given on this server",
+    ]
+    assert len(on_the_day["ended"]) == 2
     assert {e["since"] for e in on_the_day["ended"]} == {None}
-    assert on_the_day["kept"] == 3
+    assert on_the_day["kept"] == 6
     # Before carl's `until`, his grant still holds and his session stays.
-    assert [e["login"] for e in before_until["ended"]] == ["eve_ro"]
+    assert [e["reason"] for e in before_until["ended"]] == ["its login no longer exists"]
     assert all(alive(conn) for conn in sessions.values())
 
 

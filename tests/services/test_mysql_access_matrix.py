@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components.mysql_users import MysqlLoginProvider
-from dbaccess.mysql import apply
+from dbaccess.mysql import apply, audit
 from dbaccess.mysql.spec import AdminTarget, MysqlLogin, login_inputs
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
@@ -219,3 +219,26 @@ def test_refresh_sees_drift_and_the_next_update_repairs_it(
     finally:
         provider.delete("id", desired)
     assert provider.read("'ana_ro'@'%'", desired).id == ""  # dropped: refresh forgets it
+
+
+def test_a_user_made_before_the_mark_gets_it_at_the_next_deploy(
+    server: MariaDBServer, provider: MysqlLoginProvider
+) -> None:
+    desired = inputs(server, ANA)
+    provider.create(desired)
+    try:
+        with mysql_local.connect(server, ADMIN) as conn:
+            assert "ana_ro" in audit.read_marked(conn)  # create marks it
+        # GIVEN the user as an older release made it: no mark on the server, none in its state.
+        server.sql("REVOKE dbaccess_managed FROM 'ana_ro'@'%'")
+        before = {k: v for k, v in desired.items() if k != "mark"}
+        # refresh sees the mark missing, and the deploy's diff sees an old state's lack of it
+        refreshed = provider.read("'ana_ro'@'%'", desired)
+        assert refreshed.outs is not None
+        assert "mark" not in refreshed.outs
+        assert provider.diff("id", before, desired).changes
+        provider.update("id", before, desired)
+        with mysql_local.connect(server, ADMIN) as conn:
+            assert "ana_ro" in audit.read_marked(conn)
+    finally:
+        provider.delete("id", desired)

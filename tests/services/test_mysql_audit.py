@@ -57,6 +57,7 @@ def server(mysql_server: MariaDBServer) -> Iterator[MariaDBServer]:
                 # an undeclared password user, an undeclared "IAM" user, a superuser
                 "CREATE USER 'pw_user'@'%' IDENTIFIED VIA unix_socket",
                 f"CREATE USER 'ghost_ro'@'%' {mysql_local.AUTH} REQUIRE SSL",
+                "GRANT dbaccess_managed TO 'ghost_ro'@'%'",  # made by db-access, then undeclared
                 "CREATE USER 'boss'@'%' IDENTIFIED VIA unix_socket",
                 "GRANT SUPER ON *.* TO 'boss'@'%'",
                 # an application user db-access is told about: not a finding
@@ -88,6 +89,7 @@ def findings(admin: pymysql.Connection) -> set[tuple[str, str, str]]:
         audit.read_accounts(admin),
         audit.read_database_grants(admin),
         allowed=("app",),
+        marked=audit.read_marked(admin),
         iam_plugin=mysql_local.PLUGIN,
     )
     return {(f.kind, f.user, f.detail) for f in found}
@@ -97,7 +99,11 @@ def test_every_planted_finding_and_nothing_else(admin: pymysql.Connection) -> No
     assert findings(admin) == {
         ("missing", "cy_ro", "declared but not on the server"),
         ("undeclared", "pw_user", "pw_user@%: unix_socket user not in access.yaml"),
-        ("undeclared", "ghost_ro", "ghost_ro@%: IAM user not in access.yaml"),
+        (
+            "undeclared",
+            "ghost_ro",
+            "ghost_ro@%: IAM user not in access.yaml, made by db-access (marked)",
+        ),
         ("undeclared", "boss", "boss@%: unix_socket user not in access.yaml"),
         ("privileged", "boss", "boss@% holds SUPER"),
         ("privileged", "bo_rw", "bo_rw@% holds GRANT OPTION on shop\\_a"),
@@ -138,11 +144,16 @@ def test_sweep_ends_dropped_users_and_logins_in_lost_databases(
             SERVER, logins=(MysqlLogin("ana_ro", "read-only", (B,)), *SERVER.logins[1:])
         )
         accounts = audit.read_accounts(admin)
+        marked = audit.read_marked(admin)
+        assert {"ana_ro", "bo_rw"} <= marked  # what apply.create_login made
         sessions = audit.read_sessions(admin)
         assert {s.user for s in sessions} >= {"ana_ro", "bo_rw", "ghost_ro"}
-        ending = audit.sessions_to_end(
-            sessions, accounts, now, allowed=("app",), iam_plugin=mysql_local.PLUGIN
-        )
+        ending = [
+            s
+            for s, _why in audit.sessions_to_end(
+                sessions, accounts, marked, now, iam_plugin=mysql_local.PLUGIN
+            )
+        ]
         assert sorted((s.user, s.database) for s in ending) == [("ana_ro", A), ("ghost_ro", None)]
 
         ended = audit.end_sessions(admin, ending, rds=False)

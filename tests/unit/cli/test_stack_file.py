@@ -84,6 +84,18 @@ CASES = [
         ["12:29: setting 'dbaccess:connectionLimit': True is true/false, not a whole number"],
     ),
     (
+        "sweep-exempt-wildcard",
+        PROD.replace(
+            "dbaccess:connectionLimit: 10",
+            "dbaccess:connectionLimit: 10\n  dbaccess:sweepExemptLogins: [orders_etl, '%']",
+        ),
+        [
+            "13:31: setting 'dbaccess:sweepExemptLogins': '%' is not a login name: 1 to 63 of "
+            "A-Z a-z 0-9 _ $ . - (not starting with $ . -), as the role or user is named on "
+            "the server"
+        ],
+    ),
+    (
         "fullwidth-account",
         PROD.replace('"210987654321": arn', '"２１０９８７６５４３２１": arn', 1),
         [

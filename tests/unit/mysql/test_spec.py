@@ -63,6 +63,7 @@ def test_inputs_round_trip_and_hold_no_secret() -> None:
     assert target_from_inputs({**props, "port": 3306.0}) == TARGET  # Pulumi numbers are floats
     assert set(props) == {
         "login",
+        "mark",
         "access",
         "databases",
         "host",

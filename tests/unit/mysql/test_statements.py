@@ -64,6 +64,12 @@ def test_bootstrap_grants_the_admin_only_what_it_needs() -> None:
         "TO 'dbaccess_admin'@'%' WITH GRANT OPTION",
     ]
     assert "GRANT EXECUTE ON PROCEDURE mysql.rds_kill TO 'dbaccess_admin'@'%'" in statements
+    # The mark: made once, granted on by the admin, read from MySQL 8's role table.
+    assert statements[6:9] == [
+        "CREATE ROLE IF NOT EXISTS dbaccess_managed",
+        "GRANT dbaccess_managed TO 'dbaccess_admin'@'%' WITH ADMIN OPTION",
+        "GRANT SELECT ON mysql.role_edges TO 'dbaccess_admin'@'%'",
+    ]
     text = "\n".join(statements)
     assert "authentication_string" not in text  # never the password hashes
     for too_much in ("SUPER", "ALL", "ON *.* TO 'dbaccess_admin'@'%' WITH GRANT OPTION"):
