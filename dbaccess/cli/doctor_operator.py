@@ -102,21 +102,28 @@ def _aws_checks(report: Report, accounts: _Accounts, db: DatabaseSpec) -> None:
 
 
 def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec], Any]:
+    """A connection to the server as its admin: the host access.yaml names (a cluster's
+    writer endpoint; the admin and the catalog are the same on every member), or the first
+    host of --dsn."""
     from dbaccess.audit.connect import dsn_connector, iam_connector
+    from dbaccess.audit.instances import the_instance
 
     if given.dsn is not None:
-        return dsn_connector(given.dsn, db)
+        reach = dsn_connector(given.dsn, db)
+        return lambda target: reach.connect(target, reach.members(target)[0])
     if not given.ca_bundle.is_file():
         raise missing_ca_bundle(given.ca_bundle)
     if db.is_mysql:
         from dbaccess.audit.mysql import iam_mysql_connector
 
-        return iam_mysql_connector(given.settings.accounts, given.ca_bundle)
-    return iam_connector(
+        connect = iam_mysql_connector(given.settings.accounts, given.ca_bundle)
+        return lambda target: connect(target, the_instance(target)[0])
+    reach = iam_connector(
         given.settings.accounts,
         given.ca_bundle,
         lambda region: boto3.client("sts", region_name=region),
     )
+    return lambda target: reach.connect(target, the_instance(target)[0])
 
 
 def _connect(given: OperatorInput, db: DatabaseSpec) -> tuple[Any, str]:

@@ -24,7 +24,8 @@ from psycopg.conninfo import conninfo_to_dict
 from dbaccess import ca_bundles
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.connect import ConfigError, _open
-from dbaccess.audit.expected import RDS_IAM, is_rds_own
+from dbaccess.audit.expected import is_rds_own
+from dbaccess.deployment import RDS_IAM
 from dbaccess.privileges import MANAGED_MARKER
 
 SQL_FILE: Final = Path(__file__).with_name("bootstrap.sql")

@@ -176,6 +176,7 @@ MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("databases", "*", "groups", "read-write"): [setting("other_rw")],
     ("groups", "*", "members"): [drop_first, reverse, add_entry("zoe.ng@example.com")],
     ("people", "*", "username"): [setting("someone"), delete],
+    ("people", "*", "github"): [setting("octo-cat"), delete],
     # A group's grants and a person's take the same mutations.
     **{
         (owner, "*", "grants", *rest): mutations

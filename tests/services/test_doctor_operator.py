@@ -360,10 +360,12 @@ databases:
 
 @pytest.mark.mysql
 def test_a_mysql_admin_signs_in_with_iam_and_holds_the_mark(mysql_server: MariaDBServer) -> None:
-    # GIVEN the README's MySQL bootstrap without the mark role (as before it existed)
+    # GIVEN the MySQL bootstrap, then the mark role dropped (a server bootstrapped before it
+    # existed)
     db = load_access_text(SHOP.format(port=mysql_server.port), "access.yaml").databases["shop"]
     mysql_server.sql("DROP USER IF EXISTS doc_admin; DROP ROLE IF EXISTS dbaccess_managed")
     mysql_local.bootstrap(mysql_server, "doc_admin", ["doc_shop"])
+    mysql_server.sql("DROP ROLE dbaccess_managed")
     with mysql_local.connect(mysql_server, "doc_admin") as conn:
         # Locally mysql_native_password plays AWSAuthenticationPlugin
         assert preflight_mysql.iam_plugin(conn, db, mysql_local.PLUGIN) == (
