@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= prod
 
-.PHONY: help preview lint test check docs bench package clean
+.PHONY: help preview lint test check docs demo bench package clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets
@@ -44,6 +44,12 @@ test: lint node_modules/.installed
 
 ## check: the same as test (lint, types, every test)
 check: test
+
+## demo: the whole product on this machine, no cloud: a Slack click to a link to psql, then dbaccess connect
+demo: $(STAMP)
+	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
+	bash scripts/ensure-php.sh || echo "demo: without php the fake PrivateBin stands in"
+	$(BIN)/python scripts/demo.py
 
 ## docs: build the documentation site into site/ (strict: a broken link or page fails; offline)
 docs: $(STAMP)
