@@ -43,6 +43,7 @@ import boto3  # noqa: E402
 from benchmarks.bot_ack import offline_aws  # noqa: E402
 from benchmarks.click_to_link import privatebin_server  # noqa: E402
 from tests import pgserver  # noqa: E402
+from tests.services.engineer_cli import moto_server  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -62,20 +63,6 @@ def detail(text: str) -> None:
 
 
 # --- the stand-ins ---------------------------------------------------------------------------
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -309,6 +296,7 @@ def main() -> None:
         step("Starting the stand-ins: PostgreSQL (TLS), moto (AWS), the fake Slack, PrivateBin")
         pg = stack.enter_context(postgres())
         detail(f"PostgreSQL on {pg.host}:{pg.port}, verify-full against a local test CA")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         endpoint = stack.enter_context(moto_server())
         detail(f"moto (DynamoDB + stream, S3, STS, Secrets Manager) on {endpoint}")
         slack = stack.enter_context(FakeSlack())
