@@ -200,7 +200,8 @@ class SlackBotSettings(BaseModel):
 
 
 class GitHubRequestSettings(BaseModel):
-    """The GitHub App the bot opens access-request pull requests as (README: GitHub App)."""
+    """The GitHub App the bot opens access-request pull requests as
+    (docs/how-to/set-up-github-app.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

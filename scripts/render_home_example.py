@@ -1,6 +1,7 @@
-"""Print the README's example of the bot's Home tab, built by the real builders.
+"""Print the example of the bot's Home tab in docs/getting-started/analyst.md, built by the
+real builders.
 
-    .venv/bin/python scripts/render_home_example.py            # Markdown for the README
+    .venv/bin/python scripts/render_home_example.py            # Markdown for that page
     .venv/bin/python scripts/render_home_example.py --json     # the view as views.publish gets it
 
 The example person is Hugo from the sample access.yaml, so the example cannot drift from the

@@ -63,7 +63,8 @@ def _load(text: str, file: str, today: dt.date) -> AccessPlan:
                     1,
                     1,
                     "the access file is empty",
-                    "start with `version: 1` and a `databases:` mapping (see the README)",
+                    "start with `version: 1` and a `databases:` mapping "
+                    "(see docs/reference/access-yaml.md)",
                 )
             ]
         )
