@@ -65,18 +65,21 @@ def _type_name(annotation: Any) -> str:
 
 
 def _fixes(func: Any) -> list[str]:
-    """The fixes a validator tells people (the second argument of each `_fail(...)`), so the
-    page states each rule in the words the error uses."""
+    """What a validator tells people (the fix of each `_fail(...)`, the message of each
+    `ValueError(...)`), so the page states each rule in the words the error uses."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError):
         return []
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or getattr(node.func, "id", None) != "_fail":
+        if not isinstance(node, ast.Call):
             continue
-        if len(node.args) > 1:
+        called = getattr(node.func, "id", None)
+        if called == "_fail" and len(node.args) > 1:
             found.append(_text(node.args[1]))
+        elif called == "ValueError" and node.args:  # the settings' validators say what is wrong
+            found.append(_text(node.args[0]))
     return found
 
 
