@@ -247,7 +247,6 @@ RULES: Final[Mapping[str, Rule]] = {
     # Kubernetes objects go through the cluster's API with an EKS access entry for the deploy
     # role (README: first deploy); IAM only sees the cluster lookup (see LOOKUPS).
     "kubernetes:core/v1:Namespace": Rule((), (), None),
-    "kubernetes:core/v1:Secret": Rule((), (), None),
     "kubernetes:core/v1:ServiceAccount": Rule((), (), None),
     "kubernetes:apps/v1:Deployment": Rule((), (), None),
     "kubernetes:policy/v1:PodDisruptionBudget": Rule((), (), None),

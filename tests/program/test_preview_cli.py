@@ -32,7 +32,7 @@ def test_preview_of_the_sample_matches_the_golden_file() -> None:
 def test_preview_json_lists_every_resource_with_its_parent() -> None:
     result = preview("--date", "2026-11-23", "--format", "json")
     document = json.loads(result.stdout)
-    assert document["summary"] == {"create": 166}
+    assert document["summary"] == {"create": 165}
     parents = {(r["type"], r["name"]): r["parent"] for r in document["resources"]}
     assert parents["aws:iam/role:Role", "hugo.henley@example.com-123456789012-role"] == (
         "hugo.henley@example.com-123456789012"
