@@ -123,7 +123,10 @@ def credential_services(
 ) -> tuple[CredentialIssuer, GrantReaper]:
     """The issuer Lambda and its request table, the grant reaper, and the Slack bot (each
     only when its settings are present: settings have checked they come all or none)."""
-    assert settings.privatebinUrl and settings.slackBotTokenSecretArn and settings.network
+    # Present (settings checked all or none): narrowed for the type checker.
+    assert settings.privatebinUrl is not None
+    assert settings.slackBotTokenSecretArn is not None
+    assert settings.network is not None
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
     code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
     issuer = CredentialIssuer(

@@ -395,13 +395,6 @@ class Settings(BaseModel):
     def issuer_enabled(self) -> bool:
         return self.privatebinUrl is not None
 
-    def service_secret_arns(self) -> tuple[str, ...]:
-        """The Secrets Manager secrets the bot reads at start (its IRSA policy names these)."""
-        arns = (self.slackBotTokenSecretArn, self.slackAppTokenSecretArn)
-        if self.github is not None:
-            arns += (self.githubAppPrivateKeySecretArn,)
-        return tuple(arn for arn in arns if arn is not None)
-
     @field_validator("consolemeRoleArn")
     @classmethod
     def _role_arn(cls, value: str | None) -> str | None:

@@ -38,6 +38,8 @@ DEFAULT_RATE_LIMIT: Final = 5
 DEFAULT_RATE_WINDOW_SECONDS: Final = 600
 
 _CHANNEL: Final = re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}")
+
+
 @dataclass(frozen=True)
 class BotSettings:
     bot_token: str

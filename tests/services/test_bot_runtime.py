@@ -19,9 +19,9 @@ import boto3
 import pytest
 from botocore.retries import standard
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
+from moto.server import ThreadedMotoServer
 
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
@@ -47,14 +47,13 @@ BOT_TOKEN, APP_TOKEN = "xoxb-1-from-secrets-manager", "xapp-1-from-secrets-manag
 
 def store_tokens(client: Any, bot_token: str, app_token: str) -> dict[str, str]:
     """The Slack tokens as an operator stores them (README: Secrets); the variables naming them."""
-    arns = {
+    return {
         name: client.create_secret(Name=f"dbaccess/{secret}", SecretString=value)["ARN"]
         for name, secret, value in (
             ("DBACCESS_SLACK_TOKEN_SECRET_ARN", "slack-bot-token", bot_token + "\n"),
             ("DBACCESS_SLACK_APP_TOKEN_SECRET_ARN", "slack-app-token", app_token),
         )
     }
-    return arns
 
 
 @pytest.fixture
@@ -110,7 +109,7 @@ def test_a_secret_that_is_missing_or_of_the_wrong_kind_stops_start_up_without_it
 ) -> None:
     arns, read = secrets
     gone = arns["DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"].replace("slack-app-token", "deleted")
-    with pytest.raises(SettingsError, match="cannot read the secret .*ResourceNotFoundException"):
+    with pytest.raises(SettingsError, match=r"cannot read the secret .*ResourceNotFoundException"):
         load_settings(ENV | arns | {"DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": gone}, read)
     swapped = {  # the bot token's secret named as the app token's
         "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": arns["DBACCESS_SLACK_TOKEN_SECRET_ARN"]
@@ -169,7 +168,7 @@ def bot_process(
         endpoint_url=moto_endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's
+        aws_secret_access_key="testing",  # moto's
     )
     for arn in client.list_secrets()["SecretList"]:
         client.delete_secret(SecretId=arn["ARN"], ForceDeleteWithoutRecovery=True)

@@ -32,10 +32,8 @@ def test_the_prod_stack_declares_the_bot_with_its_tokens_by_arn() -> None:
     settings = parse_settings(prod())
     assert settings.bot is not None
     assert (settings.bot.cluster, settings.bot.replicas) == ("platform-prod", 2)
-    assert settings.service_secret_arns() == (
-        f"{SECRETS}slack-bot-token-Xy12Ab",
-        f"{SECRETS}slack-app-token-Pq34Cd",
-    )
+    assert settings.slackBotTokenSecretArn == f"{SECRETS}slack-bot-token-Xy12Ab"
+    assert settings.slackAppTokenSecretArn == f"{SECRETS}slack-app-token-Pq34Cd"
 
 
 @pytest.mark.parametrize("key", ["slackBotToken", "slackAppToken", "githubAppPrivateKey"])
@@ -90,14 +88,14 @@ def test_github_needs_its_private_key_secret() -> None:
     assert "dbaccess:githubAppPrivateKeySecretArn missing" in shown
 
 
-def test_github_with_its_key_by_arn_is_accepted_and_the_bot_may_read_it() -> None:
+def test_github_with_its_key_by_arn_is_accepted() -> None:
     settings = parse_settings(prod(github=GITHUB, githubAppPrivateKeySecretArn=GITHUB_KEY_ARN))
     assert settings.github is not None
     assert (settings.github.repository, settings.github.accessFile) == (
         "example-org/access",
         "access.yaml",
     )
-    assert GITHUB_KEY_ARN in settings.service_secret_arns()
+    assert settings.githubAppPrivateKeySecretArn == GITHUB_KEY_ARN
 
 
 @pytest.mark.parametrize(
