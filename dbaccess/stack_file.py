@@ -58,7 +58,8 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
                 reporter.report(
                     path,
                     f"secret setting '{shown(key)}' must be `secure: <ciphertext>` alone",
-                    f"set it with `pulumi config set --secret {shown(key)}`",
+                    "the stack file holds no secret: store it in Secrets Manager and set its ARN "
+                    "(README: Secrets)",
                 )
             else:
                 result[key] = Secret(ciphertext)
