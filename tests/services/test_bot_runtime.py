@@ -21,7 +21,6 @@ from botocore.retries import standard
 from moto import mock_aws
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import ThreadedMotoServer
 
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
@@ -30,9 +29,10 @@ from dbaccess.bot.settings import SettingsError, load_settings
 from dbaccess.service_secrets import SecretReader, secret_reader
 from tests.fakes.slack import FakeSlack
 from tests.services.bot_world import BotWorld, bot_world, wait_until, world
+from tests.services.engineer_cli import moto_endpoint
 from tests.services.issuer_world import REGION, SLACK_USERS, TABLE
 
-__all__ = ["bot_world", "world"]
+__all__ = ["bot_world", "moto_endpoint", "world"]
 
 ROOT = Path(__file__).resolve().parents[2]
 FATIMA = "fatima.zahra@example.com"
@@ -144,18 +144,6 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
         monkeypatch.delenv(name, raising=False)
     with FakeSlack() as fake:
         yield fake
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """Secrets Manager for the bot process: a moto server, as the process reads it over HTTP."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def bot_process(
