@@ -7,9 +7,12 @@ Pure functions: the bot passes in the request and the access diff (rendered by
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
+
+from dbaccess.access.naming import GITHUB_LOGIN
 
 BRANCH_PREFIX = "access-request"
 REQUEST_LABEL = "access-request"
@@ -98,3 +101,48 @@ def _plain(text: str) -> str:
     no @mention (an HTML entity for "@" renders as "@" without notifying anyone)."""
     one_line = " ".join(text.split())
     return _MARKDOWN.sub(r"\\\1", one_line).replace("@", "&#64;")
+
+
+# --- who asked: recorded for the owner-approval check (`dbaccess approvals`) ----------------
+
+_REQUESTER = re.compile(r"<!-- dbaccess-requester (\{[^<>]*\}) -->")
+
+
+@dataclass(frozen=True)
+class Requester:
+    email: str
+    github: str | None  # their `github:` login in access.yaml, if they declared one
+
+
+def requester_record(requester: Requester) -> str:
+    """The body's first line: who asked, as an HTML comment (invisible on the page). Only the
+    first line is read back, and the bot writes it before any person-supplied text, so a
+    reason cannot replace it; a copy elsewhere in the body is ignored."""
+    record = json.dumps({"email": requester.email, "github": requester.github})
+    return f"<!-- dbaccess-requester {record} -->"
+
+
+def requester_of(body: str | None) -> Requester | None:
+    """The requester the bot recorded on the body's first line, or None."""
+    first = (body or "").partition("\n")[0].strip()
+    match = _REQUESTER.fullmatch(first)
+    if match is None:
+        return None
+    try:
+        record = json.loads(match.group(1))
+    except ValueError:
+        return None
+    email, github = record.get("email"), record.get("github")
+    if not isinstance(email, str) or not email:
+        return None
+    login = github if isinstance(github, str) and GITHUB_LOGIN.fullmatch(github) else None
+    return Requester(email.lower(), login)
+
+
+def self_review_note(requester: Requester, database: str) -> str:
+    """Said on the pull request when the requester is one of the database's owners."""
+    return (
+        f"**The requester ({_plain(requester.github or requester.email)}) is an owner of "
+        f"`{database}`: an owner other than the requester must approve.** The `approvals` "
+        "check does not count an approval by anyone who gains access."
+    )

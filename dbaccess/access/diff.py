@@ -67,6 +67,16 @@ class SettingChange:
 
 
 @dataclass(frozen=True)
+class GitHubLoginChange:
+    """A person's declared `github:` login changed: the owner-approval check tells by it who
+    gains access, so reviewers see it."""
+
+    person: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
 class AccessDiff:
     evaluated_on: dt.date
     changes: tuple[Change, ...]  # escalations and production read-write first
@@ -78,6 +88,7 @@ class AccessDiff:
     people_removed: tuple[str, ...]
     descriptions: dict[str, str]  # database key -> description, from either version
     production: frozenset[str]  # production database keys, in either version
+    github_changed: tuple[GitHubLoginChange, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -89,6 +100,7 @@ class AccessDiff:
             or self.settings_changed
             or self.people_added
             or self.people_removed
+            or self.github_changed
         )
 
     def counts(self) -> dict[str, int]:
@@ -117,6 +129,7 @@ class AccessDiff:
             "databases_removed": len(self.databases_removed),
             "databases_changed": len({c.database for c in self.databases_changed}),
             "settings_changed": len(self.settings_changed),
+            "github_logins_changed": len(self.github_changed),
             "changes": len(self.changes),
         }
 
@@ -147,6 +160,7 @@ class AccessDiff:
                 "databases with changed settings",
             ),
             _count(n["settings_changed"], "file setting changed", "file settings changed"),
+            _count(n["github_logins_changed"], "GitHub login changed", "GitHub logins changed"),
         ]
         return ", ".join(p for p in parts if p)
 
@@ -195,7 +209,17 @@ def diff_plans(base: AccessPlan, head: AccessPlan) -> AccessDiff:
         people_removed=tuple(sorted(base.people.keys() - head.people.keys())),
         descriptions={k: db.description for k, db in databases.items() if db.description},
         production=production,
+        github_changed=tuple(
+            GitHubLoginChange(email, was, now)
+            for email in sorted(base.people.keys() | head.people.keys())
+            if (was := _github(base, email)) != (now := _github(head, email))
+        ),
     )
+
+
+def _github(plan: AccessPlan, email: str) -> str | None:
+    person = plan.people.get(email)
+    return person.github if person else None
 
 
 def _production(plan: AccessPlan) -> set[str]:
@@ -326,7 +350,14 @@ def render_json(diff: AccessDiff) -> str:
                     for c in diff.settings_changed
                 ]
             },
-            "people": {"added": list(diff.people_added), "removed": list(diff.people_removed)},
+            "people": {
+                "added": list(diff.people_added),
+                "removed": list(diff.people_removed),
+                "github_changed": [
+                    {"person": c.person, "from": c.before, "to": c.after}
+                    for c in diff.github_changed
+                ],
+            },
         },
         indent=2,
     )
@@ -376,6 +407,10 @@ def render_text(diff: AccessDiff) -> str:
     ]
     database_lines += [f"  new person {p}" for p in diff.people_added]
     database_lines += [f"  removed person {p}" for p in diff.people_removed]
+    database_lines += [
+        f"  person {c.person}: github {c.before or 'none'} → {c.after or 'none'}"
+        for c in diff.github_changed
+    ]
     if database_lines:
         lines += ["", *database_lines]
     return "\n".join(lines)
@@ -393,6 +428,11 @@ _SECTIONS: Final[tuple[tuple[str, tuple[ChangeKind, ...], bool], ...]] = (
         False,
     ),
 )
+
+
+def _login(login: str | None) -> str:
+    # As code: shown, never a mention that pings the person.
+    return f"`{login}`" if login else "none"
 
 
 def _cell(text: str) -> str:
@@ -453,6 +493,10 @@ def render_markdown(diff: AccessDiff) -> str:
         lines += _table(["Change", "Database", "Detail"], database_rows)
     people_rows = [["added", p] for p in diff.people_added]
     people_rows += [["removed", p] for p in diff.people_removed]
+    people_rows += [
+        [f"⚠️ GitHub login {_login(c.before)} → {_login(c.after)}", c.person]
+        for c in diff.github_changed
+    ]
     if people_rows:
         lines += ["", "#### People", ""]
         lines += _table(["Change", "Person"], people_rows)

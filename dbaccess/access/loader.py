@@ -82,6 +82,7 @@ def _load(text: str, file: str, today: dt.date) -> AccessPlan:
         for email, raw in top.people.items()
         if (person := rules.person(email, raw, databases, valid)) is not None
     }
+    rules.github_logins(people)
     found = resolve.members(people, groups)
     rules.logins(found.bases, found.where, databases, found.engines(databases))
     if rules.problems:

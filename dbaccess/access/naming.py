@@ -23,6 +23,10 @@ RDS_IAM_ENGINES: Final[frozenset[str]] = POSTGRES_ENGINES | MYSQL_ENGINES
 # Engines whose servers are RDS instances (the others are clusters).
 INSTANCE_ENGINES: Final[frozenset[str]] = frozenset({"postgres", "mysql"})
 
+# A GitHub login (`github:` of a person, `@login` in `owners:`): letters, digits and single
+# inner hyphens, at most 39. GitHub compares logins case-insensitively.
+GITHUB_LOGIN: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+
 LOGIN_SUFFIX: Final[dict[str, str]] = {"read-only": "_ro", "read-write": "_rw"}
 SHORT_ACCESS: Final[dict[str, str]] = {"read-only": "ro", "read-write": "rw"}
 

@@ -101,6 +101,7 @@ class Person:
     role_name: str
     grants: tuple[Grant, ...]
     line: int = 0  # where the person is named in the access file, for messages
+    github: str | None = None  # their GitHub login as declared (`github:`), case kept
 
 
 @dataclass(frozen=True)

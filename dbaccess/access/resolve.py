@@ -27,6 +27,7 @@ class Members:
         default_factory=lambda: defaultdict(list)
     )
     bases: dict[str, str] = field(default_factory=dict)
+    github: dict[str, str] = field(default_factory=dict)  # declared GitHub logins
 
     def engines(self, databases: Mapping[str, DatabaseSpec]) -> dict[str, set[str]]:
         """The engines each person has a grant on (login length limits differ by engine)."""
@@ -48,6 +49,7 @@ def members(people: Mapping[str, schema.Person], groups: Mapping[str, schema.Gro
             found.sources[member] += [(f"group {name}", g) for g in group.grants]
     overrides = {e.lower(): p.username for e, p in people.items() if p.username}
     found.bases = {e: overrides.get(e) or naming.login_base(e) for e in found.where}
+    found.github = {e.lower(): p.github for e, p in people.items() if p.github}
     return found
 
 
@@ -71,6 +73,7 @@ def plan(
             naming.role_name_for(base),
             grants,
             line=source.key(found.where[email]).line,
+            github=found.github.get(email),
         )
     return AccessPlan(
         file=source.file,

@@ -253,6 +253,21 @@ class Rules(Reporter):
         self._grants(person.grants, path, databases, valid)
         return person if ok else None
 
+    def github_logins(self, people: Mapping[str, schema.Person]) -> None:
+        """A GitHub login names one person: the owner-approval check tells by it who gains
+        access. GitHub logins are case-insensitive."""
+        seen: dict[str, str] = {}
+        for email, person in people.items():
+            if person.github is None:
+                continue
+            holder = seen.setdefault(person.github.lower(), email)
+            if holder != email:
+                self.report(
+                    ("people", email, "github"),
+                    f"github '{shown(person.github)}' is already the login of {shown(holder)}",
+                    "a GitHub login belongs to one person: fix the login of one of them",
+                )
+
     def email(self, email: Any, path: Path, *, at_key: bool) -> bool:
         problem = schema.email_problem(email)
         if problem is not None:

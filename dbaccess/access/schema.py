@@ -19,7 +19,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from dbaccess.access.errors import did_you_mean, shown
-from dbaccess.access.naming import LEGACY_GROUP_ROLES, Access, Engine, is_group_role
+from dbaccess.access.naming import (
+    GITHUB_LOGIN,
+    LEGACY_GROUP_ROLES,
+    Access,
+    Engine,
+    is_group_role,
+)
 from dbaccess.access.until import PLAIN_DATE
 
 DATABASE_KEY = re.compile(r"[a-z][a-z0-9-]{0,39}")
@@ -40,8 +46,7 @@ REDSHIFT_GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,126}")
 # A database owner who reviews requests: a GitHub login `@name` (letters, digits and single
 # inner hyphens, at most 39) or a team `@org/team-slug` (GitHub's slugs: lowercase letters,
 # digits, `-` and `_`).
-_GITHUB_LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
-GITHUB_OWNER = re.compile(rf"@{_GITHUB_LOGIN}(?:/[a-z0-9][a-z0-9_-]{{0,99}})?")
+GITHUB_OWNER = re.compile(rf"@{GITHUB_LOGIN.pattern}(?:/[a-z0-9][a-z0-9_-]{{0,99}})?")
 
 
 class _Strict(BaseModel):
@@ -101,6 +106,19 @@ def _distinct(values: list[str] | None) -> list[str] | None:
 
 
 GitHubOwner = Annotated[str, AfterValidator(_github_owner)]
+
+
+def _github_login(value: str) -> str:
+    if not GITHUB_LOGIN.fullmatch(value):
+        raise _fail(
+            f"github '{shown(value)}' is not a GitHub login",
+            "write the person's GitHub login without @: letters, digits and single inner "
+            "hyphens, at most 39 characters, e.g. github: ana-lee",
+        )
+    return value
+
+
+GitHubLogin = Annotated[str, AfterValidator(_github_login)]
 
 
 def _whole_number_one(value: Any) -> Any:
@@ -278,6 +296,13 @@ class Group(_Strict):
 class Person(_Strict):
     username: Annotated[
         str | None, Field(description="the login base, overriding the email-derived one")
+    ] = None
+    github: Annotated[
+        GitHubLogin | None,
+        Field(
+            description="their GitHub login (without @): the owner-approval check never "
+            "counts their approval of a change that gives them access"
+        ),
     ] = None
     grants: Annotated[list[Grant], Field(description="what this person gets")] = []
 

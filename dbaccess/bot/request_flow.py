@@ -60,7 +60,7 @@ class PreparedRequest:
 
     text: str
     body: str
-    reviewers: tuple[str, ...]  # the database's owners
+    reviewers: tuple[str, ...]  # the database's owners but the requester
     production: bool
 
 
@@ -84,12 +84,28 @@ def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date)
     # add_grant checked that only this person's grants changed: diffing only them gives the
     # same result as the whole files, without comparing every other grant (1 s at 5,000 people).
     diff = diff_plans(_only(before, grant.email), _only(after, grant.email))
+    known = before.people.get(grant.email)
+    requester = request_pr.Requester(grant.email, known.github if known else None)
+    reviewers, own = _reviewers_besides(requester, database.owners)
+    parts = [request_pr.requester_record(requester), request_pr.body(grant, render_markdown(diff))]
+    if own:
+        parts.append("\n" + request_pr.self_review_note(requester, grant.database))
     return PreparedRequest(
         text=edited,
-        body=request_pr.body(grant, render_markdown(diff)),
-        reviewers=database.owners,
+        body="\n".join(parts),
+        reviewers=reviewers,
         production=database.production,
     )
+
+
+def _reviewers_besides(
+    requester: request_pr.Requester, owners: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """The owners to ask, never the requester (who gains the access), and whether the
+    requester was one of them."""
+    mine = f"@{requester.github}".lower() if requester.github else None
+    others = tuple(owner for owner in owners if owner.lower() != mine)
+    return others, len(others) < len(owners)
 
 
 def _only(plan: AccessPlan, email: str) -> AccessPlan:

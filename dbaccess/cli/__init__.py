@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from dbaccess.cli import audit, diff, engineer, preview, validate
+from dbaccess.cli import approvals, audit, diff, engineer, preview, validate
 from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
 from dbaccess.cli.iam_policy import iam_policy
@@ -44,6 +44,7 @@ app.command("audit")(audit.audit)
 app.command("sweep")(audit.sweep)
 app.command("iam-policy")(iam_policy)
 app.command("notify")(notify)
+app.command("approvals")(approvals.approvals)
 
 
 def main() -> None:

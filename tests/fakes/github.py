@@ -14,6 +14,9 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
     PATCH  /repos/{owner}/{repo}/pulls/{number}
     POST   /repos/{owner}/{repo}/pulls/{number}/requested_reviewers
     POST   /repos/{owner}/{repo}/issues/{number}/labels
+    GET    /repos/{owner}/{repo}/pulls/{number}/reviews          (the owner-approval check)
+    POST   /repos/{owner}/{repo}/statuses/{sha}
+    GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
 
 Every repository call must carry a live installation token the fake minted, and the
 installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
@@ -110,6 +113,22 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
         r"/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/labels",
         (("issues", "write"), ("pull_requests", "write")),
     ),
+    # The owner-approval check (dbaccess approvals).
+    "list_reviews": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews",
+        (("pull_requests", "read"),),
+    ),
+    "create_status": (
+        "POST",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/statuses/(?P<sha>[0-9a-f]{40})",
+        (("statuses", "write"),),
+    ),
+    "team_membership": (
+        "GET",
+        r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<login>[^/]+)",
+        (("members", "read"),),
+    ),
 }
 STEPS = tuple(_ROUTES)
 
@@ -161,6 +180,17 @@ class Pull:
     reviewers: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    author: str = BOT_LOGIN
+    reviews: list[Review] = field(default_factory=list)
+
+
+@dataclass
+class Review:
+    id: int
+    login: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    commit_id: str
+    submitted_at: str
 
 
 @dataclass
@@ -174,6 +204,7 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)
     pulls: dict[int, Pull] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha -> statuses
 
     @property
     def full_name(self) -> str:
@@ -215,6 +246,7 @@ class FakeGitHub(LocalHTTPServer):
         self._down_at: str | None = None
         self._down = False
         self._next_number = 1
+        self.team_members: dict[tuple[str, str], dict[str, str]] = {}  # (org, slug) -> state
         self._lock = threading.RLock()
         super().__init__(_handler_for(self))
 
@@ -275,6 +307,57 @@ class FakeGitHub(LocalHTTPServer):
     def close(self, repo: str, number: int) -> None:
         with self._lock:
             self.repos[repo.lower()].pulls[number].state = "closed"
+
+    # -- the owner-approval check: people's pull requests, reviews, teams, statuses
+
+    def installation_token(self) -> str:
+        """A live installation token, as `actions/create-github-app-token` hands a workflow."""
+        with self._lock:
+            return str(self._mint()["token"])
+
+    def open_pull(self, repo: str, head: str, *, author: str, body: str = "") -> int:
+        """A person opens a pull request from `head` (a branch) to the default branch."""
+        with self._lock:
+            r = self.repos[repo.lower()]
+            pull = Pull(self._next_number, f"Change from {head}", body, head, r.default_branch)
+            pull.author = author
+            self._next_number += 1
+            r.pulls[pull.number] = pull
+            return pull.number
+
+    def head_sha(self, repo: str, number: int) -> str:
+        r = self.repos[repo.lower()]
+        return r.branches[r.pulls[number].head]
+
+    def review(
+        self, repo: str, number: int, login: str, state: str, commit: str | None = None
+    ) -> int:
+        """`login` submits a review (on the head commit unless `commit` says otherwise)."""
+        with self._lock:
+            pull = self.repos[repo.lower()].pulls[number]
+            review = Review(
+                len(pull.reviews) + 1,
+                login,
+                state,
+                commit or self.head_sha(repo, number),
+                datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            pull.reviews.append(review)
+            return review.id
+
+    def dismiss(self, repo: str, number: int, review_id: int) -> None:
+        """A review dismissed (by an admin, or by "dismiss stale approvals" on a push)."""
+        with self._lock:
+            for review in self.repos[repo.lower()].pulls[number].reviews:
+                if review.id == review_id:
+                    review.state = "DISMISSED"
+
+    def add_team_member(self, org: str, slug: str, login: str, state: str = "active") -> None:
+        with self._lock:
+            self.team_members.setdefault((org.lower(), slug.lower()), {})[login.lower()] = state
+
+    def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        return list(self.repos[repo.lower()].statuses.get(sha, []))
 
     def steps_called(self) -> list[str]:
         return [call.step or "?" for call in self.calls]
@@ -349,6 +432,8 @@ class FakeGitHub(LocalHTTPServer):
                 raise _Answer(404, "Not Found")
             return 201, self._mint()
         self._check_installation_token(headers.get("authorization", ""))
+        if step == "team_membership":
+            return self._team_membership(params)
         repo = self.repos.get(params["repo"].lower())
         if repo is None:  # GitHub answers 404 for repositories the installation cannot see
             raise _Answer(404, "Not Found")
@@ -557,6 +642,62 @@ class FakeGitHub(LocalHTTPServer):
         pull.labels += [name for name in names if name not in pull.labels]
         return 200, [_label_json(name) for name in pull.labels]
 
+    def _list_reviews(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        url = f"{self._repo_url(repo)}/pulls/{pull.number}"
+        return 200, [
+            {
+                "id": review.id,
+                "node_id": f"PRR_{review.id}",
+                "user": {
+                    "login": review.login,
+                    "id": abs(hash(review.login)) % 10**6,
+                    "type": "User",
+                },
+                "body": "",
+                "state": review.state,
+                "html_url": f"https://github.com/{repo.full_name}/pull/{pull.number}"
+                f"#pullrequestreview-{review.id}",
+                "pull_request_url": url,
+                "author_association": "MEMBER",
+                "submitted_at": review.submitted_at,
+                "commit_id": review.commit_id,
+            }
+            for review in pull.reviews
+        ]
+
+    def _create_status(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        sha = params["sha"]
+        if sha not in repo.commits:
+            raise _Answer(422, f"No commit found for SHA: {sha}")
+        state = _field(body, "state")
+        if state not in ("error", "failure", "pending", "success"):
+            raise _Answer(422, "Validation Failed", [{"field": "state", "code": "invalid"}])
+        status = {
+            "state": state,
+            "context": body.get("context") or "default",
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "creator": {"login": BOT_LOGIN, "type": "Bot"},
+        }
+        repo.statuses.setdefault(sha, []).append(status)
+        return 201, {"url": f"{self._repo_url(repo)}/statuses/{sha}", "id": 1, **status}
+
+    def _team_membership(self, params: dict[str, str]) -> tuple[int, Any]:
+        if not _grants(self.permissions.get("members"), "read"):
+            raise _Answer(403, NOT_ACCESSIBLE)
+        org, slug, login = (unquote(params[k]).lower() for k in ("org", "team", "login"))
+        state = self.team_members.get((org, slug), {}).get(login)
+        if state is None:  # not a member, or no such team: GitHub says the same
+            raise _Answer(404, "Not Found")
+        return 200, {
+            "url": f"{self.url}/organizations/1/team/1/memberships/{login}",
+            "role": "member",
+            "state": state,
+        }
+
     # JSON shapes (the fields PyGithub reads, and the URLs it follows).
 
     def _repo_url(self, repo: Repo) -> str:
@@ -596,7 +737,7 @@ class FakeGitHub(LocalHTTPServer):
             "merged": pull.merged,
             "html_url": f"https://github.com/{repo.full_name}/pull/{pull.number}",
             "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
-            "user": {"login": BOT_LOGIN, "type": "Bot"},
+            "user": {"login": pull.author, "type": "Bot" if pull.author == BOT_LOGIN else "User"},
             "head": _branch_json(repo, pull.head),
             "base": _branch_json(repo, pull.base),
             "requested_reviewers": [{"login": login} for login in pull.reviewers],

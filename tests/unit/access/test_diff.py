@@ -281,6 +281,21 @@ def test_a_file_setting_change_is_shown() -> None:
     ]
 
 
+def test_a_github_login_change_is_shown_in_all_three_formats() -> None:
+    # The owner-approval check tells by these logins who gains access: reviewers must see them.
+    head = BASE.replace(
+        "  marco.rossi@example.com:\n", "  marco.rossi@example.com:\n    github: marco-r\n"
+    )
+    result = diff(BASE, head)
+    text, markdown, document = rendered(result)
+    assert result.summary() == "1 GitHub login changed"
+    assert "person marco.rossi@example.com: github none → marco-r" in text
+    assert "| ⚠️ GitHub login none → `marco-r` | marco.rossi@example.com |" in markdown
+    assert document["people"]["github_changed"] == [  # type: ignore[index]
+        {"person": "marco.rossi@example.com", "from": None, "to": "marco-r"}
+    ]
+
+
 def test_escalation_on_production_is_listed_first() -> None:
     head = BASE.replace(
         "      - {database: payments-staging, access: read-write}\n",

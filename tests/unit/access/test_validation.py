@@ -427,6 +427,29 @@ CASES = [
         ["12:13: 'owners' must be a list, got text '@ana'"],
     ),
     (
+        "github-login-with-at",
+        doc(rest="people:\n  p@example.com:\n    github: '@ana'\n"),
+        ["14:13: github '@ana' is not a GitHub login"],
+    ),
+    (
+        "github-login-with-trailing-hyphen",
+        doc(rest="people:\n  p@example.com:\n    github: ana-\n"),
+        ["14:13: github 'ana-' is not a GitHub login"],
+    ),
+    (
+        "github-login-too-long",
+        doc(rest="people:\n  p@example.com:\n    github: " + "a" * 40 + "\n"),
+        [f"14:13: github '{'a' * 40}' is not a GitHub login"],
+    ),
+    (
+        "github-login-of-two-people",
+        doc(
+            rest="people:\n  p@example.com:\n    github: Ana-Lee\n"
+            "  q@example.com:\n    github: ana-lee\n"
+        ),
+        ["16:13: github 'ana-lee' is already the login of p@example.com"],
+    ),
+    (
         "admin-login-is-a-group-role",
         doc(DB.replace("admin_login: dbaccess_admin", "admin_login: dbaccess_orders_rw")),
         ["11:18: admin_login 'dbaccess_orders_rw' has the name of a db-access group role"],
@@ -610,3 +633,10 @@ def test_an_expired_grant_is_not_an_error() -> None:
         ("p@example.com", "orders", dt.date(2026, 1, 1))
     ]
     assert list(plan.grants()) == []
+
+
+def test_a_declared_github_login_reaches_the_plan_as_written() -> None:
+    text = doc(rest="people:\n  P@example.com:\n    github: Ana-Lee\n  q@example.com: {}\n")
+    plan = load_access_text(text, "access.yaml", today=TODAY)
+    assert plan.people["p@example.com"].github == "Ana-Lee"
+    assert plan.people["q@example.com"].github is None
