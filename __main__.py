@@ -43,7 +43,7 @@ def read_settings() -> Settings:
     raw: dict[str, Any] = {}
     for key in READ_KEYS:
         if pulumi.runtime.config.is_config_secret(f"{config.name}:{key}"):
-            raw[key] = Secret(None)  # refused, never decrypted: secrets live in Secrets Manager
+            raw[key] = Secret()  # refused, never decrypted: secrets live in Secrets Manager
             continue
         value = config.get(key)
         if value is not None:

@@ -139,13 +139,10 @@ class Expiry(BaseModel):
 
 
 class Secret:
-    """A `secure:` value in the stack file, never decrypted: settings refuse it (secrets live
-    in Secrets Manager, named by ARN). Never shown by repr."""
+    """Marks a `secure:` value of the stack file, never decrypted: settings refuse it (secrets
+    live in Secrets Manager, named by ARN)."""
 
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return "Secret([secret])"

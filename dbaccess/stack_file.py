@@ -62,7 +62,7 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
                     "(README: Secrets)",
                 )
             else:
-                result[key] = Secret(ciphertext)
+                result[key] = Secret()
         elif _plain_data(value, path, reporter):
             result[key] = value
     region = result.get("aws:region")

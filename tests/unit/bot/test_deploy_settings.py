@@ -38,15 +38,14 @@ def test_the_prod_stack_declares_the_bot_with_its_tokens_by_arn() -> None:
 
 @pytest.mark.parametrize("key", ["slackBotToken", "slackAppToken", "githubAppPrivateKey"])
 def test_a_secure_value_is_refused_with_how_to_move_it_to_secrets_manager(key: str) -> None:
-    shown = refusal(prod(**{key: Secret("v1:cGxhY2Vob2xkZXI=")}))
+    shown = refusal(prod(**{key: Secret()}))
     assert f"'dbaccess:{key}' is a `secure:` value" in shown
     assert "aws secretsmanager create-secret --name dbaccess/" in shown
     assert f"pulumi config set dbaccess:{key}SecretArn <the ARN it printed>" in shown
-    assert "cGxhY2Vob2xkZXI" not in shown
 
 
 def test_a_secure_arn_setting_is_refused_too() -> None:
-    shown = refusal(prod(slackAppTokenSecretArn=Secret("v1:abc")))
+    shown = refusal(prod(slackAppTokenSecretArn=Secret()))
     assert "'dbaccess:slackAppTokenSecretArn' is a `secure:` value" in shown
 
 
