@@ -129,6 +129,8 @@ def credential_services(
     assert settings.network is not None
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
     code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
+    # The services live in the account of the stack's own credentials.
+    boundary = aws.get_caller_identity_output().account_id.apply(policies.boundary_arn)
     issuer = CredentialIssuer(
         "issuer",
         CredentialIssuerArgs(
@@ -146,6 +148,7 @@ def credential_services(
             reserved_concurrency=settings.issuerReservedConcurrency,
             code=code,
             layer=pulumi.FileArchive(issuer_package.LAYER_ZIP),
+            permissions_boundary=boundary,
         ),
     )
     reaper = GrantReaper(
@@ -161,6 +164,7 @@ def credential_services(
             access_contact=settings.accessContact,
             code=code,
             layer_arn=issuer.layer_arn,
+            permissions_boundary=boundary,
         ),
     )
     if settings.bot is not None and settings.slackAppTokenSecretArn:
@@ -177,6 +181,7 @@ def credential_services(
                 slack_bot_token_secret_arn=settings.slackBotTokenSecretArn,
                 slack_app_token_secret_arn=settings.slackAppTokenSecretArn,
                 secrets_key_arn=settings.secretsKmsKeyArn,
+                permissions_boundary=boundary,
                 slack_api_url=settings.slackApiUrl,
                 region=aws.config.region,
                 github=(
@@ -233,6 +238,7 @@ def person_roles(
                     store.bucket_arn, "/", catalog.person_key(spec.email)
                 ),
                 provider=providers[spec.account],
+                permissions_boundary=policies.boundary_arn(spec.account),
             ),
         )
         roles.setdefault(spec.email, {})[spec.account] = role.arn

@@ -39,6 +39,7 @@ class CredentialIssuerArgs:
     reserved_concurrency: int
     code: pulumi.Archive  # the dbaccess code zip (scripts/package_issuer.py)
     layer: pulumi.Archive  # the third-party wheels, under python/
+    permissions_boundary: pulumi.Input[str]  # the ARN of the account's boundary policy
 
 
 class CredentialIssuer(pulumi.ComponentResource):
@@ -58,6 +59,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             description="db-access credential requests: table, stream and dead letters",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            tags={policies.STACK_TAG: pulumi.get_stack()},  # the deploy role manages only these
             opts=child,
         )
         table = aws.dynamodb.Table(
@@ -124,7 +126,9 @@ class CredentialIssuer(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="db-access credential issuer Lambda",
+            path=policies.SERVICE_ROLE_PATH,
             assume_role_policy=json.dumps(policies.lambda_trust_policy()),
+            permissions_boundary=args.permissions_boundary,
             opts=child,
         )
         policy = aws.iam.RolePolicy(

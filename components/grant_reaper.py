@@ -42,6 +42,7 @@ class GrantReaperArgs:
     access_contact: str
     code: pulumi.Archive  # the dbaccess code zip, shared with the issuer
     layer_arn: pulumi.Input[str]  # the issuer's layer of third-party wheels
+    permissions_boundary: pulumi.Input[str]  # the boundary's ARN in the reaper's account
 
 
 class GrantReaper(pulumi.ComponentResource):
@@ -71,7 +72,9 @@ class GrantReaper(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="db-access grant reaper Lambda",
+            path=policies.SERVICE_ROLE_PATH,
             assume_role_policy=json.dumps(policies.lambda_trust_policy()),
+            permissions_boundary=args.permissions_boundary,
             opts=child,
         )
         readers: dict[str, aws.iam.Role] = {}
@@ -79,7 +82,8 @@ class GrantReaper(pulumi.ComponentResource):
             in_account = pulumi.ResourceOptions(parent=self, provider=provider)
             reader = aws.iam.Role(
                 f"{name}-usage-reader-{account}",
-                path="/dbaccess-service/",
+                path=policies.SERVICE_ROLE_PATH,
+                permissions_boundary=policies.boundary_arn(account),
                 description="db-access grant reaper: reads person roles' RoleLastUsed",
                 assume_role_policy=role.arn.apply(
                     lambda arn: json.dumps(policies.usage_reader_trust_policy(arn))
@@ -165,6 +169,8 @@ class GrantReaper(pulumi.ComponentResource):
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler-role",
             description="EventBridge Scheduler: invokes the db-access grant reaper daily",
+            path=policies.SERVICE_ROLE_PATH,
+            permissions_boundary=args.permissions_boundary,
             # The reaper runs in the request table's account.
             assume_role_policy=pulumi.Output.from_input(args.requests.arn).apply(
                 lambda arn: json.dumps(policies.scheduler_trust_policy(arn.split(":")[4]))

@@ -46,6 +46,7 @@ class SlackBotArgs:
     # secret value is in the state, the Deployment or a Kubernetes Secret.
     slack_bot_token_secret_arn: str
     slack_app_token_secret_arn: str
+    permissions_boundary: pulumi.Input[str]  # the boundary's ARN in the bot's account
     secrets_key_arn: str | None = None  # a customer managed KMS key of those secrets
     slack_api_url: str | None = None
     region: str | None = None
@@ -73,6 +74,8 @@ class SlackBot(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="The db-access Slack bot (IRSA): records credential requests",
+            path=policies.SERVICE_ROLE_PATH,
+            permissions_boundary=args.permissions_boundary,
             assume_role_policy=pulumi.Output.all(oidc_provider.arn, issuer_url).apply(
                 lambda v: json.dumps(
                     policies.irsa_trust_policy(v[0], v[1], args.namespace, kube.BOT_SERVICE_ACCOUNT)

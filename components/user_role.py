@@ -24,6 +24,7 @@ class DatabaseUserRoleArgs:
     resource_ids: Mapping[str, pulumi.Input[str]]
     catalog_object_arn: pulumi.Input[str]
     provider: pulumi.ProviderResource
+    permissions_boundary: str  # the ARN of the account's boundary policy
 
 
 class DatabaseUserRole(pulumi.ComponentResource):
@@ -42,6 +43,7 @@ class DatabaseUserRole(pulumi.ComponentResource):
             description=f"Database access of {args.email}, managed by db-access",
             assume_role_policy=args.trust_policy,
             max_session_duration=3600,
+            permissions_boundary=args.permissions_boundary,
             tags={
                 args.tag_key: args.email,
                 "dbaccess:owner": args.email,

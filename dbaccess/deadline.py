@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
+
+# How long a database server may take over each step of opening a connection (TCP, its
+# greeting, TLS, the login) and, for MySQL, each answer after it: a server that accepts TCP
+# and then says nothing is reported unreachable after this, by PostgreSQL (libpq's
+# connect_timeout) and MySQL (PyMySQL's connect, read and write timeouts) alike.
+DATABASE_SECONDS: Final = 10
 
 
 class HasRemainingTime(Protocol):

@@ -7,6 +7,12 @@ API actions Pulumi's provider calls for it (create, read, update, delete, tags) 
 acts on; the ARN is scoped to the names the program gives (auto-names are the logical name
 plus a random suffix, so `<logical name>-*`; person roles by their path `/dbaccess/`).
 A type without a rule is an error, so a new resource type cannot slip past the policy.
+
+The deploy role must not be able to make itself more than the program needs: every role the
+program creates carries the permissions boundary `build_policies` also writes (a managed
+policy the operator creates once per account); the deploy role may create a role or write its
+policies only with that boundary, may never remove it or edit the boundary policy, and
+manages only KMS keys tagged with the stack's name.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from dbaccess.policies import STACK_TAG, boundary_arn, one_or_list
 
 # Pulumi's auto-name: the logical name, a dash, seven random hex digits.
 _AUTO_NAME: Final = re.compile(r"(?P<logical>.+)-[0-9a-f]{7}")
@@ -53,6 +61,16 @@ class Rule:
     # Actions whose API takes no resource ARN (AWS only accepts "*" for them).
     unscoped_write: tuple[str, ...] = ()
     unscoped_read: tuple[str, ...] = ()
+    # Writes allowed only when the role carries (or is created with) the stack's boundary.
+    bounded: tuple[str, ...] = ()
+    # The ARN cannot name our resource (random ids): every action only on resources tagged
+    # with the stack (aws:ResourceTag); creating (AWS checks it against no resource, "*") and
+    # tagging only when the request sets exactly that tag (aws:RequestTag, aws:TagKeys).
+    stack_tagged: bool = False
+    tagged_create: tuple[str, ...] = ()
+    tagging: tuple[str, ...] = ()
+    # What the program's own roles do with such a resource when they run: the boundary.
+    runtime: tuple[str, ...] = ()
 
 
 _S3_BUCKET_READ = (
@@ -80,7 +98,6 @@ _ROLE = "arn:aws:iam::{account}:role{name}"  # {name} carries the path
 RULES: Final[Mapping[str, Rule]] = {
     "aws:iam/role:Role": Rule(
         write=(
-            "iam:CreateRole",
             "iam:DeleteRole",
             "iam:UpdateRole",
             "iam:UpdateRoleDescription",
@@ -96,11 +113,15 @@ RULES: Final[Mapping[str, Rule]] = {
             "iam:ListRoleTags",
         ),
         arn=_ROLE,
+        bounded=("iam:CreateRole", "iam:PutRolePermissionsBoundary"),
+        # The issuer assumes person roles, the reaper the usage readers, which read roles.
+        runtime=("sts:AssumeRole", "sts:SetSourceIdentity", "iam:GetRole"),
     ),
     "aws:iam/rolePolicy:RolePolicy": Rule(
-        write=("iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+        write=("iam:DeleteRolePolicy",),
         read=("iam:GetRolePolicy",),
         arn=_ROLE,
+        bounded=("iam:PutRolePolicy",),
     ),
     "aws:s3/bucket:Bucket": Rule(
         write=("s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"),
@@ -134,6 +155,7 @@ RULES: Final[Mapping[str, Rule]] = {
         # any object anyway (parliament: RESOURCE_POLICY_PRIVILEGE_ESCALATION), so naming
         # keys would only pretend to narrow it.
         arn="arn:aws:s3:::{name}/*",
+        runtime=("s3:GetObject", "s3:PutObject"),
     ),
     "aws:dynamodb/table:Table": Rule(
         write=(
@@ -151,18 +173,29 @@ RULES: Final[Mapping[str, Rule]] = {
             "dynamodb:DescribeContinuousBackups",
             "dynamodb:ListTagsOfResource",
         ),
+        # IAM's * also matches "/": the table pattern covers its indexes and its stream.
         arn="arn:aws:dynamodb:{region}:{account}:table/{name}",
+        runtime=(
+            "dynamodb:DeleteItem",
+            "dynamodb:DescribeStream",
+            "dynamodb:GetItem",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+        ),
     ),
     "aws:kms/key:Key": Rule(
-        # Key ids are random UUIDs: the key ARN cannot be named before the key exists.
+        # Key ids are random UUIDs: the key ARN cannot be named before the key exists, so
+        # the stack's tag says which keys are ours. No UntagResource: the tag stays.
         write=(
             "kms:PutKeyPolicy",
             "kms:EnableKeyRotation",
             "kms:DisableKeyRotation",
             "kms:UpdateKeyDescription",
             "kms:ScheduleKeyDeletion",
-            "kms:TagResource",
-            "kms:UntagResource",
         ),
         read=(
             "kms:DescribeKey",
@@ -171,6 +204,11 @@ RULES: Final[Mapping[str, Rule]] = {
             "kms:ListResourceTags",
         ),
         arn="arn:aws:kms:{region}:{account}:key/*",
+        stack_tagged=True,
+        tagged_create=("kms:CreateKey",),
+        # Tagging while creating needs kms:TagResource on every key of the account and region.
+        tagging=("kms:TagResource",),
+        runtime=("kms:Decrypt", "kms:GenerateDataKey"),
     ),
     "aws:sqs/queue:Queue": Rule(
         write=(
@@ -182,6 +220,7 @@ RULES: Final[Mapping[str, Rule]] = {
         ),
         read=("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"),
         arn="arn:aws:sqs:{region}:{account}:{name}",
+        runtime=("sqs:SendMessage",),
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Rule(
         write=(
@@ -205,6 +244,7 @@ RULES: Final[Mapping[str, Rule]] = {
         read=("logs:ListTagsForResource",),
         arn="arn:aws:logs:{region}:{account}:log-group:{name}",
         unscoped_read=("logs:DescribeLogGroups",),
+        runtime=("logs:CreateLogStream", "logs:PutLogEvents"),
     ),
     "aws:lambda/function:Function": Rule(
         write=(
@@ -226,6 +266,7 @@ RULES: Final[Mapping[str, Rule]] = {
             "lambda:ListTags",
         ),
         arn="arn:aws:lambda:{region}:{account}:function:{name}",
+        runtime=("lambda:InvokeFunction",),  # the scheduler's role
     ),
     "aws:lambda/layerVersion:LayerVersion": Rule(
         write=("lambda:PublishLayerVersion", "lambda:DeleteLayerVersion"),
@@ -280,12 +321,51 @@ LOOKUPS: Final[Mapping[str, Rule]] = {
     "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": Rule(
         (), ("iam:GetOpenIDConnectProvider",), "arn:aws:iam::{account}:oidc-provider/{name}"
     ),
+    # The account of the stack's own roles, for their boundary: needs no permission.
+    "aws:index/getCallerIdentity:getCallerIdentity": Rule((), (), None),
 }
 
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
 VPC_DESCRIBE: Final = ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")
+# What a VPC Lambda's role does with its network interfaces (policies.issuer_policy).
+VPC_INTERFACES: Final = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+)
+VPC_RUNTIME_DESCRIBE: Final = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+# A person role's database access (policies.database_permissions), in each account. One
+# statement: each action takes only its own kind of resource, so listing all is no wider.
+PERSON_DATABASE_ACTIONS: Final = (
+    "rds-db:connect",
+    "redshift:CreateClusterUser",
+    "redshift:GetClusterCredentials",
+    "redshift:JoinGroup",
+)
+PERSON_DATABASE_RESOURCES: Final = (
+    "arn:aws:rds-db:*:{account}:dbuser:*/*",
+    "arn:aws:redshift:*:{account}:dbuser:*/*",
+    "arn:aws:redshift:*:{account}:dbname:*/*",
+    "arn:aws:redshift:*:{account}:dbgroup:*/*",
+)
+# The calls that could take a role out of its boundary, and those that edit the boundary.
+BOUNDED_ROLE_WRITES: Final = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+)
+POLICY_EDITS: Final = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy",
+    "iam:UntagPolicy",
+)
 
 
 class UncoveredType(ValueError):
@@ -316,7 +396,7 @@ class _Collector:
             key = (names, json.dumps(condition or {}, sort_keys=True))
             self.statements[key].add(resource)
 
-    def policy(self, sid_prefix: str) -> dict[str, Any]:
+    def policy(self, sid_prefix: str, denies: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
         # One statement per distinct action set; merge action sets that share resources.
         by_resources: dict[tuple[tuple[str, ...], str], set[str]] = defaultdict(set)
         for (names, condition), resources in self.statements.items():
@@ -334,7 +414,7 @@ class _Collector:
             if condition != "{}":
                 statement["Condition"] = json.loads(condition)
             statements.append(statement)
-        return {"Version": "2012-10-17", "Statement": statements}
+        return {"Version": "2012-10-17", "Statement": [*statements, *denies]}
 
 
 def _role_resource(declared: Declared) -> str:
@@ -424,10 +504,15 @@ def build_policies(
     lookups: Iterable[Lookup],
     *,
     region: str,
+    stack: str,
     preview_roles: Mapping[str, str],
+    secret_arns: Iterable[str] = (),
+    secrets_key_arn: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """{"deploy": policy, "preview": policy}. `preview_roles`: account -> the read-only role
-    the per-account providers assume during a preview (dbaccess:previewAccounts)."""
+    """{"deploy": policy, "preview": policy, "boundary": policy}. `preview_roles`: account ->
+    the read-only role the per-account providers assume during a preview
+    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read, encrypted with
+    `secrets_key_arn` when that is a customer managed key."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -439,7 +524,15 @@ def build_policies(
         for d in declared
         if d.type == "aws:iam/role:Role"
     }
-    deploy, preview = _Collector(), _Collector()
+    role_accounts = sorted({account for account, _ in roles})
+    boundaries = [boundary_arn(account) for account in role_accounts]
+    with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": one_or_list(boundaries)}}
+    tagged = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
+    tagging = {
+        "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
+        "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]},
+    }
+    deploy, preview, boundary = _Collector(), _Collector(), _Collector()
 
     def arn(template: str, account: str, name: str, where: Mapping[str, Any] | None = None) -> str:
         # A resource or lookup in another region says so (the postgresql provider's IAM-auth
@@ -457,7 +550,7 @@ def build_policies(
                 deploy.add(rule.read, role)
             continue
         resource = arn(rule.arn, _account(d), _name(d, roles), d.inputs)
-        condition = None
+        condition = tagged if rule.stack_tagged else None
         if d.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
             function = _pattern(str(d.inputs["functionName"]).rsplit(":", 1)[1])
             condition = {
@@ -468,9 +561,13 @@ def build_policies(
                 }
             }
         deploy.add(rule.write + rule.read, resource, condition)
+        deploy.add(rule.bounded, resource, with_boundary)
+        deploy.add(rule.tagged_create, "*", tagging)
+        deploy.add(rule.tagging, resource, tagging)
         preview.add(rule.read, resource, condition)
         deploy.add(rule.unscoped_write + rule.unscoped_read, "*", condition)
         preview.add(rule.unscoped_read, "*", condition)
+        boundary.add(rule.runtime, resource, condition)
         for passed in _passed_roles(d):
             name = passed.rsplit("/", 1)[1]
             deploy.add(
@@ -478,12 +575,23 @@ def build_policies(
                 arn(_ROLE, d.account, _role_of(roles, d.account, name)),
                 {"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}},
             )
-        if d.type == "aws:lambda/function:Function" and d.inputs.get("vpcConfig"):
+        if d.type == "aws:lambda/function:Function" and (vpc := d.inputs.get("vpcConfig")):
             deploy.add(VPC_DESCRIBE, "*")
             preview.add(VPC_DESCRIBE, "*")
+            ec2 = f"arn:aws:ec2:{region}:{d.account}"
+            boundary.add(VPC_RUNTIME_DESCRIBE, "*")
+            for interface in (
+                f"{ec2}:network-interface/*",
+                *(f"{ec2}:subnet/{s}" for s in vpc.get("subnetIds") or ()),
+                *(f"{ec2}:security-group/{g}" for g in vpc.get("securityGroupIds") or ()),
+            ):
+                boundary.add(VPC_INTERFACES, interface)
+        if d.type == "aws:dynamodb/table:Table" and d.inputs.get("streamEnabled"):
+            boundary.add(["dynamodb:ListStreams"], "*")  # takes no resource
     for lookup in lookups:
         rule = LOOKUPS[lookup.token]
-        assert rule.arn is not None  # every lookup acts on a named resource
+        if rule.arn is None:
+            continue
         resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region), lookup.args)
         deploy.add(rule.read, resource)
         preview.add(rule.read, resource)
@@ -491,4 +599,44 @@ def build_policies(
     for role in preview_roles.values():
         deploy.add(["sts:AssumeRole"], role)
         preview.add(["sts:AssumeRole"], role)
-    return {"deploy": deploy.policy("DbaccessDeploy"), "preview": preview.policy("DbaccessPreview")}
+    for account in role_accounts:
+        for resource in PERSON_DATABASE_RESOURCES:
+            boundary.add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
+    for secret in secret_arns:
+        boundary.add(["secretsmanager:GetSecretValue"], secret)
+    if secrets_key_arn:
+        boundary.add(["kms:Decrypt"], secrets_key_arn)
+    return {
+        "deploy": deploy.policy("DbaccessDeploy", _guards()),
+        "preview": preview.policy("DbaccessPreview"),
+        "boundary": boundary.policy("DbaccessBoundary"),
+    }
+
+
+def _guards() -> list[dict[str, Any]]:
+    """Denies that hold whatever else the deploy role is given: no role without the boundary,
+    no removing it, no editing the boundary policy. A Deny may name every account's boundary
+    with one pattern (a role's boundary is always a policy of its own account); the Allows
+    name each account's."""
+    every_boundary = boundary_arn("*")
+    return [
+        {
+            "Sid": "DbaccessDenyRolesWithoutBoundary",
+            "Effect": "Deny",
+            "Action": list(BOUNDED_ROLE_WRITES),
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"iam:PermissionsBoundary": every_boundary}},
+        },
+        {
+            "Sid": "DbaccessDenyBoundaryRemoval",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
+        },
+        {
+            "Sid": "DbaccessDenyBoundaryEdits",
+            "Effect": "Deny",
+            "Action": list(POLICY_EDITS),
+            "Resource": every_boundary,
+        },
+    ]

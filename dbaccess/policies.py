@@ -23,6 +23,7 @@ from dbaccess.request_item import EMAIL_INDEX
 Policy = dict[str, Any]
 VERSION: Final = "2012-10-17"
 INLINE_POLICY_MAX: Final = 10_240  # IAM's inline role policy limit, whitespace not counted
+MANAGED_POLICY_MAX: Final = 6_144  # a customer managed policy's (the boundary), likewise
 # Resource ids are "db-" / "cluster-" and 26 characters: policies are sized with ids of that
 # length before AWS has answered the lookups.
 RESOURCE_ID_PREFIX: Final = {"instance": "db-", "cluster": "cluster-"}
@@ -79,6 +80,23 @@ def redshift_arn(db: DatabaseSpec, kind: str, name: str) -> str:
 
 def role_arn(account: str, role_name: str) -> str:
     return f"arn:aws:iam::{account}:role/dbaccess/{role_name}"
+
+
+# The services' roles (issuer, reaper, scheduler, bot, usage readers) live under their own
+# path, so the deploy role's IAM writes name two paths db-access owns and nothing else.
+SERVICE_ROLE_PATH: Final = "/dbaccess-service/"
+# Every role db-access creates carries this customer managed policy as its permissions
+# boundary (`dbaccess iam-policy boundary`); the operator creates it once per account, and the
+# deploy role may neither create a role without it nor change it.
+BOUNDARY_PATH: Final = "/dbaccess/"
+BOUNDARY_NAME: Final = "dbaccess-boundary"
+# KMS key ids are random, so no ARN names our keys before they exist: the stack tags them
+# with its name, and the deploy role manages only keys that carry that tag.
+STACK_TAG: Final = "dbaccess:stack"
+
+
+def boundary_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:policy{BOUNDARY_PATH}{BOUNDARY_NAME}"
 
 
 def s3_object_arn(bucket: str, key: str) -> str:

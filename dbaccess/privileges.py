@@ -18,7 +18,8 @@ PRIVILEGES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
 }
 # On the database itself: CONNECT only (no CREATE, no TEMPORARY). PUBLIC's CONNECT is revoked at
-# bootstrap, so a managed database admits exactly its own two group roles (and the admin).
+# bootstrap, so a managed database admits exactly its own two group roles, the admin, and the
+# logins that could connect before the bootstrap (it grants them CONNECT directly first).
 DATABASE_PRIVILEGES: Final = ("CONNECT",)
 # Default privileges cover objects created later; schemas themselves are granted directly.
 DEFAULT_PRIVILEGE_TYPES: Final = ("table", "sequence")

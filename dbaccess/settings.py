@@ -392,6 +392,13 @@ class Settings(BaseModel):
     def issuer_enabled(self) -> bool:
         return self.privatebinUrl is not None
 
+    def service_secret_arns(self) -> list[str]:
+        """Every Secrets Manager secret the services read (the roles' boundary allows these)."""
+        arns = [self.slackBotTokenSecretArn, self.slackAppTokenSecretArn]
+        if self.github is not None:
+            arns.append(self.githubAppPrivateKeySecretArn)
+        return [arn for arn in arns if arn is not None]
+
     @field_validator("consolemeRoleArn")
     @classmethod
     def _role_arn(cls, value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from dbaccess_policies import (
     person_role_shape,
     production_write_is_temporary,
     request_table_protected,
+    role_has_boundary,
 )
 from pulumi_policy import (
     EnforcementLevel,
@@ -78,6 +79,11 @@ PolicyPack(
             config_schema=PolicyConfigSchema(
                 properties={"consolemeTagKey": {"type": "string", "default": DEFAULT_TAG_KEY}}
             ),
+        ),
+        ResourceValidationPolicy(
+            name="role-has-boundary",
+            description="Every IAM role carries the db-access permissions boundary.",
+            validate=_validate(role_has_boundary),
         ),
         ResourceValidationPolicy(
             name="request-table-protected",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
@@ -117,6 +118,24 @@ def person_role_shape(
             "set maxSessionDuration to 3600 or less"
         )
     return violations
+
+
+# README "The deploy role cannot make itself admin": the boundary every role carries.
+BOUNDARY_SUFFIX: Final = ":policy/dbaccess/dbaccess-boundary"
+
+
+def role_has_boundary(resource_type: str, props: Props) -> list[str]:
+    """Every role the stack creates carries the db-access permissions boundary of its account."""
+    if resource_type != ROLE:
+        return []
+    boundary = str(props.get("permissionsBoundary") or "")
+    if re.fullmatch(r"arn:aws:iam::\d{12}" + re.escape(BOUNDARY_SUFFIX), boundary):
+        return []
+    return [
+        f"role {props.get('name') or '(auto-named)'} has permissions boundary "
+        f"{boundary or 'none'}; every db-access role must carry "
+        f"arn:aws:iam::<account>{BOUNDARY_SUFFIX}"
+    ]
 
 
 def request_table_protected(resource_type: str, props: Props) -> list[str]:

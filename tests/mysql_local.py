@@ -28,13 +28,14 @@ PLUGIN: Final = "mysql_native_password"
 END_SESSIONS: Final = "CONNECTION ADMIN ON *.*"
 
 
+def statements(admin_login: str, databases: list[str]) -> list[str]:
+    """`dbaccess bootstrap`'s statements, with MariaDB's stand-ins."""
+    return bootstrap_statements(admin_login, databases, auth=AUTH, end_sessions=END_SESSIONS)
+
+
 def bootstrap(server: MariaDBServer, admin_login: str, databases: list[str]) -> None:
-    """The README's bootstrap, run as root (RDS: the master user)."""
-    server.sql(
-        ";\n".join(
-            bootstrap_statements(admin_login, databases, auth=AUTH, end_sessions=END_SESSIONS)
-        )
-    )
+    """`dbaccess bootstrap`'s statements, run as root (RDS: the master user)."""
+    server.sql(";\n".join(statements(admin_login, databases)))
 
 
 def connect(server: MariaDBServer, user: str) -> pymysql.Connection:

@@ -32,8 +32,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -334,6 +335,12 @@ class PostgresServer(ServerFiles):
                 f"psql failed ({proc.returncode}): {proc.stderr.strip()}\nSQL: {sql}"
             )
         return proc.stdout.strip()
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection[Any]:
+        """The superuser's connection over the unix socket (the RDS master user's stand-in)."""
+        return psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user=self.superuser, dbname=dbname
+        )
 
     def create_login(self, name: str, password: str, database: str | None = None) -> None:
         """CREATE ROLE <name> LOGIN PASSWORD (or reset the password if it exists), and create

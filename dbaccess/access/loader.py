@@ -84,7 +84,7 @@ def _load(text: str, file: str, today: dt.date) -> AccessPlan:
     }
     rules.github_logins(people)
     found = resolve.members(people, groups)
-    rules.logins(found.bases, found.where, databases, found.engines(databases))
+    rules.logins(found.bases, found.base_where(), databases, found.engines(databases))
     if rules.problems:
         raise InvalidInput(rules.problems)
     return resolve.plan(top, databases, groups, found, source, today)

@@ -28,6 +28,13 @@ class Members:
     )
     bases: dict[str, str] = field(default_factory=dict)
     github: dict[str, str] = field(default_factory=dict)  # declared GitHub logins
+    # Where each login base is written: the person's `username:`, if they have one.
+    base_at: dict[str, Path] = field(default_factory=dict)
+
+    def base_where(self) -> dict[str, Path]:
+        """Where each login base comes from: the person's `username:`, else where they are
+        first named (problems with a login are reported there)."""
+        return {**self.where, **self.base_at}
 
     def engines(self, databases: Mapping[str, DatabaseSpec]) -> dict[str, set[str]]:
         """The engines each person has a grant on (login length limits differ by engine)."""
@@ -50,6 +57,7 @@ def members(people: Mapping[str, schema.Person], groups: Mapping[str, schema.Gro
     overrides = {e.lower(): p.username for e, p in people.items() if p.username}
     found.bases = {e: overrides.get(e) or naming.login_base(e) for e in found.where}
     found.github = {e.lower(): p.github for e, p in people.items() if p.github}
+    found.base_at = {e.lower(): ("people", e, "username") for e, p in people.items() if p.username}
     return found
 
 

@@ -151,7 +151,7 @@ class Rules(Reporter):
                 path,
                 f"MySQL database '{key}' has no 'admin_login'",
                 "add `admin_login: dbaccess_admin` (the IAM-auth user the program manages "
-                "users with; see the README's MySQL bootstrap)",
+                "users with; `dbaccess bootstrap` creates it)",
                 at_key=True,
             )
         elif (problem := mysql_names.admin_login_problem(db.admin_login)) is not None:
@@ -173,7 +173,7 @@ class Rules(Reporter):
                 path,
                 f"PostgreSQL database '{key}' has no 'admin_login'",
                 "add `admin_login: dbaccess_admin` (the IAM-auth login the program manages "
-                "users with; see the README's bootstrap)",
+                "users with; `dbaccess bootstrap` creates it)",
                 at_key=True,
             )
 

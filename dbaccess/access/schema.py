@@ -344,7 +344,10 @@ def region_problem(region: str) -> tuple[str, str] | None:
 
 def email_problem(email: Any) -> tuple[str, str] | None:
     """(message, fix) when email cannot name a person (STS, IAM, S3 all take it), else None."""
-    if isinstance(email, str) and len(email) <= EMAIL_MAX and EMAIL.fullmatch(email.lower()):
+    # ASCII before lower-casing: some letters lower-case to ASCII ones (KELVIN SIGN U+212A to
+    # `k`), and two spellings of one email would share a login.
+    ok = isinstance(email, str) and email.isascii() and len(email) <= EMAIL_MAX
+    if ok and EMAIL.fullmatch(email.lower()):
         return None
     if isinstance(email, str) and len(email) > EMAIL_MAX:
         reason = f"is {len(email)} characters; AWS STS takes at most {EMAIL_MAX}"

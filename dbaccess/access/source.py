@@ -76,18 +76,27 @@ class SourceMap:
         return Problem(self.file, pos.line, pos.column, message, fix)
 
 
+class NotAFile(Exception):
+    """A named pipe or a socket where a file was expected."""
+
+
+def read_limited(path: FsPath, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of a file (more than `limit`: too large). Raises NotAFile for
+    a named pipe or socket: opening one waits for a writer that may never come. OSError else."""
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise NotAFile(f"{path} is a pipe or socket, not a file")
+    with path.open("rb") as stream:
+        return stream.read(limit + 1)
+
+
 def read_text(path: FsPath, fix: str) -> str:
     """A file's text, or InvalidInput saying where it is not readable UTF-8 within limits."""
     file = str(path)
     try:
-        # Opening a named pipe waits for a writer that may never come: refuse it up front.
-        mode = path.stat().st_mode
-        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-            raise InvalidInput(
-                [Problem(file, 1, 1, f"{file} is a pipe or socket, not a file", "check the path")]
-            )
-        with path.open("rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
+        data = read_limited(path, MAX_BYTES)
+    except NotAFile as exc:
+        raise InvalidInput([Problem(file, 1, 1, str(exc), "check the path")]) from None
     except FileNotFoundError:
         raise InvalidInput([Problem(file, 1, 1, f"{file} does not exist", fix)]) from None
     except OSError as exc:

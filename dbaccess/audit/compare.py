@@ -46,11 +46,11 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "public-connect": (
         "PUBLIC can connect to a managed database",
-        "REVOKE CONNECT ON DATABASE <database> FROM PUBLIC;",
+        "dbaccess bootstrap --database <key> (it keeps the logins that connect today)",
     ),
     "public-create": (
         "PUBLIC can create objects in a managed schema",
-        "REVOKE CREATE ON SCHEMA <schema> FROM PUBLIC; (in that database)",
+        "dbaccess bootstrap --database <key> (it keeps CREATE for who owns objects there)",
     ),
     "group-privileges": (
         "a group role's privileges differ from its access level",

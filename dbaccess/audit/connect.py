@@ -20,11 +20,11 @@ from psycopg.rows import TupleRow
 
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.credentials import CredentialError, classify_aws_error, rds_auth_token
+from dbaccess.deadline import DATABASE_SECONDS
 
 Connection = psycopg.Connection[TupleRow]
 Connector = Callable[[DatabaseSpec], Connection]
 
-CONNECT_TIMEOUT_SECONDS: Final = 10
 APPLICATION_NAME: Final = "dbaccess"
 SESSION_NAME: Final = "dbaccess-audit"
 ROLE_DURATION_SECONDS: Final = 900
@@ -48,7 +48,7 @@ def _scrub(message: str, secrets: tuple[str, ...]) -> str:
 def _open(params: Mapping[str, Any], secrets: tuple[str, ...]) -> Connection:
     try:
         return psycopg.connect(
-            **params, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name=APPLICATION_NAME
+            **params, connect_timeout=DATABASE_SECONDS, application_name=APPLICATION_NAME
         )
     except psycopg.Error as exc:
         raise Unreachable(_scrub(str(exc), secrets)) from None

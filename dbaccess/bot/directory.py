@@ -11,6 +11,8 @@ from typing import Final
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from dbaccess.access.schema import email_problem
+
 logger = logging.getLogger(__name__)
 CACHE_SECONDS: Final = 300.0  # emails rarely change; a click should not wait for users.info
 
@@ -38,7 +40,11 @@ class Directory:
         email = (user.get("profile") or {}).get("email")
         if not email or user.get("deleted") or user.get("is_bot"):
             return None
-        email = str(email).strip().lower()
+        email = str(email).strip()
+        if email_problem(email) is not None:  # access.yaml's rule: nobody has it
+            logger.warning("users.info for %s: an email access.yaml would refuse", user_id)
+            return None
+        email = email.lower()
         with self._lock:
             self._cache[user_id] = (now, email)
         return email

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from dbaccess.cli import approvals, audit, diff, engineer, preview, validate
+from dbaccess.cli.bootstrap import bootstrap
 from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
 from dbaccess.cli.iam_policy import iam_policy
@@ -40,6 +41,7 @@ app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
 app.command("doctor")(doctor)
 app.command("expire")(expire)
+app.command("bootstrap")(bootstrap)
 app.command("audit")(audit.audit)
 app.command("sweep")(audit.sweep)
 app.command("iam-policy")(iam_policy)

@@ -3,6 +3,7 @@
 Each step prints ✓ with what it found, or ✗ with what to do. A step that the rest depend on
 stops the walk (exit 1); the others are all reported, and any ✗ exits 1. The steps reuse the
 functions `list`, `token` and `connect` run, so the doctor fails where they would.
+`--operator` checks what a deploy needs instead (dbaccess.cli.doctor_operator).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import boto3
 import typer
 
 from dbaccess.access.naming import MYSQL_ENGINES
+from dbaccess.bounded_http import parse_url
 from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
 from dbaccess.cli import mysql_client
 from dbaccess.cli.catalog_cache import (
@@ -36,7 +38,6 @@ from dbaccess.cli.catalog_cache import (
 )
 from dbaccess.cli.engineer import (
     NETWORK_HELP,
-    CaOpt,
     CatalogOpt,
     Context,
     EmailOpt,
@@ -58,9 +59,11 @@ from dbaccess.cli.identity import (
     load_config,
     resolve_identity,
 )
+from dbaccess.preflight import Failed, Unchecked
 
 OK: Final = "✓"
 FAILED: Final = "✗"
+UNCHECKED: Final = "?"
 CONNECT_TIMEOUT: Final = 5.0
 # PostgreSQL's SSLRequest: length 8, code 1234/5679. Redshift speaks the same protocol.
 SSL_REQUEST: Final = struct.pack("!ii", 8, 80877103)
@@ -88,7 +91,10 @@ class Report:
     def may(self, step: str, run: Callable[[], tuple[T, str]]) -> T | None:
         try:
             value, detail = run()
-        except EngineerError as exc:
+        except Unchecked as exc:  # nothing known to be wrong: not a failure
+            print(f"{UNCHECKED} {step}: could not check: {exc.message}")
+            return None
+        except (EngineerError, Failed) as exc:
             self.failed = True
             print(f"{FAILED} {step}: {exc.message}")
             for line in exc.fix.splitlines():
@@ -139,11 +145,25 @@ def tls_handshake(
         raise EngineerError(f"{host}:{port} is not reachable ({reason})", NETWORK_HELP) from None
 
 
+# http(s) and redirects between them only: urllib's default opener also reads file:// and
+# ftp:// URLs (and follows a redirect to ftp://).
+_HTTP_ONLY: Final = urllib.request.OpenerDirector()
+for _handler in (
+    urllib.request.HTTPHandler,
+    urllib.request.HTTPSHandler,
+    urllib.request.HTTPRedirectHandler,
+    urllib.request.HTTPDefaultErrorHandler,
+    urllib.request.HTTPErrorProcessor,
+):
+    _HTTP_ONLY.add_handler(_handler())
+
+
 def privatebin_page(url: str, timeout: float = CONNECT_TIMEOUT) -> str:
-    """GET the PrivateBin page; it must answer 200 with PrivateBin's HTML."""
-    request = urllib.request.Request(url, headers={"User-Agent": "dbaccess-doctor"})  # noqa: S310 - an http(s) URL from settings
+    """GET the PrivateBin page (an http(s) URL); it must answer 200 with PrivateBin's HTML."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        parse_url(url)  # ValueError for anything but http(s)
+        request = urllib.request.Request(url, headers={"User-Agent": "dbaccess-doctor"})  # noqa: S310 - http(s) only
+        with _HTTP_ONLY.open(request, timeout=timeout) as response:
             body = response.read(65536).decode("utf-8", "replace")
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -175,8 +195,6 @@ class DoctorInput:
     database: str | None
     rw: bool
     ca_option: Path | None
-    privatebin_url: str | None
-    operator: bool
     env: Mapping[str, str]
 
 
@@ -189,13 +207,6 @@ def _catalog_source(given: DoctorInput) -> tuple[tuple[Catalog | None], str]:
         raise no_catalog_location(given.env)
     bucket, key = object_location(given.catalog_url, CATALOG_KEY)
     return (None,), f"s3://{bucket}/{key}"
-
-
-def _whole_catalog(base: boto3.Session, given: DoctorInput) -> tuple[Catalog, str]:
-    bucket, key = object_location(given.catalog_url or "", CATALOG_KEY)
-    s3 = base.client("s3", region_name=given.config.region or base.region_name)
-    catalog = fetch_catalog(s3, bucket, key, cache_dir(given.env))
-    return catalog, f"{len(catalog.people)} people, {len(catalog.databases)} databases"
 
 
 def _assume(
@@ -244,12 +255,14 @@ def _ca(bundle: Path) -> tuple[Path, str]:
     return bundle, str(bundle)
 
 
-def _privatebin(url: str | None) -> tuple[str, str]:
+def privatebin_checks(report: Report, url: str | None) -> None:
+    """PrivateBin answers and takes two pastes in a row; nothing to check without one (a stack
+    without the issuer: a CLI-only pilot)."""
     if not url:
-        raise EngineerError(
-            "no PrivateBin URL given", "Pass --privatebin-url (the stack's dbaccess:privatebinUrl)."
-        )
-    return url, privatebin_page(url)
+        print(f"{OK} PrivateBin: none set (no issuer: a CLI-only pilot)")
+        return
+    if report.may("PrivateBin reachable", lambda: (url, privatebin_page(url))) is not None:
+        report.may("PrivateBin takes pastes without waiting", lambda: _privatebin_limit(url))
 
 
 def _privatebin_limit(url: str) -> tuple[str, str]:
@@ -290,8 +303,6 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     """The steps, in order; raises Blocked at the first failure the rest depend on."""
     base = boto3.Session(region_name=given.config.region)
     report.must("AWS identity", lambda: _caller(base, given.config.region))
-    if given.operator and given.catalog_url:
-        report.may("catalog.json readable", lambda: _whole_catalog(base, given))
     (offline,) = report.must("catalog", lambda: _catalog_source(given))
     person = report.must("person role assumable", lambda: _assume(base, given, offline))
     catalog = offline or report.must(
@@ -310,11 +321,6 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
                 + tls_handshake(db.host, db.port, bundle, mysql=db.engine in MYSQL_ENGINES),
             ),
         )
-    if not given.operator:
-        return
-    url = report.may("PrivateBin reachable", lambda: _privatebin(given.privatebin_url))
-    if url is not None:
-        report.may("PrivateBin takes pastes without waiting", lambda: _privatebin_limit(url))
 
 
 def _caller(base: boto3.Session, region: str | None) -> tuple[str, str]:
@@ -330,27 +336,73 @@ def _token(
     return cred.user, f"for {cred.user}, valid until {cred.expires_at:%H:%M} UTC"
 
 
+def _http_url(value: str | None) -> str | None:
+    """A URL option: http(s) only (urllib would read file:///etc/passwd)."""
+    if value is not None:
+        try:
+            parse_url(value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r} is not an http(s) URL; give the PrivateBin instance's, e.g. "
+                "https://paste.internal.example.com/"
+            ) from None
+    return value
+
+
+CaBundleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle",
+        help="CA bundle for verify-full (default: `ca_bundle` in the config file, else "
+        "~/.config/dbaccess/rds-ca-bundle.pem).",
+        dir_okay=False,
+        envvar="DBACCESS_CA_BUNDLE",
+        show_envvar=True,
+    ),
+]
+
+
 def doctor(
     database: Annotated[
         str | None,
-        typer.Argument(help="The database to try (default: your first current grant)."),
+        typer.Argument(
+            help="The database to try (default: your first current grant); with --operator, "
+            "the one to check (default: all)."
+        ),
     ] = None,
     operator: Annotated[
         bool,
         typer.Option(
             "--operator",
-            help="Also read the whole catalog.json and check PrivateBin (the platform team).",
+            help="Check what a deploy needs instead (the platform team; before `pulumi up`).",
         ),
     ] = False,
+    file: Annotated[Path, typer.Option(help="With --operator: the access file.")] = Path(
+        "access.yaml"
+    ),
+    stack: Annotated[
+        str, typer.Option(help="With --operator: the stack (Pulumi.<stack>.yaml).")
+    ] = "prod",
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            help="With --operator and one PostgreSQL database: connect with this libpq URL "
+            "instead of the admin's IAM token.",
+            envvar="DBACCESS_DSN",
+            show_envvar=True,
+        ),
+    ] = None,
     privatebin_url: Annotated[
         str | None,
         typer.Option(
             envvar="DBACCESS_PRIVATEBIN_URL",
-            help="With --operator: the stack's dbaccess:privatebinUrl.",
+            help="With --operator: check this PrivateBin (http or https) instead of the "
+            "stack's dbaccess:privatebinUrl.",
+            callback=_http_url,
         ),
     ] = None,
     rw: Annotated[bool, typer.Option("--rw", help="Try read-write (default: read-only).")] = False,
-    ca_bundle: CaOpt = None,
+    ca_bundle: CaBundleOpt = None,
     email: EmailOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -358,20 +410,34 @@ def doctor(
 
     One line per step, ✓ or ✗ with what to do: AWS identity, catalog, your person role
     (assumed with SourceIdentity), your catalog object, your grant, a token, the CA bundle,
-    and a TLS handshake with verify-full (no login). With --operator also catalog.json and
-    PrivateBin (from where you run it; the issuer needs it from its subnets). Exit 1 if any
-    step fails; the walk stops at the first failure the rest depend on.
+    and a TLS handshake with verify-full (no login). Exit 1 if any step fails; the walk stops
+    at the first failure the rest depend on.
+
+    With --operator (before a deploy, with the deploy role's credentials): per database of
+    the access file, the instance or cluster exists with IAM database authentication and
+    TLS enforced; its admin login signs in with IAM; the bootstrap has run. Per stack,
+    PrivateBin answers and takes two pastes in a row. ✗ says the fix; ? could not check.
 
     Example:
 
     \b
         $ dbaccess doctor orders
         ✓ AWS identity: arn:aws:sts::123456789012:assumed-role/…
+        $ dbaccess doctor --operator --stack prod
     """
     env = os.environ
     report = Report()
+    config = Config()
     try:
         config = load_config(config_dir(env) / "config.toml")
+        if operator:
+            from dbaccess.cli.doctor_operator import operator_diagnose, operator_input
+
+            ca = resolve_ca_bundle(ca_bundle, config, env)
+            given_op = operator_input(file, stack, database, dsn, ca, privatebin_url)
+            operator_diagnose(given_op, report)
+            _finish(report)
+            return
         who, source = explicit_email(email, env, config)
     except EngineerError as exc:
         print(exc.render(), file=sys.stderr)
@@ -385,14 +451,16 @@ def doctor(
         database=database,
         rw=rw,
         ca_option=ca_bundle,
-        privatebin_url=privatebin_url,
-        operator=operator,
         env=env,
     )
     try:
         diagnose(given, report, dt.datetime.now(dt.UTC).date())
     except Blocked:
         print("Stopped: the steps after this one need it.")
+    _finish(report)
+
+
+def _finish(report: Report) -> None:
     if report.failed:
         raise typer.Exit(1)
     print("All good.")

@@ -13,7 +13,7 @@ import typer
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown, render_text
 from dbaccess.access.edit import EditError, Expiry, expire_grants
-from dbaccess.access.source import read_text
+from dbaccess.access.source import NotAFile, read_limited, read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 from dbaccess.cli.diff import DiffFormat
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
@@ -164,8 +164,9 @@ def _read_report(location: str) -> StaleReport:
             stream = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
             body = stream.read(REPORT_MAX_BYTES + 1)
         else:
-            with Path(location).open("rb") as file:
-                body = file.read(REPORT_MAX_BYTES + 1)
+            body = read_limited(Path(location), REPORT_MAX_BYTES)
+    except NotAFile as exc:
+        _fail(str(exc), INVALID_INPUT)
     except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
         _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
     if len(body) > REPORT_MAX_BYTES:

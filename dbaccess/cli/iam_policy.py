@@ -1,4 +1,5 @@
-"""`dbaccess iam-policy deploy|preview`: the deploy and preview roles' policies, as JSON.
+"""`dbaccess iam-policy deploy|preview|boundary`: the deploy and preview roles' policies and
+the permissions boundary of every role the program creates, as JSON.
 
 Runs the program under Pulumi's mock engine (as `dbaccess preview` does), records every
 resource it registers and every lookup it makes, with the account each one's provider deploys
@@ -27,6 +28,7 @@ from dbaccess.cli.common import (
     require_program_extra,
 )
 from dbaccess.deploy_policy import Declared, Lookup, UncoveredType, build_policies
+from dbaccess.policies import INLINE_POLICY_MAX, MANAGED_POLICY_MAX, compact_size
 from dbaccess.settings import Settings
 
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -35,6 +37,11 @@ ACCOUNT_ID = re.compile(r"\d{12}")
 class Role(enum.StrEnum):
     deploy = "deploy"
     preview = "preview"
+    boundary = "boundary"
+
+
+class UnknownAccount(ValueError):
+    """--account names an account the stack does not deploy to."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +54,14 @@ class ProgramDeclarations:
 
 def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramDeclarations:
     """What the program registers and looks up for `stack`, each in its provider's account
-    (`account` for the stack's default provider). Raises InvalidInput for bad settings."""
+    (`account` for the stack's default provider). Raises InvalidInput for bad settings,
+    UnknownAccount when `account` is not one of the stack's."""
     from dbaccess.cli import preview_engine as engine
 
     class Recording(engine.OfflineMocks):
         def __init__(self) -> None:
-            super().__init__()
+            # The default provider's resources are in `account`, their ARNs too.
+            super().__init__(default_account=account)
             self.declared: list[Declared] = []
             self.lookups: list[Lookup] = []
 
@@ -70,11 +79,30 @@ def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramD
 
     config = engine.load_stack_config(program_dir, stack)
     deployment = engine.validate_stack(program_dir, config)
+    if account not in deployment.settings.accounts:
+        raise UnknownAccount(
+            f"--account {account} is not an account of stack {stack}; its accounts "
+            f"(dbaccess:accounts in Pulumi.{stack}.yaml) are "
+            + ", ".join(sorted(deployment.settings.accounts))
+        )
     mocks = Recording()
     # Not a preview: the providers' roles are the deploy roles, as in `pulumi up`.
     engine.run_program(program_dir, config, mocks, preview=False)
     region = config.values.get("aws:region")
     return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region)
+
+
+def policies_of(program: ProgramDeclarations, stack: str, region: str) -> dict[str, Any]:
+    """The deploy and preview policies and the boundary, for what the program declares."""
+    return build_policies(
+        program.declared,
+        program.lookups,
+        region=region,
+        stack=stack,
+        preview_roles=program.settings.previewAccounts,
+        secret_arns=program.settings.service_secret_arns(),
+        secrets_key_arn=program.settings.secretsKmsKeyArn,
+    )
 
 
 def _fail(message: str, fix: str) -> NoReturn:
@@ -83,23 +111,32 @@ def _fail(message: str, fix: str) -> NoReturn:
 
 
 def iam_policy(
-    role: Annotated[Role, typer.Argument(help="deploy (pulumi up) or preview (read-only).")],
+    role: Annotated[
+        Role,
+        typer.Argument(
+            help="deploy (pulumi up), preview (read-only), or boundary (the permissions "
+            "boundary of every role the program creates)."
+        ),
+    ],
     account: Annotated[
         str,
         typer.Option(
             help="The account the stack itself deploys to (its catalog bucket, request table "
-            "and Lambdas), a 12-digit id.",
+            "and Lambdas), a 12-digit id; one of dbaccess:accounts.",
         ),
     ],
     stack: StackOption = "prod",
     program_dir: ProgramDirOption = Path("."),
 ) -> None:
-    """Print the least-privilege IAM policy of the deploy or the preview role, as JSON.
+    """Print the least-privilege IAM policy of the deploy or the preview role, or the
+    permissions boundary, as JSON.
 
     Derived from what the program declares for the stack: each resource type it registers
     maps to the actions Pulumi calls for it, scoped to the names the program gives. The same
     document serves the CI role and the role named for each account in dbaccess:accounts
-    (deploy) or dbaccess:previewAccounts (preview); ARNs name their account.
+    (deploy) or dbaccess:previewAccounts (preview); ARNs name their account. The boundary is
+    a managed policy the operator creates once in each account of dbaccess:accounts, at
+    policy/dbaccess/dbaccess-boundary: the deploy role cannot create or change it.
 
     Example:
 
@@ -107,6 +144,9 @@ def iam_policy(
         $ dbaccess iam-policy deploy --account 123456789012 > deploy-policy.json
         $ aws iam put-role-policy --role-name dbaccess-ci-deploy \\
             --policy-name dbaccess-deploy --policy-document file://deploy-policy.json
+        $ dbaccess iam-policy boundary --account 123456789012 > boundary.json
+        $ aws iam create-policy --path /dbaccess/ --policy-name dbaccess-boundary \\
+            --policy-document file://boundary.json
     """
     if not ACCOUNT_ID.fullmatch(account):
         _fail(f"--account {account!r} is not a 12-digit account id", "e.g. --account 123456789012")
@@ -115,6 +155,8 @@ def iam_policy(
         program = declared_by_program(program_dir.resolve(), stack, account)
     except InvalidInput as exc:
         exit_invalid(exc, Format.text)
+    except UnknownAccount as exc:
+        _fail(str(exc), "pass the account whose credentials run `pulumi up` for this stack")
     if program.region is None:
         _fail(
             f"Pulumi.{stack}.yaml sets no aws:region",
@@ -128,12 +170,15 @@ def iam_policy(
             "of dbaccess:accounts) so previews never hold write credentials",
         )
     try:
-        policies = build_policies(
-            program.declared,
-            program.lookups,
-            region=program.region,
-            preview_roles=program.settings.previewAccounts,
-        )
+        policies = policies_of(program, stack, program.region)
     except UncoveredType as exc:
         _fail(str(exc), "this is a gap in dbaccess itself; report it")
-    print(json.dumps(policies[role.value], indent=2))
+    document = policies[role.value]
+    limit = MANAGED_POLICY_MAX if role is Role.boundary else INLINE_POLICY_MAX
+    if (size := compact_size(document)) > limit:
+        _fail(
+            f"the {role.value} policy would be {size} characters; IAM allows {limit}",
+            "it grows with the stack's accounts and databases; report it (it would have to be "
+            "split into managed policies)",
+        )
+    print(json.dumps(document, indent=2))

@@ -24,6 +24,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dbaccess.access.naming import ROLE_PREFIX, login_base, role_name_for
+from dbaccess.access.schema import email_problem
 from dbaccess.catalog import Catalog, CatalogPerson
 from dbaccess.credentials import (
     AccessDenied,
@@ -114,13 +115,20 @@ def load_config(path: Path) -> Config:
 def explicit_email(
     option: str | None, env: Mapping[str, str], config: Config
 ) -> tuple[str | None, str]:
-    """The email the engineer told us, and where it came from (for --verbose)."""
-    if option:
-        return option.strip().lower(), "--email"
-    if env.get("DBACCESS_EMAIL"):
-        return env["DBACCESS_EMAIL"].strip().lower(), "DBACCESS_EMAIL"
-    if config.email:
-        return config.email.strip().lower(), str(config.path)
+    """The email the engineer told us, and where it came from (for --verbose); the access
+    file's rule for emails, or EngineerError."""
+    given = (
+        (option, "--email"),
+        (env.get("DBACCESS_EMAIL"), "DBACCESS_EMAIL"),
+        (config.email, str(config.path)),
+    )
+    for email, source in given:
+        if email:
+            problem = email_problem(email.strip())
+            if problem is not None:
+                message, fix = problem
+                raise EngineerError(f"{source}: {message}", fix)
+            return email.strip().lower(), source
     return None, ""
 
 

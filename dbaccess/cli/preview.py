@@ -48,9 +48,9 @@ def preview(
     try:
         config = engine.load_stack_config(program_dir, stack)
         deployment = engine.validate_stack(program_dir, config, today)
+        run = engine.run_program(program_dir, config, today=today)
     except InvalidInput as exc:
         exit_invalid(exc, fmt)
-    run = engine.run_program(program_dir, config, today=today)
     steps = _tree(run.registrations, f"{config.project}-{stack}")
     if fmt is Format.json:
         print(

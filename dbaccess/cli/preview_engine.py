@@ -65,8 +65,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
     # offline, ARNs of its resources carry this placeholder.
     DEFAULT_ACCOUNT = "000000000000"
 
-    def __init__(self, lookup_ids: LookupIds = unknown_ids) -> None:
+    def __init__(
+        self, lookup_ids: LookupIds = unknown_ids, default_account: str = DEFAULT_ACCOUNT
+    ) -> None:
         self.lookup_ids = lookup_ids
+        self.default_account = default_account
         self.provider_accounts: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -82,8 +85,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:iam/role:Role" and "name" not in state:
             # A service role: auto-named, default path, in the default provider's account.
             state["name"] = f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"
-            account = self._account(args.provider) or self.DEFAULT_ACCOUNT
-            state["arn"] = f"arn:aws:iam::{account}:role/{state['name']}"
+            account = self._account(args.provider) or self.default_account
+            path = state.get("path") or "/"
+            state["arn"] = f"arn:aws:iam::{account}:role{path}{state['name']}"
             return state["name"], state
         if args.typ == "aws:iam/role:Role":
             person_account = self._account(args.provider)
@@ -103,7 +107,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         """Name and ARN as AWS would give them to the credential issuer's resources."""
-        account = self._account(args.provider) or self.DEFAULT_ACCOUNT
+        account = self._account(args.provider) or self.default_account
         region: str = pulumi.Config("aws").get("region") or "us-east-1"
         suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
         name = str(state.get("name") or state.get("layerName") or f"{args.name}-{suffix}")
@@ -153,7 +157,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
             }
         if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             host = str(args.args.get("url", "")).removeprefix("https://")
-            return {"arn": f"arn:aws:iam::{self.DEFAULT_ACCOUNT}:oidc-provider/{host}"}
+            return {"arn": f"arn:aws:iam::{self.default_account}:oidc-provider/{host}"}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            account = self._account(args.provider) or self.default_account
+            return {"accountId": account, "arn": f"arn:aws:iam::{account}:root", "userId": ""}
         if args.token == "aws:rds/getCluster:getCluster":
             identifier = args.args["clusterIdentifier"]
             return {
@@ -357,8 +364,23 @@ def run_program(
     `today` evaluates expiry on another date (the program reads DBACCESS_EVALUATION_DATE).
     """
 
+    program = program_dir / "__main__.py"
+    if not program.is_file():
+        raise InvalidInput(
+            [
+                Problem(
+                    str(program),
+                    1,
+                    1,
+                    f"{program} does not exist",
+                    "run from the project directory (the checkout with __main__.py and "
+                    "components/), or pass --program-dir",
+                )
+            ]
+        )
+
     def main() -> None:
         with _program_environment(program_dir, today):
-            runpy.run_path(str(program_dir / "__main__.py"))
+            runpy.run_path(str(program))
 
     return run_under_mocks(main, config, mocks, preview=preview)

@@ -3,7 +3,7 @@
 - `names`: the 32-character user name limit and the names MySQL, MariaDB and RDS own;
 - `spec`: what one server should hold (databases, logins), as the program hands it over;
 - `statements`: pure SQL builders (CREATE USER / GRANT / REVOKE / DROP USER);
-- `bootstrap`: the one-time SQL that creates the admin user (printed in the README);
+- `bootstrap`: the one-time SQL that creates the admin user (`dbaccess bootstrap`);
 - `apply`: runs them on a PyMySQL connection (the dynamic provider's create/update/delete);
 - `connect`: the admin's connection over verified TLS with an RDS IAM token minted per call;
 - `audit`: reads users, privileges and sessions; findings and sessions to end, as pure functions.

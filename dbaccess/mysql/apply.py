@@ -66,3 +66,32 @@ def delete_login(conn: Connection, login: str) -> None:
     """DROP USER takes its privileges with it. Open sessions live on: `dbaccess sweep` ends
     them (see dbaccess.mysql.audit)."""
     run(conn, [sql.drop_user(login)], f"dropping MySQL user {login!r}")
+
+
+# MySQL's and MariaDB's error for SHOW GRANTS of a user that does not exist.
+NO_SUCH_GRANT = 1141
+
+
+def admin_grants(conn: Connection, admin_login: str) -> list[str] | None:
+    """SHOW GRANTS of the admin user, None when it does not exist."""
+    with conn.cursor() as cur:
+        try:
+            cur.execute(f"SHOW GRANTS FOR {sql.account(admin_login)}")
+        except pymysql.MySQLError as exc:
+            if exc.args and exc.args[0] == NO_SUCH_GRANT:
+                return None
+            raise MysqlApplyError(f"reading the grants of {admin_login!r} failed: {exc}") from None
+        return sorted(row[0] for row in cur.fetchall())
+
+
+def bootstrap(
+    conn: Connection, statements: Sequence[str], admin_login: str, *, dry_run: bool
+) -> tuple[list[str] | None, list[str] | None]:
+    """Run the bootstrap `statements` (dbaccess.mysql.bootstrap) as the master user, unless
+    `dry_run`. Returns the admin's grants before and after (None: no such user), since
+    MySQL's GRANT says nothing when it changes nothing."""
+    before = admin_grants(conn, admin_login)
+    if dry_run:
+        return before, before
+    run(conn, statements, "bootstrap")
+    return before, admin_grants(conn, admin_login)

@@ -1,6 +1,7 @@
 """The one-time SQL that creates the db-access admin user on a MySQL / Aurora MySQL server:
 IAM authentication, and only what creating the person users, granting on the managed
-databases, auditing and ending sessions needs. Printed in the README; run by the tests."""
+databases, auditing and ending sessions needs. Run by `dbaccess bootstrap` as the master user
+(dbaccess.mysql.apply.bootstrap); MySQL has no PUBLIC, so it takes access from nobody."""
 
 from __future__ import annotations
 

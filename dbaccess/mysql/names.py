@@ -72,7 +72,7 @@ def admin_login_problem(admin_login: str) -> str | None:
     if admin_login.lower() in RESERVED_USERS or admin_login.lower().startswith(SYSTEM_PREFIXES):
         return (
             f"admin_login {admin_login!r} is an account of MySQL, MariaDB or RDS; create a "
-            "dedicated IAM user (e.g. dbaccess_admin) with the bootstrap SQL in the README."
+            "dedicated IAM user (e.g. dbaccess_admin) with `dbaccess bootstrap`."
         )
     return None
 

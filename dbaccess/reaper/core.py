@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple
@@ -169,10 +170,24 @@ def report_json(report: StaleReport) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float; 1e400 would be infinity (and NaN and Infinity are not JSON)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_report(text: str | bytes) -> StaleReport:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
+        document = json.loads(text, parse_float=_finite, parse_constant=_not_json)
+    except RecursionError:
+        raise ReportError("the report is not JSON a report could be: it nests too deep") from None
+    except ValueError as exc:  # JSONDecodeError, and numbers out of range
         raise ReportError(f"the report is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ReportError("the report is not a JSON object")

@@ -32,7 +32,7 @@ def test_the_reaper_runs_daily_at_the_configured_time_and_zone(run_sample: Progr
         f"arn:aws:lambda:eu-west-1:{MOCK_ACCOUNT}:function:reaper-function-"
     )
     assert schedule["target"]["roleArn"].startswith(
-        f"arn:aws:iam::{MOCK_ACCOUNT}:role/reaper-scheduler-role-"
+        f"arn:aws:iam::{MOCK_ACCOUNT}:role/dbaccess-service/reaper-scheduler-role-"
     )
     assert (function["runtime"], function["architectures"]) == ("python3.13", ["arm64"])
     assert function["handler"] == "dbaccess.reaper.handler.lambda_handler"
@@ -65,7 +65,7 @@ def test_the_lambda_role_has_exactly_its_statements_and_no_wildcard_resource(
     by_sid = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements}
     readers = sorted(by_sid["AssumeUsageReaders"][1])
     assert [r.split(":")[4] for r in readers] == [PROD, STAGING]
-    assert all(":role/reaper-usage-reader-" in r for r in readers)
+    assert all(":role/dbaccess-service/reaper-usage-reader-" in r for r in readers)
     table = by_sid["RequestsByEmail"][1]
     assert by_sid["RequestsByEmail"][0] == "dynamodb:Query"
     assert table.startswith(f"arn:aws:dynamodb:eu-west-1:{MOCK_ACCOUNT}:table/issuer-requests-")
@@ -127,7 +127,9 @@ def test_each_account_has_a_usage_reader_that_only_reads_person_roles(
                 {
                     "Sid": "GrantReaper",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{reaper_role}"},
+                    "Principal": {
+                        "AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:role/dbaccess-service/{reaper_role}"
+                    },
                     "Action": "sts:AssumeRole",
                 }
             ],

@@ -30,12 +30,14 @@ PROVIDER_ACCESS = {"kubernetes": "eks:DescribeCluster", "postgresql": "rds-db:co
 WRITE_VERBS = ("Create", "Delete", "Put", "Update", "Tag", "Untag", "Publish", "Pass", "Enable")
 
 
-def iam_policy(role: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def iam_policy(
+    role: str, *extra: str, account: str = ACCOUNT, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dbaccess", "iam-policy", role, "--account", ACCOUNT, *extra],
+        [sys.executable, "-m", "dbaccess", "iam-policy", role, "--account", account, *extra],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         check=False,
     )
 
@@ -43,7 +45,7 @@ def iam_policy(role: str, *extra: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def policies() -> dict[str, dict[str, Any]]:
     printed = {}
-    for role in ("deploy", "preview"):
+    for role in ("deploy", "preview", "boundary"):
         result = iam_policy(role)
         assert result.returncode == 0, result.stderr
         printed[role] = json.loads(result.stdout)
@@ -51,7 +53,11 @@ def policies() -> dict[str, dict[str, Any]]:
 
 
 def actions(policy: dict[str, Any]) -> set[str]:
-    return {a for s in policy["Statement"] for a in s["Action"]}
+    return {a for s in allows(policy) for a in s["Action"]}
+
+
+def allows(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in policy["Statement"] if s["Effect"] == "Allow"]
 
 
 def test_every_registered_type_has_its_actions_in_the_deploy_policy(
@@ -65,7 +71,15 @@ def test_every_registered_type_has_its_actions_in_the_deploy_policy(
     granted = actions(policies["deploy"])
     for kind in sorted(custom):
         rule = RULES[kind]
-        needed = {*rule.write, *rule.read, *rule.unscoped_write, *rule.unscoped_read}
+        needed = {
+            *rule.write,
+            *rule.read,
+            *rule.unscoped_write,
+            *rule.unscoped_read,
+            *rule.bounded,
+            *rule.tagged_create,
+            *rule.tagging,
+        }
         package = kind.rsplit(":", 1)[1] if kind.startswith("pulumi:providers:") else kind
         package = package.split(":")[0]
         if package in PROVIDER_ACCESS:
@@ -78,7 +92,7 @@ def test_every_registered_type_has_its_actions_in_the_deploy_policy(
 def test_the_deploy_policy_names_the_account_roles_and_the_admin_logins(
     policies: dict[str, dict[str, Any]],
 ) -> None:
-    deploy = policies["deploy"]["Statement"]
+    deploy = allows(policies["deploy"])
     assumed = {r for s in deploy if s["Action"] == ["sts:AssumeRole"] for r in _list(s)}
     settings = stack_config().raw_settings
     assert set(settings["accounts"].values()) | set(settings["previewAccounts"].values()) == (
@@ -112,7 +126,7 @@ def test_the_preview_policy_only_reads(policies: dict[str, dict[str, Any]]) -> N
     assert assumed == set(stack_config().raw_settings["previewAccounts"].values())
 
 
-@pytest.mark.parametrize("role", ["deploy", "preview"])
+@pytest.mark.parametrize("role", ["deploy", "preview", "boundary"])
 def test_parliament_finds_nothing(policies: dict[str, dict[str, Any]], role: str) -> None:
     findings = parliament.analyze_policy_string(json.dumps(policies[role])).findings
     assert [(f.issue, f.detail) for f in findings] == []
@@ -127,9 +141,12 @@ def test_no_wildcard_resource_but_where_aws_takes_no_arn(
         "ec2:DescribeVpcs",
         "logs:DescribeLogGroups",
         "lambda:CreateEventSourceMapping",
+        "dynamodb:ListStreams",  # the boundary's, as in the issuer's own policy
+        "ec2:DescribeNetworkInterfaces",
+        "kms:CreateKey",  # only with exactly the stack's tag (test_deploy_role.py)
     }
     for policy in policies.values():
-        for statement in policy["Statement"]:
+        for statement in allows(policy):
             if "*" in _list(statement):
                 assert set(statement["Action"]) <= unscoped, statement
 
@@ -137,7 +154,7 @@ def test_no_wildcard_resource_but_where_aws_takes_no_arn(
 def test_a_type_without_a_rule_is_refused() -> None:
     new = Declared("aws:ec2/instance:Instance", "surprise", {}, ACCOUNT)
     with pytest.raises(UncoveredType, match="aws:ec2/instance:Instance"):
-        build_policies([new], [], region="eu-west-1", preview_roles={})
+        build_policies([new], [], region="eu-west-1", stack="prod", preview_roles={})
 
 
 def test_preview_policy_without_preview_roles_says_what_to_set(tmp_path: Path) -> None:
@@ -177,3 +194,30 @@ def test_preview_accounts_must_name_every_account() -> None:
     raw["previewAccounts"] = {ACCOUNT: f"arn:aws:iam::{ACCOUNT}:role/dbaccess-preview"}
     with pytest.raises(ValueError, match="missing 210987654321"):
         Settings.model_validate(raw)
+
+
+# --- the command's door: a wrong account, a directory that is not the program ------------
+
+
+def test_an_account_the_stack_does_not_use_is_refused_with_the_stacks_accounts() -> None:
+    result = iam_policy("deploy", account="999999999999")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--account 999999999999 is not an account of stack prod" in result.stderr
+    assert "123456789012, 210987654321" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_without_the_program_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    # GIVEN the stack's files but no __main__.py (say, an installed dbaccess run outside the
+    # checkout, with the settings copied beside access.yaml)
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "access.yaml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    # WHEN the operator asks for a policy there
+    result = iam_policy("deploy", cwd=tmp_path)
+    # THEN they are told where the program is missing and what to do, and nothing is printed
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{tmp_path / '__main__.py'} does not exist" in result.stderr
+    assert "--program-dir" in result.stderr
+    assert "Traceback" not in result.stderr

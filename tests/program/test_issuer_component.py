@@ -36,6 +36,7 @@ ARGS = CredentialIssuerArgs(
     reserved_concurrency=5,
     code=pulumi.FileArchive("build/issuer/code.zip"),
     layer=pulumi.FileArchive("build/issuer/layer.zip"),
+    permissions_boundary=policies.boundary_arn(ACCOUNT),
 )
 
 

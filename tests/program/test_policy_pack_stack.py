@@ -71,3 +71,10 @@ def test_a_dated_login_merged_into_an_undated_statement_violates(run_sample: Pro
         stack(program, edited_policy(program, HUGO_PROD_POLICY, merge))
     )
     assert "NOREPORdsDbConnect " in violation
+
+
+def test_every_role_of_the_program_previews_with_its_boundary(run_sample: ProgramRunner) -> None:
+    # A preview (run_sample is one): the services' boundary comes from a lookup, known then.
+    roles = [(t, p) for t, p in stack(run_sample()) if t == pack.ROLE]
+    assert len(roles) > 10
+    assert [m for t, p in roles for m in pack.role_has_boundary(t, p)] == []

@@ -106,7 +106,7 @@ def test_the_issuer_role_is_trusted_with_source_identity(run_sample: ProgramRunn
     program = run_sample()
     # The credential issuer's own role: auto-named, in the stack's default account.
     issuer = program.run.outputs["issuerRoleArn"]
-    assert issuer.startswith("arn:aws:iam::000000000000:role/issuer-role-")
+    assert issuer.startswith("arn:aws:iam::000000000000:role/dbaccess-service/issuer-role-")
     trust = json.loads(program.named(f"{HUGO}-{PROD}-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][-1] == {
         "Sid": "CredentialIssuer",

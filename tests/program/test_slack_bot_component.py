@@ -12,6 +12,7 @@ import pytest
 
 from components.refs import CatalogRef, RequestTableRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
+from dbaccess import policies
 from dbaccess.access.source import SourceMap
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
 
@@ -61,6 +62,7 @@ def deploy_bot(secrets_key_arn: str | None = None) -> dict[str, Registration]:
                 slack_bot_token_secret_arn=BOT_TOKEN_ARN,
                 slack_app_token_secret_arn=APP_TOKEN_ARN,
                 secrets_key_arn=secrets_key_arn,
+                permissions_boundary=policies.boundary_arn("123456789012"),
                 region="eu-west-1",
                 github=GitHubAppArgs(
                     app_id=123456,

@@ -3,8 +3,9 @@
 Two access.yaml databases (orders, inventory) on one server, a Redshift database (skipped by
 the audit), three people: ana (read-only on both), bob (read-write on orders) and carl, whose
 read-only grant on inventory ended on 2026-01-31. `rds_iam` is an ordinary NOLOGIN role here.
-The server gets the README's bootstrap (sql/bootstrap-postgres.sql), then the PostgreSQL
-resources the program declares, applied as the admin login with pulumi-postgresql's SQL.
+The server gets the bootstrap (`dbaccess bootstrap`'s function, as the master user), then the
+PostgreSQL resources the program declares, applied as the admin login with pulumi-postgresql's
+SQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from dbaccess.access import load_access_file
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_program
+from dbaccess.postgres.bootstrap import run_bootstrap
 from tests import pg_translator, pgserver
 from tests.program.conftest import ROOT, fake_resource_id, stack_config
 
@@ -104,10 +107,6 @@ SET ROLE inventory_app;
 CREATE TABLE public.stock (sku text PRIMARY KEY, quantity int);
 """,
 }
-BOOTSTRAP = {
-    "orders": {"schemas": "public,billing", "owners": "orders_app"},
-    "inventory": {"schemas": "public", "owners": "inventory_app"},
-}
 
 
 def declared(directory: Path) -> list[Registration]:
@@ -121,18 +120,17 @@ def declared(directory: Path) -> list[Registration]:
 def build(
     server: pgserver.PostgresServer, directory: Path, registrations: list[Registration]
 ) -> Path:
-    """Reset the server, run the README's bootstrap as the master user, then apply what the
-    program declares as the admin login (tests/pg_translator.py). Returns the access file."""
+    """Reset the server, run the bootstrap as the master user, then apply what the program
+    declares as the admin login (tests/pg_translator.py). Returns the access file."""
     server.psql(RESET_SQL)
     server.psql(SERVER_SQL)
-    bootstrap = (ROOT / "sql" / "bootstrap-postgres.sql").read_text()
-    for database, variables in BOOTSTRAP.items():
-        server.psql(TABLES_SQL[database], dbname=database)
-        server.psql(
-            bootstrap,
-            dbname=database,
-            variables={**variables, "admin": ADMIN, "database": database},
-        )
+    path = directory / "access.yaml"
+    path.write_text(ACCESS_YAML.format(port=server.port))
+    plan = load_access_file(path, today=TODAY)
+    for database, tables in TABLES_SQL.items():
+        server.psql(tables, dbname=database)
+        with server.connect(database) as conn:
+            run_bootstrap(conn, plan.databases[database], dry_run=False)
     # Locally the admin and the logins need a password (on RDS: an IAM token). The README
     # recommends pg_read_all_stats so that sweep can say since when a session runs.
     server.psql(
@@ -147,8 +145,6 @@ def build(
     pg_translator.apply(registrations, as_admin, "orders")
     for login in ("anasilva_ro", "bobjones_rw"):
         server.psql(f"ALTER ROLE {login} PASSWORD :'pw'", variables={"pw": LOGIN_PASSWORD})
-    path = directory / "access.yaml"
-    path.write_text(ACCESS_YAML.format(port=server.port))
     return path
 
 

@@ -79,6 +79,20 @@ def test_email_is_matched_case_insensitively(bot_world: BotWorld) -> None:
     ]
 
 
+def test_a_profile_email_with_a_letter_that_lower_cases_to_ascii_is_nobody(
+    bot_world: BotWorld,
+) -> None:
+    # GIVEN a Slack profile email spelled with KELVIN SIGN (U+212A), which lower-cases to `k`
+    bot_world.slack.add_user("U0KELVIN", "tomas.nova\u212a@example.com")
+
+    published = bot_world.open_home("U0KELVIN")
+
+    # THEN it is not Tomas's email (he has buttons): the access file's email rule refuses it
+    assert buttons(published["view"]["blocks"]) == []
+    assert HELP_CHANNEL in str(published["view"]["blocks"])
+    assert buttons(bot_world.open_home(SLACK_USERS["tomas.novak@example.com"])["view"]["blocks"])
+
+
 def test_dbaccess_command_offers_the_same_choices(bot_world: BotWorld) -> None:
     home = bot_world.open_home(HUGO_ID)
 

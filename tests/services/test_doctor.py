@@ -1,7 +1,7 @@
 """`dbaccess doctor` against moto (STS, S3) and the real TLS PostgreSQL the suite starts.
 
 GIVEN the catalog published to (moto) S3 with `orders` pointing at the local PostgreSQL,
-WHEN an engineer (or an operator, with --operator) runs `dbaccess doctor`,
+WHEN an engineer runs `dbaccess doctor` (an operator's --operator: test_doctor_operator.py),
 THEN each step prints ✓ or ✗ with the fix, the walk stops at the first blocking failure, and
 any ✗ exits 1.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -20,7 +18,6 @@ import pytest
 from dbaccess.access import AccessPlan
 from dbaccess.catalog import build_person_object, to_json
 from tests import pgserver
-from tests.fakes.privatebin import FakePrivateBin
 from tests.services.test_cli_engineer import (  # the engineer's world, shared
     BUCKET,
     CATALOG_URL,
@@ -152,55 +149,3 @@ def test_a_database_without_a_grant_stops_at_the_grant(fatima: dict[str, str]) -
     assert steps(result.stdout)[-1] == ("✗", "grant")
     assert "unknown database 'inventory'" in result.stdout  # her object holds only hers
     assert "Stopped" in result.stdout
-
-
-@pytest.fixture
-def privatebin() -> Iterator[FakePrivateBin]:
-    with FakePrivateBin() as fake:
-        yield fake
-
-
-def operator_doctor(
-    env: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
-) -> Any:
-    ca = str(pg_server.ca_file)
-    argv = ["doctor", "--operator", "--privatebin-url", privatebin.url, "--ca-bundle", ca]
-    return dbaccess(*argv, env=env)
-
-
-def test_operator_mode_reads_the_whole_catalog_and_reaches_privatebin(
-    fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
-) -> None:
-    result = operator_doctor(fatima, pg_server, privatebin)
-    assert result.exit_code == 0, result.stdout
-    assert steps(result.stdout) == [
-        ("✓", "AWS identity"),
-        ("✓", "catalog.json readable"),
-        *[("✓", step) for step in ENGINEER_STEPS[1:]],
-        ("✓", "PrivateBin reachable"),
-        ("✓", "PrivateBin takes pastes without waiting"),
-    ]
-    assert f"{privatebin.url} answers (HTTP 200)" in result.stdout
-    assert privatebin.post_count == 2
-
-
-def test_operator_mode_warns_about_privatebins_traffic_limiter(
-    fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
-) -> None:
-    # GIVEN PrivateBin's default limiter: the second paste within 10 s is refused
-    privatebin.rate_limit(n_times=10, wait_seconds=10)
-    result = operator_doctor(fatima, pg_server, privatebin)
-    assert result.exit_code == 1
-    assert steps(result.stdout)[-1] == ("✗", "PrivateBin takes pastes without waiting")
-    assert "traffic limiter made a paste wait" in result.stdout
-    assert "[traffic] exempted" in result.stdout
-
-
-def test_operator_mode_with_privatebin_down(
-    fatima: dict[str, str], pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
-) -> None:
-    privatebin.unavailable(502)
-    result = operator_doctor(fatima, pg_server, privatebin)
-    assert result.exit_code == 1
-    assert steps(result.stdout)[-1] == ("✗", "PrivateBin reachable")
-    assert "answered HTTP 502" in result.stdout

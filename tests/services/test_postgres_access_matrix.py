@@ -1,7 +1,7 @@
 """What the program declares, applied to a real PostgreSQL, gives exactly the access the plan says.
 
 GIVEN two access.yaml databases on one server (orders and stock on instance `shop`), the
-README's bootstrap (sql/bootstrap-postgres.sql) run by the master user, and the PostgreSQL
+bootstrap (`dbaccess bootstrap`'s function) run by the master user, and the PostgreSQL
 resources the program declares under the mock engine applied *as the admin login* with the
 SQL pulumi-postgresql runs (tests/pg_translator.py) — THEN every login reaches exactly the
 databases, schemas and operations its grants give, and nothing else.
@@ -22,6 +22,7 @@ import pytest
 
 from dbaccess.access import load_access_file
 from dbaccess.cli.preview_engine import OfflineMocks, run_program
+from dbaccess.postgres.bootstrap import run_bootstrap
 from tests import pg_translator, pgserver
 from tests.program.conftest import ROOT, fake_resource_id, stack_config
 
@@ -127,17 +128,12 @@ def setup_server(server: pgserver.PostgresServer) -> None:
     server.psql(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.{table} (v text);", dbname=database)
 
 
-def bootstrap(server: pgserver.PostgresServer) -> None:
-    """The README's bootstrap, run by the master user once per managed database."""
-    script = (ROOT / "sql" / "bootstrap-postgres.sql").read_text()
-    for database, schemas in TABLES.items():
-        variables = {
-            "admin": ADMIN,
-            "database": database,
-            "schemas": ",".join(schemas),
-            "owners": OWNERS[database],
-        }
-        server.psql(script, dbname=database, variables=variables)
+def bootstrap(server: pgserver.PostgresServer, access_file: Path) -> None:
+    """`dbaccess bootstrap`, run by the master user once per managed database."""
+    plan = load_access_file(access_file, today=TODAY)
+    for db in plan.databases.values():
+        with server.connect(db.name) as conn:
+            run_bootstrap(conn, db, dry_run=False)
     server.psql(f"ALTER ROLE {ADMIN} PASSWORD '{PASSWORD}'")
 
 
@@ -156,7 +152,7 @@ def world(own_server: pgserver.PostgresServer, tmp_path_factory: pytest.TempPath
     access_file = tmp_path_factory.mktemp("matrix") / "access.yaml"
     access_file.write_text(ACCESS)
     setup_server(own_server)
-    bootstrap(own_server)
+    bootstrap(own_server, access_file)
     world = World(own_server, access_file)
     run = run_program(ROOT, stack_config(access_file), OfflineMocks(fake_resource_id), today=TODAY)
     assert pg_translator.apply(run.registrations, world.run_as_admin, "orders") > 0

@@ -14,10 +14,12 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from dbaccess.access import InvalidInput, load_access_file, load_access_text
 from dbaccess.access.errors import MAX_PROBLEMS, SHOWN_MAX, Problem
 from dbaccess.access.source import MAX_ALIAS_NODES, MAX_BYTES, MAX_DEPTH
+from dbaccess.cli import app
 from tests.unit.access.test_validation import DB, TODAY, doc, problems
 
 
@@ -329,7 +331,7 @@ def test_a_long_username_is_quoted_cut_too() -> None:
     text = doc(rest="people:\n  p@example.com:\n    username: " + "a" * 5_000 + "\n")
     [message] = problems(text)
     assert message == (
-        f"13:3: IAM role name 'dbaccess-{'a' * (SHOWN_MAX - 10)}…' of p@example.com is 5009 "
+        f"14:5: IAM role name 'dbaccess-{'a' * (SHOWN_MAX - 10)}…' of p@example.com is 5009 "
         "characters; IAM allows 64"
     )
 
@@ -369,3 +371,26 @@ def test_any_value_of_any_field_is_loaded_or_located(index: int, value: object) 
     for problem in refusals(text):
         assert 1 <= problem.line <= count + 1
         assert problem.fix
+
+
+KELVIN_KATE = "\u212aate@example.com"  # KELVIN SIGN: lower-cases to kate@example.com
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["doctor", "--email", KELVIN_KATE], {}),
+        (["doctor"], {"DBACCESS_EMAIL": KELVIN_KATE}),
+    ],
+)
+def test_the_cli_takes_emails_by_the_access_files_rule(
+    argv: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    # GIVEN an email that would lower-case to someone else's
+    env = {"XDG_CONFIG_HOME": str(tmp_path), **env}
+    result = CliRunner().invoke(app, argv, env=env)
+    # THEN refused before anything else, as access.yaml refuses it
+    assert result.exit_code == 2
+    assert f"'{KELVIN_KATE}' is not a valid email address" in result.stderr
+    assert "ASCII letters, digits" in result.stderr
+    assert result.stdout == ""

@@ -113,13 +113,13 @@ CASES = [
         "login-longer-than-32",
         doc(MYSQL, person("      - {database: shop, access: read-only}\n", "a" * 30)),
         [
-            "13:3: login '" + "a" * 30 + "_ro' of p@example.com is 33 bytes; MySQL allows 32",
+            "14:5: login '" + "a" * 30 + "_ro' of p@example.com is 33 bytes; MySQL allows 32",
         ],
     ),
     (
         "reserved-by-rds-mysql",
         doc(MYSQL, person("      - {database: shop, access: read-only}\n", "rdsproxyadmin")),
-        ["13:3: login 'rdsproxyadmin' of p@example.com is reserved (the database engine or RDS)"],
+        ["14:5: login 'rdsproxyadmin' of p@example.com is reserved (the database engine or RDS)"],
     ),
 ]
 
@@ -158,5 +158,5 @@ def test_diff_and_matrix_show_mysql_databases() -> None:
 def test_a_long_base_on_mysql_and_aurora_mysql_is_reported_once() -> None:
     grants = "      - {database: shop, access: read-only}\n      - {database: ledger, access: read-only}\n"
     assert problems(doc(MYSQL + AURORA, person(grants, "b" * 30))) == [
-        "22:3: login '" + "b" * 30 + "_ro' of p@example.com is 33 bytes; MySQL allows 32"
+        "23:5: login '" + "b" * 30 + "_ro' of p@example.com is 33 bytes; MySQL allows 32"
     ]

@@ -258,20 +258,37 @@ CASES = [
         ["16:3: ana.b@example.com and anab@example.com both get the login base 'anab'"],
     ),
     (
+        "login-collision-through-username",
+        doc(
+            rest="people:\n  hugo.henley@example.com: {}\n  h@example.com:\n    username: hugohenley\n"
+        ),
+        ["15:5: hugo.henley@example.com and h@example.com both get the login base 'hugohenley'"],
+    ),
+    (
+        "kelvin-sign-email",
+        doc(rest="people:\n  \u212aate@example.com: {}\n"),
+        ["13:3: '\u212aate@example.com' is not a valid email address"],
+    ),
+    (
+        "kelvin-sign-member",
+        doc(rest="groups:\n  sre:\n    members: [kate@example.com, \u212aate@example.com]\n"),
+        ["14:33: '\u212aate@example.com' is not a valid email address"],
+    ),
+    (
         "reserved-login",
         doc(rest="people:\n  p@example.com:\n    username: postgres\n"),
-        ["13:3: login 'postgres' of p@example.com is reserved (the database engine or RDS)"],
+        ["14:5: login 'postgres' of p@example.com is reserved (the database engine or RDS)"],
     ),
     (
         "reserved-prefix",
         doc(rest="people:\n  p@example.com:\n    username: pg_reader\n"),
-        ["13:3: login 'pg_reader' of p@example.com is reserved (the database engine or RDS)"],
+        ["14:5: login 'pg_reader' of p@example.com is reserved (the database engine or RDS)"],
     ),
     (
         "reserved-admin-login",
         doc(rest="people:\n  p@example.com:\n    username: dbaccess_admin\n"),
         [
-            "13:3: login 'dbaccess_admin' of p@example.com is reserved "
+            "14:5: login 'dbaccess_admin' of p@example.com is reserved "
             "(the admin_login of database 'orders')"
         ],
     ),
@@ -283,16 +300,16 @@ CASES = [
             + "\n    grants:\n      - {database: orders, access: read-only}\n"
         ),
         [
-            "13:3: IAM role name 'dbaccess-" + "a" * 61 + "' of p@example.com is 70 characters; "
+            "14:5: IAM role name 'dbaccess-" + "a" * 61 + "' of p@example.com is 70 characters; "
             "IAM allows 64",
-            "13:3: login '" + "a" * 61 + "_ro' of p@example.com is 64 bytes; PostgreSQL allows 63",
+            "14:5: login '" + "a" * 61 + "_ro' of p@example.com is 64 bytes; PostgreSQL allows 63",
         ],
     ),
     (
         "role-name-too-long",
         doc(rest="people:\n  p@example.com:\n    username: " + "b" * 56 + "\n"),
         [
-            "13:3: IAM role name 'dbaccess-"
+            "14:5: IAM role name 'dbaccess-"
             + "b" * 56
             + "' of p@example.com is 65 characters; IAM allows 64"
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -170,6 +171,42 @@ def test_an_invalid_report_exits_2_and_a_missing_one_1(access_file: Path, tmp_pa
     code, output = expire("--file", str(access_file), "--report", str(tmp_path / "nope.json"))
     assert code == 1
     assert "cannot read the report" in output
+    assert "Traceback" not in output
+
+
+def test_a_report_that_is_a_named_pipe_is_refused_without_waiting(
+    access_file: Path, tmp_path: Path
+) -> None:
+    # GIVEN a FIFO nobody writes to (opening it for reading would wait forever)
+    pipe = tmp_path / "report.json"
+    os.mkfifo(pipe)
+    code, output = expire("--file", str(access_file), "--report", str(pipe))
+    assert code == 2
+    assert f"{pipe} is a pipe or socket, not a file" in output
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            '{"schema_version": 1, "evaluated_on": "2026-11-23", "unused_days": 1e400, '
+            '"grants": []}',
+            "the number 1e400 is out of range",
+        ),
+        ('{"schema_version": 1, "unused_days": NaN}', "NaN is not a JSON value"),
+        ("[" * 100_000 + "]" * 100_000, "it nests too deep"),
+        ('{"schema_version": 1, "unused_days": ' + "9" * 5000 + "}", "the report is not JSON"),
+    ],
+    ids=["1e400", "nan", "deep", "huge-int"],
+)
+def test_a_report_with_numbers_or_nesting_json_cannot_hold_is_a_clear_error(
+    access_file: Path, tmp_path: Path, body: str, said: str
+) -> None:
+    report = tmp_path / "report.json"
+    report.write_text(body)
+    code, output = expire("--file", str(access_file), "--report", str(report))
+    assert code == 2
+    assert said in output
     assert "Traceback" not in output
 
 

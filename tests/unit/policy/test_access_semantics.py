@@ -2,17 +2,13 @@
 their grants say: for random grants (hypothesis) on databases that may share a server, at every
 instant around each grant's end.
 
-The evaluator below is the small part of IAM's policy logic these documents use: Allow
-statements, exact Action and Resource matches (no wildcards), StringEquals and DateLessThan.
-A request with several resources (GetClusterCredentials names a user, a database and groups)
-is allowed only when each resource is allowed by a statement whose conditions hold.
+They are evaluated with the repository's IAM evaluator (tests/unit/policy/iam_evaluator.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -21,45 +17,11 @@ from hypothesis import strategies as st
 from dbaccess import policies
 from dbaccess.access.naming import login_for
 from dbaccess.access.plan import DatabaseSpec, Grant
+from tests.unit.policy.iam_evaluator import allowed, as_list
 
 ACCOUNT = "123456789012"
 BASE = "ana"
 DAY0 = dt.date(2026, 12, 1)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _holds(condition: Mapping[str, Mapping[str, str]], context: Mapping[str, Any]) -> bool:
-    for operator, tests in condition.items():
-        for key, value in tests.items():
-            if key not in context:
-                return False
-            if operator == "StringEquals" and context[key] != value:
-                return False
-            if operator == "DateLessThan" and not context[key] < dt.datetime.strptime(
-                value, "%Y-%m-%dT%H:%M:%SZ"
-            ).replace(tzinfo=dt.UTC):
-                return False
-            if operator not in ("StringEquals", "DateLessThan"):
-                raise AssertionError(f"the evaluator does not know {operator}")
-    return True
-
-
-def allowed(
-    policy: Mapping[str, Any], action: str, resources: Sequence[str], context: Mapping[str, Any]
-) -> bool:
-    def one(resource: str) -> bool:
-        return any(
-            s["Effect"] == "Allow"
-            and action in _as_list(s["Action"])
-            and resource in _as_list(s["Resource"])
-            and _holds(s.get("Condition", {}), context)
-            for s in policy["Statement"]
-        )
-
-    return all(one(r) for r in resources)
 
 
 # --- random grants on random databases ----------------------------------------------------
@@ -159,7 +121,7 @@ def test_rds_connect_is_allowed_exactly_while_a_grant_on_that_server_is_live(
                 )
                 # aws:CurrentTime is never what rds-db:connect depends on (see policies.py).
                 assert "aws:CurrentTime" not in str(
-                    [s for s in policy["Statement"] if arn in _as_list(s["Resource"])]
+                    [s for s in policy["Statement"] if arn in as_list(s["Resource"])]
                 )
 
 

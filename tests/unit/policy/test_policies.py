@@ -117,6 +117,21 @@ def test_roles_that_are_not_person_roles_are_not_checked() -> None:
     assert pack.person_role_shape(pack.ROLE, {"name": "issuer-role-1a2b3c", "path": "/"}) == []
 
 
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        None,
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        f"arn:aws:iam::{ACCOUNT}:policy/dbaccess/dbaccess-boundary-wide",
+    ],
+)
+def test_a_role_without_the_dbaccess_boundary_violates(boundary: str | None) -> None:
+    [message] = pack.role_has_boundary(pack.ROLE, person_role(permissionsBoundary=boundary))
+    assert "every db-access role must carry" in message
+    bounded = f"arn:aws:iam::{ACCOUNT}:policy/dbaccess/dbaccess-boundary"
+    assert pack.role_has_boundary(pack.ROLE, person_role(permissionsBoundary=bounded)) == []
+
+
 # --- request table, issuer, bot ---------------------------------------------------------
 
 
@@ -230,6 +245,7 @@ def test_the_pack_wires_every_check_as_a_mandatory_policy(monkeypatch: pytest.Mo
         "person-role-shape",
         "production-write-is-temporary",
         "request-table-protected",
+        "role-has-boundary",
     ]
     reported: list[str] = []
     args = pulumi_policy.ResourceValidationArgs(
