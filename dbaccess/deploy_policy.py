@@ -288,7 +288,6 @@ RULES: Final[Mapping[str, Rule]] = {
     # Kubernetes objects go through the cluster's API with an EKS access entry for the deploy
     # role (README: first deploy); IAM only sees the cluster lookup (see LOOKUPS).
     "kubernetes:core/v1:Namespace": Rule((), (), None),
-    "kubernetes:core/v1:Secret": Rule((), (), None),
     "kubernetes:core/v1:ServiceAccount": Rule((), (), None),
     "kubernetes:apps/v1:Deployment": Rule((), (), None),
     "kubernetes:policy/v1:PodDisruptionBudget": Rule((), (), None),
@@ -510,10 +509,12 @@ def build_policies(
     stack: str,
     preview_roles: Mapping[str, str],
     secret_arns: Iterable[str] = (),
+    secrets_key_arn: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{"deploy": policy, "preview": policy, "boundary": policy}. `preview_roles`: account ->
     the read-only role the per-account providers assume during a preview
-    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read."""
+    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read, encrypted with
+    `secrets_key_arn` when that is a customer managed key."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -612,6 +613,8 @@ def build_policies(
             boundary.add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
     for secret in secret_arns:
         boundary.add(["secretsmanager:GetSecretValue"], secret)
+    if secrets_key_arn:
+        boundary.add(["kms:Decrypt"], secrets_key_arn)
     return {
         "deploy": deploy.policy("DbaccessDeploy", _guards()),
         "preview": preview.policy("DbaccessPreview"),

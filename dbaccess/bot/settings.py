@@ -1,7 +1,8 @@
 """The bot's settings, from environment variables, read once by `load_settings`.
 
 A missing or malformed variable stops start-up with a message naming it (SettingsError), so a
-bad Deployment fails at once in `kubectl logs` instead of at the first click.
+bad Deployment fails at once in `kubectl logs` instead of at the first click. The tokens are not
+in the environment: it names their Secrets Manager secrets, read here once (IRSA role).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from dbaccess.lambda_env import (
     DEFAULT_SLACK_API_URL,
     REQUEST_TABLE,
     SLACK_API_URL,
+    SLACK_TOKEN_SECRET_ARN,
     SettingsError,
 )
+from dbaccess.service_secrets import SecretReader, read_named_secret
 
 # The bot's own variables (the shared ones are in dbaccess.lambda_env); components/slack_bot.py
 # sets them from these names.
-BOT_TOKEN: Final = "SLACK_BOT_TOKEN"
-APP_TOKEN: Final = "SLACK_APP_TOKEN"
+BOT_TOKEN_SECRET_ARN: Final = SLACK_TOKEN_SECRET_ARN  # the same secret the Lambdas read
+APP_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"
 HELP_CHANNEL: Final = "DBACCESS_HELP_CHANNEL"
 HEALTH_PORT: Final = "HEALTH_PORT"
 RATE_LIMIT: Final = "DBACCESS_RATE_LIMIT"
@@ -61,8 +64,9 @@ class BotSettings:
         )
 
 
-def load_settings(environ: Mapping[str, str]) -> BotSettings:
-    """Build the settings from `environ` (os.environ in production)."""
+def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotSettings:
+    """Build the settings from `environ` (os.environ in production), reading the secrets it
+    names with `read_secret` (Secrets Manager in production)."""
 
     def required(name: str) -> str:
         value = environ.get(name, "").strip()
@@ -78,13 +82,16 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
             raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
         return int(text)
 
-    bot_token = required(BOT_TOKEN)
+    bot_token = read_named_secret(environ, BOT_TOKEN_SECRET_ARN, read_secret)
     if not bot_token.startswith("xoxb-"):
-        raise SettingsError(f"{BOT_TOKEN} is not a bot token (it starts with xoxb-)")
-    app_token = required(APP_TOKEN)
+        raise SettingsError(
+            f"the secret {BOT_TOKEN_SECRET_ARN} names is not a bot token (it starts with xoxb-)"
+        )
+    app_token = read_named_secret(environ, APP_TOKEN_SECRET_ARN, read_secret)
     if not app_token.startswith("xapp-"):
         raise SettingsError(
-            f"{APP_TOKEN} is not an app-level token (it starts with xapp-, scope connections:write)"
+            f"the secret {APP_TOKEN_SECRET_ARN} names is not an app-level token (it starts "
+            "with xapp-, scope connections:write)"
         )
     api_url = environ.get(SLACK_API_URL, "").strip() or DEFAULT_SLACK_API_URL
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
@@ -115,5 +122,5 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
         health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
         rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
         rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
-        github=load_github_settings(environ),
+        github=load_github_settings(environ, read_secret),
     )
