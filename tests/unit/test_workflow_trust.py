@@ -103,6 +103,15 @@ def has_deploy_power(job: dict[str, Any]) -> bool:
     )
 
 
+def uses_cache(job: dict[str, Any]) -> bool:
+    """actions/cache, or a setup-* action's built-in `cache:`."""
+    return any(
+        step.get("uses", "").startswith("actions/cache")
+        or (step.get("uses", "").startswith("actions/setup-") and "cache" in step.get("with", {}))
+        for step in job.get("steps", [])
+    )
+
+
 def trust_problems(name: str, workflow: Workflow) -> list[str]:
     """What is wrong with who holds what in one workflow file."""
     problems = []
@@ -121,6 +130,10 @@ def trust_problems(name: str, workflow: Workflow) -> list[str]:
                 problems.append(f"{where} runs PR code in environment {job['environment']!r}")
             if "DBACCESS_DEPLOY_RUNNER" in runner or "self-hosted" in runner:
                 problems.append(f"{where} runs PR code on the deploy runner ({runner})")
+        if triggers(workflow) & BASE_CONTEXT and uses_cache(job):
+            # Runs in the base branch's cache scope: whatever it restores, a deploy may reuse,
+            # and whatever it saves, deploy restores (cache poisoning).
+            problems.append(f"{where} uses a cache in the base branch's scope")
         if has_deploy_power(job):
             if triggers(workflow) & (RUNS_PR_CODE | BASE_CONTEXT):
                 problems.append(f"{where} has deploy power on {sorted(triggers(workflow))}")
@@ -217,6 +230,8 @@ def test_the_old_preview_workflow_is_caught() -> None:
             "runs PR code with ['PULUMI_PREVIEW_TOKEN']",
         ),
         ({"on": {"pull_request_target": {}}, "environment": None}, "outside an environment"),
+        # ... and one that shares a cache with the deploy.
+        ({"on": {"pull_request_target": {}}, "cache": "pip"}, "uses a cache"),
     ],
 )
 def test_a_trusted_workflow_that_runs_the_pr_code_is_caught(
@@ -232,4 +247,7 @@ def test_a_trusted_workflow_that_runs_the_pr_code_is_caught(
         job["steps"].insert(1, {"run": change["run"]})
     if "environment" in change:
         del job["environment"]
+    if "cache" in change:
+        setup = next(step for step in job["steps"] if "setup-python" in step.get("uses", ""))
+        setup["with"]["cache"] = change["cache"]
     assert any(caught in problem for problem in trust_problems("preview-cloud.yml", workflow))

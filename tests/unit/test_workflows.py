@@ -91,7 +91,7 @@ def test_validation_runs_first_and_tests_before_the_offline_plan_or_pulumi(name:
     assert order.index(".venv/bin/dbaccess validate access.yaml") < order.index(last)
     if name != "preview-cloud.yml":  # that one runs the base branch's code, already tested
         assert order.index("make test") < order.index(last)
-    assert uses(workflow, "actions/setup-python")["with"]["cache"] == "pip"
+        assert uses(workflow, "actions/setup-python")["with"]["cache"] == "pip"
 
 
 def test_preview_runs_on_pull_requests_touching_the_access_file_program_or_package() -> None:
