@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from dbaccess.bot import ids, request_texts, views
+from dbaccess.bot import grants, ids, request_texts, views
 from dbaccess.bot.request_form import FormError, read_submission, request_form
 from dbaccess.bot.services import Services, services_of, tell
 from dbaccess.request_pr import RequestedGrant
@@ -104,4 +104,10 @@ def _read(
     catalog = services.read_catalog()
     if catalog is None:
         return views.failed_to_look_up()
-    return read_submission(view, email, catalog.databases, today)
+    asked = read_submission(view, email, catalog.databases, today)
+    if isinstance(asked, RequestedGrant) and grants.holds(
+        catalog, email, ids.RequestChoice(asked.database, asked.access), today
+    ):
+        # Answered from the cached catalog, before any GitHub call or daily-limit count.
+        return FormError({ids.FORM_ACCESS_BLOCK: request_texts.already_held(asked)})
+    return asked
