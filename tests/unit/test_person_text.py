@@ -107,8 +107,11 @@ def test_a_reason_of_the_limit_is_taken_and_one_more_character_is_not() -> None:
 
 @pytest.mark.parametrize(
     "char",
-    [*"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"]
-    + [*"\u200b\u200c\u200d\u2060\ufeff", "\x00", "\x1b", "\x7f", "\u2028", "\ud800"],
+    [
+        *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c",
+        *"\u200b\u200c\u200d\u2060\ufeff",
+        *"\x00\x1b\x7f\u2028\ud800",
+    ],
 )
 def test_invisible_and_control_characters_are_refused_by_name(char: str) -> None:
     assert problem(f"INC-1234{char} backfill") == (
