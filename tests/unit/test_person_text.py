@@ -122,3 +122,17 @@ def test_invisible_and_control_characters_are_refused_by_name(char: str) -> None
 
 def test_ordinary_text_in_any_script_is_taken() -> None:
     assert problem("INC-1234: Nachtrag für Bestellungen — 注文の修正 🚀\nsecond line\ttab") is None
+
+
+def test_the_audits_markdown_shows_a_servers_login_names_as_data() -> None:
+    from dbaccess.audit.check import AuditResult
+    from dbaccess.audit.compare import Finding
+    from dbaccess.audit.report import render_audit
+
+    # Anyone who may CREATE ROLE on a server names the login the job summary shows.
+    login = "x` | @org/security-team [fixed](https://evil.example) <!--"
+    result = AuditResult([Finding("orders", "password-login", login, "LOGIN")], ["orders"])
+
+    summary = render_audit(result, "markdown")
+
+    assert f"| orders | {markdown(login)} | LOGIN |" in summary
