@@ -28,6 +28,7 @@ from github.GitRef import GitRef
 from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.request_pr import is_repository_name
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,10 @@ class GitHubAppCredentials:
     api_url: str = DEFAULT_API_URL
 
     def __post_init__(self) -> None:
+        try:
+            parse_api_url(self.api_url)  # the app's tokens go there
+        except ValueError as exc:
+            raise InvalidRequest(f"The GitHub API URL {exc}") from None
         for name in ("app_id", "installation_id"):
             value = getattr(self, name)
             if type(value) is not int or value <= 0:

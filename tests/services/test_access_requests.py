@@ -538,6 +538,34 @@ def test_a_leftover_branch_without_an_open_request_is_replaced(
     )
 
 
+def test_another_organizations_user_can_neither_open_nor_submit_the_form(
+    requests_world: RequestWorld,
+) -> None:
+    rw = requests_world
+    view = rw.open_form(FATIMA_ID)  # a member's form, for the crafted submission below
+    rw.slack.add_user("U0CONNECT", FATIMA, team_id="T0OTHERORG")  # Slack Connect, her email
+    opened = len(rw.slack.calls("views.open"))
+
+    rw.slack.send_interactive(
+        block_actions_payload("U0CONNECT", ids.OPEN_REQUEST_FORM, "open")
+    ).ack(TIMEOUT)
+    told = rw.wait_for_dm("U0CONNECT", 1)
+    values = {
+        ids.FORM_DATABASE_BLOCK: {
+            ids.FORM_DATABASE_ACTION: {"selected_option": {"value": "inventory"}}
+        },
+        ids.FORM_ACCESS_BLOCK: {
+            ids.FORM_ACCESS_ACTION: {"selected_option": {"value": "read-only"}}
+        },
+    }
+    rw.slack.send_interactive(view_submission_payload("U0CONNECT", view, values)).ack(TIMEOUT)
+
+    assert "another organization (Slack Connect)" in told
+    assert "another organization (Slack Connect)" in rw.wait_for_dm("U0CONNECT", 2)
+    assert len(rw.slack.calls("views.open")) == opened  # no form for them
+    assert rw.github.calls == []
+
+
 def test_without_a_github_app_the_button_says_requests_are_not_set_up(
     bot_world: BotWorld,
 ) -> None:
