@@ -212,10 +212,12 @@ class RequestFlow:
 
     def _delete_branch(self, request: WatchedRequest) -> None:
         """A decided request's branch goes, so the same request can be made again (a new ask
-        would replace a branch left behind anyway)."""
+        would replace a branch left behind anyway) — unless it was asked again already
+        before this poll: the branch is then that open request's."""
         branch = request_pr.branch_name(request.email, request.database, request.access)
         try:
-            github_app.delete_branch(self._gh, self._file.repo, branch)
+            if github_app.find_open_request(self._gh, self._file.repo, branch) is None:
+                github_app.delete_branch(self._gh, self._file.repo, branch)
         except GitHubError as error:
             logger.warning("deleting the branch of #%s failed: %s", request.number, error)
 

@@ -506,6 +506,26 @@ def test_merged_and_closed_requests_are_announced_once(requests_world: RequestWo
     assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 8)
 
 
+def test_asking_again_before_the_poll_keeps_the_new_requests_branch(
+    requests_world: RequestWorld,
+) -> None:
+    rw = requests_world
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+    rw.wait_for_dm(FATIMA_ID, 2)
+    (first,) = rw.github.pulls(REPO)
+    rw.github.close(REPO, first.number)  # declined; Fatima sees it on GitHub and asks again
+
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+    assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 4)
+    assert rw.poller.poll_once() == 1  # the first one is announced as declined
+
+    assert "declined" in rw.wait_for_dm(FATIMA_ID, 5)
+    second = next(p for p in rw.github.pulls(REPO) if p.number != first.number)
+    assert second.state == "open"
+    assert second.head == first.head
+    assert second.head in rw.github.branch_names(REPO)
+
+
 def test_a_file_changed_between_read_and_commit_is_read_again(requests_world: RequestWorld) -> None:
     rw = requests_world
     rw.github.fail("put_contents", 409, times=1)  # someone's edit landed meanwhile

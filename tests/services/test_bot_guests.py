@@ -87,20 +87,3 @@ def test_with_guests_allowed_a_guest_gets_credentials_and_a_stranger_still_not(
     assert "Request received" in guests_allowed.wait_for_message("U0GUESTMC")["text"]
     assert STRANGER in guests_allowed.wait_for_message("U0CONNECT")["text"]
     assert len(guests_allowed.items()) == 1
-
-
-def test_the_guest_setting_is_true_or_false() -> None:
-    from dbaccess.bot.settings import ALLOW_GUESTS, load_settings
-    from dbaccess.lambda_env import SettingsError
-
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_APP_TOKEN": "xapp-1",
-        "DBACCESS_REQUEST_TABLE": "dbaccess-requests",
-        "DBACCESS_CATALOG_URL": "s3://bucket/catalog.json",
-        "DBACCESS_HELP_CHANNEL": "#db-access",
-    }
-    assert load_settings(env).allow_guests is False
-    assert load_settings(env | {ALLOW_GUESTS: "True"}).allow_guests is True
-    with pytest.raises(SettingsError, match=f"{ALLOW_GUESTS}='yes' is not true or false"):
-        load_settings(env | {ALLOW_GUESTS: "yes"})

@@ -24,7 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, Outcome, RequestRecorder
-from dbaccess.bot.settings import SettingsError, load_settings
+from dbaccess.bot.settings import ALLOW_GUESTS, SettingsError, load_settings
 from tests.fakes.slack import FakeSlack
 from tests.services.bot_world import BotWorld, bot_world, wait_until, world
 from tests.services.issuer_world import REGION, SLACK_USERS, TABLE
@@ -74,6 +74,13 @@ def test_settings_have_defaults_and_never_show_the_tokens() -> None:
 def test_a_missing_or_malformed_setting_is_named(change: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(ENV | change)
+
+
+def test_guests_are_let_in_only_by_true() -> None:
+    assert load_settings(ENV).allow_guests is False
+    assert load_settings(ENV | {ALLOW_GUESTS: "True"}).allow_guests is True
+    with pytest.raises(SettingsError, match=f"{ALLOW_GUESTS}='yes' is not true or false"):
+        load_settings(ENV | {ALLOW_GUESTS: "yes"})
 
 
 # --- the process ------------------------------------------------------------------------
