@@ -136,3 +136,33 @@ def test_the_audits_markdown_shows_a_servers_login_names_as_data() -> None:
     summary = render_audit(result, "markdown")
 
     assert f"| orders | {markdown(login)} | LOGIN |" in summary
+
+
+def test_the_access_diff_shows_a_hostile_reason_and_description_as_data() -> None:
+    import json
+
+    from dbaccess.access.diff import render_markdown
+    from tests.unit.access.test_diff import BASE, diff
+
+    description = "Payments **now** [approved](https://evil.example) @org/everyone <!--"
+    head = BASE.replace(
+        "description: Payments (staging)", f"description: {json.dumps(description)}"
+    ) + (f"  eve@example.com:\n    grants:\n      - {{database: orders, access: read-only, "
+         f"reason: {json.dumps(HOSTILE)}}}\n")  # fmt: skip
+
+    tokens = RENDERER.parse(render_markdown(diff(BASE, head)))
+
+    children = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    assert not {"link_open", "image", "em_open", "s_open", "html_block"} & {
+        t.type for t in [*tokens, *children]
+    }
+    assert {c.content for c in children if c.type == "html_inline"} <= OURS
+
+    def cell_texts(words: str) -> list[str]:
+        cells = [t for t in tokens if t.type == "inline" and words in t.content]
+        return ["".join(c.content for c in t.children or [] if c.type == "text") for t in cells]
+
+    assert cell_texts("LGTM") == [HOSTILE]  # the reason, in the "Access gained" table
+    described = cell_texts("everyone")  # the database cell and the description's change
+    assert described
+    assert all(description in text for text in described)
