@@ -159,6 +159,9 @@ class SlackBotSettings(BaseModel):
     helpChannel: Annotated[
         str, Field(description="where people without access ask: #channel-name or a channel id")
     ]
+    allowGuests: Annotated[
+        bool, Field(description="Slack guests may use the bot too (other organizations never)")
+    ] = False
 
     @field_validator("cluster")
     @classmethod

@@ -59,9 +59,10 @@ DEFAULT_PERMISSIONS = {
 }
 
 NOT_ACCESSIBLE = "Resource not accessible by integration"
-# The contents API sends a file's content up to 1 MB; up to 100 MB it answers with
-# `content: ""` and `encoding: "none"` (the raw media type and git blobs still give it);
-# above, it and the blobs API refuse with 403 "too_large".
+# GitHub's contents API sends a file's content up to 1 MB; up to 100 MB it answers with
+# `content: ""` and `encoding: "none"` (its raw media type and the git blobs API still give
+# the content: the fake serves the blobs, which the bot reads); above, both refuse with 403
+# "too_large".
 CONTENTS_MAX_BYTES = 2**20
 BLOB_MAX_BYTES = 100 * 2**20
 TOO_LARGE = (

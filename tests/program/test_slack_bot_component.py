@@ -39,7 +39,7 @@ class ClusterMocks(OfflineMocks):
         return super().call(args)
 
 
-def deploy_bot() -> dict[str, Registration]:
+def deploy_bot(*, allow_guests: bool = False) -> dict[str, Registration]:
     def program() -> None:
         SlackBot(
             "slack-bot",
@@ -63,6 +63,7 @@ def deploy_bot() -> dict[str, Registration]:
                     access_file="access.yaml",
                     private_key=pulumi.Output.secret(GITHUB_KEY),
                 ),
+                allow_guests=allow_guests,
             ),
         )
 
@@ -218,3 +219,13 @@ def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registrati
         "--cluster-name",
         "platform-prod",
     ]
+
+
+def bot_env(bot: dict[str, Registration]) -> dict[str, Any]:
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_slack_guests_are_let_in_only_when_the_stack_says_so(bot: dict[str, Registration]) -> None:
+    assert "DBACCESS_ALLOW_GUESTS" not in bot_env(bot)  # the bot's default: refused
+    assert bot_env(deploy_bot(allow_guests=True))["DBACCESS_ALLOW_GUESTS"]["value"] == "true"
