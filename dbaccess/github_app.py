@@ -360,6 +360,10 @@ def _from_status(error: GithubException, doing: str) -> GitHubError:
             f"GitHub refused the app's credentials while {doing} ({said}): check the app id, "
             "the installation id and the private key, and that the app is still installed."
         )
+    if status == 403 and "too_large" in said:
+        return GitHubRejected(
+            f"GitHub refused {doing}: the file is over GitHub's API limit of 100 MB ({said})."
+        )
     if status == 403:
         return GitHubPermissionError(
             f"GitHub denied {doing} ({said}): the GitHub App needs {APP_PERMISSIONS} on the "

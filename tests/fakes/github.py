@@ -217,11 +217,13 @@ class FakeGitHub(LocalHTTPServer):
         installation_id: int = INSTALLATION_ID,
         permissions: dict[str, str] | None = None,
         token_lifetime: float = 3600.0,
+        blob_max_bytes: int = BLOB_MAX_BYTES,
     ) -> None:
         self.app_id = app_id
         self.installation_id = installation_id
         self.permissions = dict(DEFAULT_PERMISSIONS if permissions is None else permissions)
         self.token_lifetime = token_lifetime
+        self.blob_max_bytes = blob_max_bytes  # lower it to test GitHub's 100 MB refusal cheaply
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key_pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -469,7 +471,7 @@ class FakeGitHub(LocalHTTPServer):
         sha = commit.tree.get(path)
         if sha is None:
             raise _Answer(404, "Not Found")
-        data = _blob_data(repo, sha)
+        data = self._blob_data(repo, sha)
         large = len(data) > CONTENTS_MAX_BYTES
         return 200, {
             **self._content_json(repo, path, sha, len(data)),
@@ -482,7 +484,7 @@ class FakeGitHub(LocalHTTPServer):
         sha = params["sha"]
         if sha not in repo.blobs:
             raise _Answer(404, "Not Found")
-        data = _blob_data(repo, sha)
+        data = self._blob_data(repo, sha)
         return 200, {
             "sha": sha,
             "node_id": f"B_{sha[:12]}",
@@ -654,6 +656,13 @@ class FakeGitHub(LocalHTTPServer):
             "labels": [_label_json(name) for name in pull.labels],
         }
 
+    def _blob_data(self, repo: Repo, sha: str) -> bytes:
+        data = repo.blobs[sha]
+        if len(data) > self.blob_max_bytes:
+            errors = [{"resource": "Blob", "field": "data", "code": "too_large"}]
+            raise _Answer(403, TOO_LARGE, errors)
+        return data
+
     def _pull(self, repo: Repo, params: dict[str, str]) -> Pull:
         pull = repo.pulls.get(int(params["number"]))
         if pull is None:
@@ -694,14 +703,6 @@ def _valid_ref_name(branch: str) -> bool:
         or branch.endswith(("/", "."))
         or branch == "@"
     )
-
-
-def _blob_data(repo: Repo, sha: str) -> bytes:
-    data = repo.blobs[sha]
-    if len(data) > BLOB_MAX_BYTES:
-        errors = [{"resource": "Blob", "field": "data", "code": "too_large"}]
-        raise _Answer(403, TOO_LARGE, errors)
-    return data
 
 
 def _base64(data: bytes) -> str:

@@ -238,6 +238,19 @@ def test_a_file_over_one_megabyte_is_read_whole(fake: FakeGitHub, gh: Github) ->
     assert opened.number == 1
 
 
+def test_a_file_over_githubs_limit_is_refused_as_too_large_not_as_a_permission(
+    fake: FakeGitHub, gh: Github
+) -> None:
+    fake.blob_max_bytes = 2**20 + 10  # GitHub's is 100 MB: lowered, so no such file is held
+    fake.commit_file(REPO, "main", "access.yaml", "#" * (2**20 + 11))
+
+    with pytest.raises(GitHubRejected, match="over GitHub's API limit of 100 MB") as raised:
+        github_app.read_file(gh, REPO, "access.yaml")
+
+    assert "too_large" in str(raised.value)
+    assert not isinstance(raised.value, GitHubPermissionError)
+
+
 # ---------------------------------------------------------------------- states (polling)
 
 
