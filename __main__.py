@@ -176,6 +176,7 @@ def credential_services(
                 image=settings.bot.image,
                 replicas=settings.bot.replicas,
                 help_channel=settings.bot.helpChannel,
+                allow_guests=settings.bot.allowGuests,
                 requests=issuer.requests,
                 catalog=store,
                 slack_bot_token_secret_arn=settings.slackBotTokenSecretArn,

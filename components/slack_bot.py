@@ -51,6 +51,7 @@ class SlackBotArgs:
     slack_api_url: str | None = None
     region: str | None = None
     github: GitHubAppArgs | None = None  # None: no "Request access"
+    allow_guests: bool = False
 
 
 class SlackBot(pulumi.ComponentResource):
@@ -151,6 +152,8 @@ class SlackBot(pulumi.ComponentResource):
         ]
         if args.slack_api_url:
             env.append({"name": lambda_env.SLACK_API_URL, "value": args.slack_api_url})
+        if args.allow_guests:
+            env.append({"name": bot_env.ALLOW_GUESTS, "value": "true"})
         if args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
         if args.github:

@@ -25,6 +25,7 @@ from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
 from dbaccess.request_pr import is_repository_name, is_repository_path
 from dbaccess.service_secrets import SECRET_ARN
@@ -163,6 +164,9 @@ class SlackBotSettings(BaseModel):
     helpChannel: Annotated[
         str, Field(description="where people without access ask: #channel-name or a channel id")
     ]
+    allowGuests: Annotated[
+        bool, Field(description="Slack guests may use the bot too (other organizations never)")
+    ] = False
 
     @field_validator("cluster")
     @classmethod
@@ -423,6 +427,13 @@ class Settings(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not HTTP_URL.fullmatch(value):
             raise ValueError(f"'{shown(value)}' is not an http(s) URL without query or fragment")
+        return value
+
+    @field_validator("slackApiUrl")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_api_url(value)  # ValueError: https only (plain http to loopback)
         return value
 
     @field_validator("pasteExpire")

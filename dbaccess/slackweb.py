@@ -91,7 +91,7 @@ class DirectMessages:
         call_timeout: float = CALL_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._api = bounded_http.parse_url(api_url if api_url.endswith("/") else api_url + "/")
+        self._api = bounded_http.parse_api_url(api_url if api_url.endswith("/") else api_url + "/")
         self._token = token
         self._call_timeout = call_timeout
         self._sleep = sleep

@@ -78,7 +78,7 @@ def build_services(
             limit=settings.rate_limit,
             window_seconds=settings.rate_window_seconds,
         ),
-        directory=Directory(client),
+        directory=Directory(client, allow_guests=settings.allow_guests),
         request_flow=(
             request_flow_for(
                 settings.github, dynamodb, settings.request_table, settings.help_channel

@@ -8,11 +8,11 @@ private key is read from the Secrets Manager secret PRIVATE_KEY_SECRET_ARN names
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.github_app import DEFAULT_API_URL, GitHubAppCredentials
 from dbaccess.lambda_env import SettingsError
 from dbaccess.request_pr import is_repository_name, is_repository_path
@@ -70,8 +70,10 @@ def load_github_settings(
     if not is_repository_path(path):
         raise SettingsError(f"{ACCESS_FILE_PATH}={path!r} is not a path in the repository")
     api_url = environ.get(API_URL, "").strip() or DEFAULT_API_URL
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
-        raise SettingsError(f"{API_URL}={api_url!r} is not an http(s) URL")
+    try:
+        parse_api_url(api_url)
+    except ValueError as exc:
+        raise SettingsError(f"{API_URL}: {exc}") from None
     poll = environ.get(POLL_SECONDS, "").strip()
     return GitHubSettings(
         app=GitHubAppCredentials(

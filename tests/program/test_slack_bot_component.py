@@ -45,7 +45,9 @@ class ClusterMocks(OfflineMocks):
         return super().call(args)
 
 
-def deploy_bot(secrets_key_arn: str | None = None) -> dict[str, Registration]:
+def deploy_bot(
+    secrets_key_arn: str | None = None, *, allow_guests: bool = False
+) -> dict[str, Registration]:
     def program() -> None:
         SlackBot(
             "slack-bot",
@@ -71,6 +73,7 @@ def deploy_bot(secrets_key_arn: str | None = None) -> dict[str, Registration]:
                     access_file="access.yaml",
                     private_key_secret_arn=GITHUB_KEY_ARN,
                 ),
+                allow_guests=allow_guests,
             ),
         )
 
@@ -251,3 +254,13 @@ def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registrati
         "--cluster-name",
         "platform-prod",
     ]
+
+
+def bot_env(bot: dict[str, Registration]) -> dict[str, Any]:
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_slack_guests_are_let_in_only_when_the_stack_says_so(bot: dict[str, Registration]) -> None:
+    assert "DBACCESS_ALLOW_GUESTS" not in bot_env(bot)  # the bot's default: refused
+    assert bot_env(deploy_bot(allow_guests=True))["DBACCESS_ALLOW_GUESTS"]["value"] == "true"

@@ -25,7 +25,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, Outcome, RequestRecorder
-from dbaccess.bot.settings import SettingsError, load_settings
+from dbaccess.bot.settings import ALLOW_GUESTS, SettingsError, load_settings
 from dbaccess.service_secrets import SecretReader, secret_reader
 from tests.fakes.slack import FakeSlack
 from tests.services.bot_world import BotWorld, bot_world, wait_until, world
@@ -117,6 +117,14 @@ def test_a_secret_that_is_missing_or_of_the_wrong_kind_stops_start_up_without_it
     with pytest.raises(SettingsError, match="not an app-level token") as wrong:
         load_settings(ENV | arns | swapped, read)
     assert BOT_TOKEN not in str(wrong.value)
+
+
+def test_guests_are_let_in_only_by_true(secrets: tuple[dict[str, str], SecretReader]) -> None:
+    arns, read = secrets
+    assert load_settings(ENV | arns, read).allow_guests is False
+    assert load_settings(ENV | arns | {ALLOW_GUESTS: "True"}, read).allow_guests is True
+    with pytest.raises(SettingsError, match=f"{ALLOW_GUESTS}='yes' is not true or false"):
+        load_settings(ENV | arns | {ALLOW_GUESTS: "yes"}, read)
 
 
 # --- the process ------------------------------------------------------------------------
