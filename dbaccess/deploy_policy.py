@@ -327,6 +327,17 @@ LOOKUPS: Final[Mapping[str, Rule]] = {
 
 # Any instance of the account and region: an Aurora cluster's members (read-only).
 CLUSTER_MEMBERS: Final = "arn:aws:rds:{region}:{account}:db:{name}"
+# The parameter groups of the account and region (read-only), per lookup of a server.
+PARAMETER_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
+    "aws:rds/getInstance:getInstance": (
+        "rds:DescribeDBParameters",
+        "arn:aws:rds:{region}:{account}:pg:{name}",
+    ),
+    "aws:rds/getCluster:getCluster": (
+        "rds:DescribeDBClusterParameters",
+        "arn:aws:rds:{region}:{account}:cluster-pg:{name}",
+    ),
+}
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -604,6 +615,11 @@ def build_policies(
                 ["rds:DescribeDBInstances"],
                 arn(CLUSTER_MEMBERS, lookup.account, "*", lookup.args),
             )
+        if group := PARAMETER_GROUPS.get(lookup.token):
+            # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether the
+            # server's parameter group enforces TLS; the group is whichever the server uses.
+            action, template = group
+            deploy.add([action], arn(template, lookup.account, "*", lookup.args))
     # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
     for role in preview_roles.values():
         deploy.add(["sts:AssumeRole"], role)
