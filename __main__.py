@@ -28,11 +28,12 @@ from dbaccess.access import AccessPlan, InvalidInput, load_access_file
 from dbaccess.deployment import Deployment, prepare
 from dbaccess.reaper.core import REPORT_KEY
 from dbaccess.settings import (
-    SECRET_SETTING_KEYS,
-    SETTING_KEYS,
+    READ_KEYS,
     Secret,
     Settings,
+    optional_services,
     parse_settings,
+    settings_warnings,
 )
 
 
@@ -40,12 +41,9 @@ def read_settings() -> Settings:
     """Every `dbaccess:*` key of the stack, validated into one object."""
     config = pulumi.Config()
     raw: dict[str, Any] = {}
-    for key in SETTING_KEYS:
-        if key in SECRET_SETTING_KEYS:
-            # Read as secret Outputs: the values stay encrypted in the state and outputs.
-            secret = config.get_secret(key)
-            if secret is not None:
-                raw[key] = Secret(secret)
+    for key in READ_KEYS:
+        if pulumi.runtime.config.is_config_secret(f"{config.name}:{key}"):
+            raw[key] = Secret()  # refused, never decrypted: secrets live in Secrets Manager
             continue
         value = config.get(key)
         if value is not None:
@@ -123,7 +121,12 @@ def publish_catalog(
 def credential_services(
     settings: Settings, store: CatalogRef, providers: Mapping[str, aws.Provider]
 ) -> tuple[CredentialIssuer, GrantReaper]:
-    """The issuer Lambda and its request table, the grant reaper, and the Slack bot."""
+    """The issuer Lambda and its request table, the grant reaper, and the Slack bot (each
+    only when its settings are present: settings have checked they come all or none)."""
+    # Present (settings checked all or none): narrowed for the type checker.
+    assert settings.privatebinUrl is not None
+    assert settings.slackBotTokenSecretArn is not None
+    assert settings.network is not None
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
     code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
     # The services live in the account of the stack's own credentials.
@@ -164,7 +167,7 @@ def credential_services(
             permissions_boundary=boundary,
         ),
     )
-    if settings.bot is not None and settings.slackBotToken and settings.slackAppToken:
+    if settings.bot is not None and settings.slackAppTokenSecretArn:
         SlackBot(
             "slack-bot",
             SlackBotArgs(
@@ -173,10 +176,12 @@ def credential_services(
                 image=settings.bot.image,
                 replicas=settings.bot.replicas,
                 help_channel=settings.bot.helpChannel,
+                allow_guests=settings.bot.allowGuests,
                 requests=issuer.requests,
                 catalog=store,
-                slack_bot_token=settings.slackBotToken.value,
-                slack_app_token=settings.slackAppToken.value,
+                slack_bot_token_secret_arn=settings.slackBotTokenSecretArn,
+                slack_app_token_secret_arn=settings.slackAppTokenSecretArn,
+                secrets_key_arn=settings.secretsKmsKeyArn,
                 permissions_boundary=boundary,
                 slack_api_url=settings.slackApiUrl,
                 region=aws.config.region,
@@ -186,9 +191,9 @@ def credential_services(
                         installation_id=settings.github.installationId,
                         repository=settings.github.repository,
                         access_file=settings.github.accessFile,
-                        private_key=settings.githubAppPrivateKey.value,
+                        private_key_secret_arn=settings.githubAppPrivateKeySecretArn,
                     )
-                    if settings.github and settings.githubAppPrivateKey
+                    if settings.github and settings.githubAppPrivateKeySecretArn
                     else None
                 ),
             ),
@@ -201,11 +206,13 @@ def person_roles(
     providers: Mapping[str, aws.Provider],
     resource_ids: Mapping[str, pulumi.Output[str]],
     store: CatalogRef,
-    issuer_role_arn: pulumi.Output[str],
+    issuer_role_arn: pulumi.Output[str] | None,
 ) -> dict[str, dict[str, pulumi.Output[str]]]:
     """One IAM role per person and account with their database-access policy; email ->
-    account -> role ARN."""
+    account -> role ARN. The issuer's role joins the trust policy when there is an issuer
+    (adding it later updates the policy in place)."""
     settings = deployment.settings
+    issuer = issuer_role_arn if issuer_role_arn is not None else pulumi.Output.from_input("")
     roles: dict[str, dict[str, pulumi.Output[str]]] = {}
     for spec in deployment.roles:
         role = DatabaseUserRole(
@@ -214,10 +221,13 @@ def person_roles(
                 email=spec.email,
                 role_name=spec.role_name,
                 tag_key=settings.consolemeTagKey,
-                trust_policy=issuer_role_arn.apply(
+                trust_policy=issuer.apply(
                     lambda arn, email=spec.email: json.dumps(
                         policies.trust_policy(
-                            email, settings.consolemeRoleArn, settings.extraTrustedPrincipals, arn
+                            email,
+                            settings.consolemeRoleArn,
+                            settings.extraTrustedPrincipals,
+                            arn or None,
                         )
                     )
                 ),
@@ -264,15 +274,24 @@ def deploy(deployment: Deployment) -> None:
     providers = account_providers(settings)
     resource_ids = rds_resource_ids(plan, providers)
     store = publish_catalog(deployment, resource_ids)
-    issuer, reaper = credential_services(settings, store.ref, providers)
-    roles = person_roles(deployment, providers, resource_ids, store.ref, issuer.role_arn)
+    for line in optional_services(settings):
+        pulumi.log.info(line)
+    for warning in settings_warnings(settings):
+        pulumi.log.warn(warning)
+    services = (
+        credential_services(settings, store.ref, providers) if settings.issuer_enabled else None
+    )
+    issuer_role = services[0].role_arn if services else None
+    roles = person_roles(deployment, providers, resource_ids, store.ref, issuer_role)
     database_logins(deployment)
 
     pulumi.export("roleArns", roles)
     pulumi.export("catalog", store.catalog_url)
-    pulumi.export("requestTable", issuer.table_name)
-    pulumi.export("issuerRoleArn", issuer.role_arn)
-    pulumi.export("staleGrantsReport", reaper.report_url)
+    if services:
+        issuer, reaper = services
+        pulumi.export("requestTable", issuer.table_name)
+        pulumi.export("issuerRoleArn", issuer.role_arn)
+        pulumi.export("staleGrantsReport", reaper.report_url)
     pulumi.export(
         "counts",
         {

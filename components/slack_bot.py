@@ -24,13 +24,13 @@ RESOURCES = {
 
 @dataclass(frozen=True)
 class GitHubAppArgs:
-    """The GitHub App the bot opens access requests as; the key is a secret Output."""
+    """The GitHub App the bot opens access requests as; its key stays in Secrets Manager."""
 
     app_id: int
     installation_id: int
     repository: str
     access_file: str
-    private_key: pulumi.Input[str]
+    private_key_secret_arn: str
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,16 @@ class SlackBotArgs:
     help_channel: str
     requests: RequestTableRef
     catalog: CatalogRef
-    slack_bot_token: pulumi.Input[str]  # secret Outputs, from `Config.get_secret`
-    slack_app_token: pulumi.Input[str]
+    # Secrets Manager ARNs: the bot reads the values at start through its IRSA role, so no
+    # secret value is in the state, the Deployment or a Kubernetes Secret.
+    slack_bot_token_secret_arn: str
+    slack_app_token_secret_arn: str
     permissions_boundary: pulumi.Input[str]  # the boundary's ARN in the bot's account
+    secrets_key_arn: str | None = None  # a customer managed KMS key of those secrets
     slack_api_url: str | None = None
     region: str | None = None
     github: GitHubAppArgs | None = None  # None: no "Request access"
+    allow_guests: bool = False
 
 
 class SlackBot(pulumi.ComponentResource):
@@ -82,6 +86,9 @@ class SlackBot(pulumi.ComponentResource):
             tags={"managed-by": "db-access"},
             opts=child,
         )
+        secret_arns = [args.slack_bot_token_secret_arn, args.slack_app_token_secret_arn]
+        if args.github:
+            secret_arns.append(args.github.private_key_secret_arn)
         aws.iam.RolePolicy(
             f"{name}-policy",
             name="slack-bot",
@@ -91,7 +98,11 @@ class SlackBot(pulumi.ComponentResource):
             ).apply(
                 lambda v: json.dumps(
                     policies.slack_bot_policy(
-                        v[0], v[1], policies.s3_object_arn(v[2], args.catalog.key)
+                        v[0],
+                        v[1],
+                        policies.s3_object_arn(v[2], args.catalog.key),
+                        secret_arns,
+                        args.secrets_key_arn,
                     )
                 )
             ),
@@ -131,38 +142,22 @@ class SlackBot(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_cluster,
         )
-        tokens = k8s.core.v1.Secret(
-            f"{name}-slack-tokens",
-            metadata={"namespace": ns, "labels": labels},
-            type="Opaque",
-            string_data={
-                bot_env.BOT_TOKEN: args.slack_bot_token,
-                bot_env.APP_TOKEN: args.slack_app_token,
-            },
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, additional_secret_outputs=["stringData", "data"]
-            ),
-        )
-
         env: list[dict[str, object]] = [
             {"name": lambda_env.REQUEST_TABLE, "value": args.requests.name},
             {"name": lambda_env.CATALOG_URL, "value": args.catalog.url},
             {"name": bot_env.HELP_CHANNEL, "value": args.help_channel},
             {"name": bot_env.HEALTH_PORT, "value": str(kube.HEALTH_PORT)},
-        ]
-        env += [
-            {
-                "name": variable,
-                "valueFrom": {"secretKeyRef": {"name": tokens.metadata.name, "key": variable}},
-            }
-            for variable in (bot_env.BOT_TOKEN, bot_env.APP_TOKEN)
+            {"name": bot_env.BOT_TOKEN_SECRET_ARN, "value": args.slack_bot_token_secret_arn},
+            {"name": bot_env.APP_TOKEN_SECRET_ARN, "value": args.slack_app_token_secret_arn},
         ]
         if args.slack_api_url:
             env.append({"name": lambda_env.SLACK_API_URL, "value": args.slack_api_url})
+        if args.allow_guests:
+            env.append({"name": bot_env.ALLOW_GUESTS, "value": "true"})
         if args.region:
             env.append({"name": "AWS_REGION", "value": args.region})
         if args.github:
-            env += self._github_env(name, args.github, ns, labels, provider)
+            env += github_env_vars(args.github)
 
         def probe(path: str, failures: int) -> dict[str, object]:
             return {
@@ -223,33 +218,13 @@ class SlackBot(pulumi.ComponentResource):
         self.namespace = ns
         self.register_outputs({"role_arn": self.role_arn, "namespace": self.namespace})
 
-    def _github_env(
-        self,
-        name: str,
-        github: GitHubAppArgs,
-        namespace: pulumi.Output[str],
-        labels: dict[str, str],
-        provider: k8s.Provider,
-    ) -> list[dict[str, object]]:
-        """The GitHub App's settings; its private key through a Secret, like the Slack tokens."""
-        key = k8s.core.v1.Secret(
-            f"{name}-github-app",
-            metadata={"namespace": namespace, "labels": labels},
-            type="Opaque",
-            string_data={github_env.PRIVATE_KEY: github.private_key},
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, additional_secret_outputs=["stringData", "data"]
-            ),
-        )
-        return [
-            {"name": github_env.APP_ID, "value": str(github.app_id)},
-            {"name": github_env.INSTALLATION_ID, "value": str(github.installation_id)},
-            {"name": github_env.REPOSITORY, "value": github.repository},
-            {"name": github_env.ACCESS_FILE_PATH, "value": github.access_file},
-            {
-                "name": github_env.PRIVATE_KEY,
-                "valueFrom": {
-                    "secretKeyRef": {"name": key.metadata.name, "key": github_env.PRIVATE_KEY}
-                },
-            },
-        ]
+
+def github_env_vars(github: GitHubAppArgs) -> list[dict[str, object]]:
+    """The GitHub App's settings; its private key by ARN, like the Slack tokens."""
+    return [
+        {"name": github_env.APP_ID, "value": str(github.app_id)},
+        {"name": github_env.INSTALLATION_ID, "value": str(github.installation_id)},
+        {"name": github_env.REPOSITORY, "value": github.repository},
+        {"name": github_env.ACCESS_FILE_PATH, "value": github.access_file},
+        {"name": github_env.PRIVATE_KEY_SECRET_ARN, "value": github.private_key_secret_arn},
+    ]

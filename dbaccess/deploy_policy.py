@@ -289,7 +289,6 @@ RULES: Final[Mapping[str, Rule]] = {
     # role (docs/getting-started/sre-team.md, the first deploy); IAM only sees the cluster
     # lookup (see LOOKUPS).
     "kubernetes:core/v1:Namespace": Rule((), (), None),
-    "kubernetes:core/v1:Secret": Rule((), (), None),
     "kubernetes:core/v1:ServiceAccount": Rule((), (), None),
     "kubernetes:apps/v1:Deployment": Rule((), (), None),
     "kubernetes:policy/v1:PodDisruptionBudget": Rule((), (), None),
@@ -329,6 +328,17 @@ LOOKUPS: Final[Mapping[str, Rule]] = {
 
 # Any instance of the account and region: an Aurora cluster's members (read-only).
 CLUSTER_MEMBERS: Final = "arn:aws:rds:{region}:{account}:db:{name}"
+# The parameter groups of the account and region (read-only), per lookup of a server.
+PARAMETER_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
+    "aws:rds/getInstance:getInstance": (
+        "rds:DescribeDBParameters",
+        "arn:aws:rds:{region}:{account}:pg:{name}",
+    ),
+    "aws:rds/getCluster:getCluster": (
+        "rds:DescribeDBClusterParameters",
+        "arn:aws:rds:{region}:{account}:cluster-pg:{name}",
+    ),
+}
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -511,10 +521,12 @@ def build_policies(
     stack: str,
     preview_roles: Mapping[str, str],
     secret_arns: Iterable[str] = (),
+    secrets_key_arn: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{"deploy": policy, "preview": policy, "boundary": policy}. `preview_roles`: account ->
     the read-only role the per-account providers assume during a preview
-    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read."""
+    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read, encrypted with
+    `secrets_key_arn` when that is a customer managed key."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -604,6 +616,11 @@ def build_policies(
                 ["rds:DescribeDBInstances"],
                 arn(CLUSTER_MEMBERS, lookup.account, "*", lookup.args),
             )
+        if group := PARAMETER_GROUPS.get(lookup.token):
+            # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether the
+            # server's parameter group enforces TLS; the group is whichever the server uses.
+            action, template = group
+            deploy.add([action], arn(template, lookup.account, "*", lookup.args))
     # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
     for role in preview_roles.values():
         deploy.add(["sts:AssumeRole"], role)
@@ -613,6 +630,8 @@ def build_policies(
             boundary.add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
     for secret in secret_arns:
         boundary.add(["secretsmanager:GetSecretValue"], secret)
+    if secrets_key_arn:
+        boundary.add(["kms:Decrypt"], secrets_key_arn)
     return {
         "deploy": deploy.policy("DbaccessDeploy", _guards()),
         "preview": preview.policy("DbaccessPreview"),

@@ -10,6 +10,7 @@ and opening a request is all or nothing (no branch is left behind when a later s
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -27,8 +28,10 @@ from github.GitRef import GitRef
 from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.request_pr import is_repository_name
 
+logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 # GitHub's owner and repository names: letters, digits, "-", "_" and ".".
 MAX_RATE_LIMIT_WAIT_SECONDS = 30
@@ -86,6 +89,10 @@ class GitHubAppCredentials:
     api_url: str = DEFAULT_API_URL
 
     def __post_init__(self) -> None:
+        try:
+            parse_api_url(self.api_url)  # the app's tokens go there
+        except ValueError as exc:
+            raise InvalidRequest(f"The GitHub API URL {exc}") from None
         for name in ("app_id", "installation_id"):
             value = getattr(self, name)
             if type(value) is not int or value <= 0:
@@ -165,10 +172,16 @@ def read_file(gh: Github, repo: str, path: str, ref: str | None = None) -> FileV
         content = repository.get_contents(path, ref=ref) if ref else repository.get_contents(path)
     if isinstance(content, list) or content.type != "file":
         raise InvalidRequest(f"{path} in {repo} is not a file: name the access file's path.")
-    if content.encoding != "base64":  # the contents API sends no content for files over 1 MB
-        raise InvalidRequest(f"{path} in {repo} is too large for GitHub's contents API (1 MB).")
+    if content.encoding == "base64":
+        data = content.decoded_content
+    else:
+        # Over 1 MB the contents API sends no content (encoding "none"); the git blob of the
+        # same sha has it, up to GitHub's 100 MB.
+        with _translated(f"reading {path} in {repo} as a git blob ({content.size:,} bytes)"):
+            blob = repository.get_git_blob(content.sha)
+        data = base64.b64decode(blob.content)
     try:
-        text = content.decoded_content.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest(f"{path} in {repo} is not UTF-8 text.") from None
     return FileVersion(text=text, sha=content.sha)
@@ -220,8 +233,11 @@ def open_access_request(
         repository = gh.get_repo(repo)
         base = base or repository.default_branch
         head_sha = repository.get_git_ref(f"heads/{base}").object.sha
-    with _translated(f"creating the branch {branch} in {repo}"):
-        created = repository.create_git_ref(f"refs/heads/{branch}", head_sha)
+    try:
+        with _translated(f"creating the branch {branch} in {repo}"):
+            created = repository.create_git_ref(f"refs/heads/{branch}", head_sha)
+    except BranchExists:
+        created = _replace_leftover(gh, repo, branch, head_sha)
     pull: PullRequest | None = None
     try:
         with _translated(f"committing {path} on {branch} in {repo}"):
@@ -237,6 +253,29 @@ def open_access_request(
         return PullRequestRef(number=pull.number, url=pull.html_url)
     except GitHubError as error:
         _undo(repo, branch, created, pull, error)
+
+
+def delete_branch(gh: Github, repo: str, branch: str) -> None:
+    """Delete `branch`; one already gone (GitHub deletes merged branches if set to) is fine."""
+    _owner(repo)
+    try:
+        with _translated(f"deleting the branch {branch} in {repo}"):
+            gh.get_repo(repo).get_git_ref(f"heads/{branch}").delete()
+    except GitHubNotFound:
+        return
+
+
+def _replace_leftover(gh: Github, repo: str, branch: str, head_sha: str) -> GitRef:
+    """`branch` exists already. With an open pull request it is that request (BranchExists);
+    without one it is a leftover (a decided request's branch nobody deleted, a failed
+    clean-up): it is pointed at `head_sha` so the request is opened afresh on it."""
+    if find_open_request(gh, repo, branch) is not None:
+        raise BranchExists(f"The branch {branch} in {repo} has an open pull request already.")
+    with _translated(f"replacing the leftover branch {branch} in {repo}"):
+        ref = gh.get_repo(repo).get_git_ref(f"heads/{branch}")
+        ref.edit(head_sha, force=True)
+    logger.info("replaced the leftover branch %s in %s", branch, repo)
+    return ref
 
 
 def split_reviewers(owner: str, reviewers: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -321,6 +360,10 @@ def _from_status(error: GithubException, doing: str) -> GitHubError:
             f"GitHub refused the app's credentials while {doing} ({said}): check the app id, "
             "the installation id and the private key, and that the app is still installed."
         )
+    if status == 403 and "too_large" in said:
+        return GitHubRejected(
+            f"GitHub refused {doing}: the file is over GitHub's API limit of 100 MB ({said})."
+        )
     if status == 403:
         return GitHubPermissionError(
             f"GitHub denied {doing} ({said}): the GitHub App needs {APP_PERMISSIONS} on the "
@@ -336,10 +379,7 @@ def _from_status(error: GithubException, doing: str) -> GitHubError:
             f"The file changed on GitHub while {doing} ({said}): read it again and redo the edit."
         )
     if status == 422 and "Reference already exists" in said:
-        return BranchExists(
-            f"GitHub refused {doing}: the branch exists already. An earlier request from it may "
-            "be open; if it has no open pull request, delete the branch and ask again."
-        )
+        return BranchExists(f"GitHub refused {doing}: the branch exists already.")
     if status >= 500:
         return GitHubUnavailable(
             f"GitHub failed while {doing} (HTTP {status}): try again in a few minutes."

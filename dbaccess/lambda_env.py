@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from dbaccess.bounded_http import parse_api_url
+
 REQUEST_TABLE: Final = "DBACCESS_REQUEST_TABLE"
 CATALOG_URL: Final = "DBACCESS_CATALOG_URL"
 SLACK_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_TOKEN_SECRET_ARN"
@@ -34,7 +36,12 @@ def require(env: Mapping[str, str], names: Iterable[str]) -> None:
 
 
 def slack_api_url(env: Mapping[str, str]) -> str:
-    url = env.get(SLACK_API_URL) or DEFAULT_SLACK_API_URL
+    """The Slack Web API base URL, ending in "/" (slack_sdk appends the method name as is)."""
+    url = env.get(SLACK_API_URL, "").strip() or DEFAULT_SLACK_API_URL
+    try:
+        parse_api_url(url)
+    except ValueError as exc:
+        raise SettingsError(f"{SLACK_API_URL}: {exc}") from None
     return url if url.endswith("/") else url + "/"
 
 

@@ -490,10 +490,32 @@ def irsa_trust_policy(
     )
 
 
-def slack_bot_policy(table_arn: str, table_key_arn: str, catalog_object_arn: str) -> Policy:
-    """The bot writes requests, counts a person's recent ones, and reads the catalog."""
+def slack_bot_policy(
+    table_arn: str,
+    table_key_arn: str,
+    catalog_object_arn: str,
+    secret_arns: Sequence[str],
+    secrets_key_arn: str | None = None,
+) -> Policy:
+    """The bot reads its secrets at start, writes requests, counts a person's recent ones, and
+    reads the catalog."""
+    secrets = [statement("ServiceSecrets", ["secretsmanager:GetSecretValue"], list(secret_arns))]
+    if secrets_key_arn:
+        # A customer managed key: decrypt through Secrets Manager only (the key's region).
+        region = secrets_key_arn.split(":")[3]
+        secrets.append(
+            statement(
+                "ServiceSecretsKey",
+                ["kms:Decrypt"],
+                [secrets_key_arn],
+                Condition={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                },
+            )
+        )
     return document(
         [
+            *secrets,
             statement("RecordRequests", ["dynamodb:PutItem"], [table_arn]),
             # The table is encrypted with the issuer's customer managed key: writing an item
             # needs a data key, reading the index needs to decrypt.

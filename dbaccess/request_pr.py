@@ -7,11 +7,13 @@ Pure functions: the bot passes in the request and the access diff (rendered by
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import date
 
+from dbaccess import person_text
 from dbaccess.access.naming import GITHUB_LOGIN
 
 BRANCH_PREFIX = "access-request"
@@ -21,8 +23,9 @@ PRODUCTION_LABEL = "production"
 # Characters kept in a branch name component; everything else becomes "-". A subset of what
 # git allows, so the name also reads well in a URL.
 _UNSAFE_IN_BRANCH = re.compile(r"[^a-z0-9._@+-]+")
-# Markdown that would change how a person's text renders, and "@", which would ping someone.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Hex digits of the request's hash in its branch name: two requests whose readable parts are
+# alike (`a-b@`, `a=b@`) still get branches of their own.
+_HASH_DIGITS = 10
 
 
 # GitHub's names, said once: a repository is owner/name, the access file a relative path in it.
@@ -48,11 +51,20 @@ class RequestedGrant:
     until: date | None
     reason: str | None
 
+    def __post_init__(self) -> None:
+        # Whatever builds a request (the Slack form checks first, with a message in the form),
+        # its reason is a person's text that fits the pull request and access.yaml.
+        if self.reason is not None and (why := person_text.problem(self.reason)) is not None:
+            raise ValueError(f"the reason {why}")
+
 
 def branch_name(email: str, database: str, access: str) -> str:
-    """`access-request/<person>/<database>-<access>`, valid under git's ref rules whatever
-    the input (one branch per person, database and access: a second ask finds the first)."""
-    return f"{BRANCH_PREFIX}/{_component(email)}/{_component(f'{database}-{access}')}"
+    """`access-request/<person>/<database>-<access>-<hash>`, valid under git's ref rules
+    whatever the input. One branch per exact person, database and access (the hash is of
+    those, as given): a second ask finds the first, and nobody else's request shares it."""
+    exact = "\n".join((email, database, access)).encode()
+    digest = hashlib.sha256(exact).hexdigest()[:_HASH_DIGITS]
+    return f"{BRANCH_PREFIX}/{_component(email)}/{_component(f'{database}-{access}')}-{digest}"
 
 
 def title(grant: RequestedGrant) -> str:
@@ -65,17 +77,18 @@ def labels(production: bool) -> tuple[str, ...]:
 
 def body(grant: RequestedGrant, diff_markdown: str) -> str:
     until = f"{grant.until} (the last day of access)" if grant.until else "no end date"
+    who, reason = person_text.markdown(grant.email), grant.reason
     return "\n".join(
         [
-            f"{_plain(grant.email)} asks for **{grant.access}** on `{grant.database}`.",
+            f"{who} asks for **{grant.access}** on `{grant.database}`.",
             "",
             "| | |",
             "|---|---|",
-            f"| Requested by | {_plain(grant.email)} |",
+            f"| Requested by | {who} |",
             f"| Database | `{grant.database}` |",
             f"| Access | {grant.access} |",
             f"| Until | {until} |",
-            f"| Reason | {_plain(grant.reason) if grant.reason else '(none given)'} |",
+            f"| Reason | {person_text.markdown(reason) if reason else '(none given)'} |",
             "",
             diff_markdown.rstrip(),
             "",
@@ -94,13 +107,6 @@ def _component(text: str) -> str:
     safe = re.sub(r"\.{2,}", ".", safe).strip(".-")
     safe = re.sub(r"\.lock$", "-lock", safe)
     return safe or "x"
-
-
-def _plain(text: str) -> str:
-    """A person's text shown as typed in a markdown table cell: one line, no formatting, and
-    no @mention (an HTML entity for "@" renders as "@" without notifying anyone)."""
-    one_line = " ".join(text.split())
-    return _MARKDOWN.sub(r"\\\1", one_line).replace("@", "&#64;")
 
 
 # --- who asked: recorded for the owner-approval check (`dbaccess approvals`) ----------------
@@ -141,8 +147,9 @@ def requester_of(body: str | None) -> Requester | None:
 
 def self_review_note(requester: Requester, database: str) -> str:
     """Said on the pull request when the requester is one of the database's owners."""
+    who = person_text.markdown(requester.github or requester.email)
     return (
-        f"**The requester ({_plain(requester.github or requester.email)}) is an owner of "
+        f"**The requester ({who}) is an owner of "
         f"`{database}`: an owner other than the requester must approve.** The `approvals` "
         "check does not count an approval by anyone who gains access."
     )

@@ -25,8 +25,10 @@ from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
 from dbaccess.request_pr import is_repository_name, is_repository_path
+from dbaccess.service_secrets import SECRET_ARN
 
 # ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
 _IAM_NAME = r"[A-Za-z0-9_+=,.@/-]+"
@@ -34,10 +36,14 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/" + _IAM_NAME)
 PRINCIPAL_ARN = re.compile(
     r"arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(role|user|assumed-role)/" + _IAM_NAME
 )
-ACCOUNT_ID = re.compile(r"[0-9]{12}")
-SECRET_ARN = re.compile(
-    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9_/+=.@-]+"
+# IAM Identity Center's permission-set roles: only AWS creates roles under this path, and it
+# names each session after the signed-in user (the caller cannot choose it).
+SSO_ROLE_ARN = re.compile(
+    r"arn:aws[a-z-]*:iam::[0-9]{12}:role/aws-reserved/sso\.amazonaws\.com/"
+    r"([a-z0-9-]+/)?AWSReservedSSO_[A-Za-z0-9_+=,.@-]+"
 )
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 # A PostgreSQL role or MySQL user name, as people and applications are named: no space, quote
 # or wildcard, at most PostgreSQL's 63 bytes.
@@ -137,13 +143,10 @@ class Expiry(BaseModel):
 
 
 class Secret:
-    """A secret setting's value, kept opaque: in the Pulumi program a secret Output
-    (`Config.get_secret`), in the offline preview a placeholder. Never shown by repr."""
+    """Marks a `secure:` value of the stack file, never decrypted: settings refuse it (secrets
+    live in Secrets Manager, named by ARN)."""
 
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return "Secret([secret])"
@@ -161,6 +164,9 @@ class SlackBotSettings(BaseModel):
     helpChannel: Annotated[
         str, Field(description="where people without access ask: #channel-name or a channel id")
     ]
+    allowGuests: Annotated[
+        bool, Field(description="Slack guests may use the bot too (other organizations never)")
+    ] = False
 
     @field_validator("cluster")
     @classmethod
@@ -229,13 +235,27 @@ class GitHubRequestSettings(BaseModel):
         return value
 
 
-SECRET_SETTING_KEYS = ("slackAppToken", "slackBotToken", "githubAppPrivateKey")
+# Secret values that used to be `secure:` settings -> the ARN setting that names them now.
+RETIRED_SECRET_SETTINGS = {
+    "slackBotToken": ("slackBotTokenSecretArn", "dbaccess/slack-bot-token", "the Slack bot token"),
+    "slackAppToken": ("slackAppTokenSecretArn", "dbaccess/slack-app-token", "the Slack app token"),
+    "githubAppPrivateKey": (
+        "githubAppPrivateKeySecretArn",
+        "dbaccess/github-app-private-key",
+        "the GitHub App's private key",
+    ),
+}
+# Optional services and the settings each needs (all or none): a stack without them is a
+# CLI-only pilot (people's roles, database users, policies and the catalog).
+ISSUER_SETTINGS = ("privatebinUrl", "slackBotTokenSecretArn", "network")
+BOT_SETTINGS = ("bot", "slackAppTokenSecretArn")
+GITHUB_SETTINGS = ("github", "githubAppPrivateKeySecretArn")
 
 
 class Settings(BaseModel):
     """Every `dbaccess:*` setting, with defaults. Field names are the config keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     accessFile: Annotated[str, Field(description="path of the access file")] = "access.yaml"
     consolemeRoleArn: Annotated[
@@ -245,10 +265,17 @@ class Settings(BaseModel):
     consolemeTagKey: Annotated[
         str, Field(description="the role tag ConsoleMe reads to authorise people")
     ] = "consoleme-authorized"
+    allowAnyTrustedPrincipal: Annotated[
+        bool,
+        Field(
+            description="true lets extraTrustedPrincipals name roles other than IAM Identity "
+            "Center's (read the README first: such a role may let one person become another)"
+        ),
+    ] = False
     extraTrustedPrincipals: Annotated[
         tuple[str, ...],
         Field(
-            description="more role ARNs (e.g. IAM Identity Center) people come through",
+            description="the IAM Identity Center permission-set role ARNs people come through",
             validate_default=True,
         ),
     ] = ()
@@ -273,20 +300,23 @@ class Settings(BaseModel):
         ),
     ] = ()
     privatebinUrl: Annotated[
-        str, Field(description="the internal PrivateBin URL the issuer shares credentials on")
-    ]
+        str | None,
+        Field(description="the internal PrivateBin URL the issuer shares credentials on"),
+    ] = None
     pasteExpire: Annotated[
         str, Field(description="how long a credential link lives: 5min, 10min, 1hour or 1day")
     ] = "10min"
     slackBotTokenSecretArn: Annotated[
-        str, Field(description="the Secrets Manager secret ARN holding the Slack bot token")
-    ]
+        str | None,
+        Field(description="the Secrets Manager secret ARN holding the Slack bot token"),
+    ] = None
     slackApiUrl: Annotated[
         str | None, Field(description="the Slack Web API base URL (Slack's own when unset)")
     ] = None
     network: Annotated[
-        Network, Field(description="{subnetIds, securityGroupIds} the issuer Lambda runs in")
-    ]
+        Network | None,
+        Field(description="{subnetIds, securityGroupIds} the issuer Lambda runs in"),
+    ] = None
     auditRetentionDays: Annotated[
         WholeNumber, Field(ge=1, le=3650, description="days a request item is kept for audit")
     ] = 400
@@ -321,16 +351,12 @@ class Settings(BaseModel):
         SlackBotSettings | None,
         Field(description="{cluster, namespace, image, replicas, helpChannel} of the Slack bot"),
     ] = None
-    slackAppToken: Annotated[
-        Secret | None,
+    slackAppTokenSecretArn: Annotated[
+        str | None,
         Field(
-            description="the Slack app-level token (xapp-…, connections:write), a secret",
-            validate_default=True,
+            description="the Secrets Manager secret ARN holding the Slack app-level token "
+            "(xapp-…, connections:write) the bot connects with"
         ),
-    ] = None
-    slackBotToken: Annotated[
-        Secret | None,
-        Field(description="the Slack bot token (xoxb-…), a secret", validate_default=True),
     ] = None
     github: Annotated[
         GitHubRequestSettings | None,
@@ -339,31 +365,54 @@ class Settings(BaseModel):
             "opens access requests with; without it, no Request access"
         ),
     ] = None
-    githubAppPrivateKey: Annotated[
-        Secret | None,
+    githubAppPrivateKeySecretArn: Annotated[
+        str | None,
+        Field(description="the Secrets Manager secret ARN holding the GitHub App's private key"),
+    ] = None
+    secretsKmsKeyArn: Annotated[
+        str | None,
         Field(
-            description="the GitHub App's private key (its .pem), a secret",
-            validate_default=True,
+            description="the KMS key ARN the service secrets are encrypted with, when it is a "
+            "customer managed key (unset: the AWS managed key aws/secretsmanager)"
         ),
     ] = None
 
-    @field_validator("slackAppToken", "slackBotToken", "githubAppPrivateKey", mode="before")
-    @classmethod
-    def _secret(cls, value: Any, info: ValidationInfo) -> Secret | None:
-        if value is None:
-            needed_by = "github" if info.field_name == "githubAppPrivateKey" else "bot"
-            if info.data.get(needed_by) is not None:
-                what = {"bot": "the Slack bot", "github": "the GitHub App (`github`)"}[needed_by]
-                raise ValueError(
-                    f"{what} needs it: `pulumi config set --secret dbaccess:{info.field_name}`"
+    @model_validator(mode="after")
+    def _services_complete(self) -> Settings:
+        """The optional services' settings come all or none: a half-configured service is a
+        mistake, not a pilot."""
+        groups = (
+            ("the credential issuer", ISSUER_SETTINGS, ()),
+            ("the Slack bot", BOT_SETTINGS, ISSUER_SETTINGS),
+            ("Request access (the GitHub App)", GITHUB_SETTINGS, BOT_SETTINGS),
+        )
+        problems = []
+        for service, keys, needs in groups:
+            given = [key for key in keys if getattr(self, key) is not None]
+            if not given:
+                continue
+            missing = [key for key in (*keys, *needs) if getattr(self, key) is None]
+            if missing:
+                problems.append(
+                    f"{service} is half set up: {', '.join(f'dbaccess:{k}' for k in given)} "
+                    f"given, {', '.join(f'dbaccess:{k}' for k in missing)} missing; add "
+                    f"{'it' if len(missing) == 1 else 'them'}, or remove "
+                    f"{'it' if len(given) == 1 else 'them'} for a stack without {service}"
                 )
-            return None
-        if not isinstance(value, Secret):
-            raise ValueError(
-                "it is in plain text; store it encrypted: "
-                f"`pulumi config set --secret dbaccess:{info.field_name}`"
-            )
-        return value
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def issuer_enabled(self) -> bool:
+        return self.privatebinUrl is not None
+
+    def service_secret_arns(self) -> list[str]:
+        """Every Secrets Manager secret the services read (the roles' boundary allows these)."""
+        arns = [self.slackBotTokenSecretArn, self.slackAppTokenSecretArn]
+        if self.github is not None:
+            arns.append(self.githubAppPrivateKeySecretArn)
+        return [arn for arn in arns if arn is not None]
 
     @field_validator("consolemeRoleArn")
     @classmethod
@@ -381,6 +430,13 @@ class Settings(BaseModel):
             raise ValueError(f"'{shown(value)}' is not an http(s) URL without query or fragment")
         return value
 
+    @field_validator("slackApiUrl")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_api_url(value)  # ValueError: https only (plain http to loopback)
+        return value
+
     @field_validator("pasteExpire")
     @classmethod
     def _expire(cls, value: str) -> str:
@@ -389,13 +445,24 @@ class Settings(BaseModel):
             raise ValueError(f"'{shown(value)}' is not one of {', '.join(PASTE_EXPIRE_VALUES)}")
         return value
 
-    @field_validator("slackBotTokenSecretArn")
+    @field_validator(
+        "slackBotTokenSecretArn", "slackAppTokenSecretArn", "githubAppPrivateKeySecretArn"
+    )
     @classmethod
-    def _secret_arn(cls, value: str) -> str:
-        if not SECRET_ARN.fullmatch(value):
+    def _secret_arn(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET_ARN.fullmatch(value):
             raise ValueError(
                 f"'{shown(value)}' is not a Secrets Manager secret ARN "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+            )
+        return value
+
+    @field_validator("secretsKmsKeyArn")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY_ARN.fullmatch(value):
+            raise ValueError(
+                f"'{shown(value)}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
             )
         return value
 
@@ -405,6 +472,15 @@ class Settings(BaseModel):
         for arn in value:
             if not PRINCIPAL_ARN.fullmatch(arn):
                 raise ValueError(f"'{shown(arn)}' is not an IAM role or user ARN")
+            if not SSO_ROLE_ARN.fullmatch(arn) and not info.data.get("allowAnyTrustedPrincipal"):
+                raise ValueError(
+                    f"'{shown(arn)}' is not an IAM Identity Center role "
+                    "(arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/…): through "
+                    "any other role the caller picks the session name, so one person could "
+                    "become another's role; name the permission set's role, or set "
+                    "dbaccess:allowAnyTrustedPrincipal: true after reading the README "
+                    "(Trusted principals)"
+                )
         # Someone must be able to reach the person roles (a bad consolemeRoleArn is its own error).
         if not value and "consolemeRoleArn" in info.data and info.data["consolemeRoleArn"] is None:
             raise ValueError(
@@ -478,6 +554,38 @@ class Settings(BaseModel):
 
 
 SETTING_KEYS = tuple(Settings.model_fields)
+# Every key the program reads from the stack: retired ones only to say how to move them.
+READ_KEYS = (*SETTING_KEYS, *RETIRED_SECRET_SETTINGS)
+
+
+def optional_services(settings: Settings) -> list[str]:
+    """One line per optional service: on, or off and the settings that turn it on (the
+    preview says so, so a CLI-only pilot sees that nothing else is planned). Settings have
+    checked that each service's settings come all or none."""
+    services = (
+        ("credential issuer + grant reaper (Slack DMs with PrivateBin links)", ISSUER_SETTINGS, ""),
+        ("Slack bot", BOT_SETTINGS, "; needs the credential issuer"),
+        ("Request access (GitHub App)", GITHUB_SETTINGS, "; needs the Slack bot"),
+    )
+    lines = []
+    for name, keys, needs in services:
+        if getattr(settings, keys[0]) is not None:
+            lines.append(f"{name}: on")
+        else:
+            turn_on = ", ".join(f"dbaccess:{key}" for key in keys)
+            lines.append(f"{name}: off (turned on by {turn_on}{needs})")
+    return lines
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """What `pulumi preview` and `dbaccess preview` warn about."""
+    return [
+        f"dbaccess:extraTrustedPrincipals names {arn}, which is not an IAM Identity Center "
+        "role (allowed by dbaccess:allowAnyTrustedPrincipal): whoever can assume it chooses "
+        "the session name, and so whose person role they may become"
+        for arn in settings.extraTrustedPrincipals
+        if not SSO_ROLE_ARN.fullmatch(arn)
+    ]
 
 
 def parse_settings(
@@ -488,8 +596,36 @@ def parse_settings(
     `source` and `prefix` locate values in a parsed stack file for the error messages.
     """
     reporter = _SettingsReporter(source or SourceMap("Pulumi.<stack>.yaml"))
-    settings = reporter.model(Settings, dict(raw), prefix)
-    if settings is None:
+    raw = dict(raw)
+    for key in [key for key, value in raw.items() if isinstance(value, Secret)]:
+        # Never decrypted or shown: a secret in the stack file is readable by anyone who can
+        # preview the stack (Pulumi's stack:decrypt is part of read access).
+        del raw[key]
+        arn_key, name, what = RETIRED_SECRET_SETTINGS.get(
+            key, (key, f"dbaccess/{key}", f"the value of dbaccess:{key}")
+        )
+        reporter.report(
+            (*prefix, f"dbaccess:{key}"),
+            f"setting 'dbaccess:{shown(key)}' is a `secure:` value; the stack file holds no "
+            "secret (anyone who may preview the stack can decrypt it)",
+            f"store {what} in Secrets Manager: `aws secretsmanager create-secret --name {name} "
+            f"--secret-string file://<file>`, then `pulumi config rm dbaccess:{key}` and "
+            f"`pulumi config set dbaccess:{arn_key} <the ARN it printed>`",
+            at_key=True,
+        )
+    for key in [key for key in raw if key in RETIRED_SECRET_SETTINGS]:
+        arn_key, name, what = RETIRED_SECRET_SETTINGS[key]
+        del raw[key]
+        reporter.report(
+            (*prefix, f"dbaccess:{key}"),
+            f"setting 'dbaccess:{key}' is no longer read: {what} lives in Secrets Manager",
+            f"`aws secretsmanager create-secret --name {name} --secret-string file://<file>`, "
+            f"then `pulumi config rm dbaccess:{key}` and "
+            f"`pulumi config set dbaccess:{arn_key} <the ARN it printed>`",
+            at_key=True,
+        )
+    settings = reporter.model(Settings, raw, prefix)
+    if settings is None or reporter.problems:
         raise InvalidInput(reporter.problems)
     return settings
 
@@ -499,6 +635,14 @@ class _SettingsReporter(Reporter):
 
     def translate(self, cls: type[BaseModel], prefix: Path, error: Any) -> None:
         loc = tuple(error["loc"])
+        if not loc:  # a rule across settings (Settings' model validators)
+            message = error["msg"].removeprefix("Value error, ")
+            self.report(
+                prefix,
+                message,
+                "the README's CLI-only pilot section says which settings turn on each service",
+            )
+            return
         key = str(loc[0])
         path = (*prefix, f"dbaccess:{key}", *loc[1:])
         info = Settings.model_fields.get(key)

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from dbaccess import bounded_http
 from dbaccess.deadline import Deadline
 from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
+from dbaccess.service_secrets import read_secret
 
 # Their DEBUG lines carry request bodies and signatures: keep them out of the logs whatever
 # LOG_LEVEL says.
@@ -52,8 +53,9 @@ def direct_messages_from_secret(
     call_timeout: float = CALL_TIMEOUT,
 ) -> DirectMessages:
     """The DM sender with the bot token stored (as plain text) in the secret `secret_arn`."""
-    secret = secretsmanager.get_secret_value(SecretId=secret_arn)
-    return DirectMessages(secret["SecretString"].strip(), api_url, call_timeout=call_timeout)
+    return DirectMessages(
+        read_secret(secretsmanager, secret_arn), api_url, call_timeout=call_timeout
+    )
 
 
 class SlackFailure(Exception):
@@ -89,7 +91,7 @@ class DirectMessages:
         call_timeout: float = CALL_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._api = bounded_http.parse_url(api_url if api_url.endswith("/") else api_url + "/")
+        self._api = bounded_http.parse_api_url(api_url if api_url.endswith("/") else api_url + "/")
         self._token = token
         self._call_timeout = call_timeout
         self._sleep = sleep

@@ -58,10 +58,11 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
                 reporter.report(
                     path,
                     f"secret setting '{shown(key)}' must be `secure: <ciphertext>` alone",
-                    f"set it with `pulumi config set --secret {shown(key)}`",
+                    "the stack file holds no secret: store it in Secrets Manager and set its ARN "
+                    "(README: Secrets)",
                 )
             else:
-                result[key] = Secret(ciphertext)
+                result[key] = Secret()
         elif _plain_data(value, path, reporter):
             result[key] = value
     region = result.get("aws:region")

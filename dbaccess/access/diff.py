@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
+from dbaccess.person_text import markdown
 
 ChangeKind = Literal[
     "gained",
@@ -431,33 +432,32 @@ _SECTIONS: Final[tuple[tuple[str, tuple[ChangeKind, ...], bool], ...]] = (
 
 
 def _login(login: str | None) -> str:
-    # As code: shown, never a mention that pings the person.
+    # As code (a GitHub login is [A-Za-z0-9-]): shown, never a mention that pings the person.
     return f"`{login}`" if login else "none"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    """Rows of Markdown: every value from access.yaml in them went through `markdown`."""
     header = list(header)
     return [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows),
+        *("| " + " | ".join(row) + " |" for row in rows),
     ]
 
 
 def render_markdown(diff: AccessDiff) -> str:
-    """A PR comment: the summary line, then one table per kind of change."""
+    """A PR comment: the summary line, then one table per kind of change. Every value from
+    access.yaml is shown as data (`dbaccess.person_text.markdown`): a reason or description
+    cannot ping, link, hide a row or format the page."""
     lines = ["### Access changes", ""]
     if diff.empty:
         return "\n".join([*lines, f"**{NO_CHANGES}** (effective access on {diff.evaluated_on})."])
     lines += [f"**{diff.summary()}**", "", f"Effective access on {diff.evaluated_on}."]
 
-    def database(key: str) -> str:
+    def database(key: str) -> str:  # keys are [a-z0-9-] (the schema's rule)
         description = diff.descriptions.get(key)
-        text = f"`{key}`" + (f" — {description}" if description else "")
+        text = f"`{key}`" + (f" — {markdown(description)}" if description else "")
         return text + (" **(production)**" if key in diff.production else "")
 
     for title, kinds, with_grant in _SECTIONS:
@@ -466,12 +466,12 @@ def render_markdown(diff: AccessDiff) -> str:
             if c.change not in kinds:
                 continue
             flag = "⚠️ " if c.production and c.access == "read-write" else ""
-            row = [flag + c.person, database(c.database), _detail(c)]
+            row = [flag + markdown(c.person), database(c.database), markdown(_detail(c))]
             if with_grant and c.grant:
                 row += [
                     str(c.grant.until or "no expiry"),
-                    "; ".join(c.grant.reasons),
-                    ", ".join(c.grant.sources),
+                    markdown("; ".join(c.grant.reasons)),
+                    markdown(", ".join(c.grant.sources)),
                 ]
             rows.append(row)
         if rows:
@@ -484,17 +484,17 @@ def render_markdown(diff: AccessDiff) -> str:
         [
             ("⚠️ " if c.field == "production" else "") + "changed",
             database(c.database),
-            f"{c.field}: {c.before} → {c.after}",
+            markdown(f"{c.field}: {c.before} → {c.after}"),
         ]
         for c in diff.databases_changed
     ]
     if database_rows:
         lines += ["", "#### Databases", ""]
         lines += _table(["Change", "Database", "Detail"], database_rows)
-    people_rows = [["added", p] for p in diff.people_added]
-    people_rows += [["removed", p] for p in diff.people_removed]
+    people_rows = [["added", markdown(p)] for p in diff.people_added]
+    people_rows += [["removed", markdown(p)] for p in diff.people_removed]
     people_rows += [
-        [f"⚠️ GitHub login {_login(c.before)} → {_login(c.after)}", c.person]
+        [f"⚠️ GitHub login {_login(c.before)} → {_login(c.after)}", markdown(c.person)]
         for c in diff.github_changed
     ]
     if people_rows:
@@ -504,6 +504,6 @@ def render_markdown(diff: AccessDiff) -> str:
         lines += ["", "#### File settings", ""]
         lines += _table(
             ["Setting", "Change"],
-            [[c.field, f"{c.before} → {c.after}"] for c in diff.settings_changed],
+            [[c.field, markdown(f"{c.before} → {c.after}")] for c in diff.settings_changed],
         )
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from dbaccess import person_text
 from dbaccess.access import naming, schema
 from dbaccess.access.errors import did_you_mean, shown
 from dbaccess.access.plan import DatabaseSpec
@@ -290,6 +291,12 @@ class Rules(Reporter):
         latest = self.today + dt.timedelta(days=MAX_GRANT_DAYS)
         for i, grant in enumerate(grants):
             path: Path = (*owner, "grants", i)
+            if grant.reason is not None and (why := person_text.problem(grant.reason)):
+                self.report(
+                    (*path, "reason"),
+                    f"the reason {why}",
+                    "write a short reason that says why (e.g. a ticket: INC-1234 backfill)",
+                )
             if grant.database not in valid:
                 choices = sorted(valid)
                 self.report(

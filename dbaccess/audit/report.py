@@ -8,6 +8,7 @@ import json
 from dbaccess.audit.check import AuditResult
 from dbaccess.audit.compare import INFORMATIONAL, KINDS
 from dbaccess.audit.sweep import SweepResult
+from dbaccess.person_text import markdown as as_markdown
 
 
 def render_audit(result: AuditResult, fmt: str) -> str:
@@ -36,7 +37,11 @@ def render_audit(result: AuditResult, fmt: str) -> str:
         if markdown:
             lines += ["", f"### `{kind}` ({len(found)}): {meaning}", "", f"Fix: `{fix}`", ""]
             lines += ["| Database | Subject | Detail |", "|---|---|---|"]
-            lines += [f"| {f.database} | `{f.subject}` | {f.detail} |" for f in found]
+            # A login's name and its detail come from the server: data, never markup.
+            lines += [
+                f"| {f.database} | {as_markdown(f.subject)} | {as_markdown(f.detail)} |"
+                for f in found
+            ]
         else:
             lines += ["", f"{kind} ({len(found)}): {meaning}", f"  fix: {fix}"]
             lines += [f"  {f.database}: {f.subject}: {f.detail}" for f in found]

@@ -34,6 +34,7 @@ from dbaccess.bot.services import CONTEXT_KEY, Services
 from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
 from dbaccess.bot.socket_mode import HandoverSocketModeHandler
 from dbaccess.catalog import CatalogSource
+from dbaccess.service_secrets import secret_reader
 
 logger = logging.getLogger("dbaccess.bot")
 
@@ -77,7 +78,7 @@ def build_services(
             limit=settings.rate_limit,
             window_seconds=settings.rate_window_seconds,
         ),
-        directory=Directory(client),
+        directory=Directory(client, allow_guests=settings.allow_guests),
         request_flow=(
             request_flow_for(
                 settings.github, dynamodb, settings.request_table, settings.help_channel
@@ -169,7 +170,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     for name in ("botocore", "boto3", "urllib3", "slack_sdk"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        settings = load_settings(os.environ if environ is None else environ)
+        # The tokens and the GitHub App's key, read once through the IRSA role.
+        secrets = secret_reader(boto3.Session().client("secretsmanager"))
+        settings = load_settings(os.environ if environ is None else environ, secrets)
     except SettingsError as exc:
         print(f"dbaccess bot: cannot start: {exc}", file=sys.stderr)
         return 2

@@ -3,23 +3,24 @@
 All optional together: without DBACCESS_GITHUB_APP_ID the bot runs without "Request access"
 (the button says so). With it, every required one must be set and well-formed, or start-up
 stops naming the variable, like the Slack settings. components/slack_bot.py sets them; the
-private key comes from a Kubernetes Secret, never a plain value.
+private key is read from the Secrets Manager secret PRIVATE_KEY_SECRET_ARN names.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from dbaccess.bounded_http import parse_api_url
 from dbaccess.github_app import DEFAULT_API_URL, GitHubAppCredentials
 from dbaccess.lambda_env import SettingsError
 from dbaccess.request_pr import is_repository_name, is_repository_path
+from dbaccess.service_secrets import SecretReader, read_named_secret
 
 APP_ID: Final = "DBACCESS_GITHUB_APP_ID"
 INSTALLATION_ID: Final = "DBACCESS_GITHUB_INSTALLATION_ID"
-PRIVATE_KEY: Final = "DBACCESS_GITHUB_APP_PRIVATE_KEY"  # from the Kubernetes Secret
+PRIVATE_KEY_SECRET_ARN: Final = "DBACCESS_GITHUB_APP_PRIVATE_KEY_SECRET_ARN"
 REPOSITORY: Final = "DBACCESS_GITHUB_REPOSITORY"  # owner/name
 ACCESS_FILE_PATH: Final = "DBACCESS_GITHUB_ACCESS_FILE"  # the path in the repository
 API_URL: Final = "DBACCESS_GITHUB_API_URL"  # GitHub Enterprise Server, or a test's fake
@@ -37,7 +38,9 @@ class GitHubSettings:
     poll_seconds: int = DEFAULT_POLL_SECONDS
 
 
-def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings | None:
+def load_github_settings(
+    environ: Mapping[str, str], read_secret: SecretReader
+) -> GitHubSettings | None:
     """None when the app id is unset (requests off); SettingsError when half set."""
     if not environ.get(APP_ID, "").strip():
         return None
@@ -53,9 +56,13 @@ def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings | None:
             raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
         return int(text)
 
-    key = required(PRIVATE_KEY)
+    required(PRIVATE_KEY_SECRET_ARN)
+    key = read_named_secret(environ, PRIVATE_KEY_SECRET_ARN, read_secret)
     if "PRIVATE KEY-----" not in key:
-        raise SettingsError(f"{PRIVATE_KEY} is not a PEM private key (the app's .pem file)")
+        raise SettingsError(
+            f"the secret {PRIVATE_KEY_SECRET_ARN} names is not a PEM private key (the app's "
+            ".pem file)"
+        )
     repository = required(REPOSITORY)
     if not is_repository_name(repository):
         raise SettingsError(f"{REPOSITORY}={repository!r} is not owner/name")
@@ -63,8 +70,10 @@ def load_github_settings(environ: Mapping[str, str]) -> GitHubSettings | None:
     if not is_repository_path(path):
         raise SettingsError(f"{ACCESS_FILE_PATH}={path!r} is not a path in the repository")
     api_url = environ.get(API_URL, "").strip() or DEFAULT_API_URL
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
-        raise SettingsError(f"{API_URL}={api_url!r} is not an http(s) URL")
+    try:
+        parse_api_url(api_url)
+    except ValueError as exc:
+        raise SettingsError(f"{API_URL}: {exc}") from None
     poll = environ.get(POLL_SECONDS, "").strip()
     return GitHubSettings(
         app=GitHubAppCredentials(

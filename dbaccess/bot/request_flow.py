@@ -144,15 +144,17 @@ class RequestFlow:
             return texts.already_open(grant, open_already.url)
         if not self._ledger.take_daily_slot(grant.email, today):
             return texts.daily_limit(self._ledger.daily_limit)
-        text, opened = self._open(grant, slack_user_id, today, branch)
-        if not opened:  # only requests that became a pull request count
+        text, counts = self._open(grant, slack_user_id, today, branch)
+        if not counts:
             self._ledger.give_back_daily_slot(grant.email, today)
         return text
 
     def _open(
         self, grant: RequestedGrant, slack_user_id: str, today: dt.date, branch: str
     ) -> tuple[str, bool]:
-        """(what to tell, whether a pull request was opened)."""
+        """(what to tell, whether it counts toward the daily limit). A request counts when it
+        became a pull request or the file refused it (reading and editing a large file is
+        what costs): only GitHub's own failures and a request already open give it back."""
         try:
             try:
                 return self._open_once(grant, slack_user_id, today, branch)
@@ -161,8 +163,8 @@ class RequestFlow:
                 # read and edit once more; a second change in a row gives up.
                 return self._open_once(grant, slack_user_id, today, branch)
         except BranchExists as error:
-            # The same request opened a moment ago by another replica: its link. A leftover
-            # branch without a pull request is never overwritten: the log names it.
+            # The same request opened a moment ago by another replica: its link. (A leftover
+            # branch without an open pull request was replaced by open_access_request.)
             found = self._open_request(branch)
             if found is not None:
                 return texts.already_open(grant, found.url), False
@@ -185,7 +187,7 @@ class RequestFlow:
             prepared = prepare_request(current.text, grant, path, today)
         except (InvalidInput, EditError) as refused:
             logger.info("refused %s's request: %s", grant.email, refused)
-            return texts.refused_by_file(grant, str(refused), self._help), False
+            return texts.refused_by_file(grant, str(refused), self._help), True
         pull = github_app.open_access_request(
             self._gh,
             repo,
@@ -224,6 +226,17 @@ class RequestFlow:
             return texts.github_unavailable(grant)
         return texts.github_refused(grant, self._help)
 
+    def _delete_branch(self, request: WatchedRequest) -> None:
+        """A decided request's branch goes, so the same request can be made again (a new ask
+        would replace a branch left behind anyway) — unless it was asked again already
+        before this poll: the branch is then that open request's."""
+        branch = request_pr.branch_name(request.email, request.database, request.access)
+        try:
+            if github_app.find_open_request(self._gh, self._file.repo, branch) is None:
+                github_app.delete_branch(self._gh, self._file.repo, branch)
+        except GitHubError as error:
+            logger.warning("deleting the branch of #%s failed: %s", request.number, error)
+
     def poll(self) -> list[Decision]:
         """The watched pull requests decided since the last poll, each claimed once (a
         replica that loses the claim leaves the DM to the one that won)."""
@@ -236,6 +249,7 @@ class RequestFlow:
                 continue
             if state is PullRequestState.OPEN or not self._ledger.forget(request.number):
                 continue
+            self._delete_branch(request)
             text = (
                 texts.approved(request)
                 if state is PullRequestState.MERGED

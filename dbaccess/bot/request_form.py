@@ -34,11 +34,11 @@ from dbaccess.access.naming import ACCESS_LEVELS
 from dbaccess.access.rules import MAX_GRANT_DAYS
 from dbaccess.bot import ids
 from dbaccess.catalog import CatalogDatabase
+from dbaccess.person_text import REASON_MAX, problem
 from dbaccess.request_pr import RequestedGrant
 
 # Read-write without a chosen end date ends after this many days (production needs a date).
 DEFAULT_READ_WRITE_DAYS: Final = 30
-REASON_MAX: Final = 500
 # Slack: 100 options per select (or per option group, 100 groups), 75 characters per text.
 SELECT_MAX_OPTIONS: Final = 100
 OPTION_TEXT_MAX: Final = 75
@@ -180,9 +180,12 @@ def read_submission(
     written_until = _selected(values, ids.FORM_UNTIL_BLOCK, ids.FORM_UNTIL_ACTION).get(
         "selected_date"
     )
-    reason = _selected(values, ids.FORM_REASON_BLOCK, ids.FORM_REASON_ACTION).get("value")
+    typed = str(_selected(values, ids.FORM_REASON_BLOCK, ids.FORM_REASON_ACTION).get("value") or "")
+    # Slack's max_length binds only its own client: a crafted submission is checked here.
+    if (why := problem(typed)) is not None:
+        errors[ids.FORM_REASON_BLOCK] = f"The reason {why}."
     # One line in access.yaml and the pull request; blank is no reason.
-    reason = " ".join(str(reason or "").split()) or None
+    reason = " ".join(typed.split()) or None
     db = databases.get(str(database)) if database else None
     if db is None:
         errors[ids.FORM_DATABASE_BLOCK] = "Choose one of the databases in the list."
@@ -207,7 +210,7 @@ def read_submission(
                 "Read-write on a production database needs an end date: standing write "
                 "access to production is not allowed."
             )
-        if reason is None:
+        if reason is None and ids.FORM_REASON_BLOCK not in errors:
             errors[ids.FORM_REASON_BLOCK] = (
                 "Read-write on a production database needs a reason that says why "
                 "(e.g. INC-1234 backfill)."

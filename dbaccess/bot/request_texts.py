@@ -43,6 +43,14 @@ def already_open(grant: RequestedGrant, url: str) -> str:
     )
 
 
+def already_held(grant: RequestedGrant) -> str:
+    """Shown in the form (plain text): nothing to request."""
+    return (
+        f"You already have {grant.access} on {grant.database}: there is nothing to request. "
+        "Your databases are on the bot's Home tab."
+    )
+
+
 def daily_limit(limit: int) -> str:
     return (
         f"You have made {limit} access requests today, the most I accept in a day; nothing was "

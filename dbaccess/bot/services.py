@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from dbaccess.bot import views
-from dbaccess.bot.directory import Directory
+from dbaccess.bot.directory import Directory, NotAllowed
 from dbaccess.bot.grants import DatabaseChoices, choices_for
 from dbaccess.bot.recorder import RequestRecorder
 from dbaccess.bot.request_flow import RequestFlow
@@ -55,11 +55,11 @@ class Services:
         """The clicker's email and the catalog; None once the person has been told why not
         (Slack has no email for them in access.yaml terms, or the catalog is unreadable)."""
         email = self.directory.email_of(user_id)
-        if email is None:
+        if isinstance(email, NotAllowed):
             tell(
                 client,
                 user_id,
-                views.refused_unknown_person(self.settings.help_channel),
+                views.refused_person(email, self.settings.help_channel),
                 channel=channel,
             )
             return None
@@ -75,10 +75,9 @@ class Services:
     def publish_home(self, client: WebClient, user_id: str, page: int = 0) -> None:
         email = self.directory.email_of(user_id)
         help_channel = self.settings.help_channel
-        catalog = self.read_catalog() if email else None
-        if email is None:
-            view: dict[str, Any] = _text_view(views.refused_unknown_person(help_channel))
-        elif catalog is None:
+        if isinstance(email, NotAllowed):
+            view: dict[str, Any] = _text_view(views.refused_person(email, help_channel))
+        elif (catalog := self.read_catalog()) is None:
             view = _text_view(views.failed_to_look_up())
         else:
             view = views.home_view_dict(self.choices(catalog, email), help_channel, page)

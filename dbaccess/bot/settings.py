@@ -1,7 +1,8 @@
 """The bot's settings, from environment variables, read once by `load_settings`.
 
 A missing or malformed variable stops start-up with a message naming it (SettingsError), so a
-bad Deployment fails at once in `kubectl logs` instead of at the first click.
+bad Deployment fails at once in `kubectl logs` instead of at the first click. The tokens are not
+in the environment: it names their Secrets Manager secrets, read here once (IRSA role).
 """
 
 from __future__ import annotations
@@ -15,20 +16,24 @@ from dbaccess.bot.github_settings import GitHubSettings, load_github_settings
 from dbaccess.catalog import parse_s3_url
 from dbaccess.lambda_env import (
     CATALOG_URL,
-    DEFAULT_SLACK_API_URL,
     REQUEST_TABLE,
-    SLACK_API_URL,
+    SLACK_TOKEN_SECRET_ARN,
     SettingsError,
+    slack_api_url,
 )
+from dbaccess.service_secrets import SecretReader, read_named_secret
 
 # The bot's own variables (the shared ones are in dbaccess.lambda_env); components/slack_bot.py
 # sets them from these names.
-BOT_TOKEN: Final = "SLACK_BOT_TOKEN"
-APP_TOKEN: Final = "SLACK_APP_TOKEN"
+BOT_TOKEN_SECRET_ARN: Final = SLACK_TOKEN_SECRET_ARN  # the same secret the Lambdas read
+APP_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"
 HELP_CHANNEL: Final = "DBACCESS_HELP_CHANNEL"
 HEALTH_PORT: Final = "HEALTH_PORT"
 RATE_LIMIT: Final = "DBACCESS_RATE_LIMIT"
 RATE_WINDOW: Final = "DBACCESS_RATE_WINDOW_SECONDS"
+# "true": Slack guests may get credentials and request access too (users of another
+# organization, through Slack Connect, never may).
+ALLOW_GUESTS: Final = "DBACCESS_ALLOW_GUESTS"
 
 DEFAULT_HEALTH_PORT: Final = 8080
 DEFAULT_RATE_LIMIT: Final = 5
@@ -49,6 +54,7 @@ class BotSettings:
     health_port: int = DEFAULT_HEALTH_PORT
     rate_limit: int = DEFAULT_RATE_LIMIT
     rate_window_seconds: int = DEFAULT_RATE_WINDOW_SECONDS
+    allow_guests: bool = False
     github: GitHubSettings | None = None  # access requests as pull requests; None: off
 
     def __repr__(self) -> str:  # never print the tokens
@@ -57,12 +63,14 @@ class BotSettings:
             f"request_table={self.request_table!r}, "
             f"catalog=s3://{self.catalog_bucket}/{self.catalog_key}, "
             f"help_channel={self.help_channel!r}, health_port={self.health_port}, "
-            f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s, github={self.github!r})"
+            f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s, "
+            f"allow_guests={self.allow_guests}, github={self.github!r})"
         )
 
 
-def load_settings(environ: Mapping[str, str]) -> BotSettings:
-    """Build the settings from `environ` (os.environ in production)."""
+def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotSettings:
+    """Build the settings from `environ` (os.environ in production), reading the secrets it
+    names with `read_secret` (Secrets Manager in production)."""
 
     def required(name: str) -> str:
         value = environ.get(name, "").strip()
@@ -78,19 +86,18 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
             raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
         return int(text)
 
-    bot_token = required(BOT_TOKEN)
+    bot_token = read_named_secret(environ, BOT_TOKEN_SECRET_ARN, read_secret)
     if not bot_token.startswith("xoxb-"):
-        raise SettingsError(f"{BOT_TOKEN} is not a bot token (it starts with xoxb-)")
-    app_token = required(APP_TOKEN)
+        raise SettingsError(
+            f"the secret {BOT_TOKEN_SECRET_ARN} names is not a bot token (it starts with xoxb-)"
+        )
+    app_token = read_named_secret(environ, APP_TOKEN_SECRET_ARN, read_secret)
     if not app_token.startswith("xapp-"):
         raise SettingsError(
-            f"{APP_TOKEN} is not an app-level token (it starts with xapp-, scope connections:write)"
+            f"the secret {APP_TOKEN_SECRET_ARN} names is not an app-level token (it starts "
+            "with xapp-, scope connections:write)"
         )
-    api_url = environ.get(SLACK_API_URL, "").strip() or DEFAULT_SLACK_API_URL
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_url):
-        raise SettingsError(f"{SLACK_API_URL}={api_url!r} is not an http(s) URL")
-    if not api_url.endswith("/"):
-        api_url += "/"  # slack_sdk appends the method name to the base URL as is
+    api_url = slack_api_url(environ)
     table = required(REQUEST_TABLE)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
         raise SettingsError(f"{REQUEST_TABLE}={table!r} is not a DynamoDB table name")
@@ -99,6 +106,9 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
         bucket, key = parse_s3_url(catalog)
     except ValueError:
         raise SettingsError(f"{CATALOG_URL}={catalog!r} is not an s3://bucket/key URL") from None
+    allow_guests = environ.get(ALLOW_GUESTS, "").strip().lower() or "false"
+    if allow_guests not in ("true", "false"):
+        raise SettingsError(f"{ALLOW_GUESTS}={allow_guests!r} is not true or false")
     channel = required(HELP_CHANNEL)
     if not _CHANNEL.fullmatch(channel):
         raise SettingsError(
@@ -115,5 +125,6 @@ def load_settings(environ: Mapping[str, str]) -> BotSettings:
         health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
         rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
         rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
-        github=load_github_settings(environ),
+        allow_guests=allow_guests == "true",
+        github=load_github_settings(environ, read_secret),
     )

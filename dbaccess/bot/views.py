@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from dbaccess.bot import ids
+from dbaccess.bot.directory import NotAllowed
 from dbaccess.bot.grants import DatabaseChoices
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.bot.request_form import request_access_button
@@ -229,7 +230,19 @@ def refused_rate_limited(limit: int, window_seconds: int) -> str:
     )
 
 
-def refused_unknown_person(help_channel: str) -> str:
+def refused_person(why: NotAllowed, help_channel: str) -> str:
+    """Why the bot serves nobody behind this Slack account (credentials and requests alike)."""
+    if why is NotAllowed.GUEST:
+        return (
+            "Guest accounts can't get database credentials or request access here. If you "
+            f"need access, ask in {channel_link(help_channel)}."
+        )
+    if why is NotAllowed.OTHER_WORKSPACE:
+        return (
+            "This bot serves members of its own workspace only, and your account belongs to "
+            "another organization (Slack Connect): I can't give you database credentials or "
+            f"take access requests. Ask in {channel_link(help_channel)} if this looks wrong."
+        )
     return (
         "I couldn't find your email address in Slack, so I can't tell which databases are "
         f"yours. Please ask in {channel_link(help_channel)}."

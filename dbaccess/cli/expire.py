@@ -16,6 +16,7 @@ from dbaccess.access.edit import EditError, Expiry, expire_grants
 from dbaccess.access.source import NotAFile, read_limited, read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 from dbaccess.cli.diff import DiffFormat
+from dbaccess.person_text import markdown as as_markdown
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
 
 FAILED = 1
@@ -130,18 +131,20 @@ def _markdown(
         "|---|---|---|---|---|",
     ]
     for r in result.removed:
+        owner = as_markdown(r.owner)  # names from access.yaml and the report: data
         if r.why == "member":
-            lines.append(f"| {r.owner} | | | member {r.database} removed (unused) | |")
+            lines.append(f"| {owner} | | | member {r.database} removed (unused) | |")
             continue
         email = r.owner.removeprefix("people ")
         grant = listed.get(GrantKey(email, r.database, r.access))
-        lines.append(f"| {r.owner} | `{r.database}` | {r.access} | {r.why} | {_used(grant)} |")
+        why = as_markdown(r.why)
+        lines.append(f"| {owner} | `{r.database}` | {r.access} | {why} | {_used(grant)} |")
     if result.kept:
         lines += ["", "Kept, with why (edit by hand if they should go):", ""]
-        lines += [f"- {k.text}" for k in result.kept]
+        lines += [f"- {as_markdown(k.text)}" for k in result.kept]
     if result.unmatched:
         lines += ["", f"In the report but {UNMATCHED} (nothing to remove):", ""]
-        lines += [f"- {e}: `{d}` {a}" for e, d, a in result.unmatched]
+        lines += [f"- {as_markdown(e)}: `{d}` {a}" for e, d, a in result.unmatched]
     return "\n".join([*lines, "", render_markdown(diff)])
 
 

@@ -100,7 +100,8 @@ def policies_of(program: ProgramDeclarations, stack: str, region: str) -> dict[s
         region=region,
         stack=stack,
         preview_roles=program.settings.previewAccounts,
-        secret_arns=[program.settings.slackBotTokenSecretArn],
+        secret_arns=program.settings.service_secret_arns(),
+        secrets_key_arn=program.settings.secretsKmsKeyArn,
     )
 
 

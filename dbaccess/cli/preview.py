@@ -19,6 +19,7 @@ from dbaccess.cli.common import (
     parse_date,
     require_program_extra,
 )
+from dbaccess.settings import optional_services, settings_warnings
 
 
 def preview(
@@ -61,6 +62,8 @@ def preview(
                         for r in run.registrations
                     ],
                     "summary": {"create": len(run.registrations)},
+                    "services": optional_services(deployment.settings),
+                    "warnings": settings_warnings(deployment.settings),
                     "outputs": run.outputs,
                     "access": json.loads(_access_json(deployment.plan)),
                     "mysql_sql": _mysql_sql(deployment),
@@ -88,6 +91,11 @@ def preview(
         shown = json.dumps(value, indent=4, sort_keys=True, default=str)
         print(f"    {name}: " + shown.replace("\n", "\n    "))
     print(f"\nResources:\n    + {len(run.registrations)} to create\n")
+    print("Optional services:")
+    print("\n".join(f"    {line}" for line in optional_services(deployment.settings)))
+    for warning in settings_warnings(deployment.settings):
+        print(f"\nWarning: {warning}")
+    print()
     plan = deployment.plan
     print(f"Access on {plan.evaluated_on}: {plan.summary()}\n")
     print(render_matrix(plan))

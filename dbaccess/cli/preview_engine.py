@@ -244,7 +244,7 @@ def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
         if isinstance(value, Secret):
             values[key] = SECRET
             secrets.append(key)
-            shown: Any = Secret(SECRET)
+            shown: Any = Secret()
         elif isinstance(value, dict | list):
             values[key] = json.dumps(value)
             shown = value

@@ -6,7 +6,9 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
     GET    /repos/{owner}/{repo}/git/ref/{ref}            (PyGithub reads with the singular form)
     POST   /repos/{owner}/{repo}/git/refs
     DELETE /repos/{owner}/{repo}/git/refs/{ref}
-    GET    /repos/{owner}/{repo}/contents/{path}?ref=
+    PATCH  /repos/{owner}/{repo}/git/refs/{ref}            (force-update a branch)
+    GET    /repos/{owner}/{repo}/git/blobs/{sha}
+    GET    /repos/{owner}/{repo}/contents/{path}?ref=     (no content above 1 MB, as GitHub)
     PUT    /repos/{owner}/{repo}/contents/{path}
     GET    /repos/{owner}/{repo}/pulls?state=&head=owner:branch
     POST   /repos/{owner}/{repo}/pulls
@@ -60,6 +62,16 @@ DEFAULT_PERMISSIONS = {
 }
 
 NOT_ACCESSIBLE = "Resource not accessible by integration"
+# GitHub's contents API sends a file's content up to 1 MB; up to 100 MB it answers with
+# `content: ""` and `encoding: "none"` (its raw media type and the git blobs API still give
+# the content: the fake serves the blobs, which the bot reads); above, both refuse with 403
+# "too_large".
+CONTENTS_MAX_BYTES = 2**20
+BLOB_MAX_BYTES = 100 * 2**20
+TOO_LARGE = (
+    "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via "
+    "the API, but you can use the Git Data API to request blobs up to 100 MB in size."
+)
 NOT_COLLABORATOR = (
     "Reviews may only be requested from collaborators. One or more of the users or teams you "
     "specified is not a collaborator of the {repo} repository."
@@ -79,6 +91,16 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
         "DELETE",
         r"/repos/(?P<repo>[^/]+/[^/]+)/git/refs/(?P<ref>.+)",
         (("contents", "write"),),
+    ),
+    "update_ref": (
+        "PATCH",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/git/refs/(?P<ref>.+)",
+        (("contents", "write"),),
+    ),
+    "get_blob": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/git/blobs/(?P<sha>[0-9a-f]{40})",
+        (("contents", "read"),),
     ),
     "get_contents": (
         "GET",
@@ -226,11 +248,13 @@ class FakeGitHub(LocalHTTPServer):
         installation_id: int = INSTALLATION_ID,
         permissions: dict[str, str] | None = None,
         token_lifetime: float = 3600.0,
+        blob_max_bytes: int = BLOB_MAX_BYTES,
     ) -> None:
         self.app_id = app_id
         self.installation_id = installation_id
         self.permissions = dict(DEFAULT_PERMISSIONS if permissions is None else permissions)
         self.token_lifetime = token_lifetime
+        self.blob_max_bytes = blob_max_bytes  # lower it to test GitHub's 100 MB refusal cheaply
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key_pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -532,14 +556,42 @@ class FakeGitHub(LocalHTTPServer):
         sha = commit.tree.get(path)
         if sha is None:
             raise _Answer(404, "Not Found")
-        data = repo.blobs[sha]
+        data = self._blob_data(repo, sha)
+        large = len(data) > CONTENTS_MAX_BYTES
         return 200, {
             **self._content_json(repo, path, sha, len(data)),
             "type": "file",
-            "encoding": "base64",
-            # GitHub wraps the base64 text at 60 characters.
-            "content": "\n".join(re.findall(".{1,60}", base64.b64encode(data).decode())) + "\n",
+            "encoding": "none" if large else "base64",
+            "content": "" if large else _base64(data),
         }
+
+    def _get_blob(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        sha = params["sha"]
+        if sha not in repo.blobs:
+            raise _Answer(404, "Not Found")
+        data = self._blob_data(repo, sha)
+        return 200, {
+            "sha": sha,
+            "node_id": f"B_{sha[:12]}",
+            "size": len(data),
+            "url": f"{self._repo_url(repo)}/git/blobs/{sha}",
+            "content": _base64(data),
+            "encoding": "base64",
+        }
+
+    def _update_ref(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        branch = unquote(params["ref"]).removeprefix("heads/")
+        sha = _field(body, "sha")
+        if branch not in repo.branches:
+            raise _Answer(422, "Reference does not exist")
+        if sha not in repo.commits:
+            raise _Answer(422, "Object does not exist")
+        if not body.get("force") and not _descends(repo, sha, repo.branches[branch]):
+            raise _Answer(422, "Update is not a fast forward")
+        repo.branches[branch] = sha
+        return 200, self._ref_json(repo, branch)
 
     def _put_contents(
         self, repo: Repo, params: dict[str, str], _q: Any, body: Any
@@ -745,6 +797,13 @@ class FakeGitHub(LocalHTTPServer):
             "labels": [_label_json(name) for name in pull.labels],
         }
 
+    def _blob_data(self, repo: Repo, sha: str) -> bytes:
+        data = repo.blobs[sha]
+        if len(data) > self.blob_max_bytes:
+            errors = [{"resource": "Blob", "field": "data", "code": "too_large"}]
+            raise _Answer(403, TOO_LARGE, errors)
+        return data
+
     def _pull(self, repo: Repo, params: dict[str, str]) -> Pull:
         pull = repo.pulls.get(int(params["number"]))
         if pull is None:
@@ -785,6 +844,20 @@ def _valid_ref_name(branch: str) -> bool:
         or branch.endswith(("/", "."))
         or branch == "@"
     )
+
+
+def _base64(data: bytes) -> str:
+    """As GitHub sends content: base64 wrapped at 60 characters."""
+    return "\n".join(re.findall(".{1,60}", base64.b64encode(data).decode())) + "\n"
+
+
+def _descends(repo: Repo, sha: str, ancestor: str) -> bool:
+    commit: Commit | None = repo.commits.get(sha)
+    while commit is not None:
+        if commit.sha == ancestor:
+            return True
+        commit = repo.commits.get(commit.parent) if commit.parent else None
+    return False
 
 
 def _store_blob(repo: Repo, data: bytes) -> str:

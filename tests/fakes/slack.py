@@ -129,6 +129,9 @@ class _User:
     email: str
     name: str
     real_name: str
+    guest: str | None = None  # "multi-channel" or "single-channel"
+    team_id: str | None = None  # another workspace's (Slack Connect); None: ours
+    stranger: bool = False
 
 
 @dataclass
@@ -250,12 +253,25 @@ class FakeSlack:
     # ----------------------------------------------------------------- Web API: setup
 
     def add_user(
-        self, user_id: str, email: str, name: str | None = None, *, real_name: str | None = None
+        self,
+        user_id: str,
+        email: str,
+        name: str | None = None,
+        *,
+        real_name: str | None = None,
+        guest: str | None = None,
+        team_id: str | None = None,
+        stranger: bool = False,
     ) -> None:
-        """A workspace member that users.info and conversations.open know about."""
+        """A user that users.info and conversations.open know about: a workspace member, a
+        `guest` ("multi-channel" or "single-channel"), or a user of another workspace seen
+        through Slack Connect (`team_id`, and `stranger` when Slack says so)."""
+        assert guest in (None, "multi-channel", "single-channel"), guest
         handle = name or email.split("@", 1)[0]
         with self._cond:
-            self._users[user_id] = _User(user_id, email, handle, real_name or handle)
+            self._users[user_id] = _User(
+                user_id, email, handle, real_name or handle, guest, team_id, stranger
+            )
 
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and Retry-After."""
@@ -590,25 +606,32 @@ class FakeSlack:
     def _user_answer(self, user: _User | None, missing: str) -> dict[str, Any]:
         if user is None:
             return {"ok": False, "error": missing}
-        return {
-            "ok": True,
-            "user": {
-                "id": user.id,
-                "team_id": self.team_id,
-                "name": user.name,
-                "deleted": False,
+        team = user.team_id or self.team_id
+        answer: dict[str, Any] = {
+            "id": user.id,
+            "team_id": team,
+            "name": user.name,
+            "deleted": False,
+            "real_name": user.real_name,
+            "tz": "Europe/London",
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            # Slack's guests: multi-channel ones are restricted, single-channel ones both.
+            "is_restricted": user.guest is not None,
+            "is_ultra_restricted": user.guest == "single-channel",
+            "is_bot": False,
+            "is_app_user": False,
+            "profile": {
+                "email": user.email,
                 "real_name": user.real_name,
-                "tz": "Europe/London",
-                "is_bot": False,
-                "is_app_user": False,
-                "profile": {
-                    "email": user.email,
-                    "real_name": user.real_name,
-                    "display_name": user.name,
-                    "team": self.team_id,
-                },
+                "display_name": user.name,
+                "team": team,
             },
         }
+        if user.stranger:  # Slack sends the field only for users of another workspace
+            answer["is_stranger"] = True
+        return {"ok": True, "user": answer}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(args.get("users", "")).split(",") if u]

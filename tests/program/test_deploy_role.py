@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dbaccess import policies
+from dbaccess.access import load_access_file
 from dbaccess.cli.iam_policy import ProgramDeclarations, declared_by_program, policies_of
 from dbaccess.deploy_policy import RULES, Declared
 from tests.program.conftest import ROOT
@@ -143,6 +144,26 @@ def test_the_service_roles_are_passed_only_to_their_services(
     assert not allowed(deploy, "iam:PassRole", [role_arn(issuer)], to_ec2)
     admin = f"arn:aws:iam::{PROD}:role/Admin"
     assert not allowed(deploy, "iam:PassRole", [admin], to_lambda)
+
+
+def test_doctor_may_read_the_parameter_groups_of_each_rds_database(
+    deploy: dict[str, Any],
+) -> None:
+    # GIVEN the sample's RDS databases, WHEN `dbaccess doctor --operator` reads (as the deploy
+    # role) whether the server's parameter group enforces TLS, THEN the call is allowed there
+    plan = load_access_file(ROOT / "access.yaml")
+    rds = [db for db in plan.databases.values() if db.engine != "redshift"]
+    assert rds
+    for db in rds:
+        action, kind = (
+            ("rds:DescribeDBClusterParameters", "cluster-pg")
+            if db.is_cluster
+            else ("rds:DescribeDBParameters", "pg")
+        )
+        group = f"arn:aws:rds:{db.region}:{db.account}:{kind}:dbaccess-tls"
+        assert allowed(deploy, action, [group]), (db.key, action)
+        elsewhere = f"arn:aws:rds:{db.region}:999999999999:{kind}:dbaccess-tls"
+        assert not allowed(deploy, action, [elsewhere])
 
 
 def test_the_roles_own_policies_stay_inside_the_boundary(

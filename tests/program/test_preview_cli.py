@@ -32,7 +32,7 @@ def test_preview_of_the_sample_matches_the_golden_file() -> None:
 def test_preview_json_lists_every_resource_with_its_parent() -> None:
     result = preview("--date", "2026-11-23", "--format", "json")
     document = json.loads(result.stdout)
-    assert document["summary"] == {"create": 166}
+    assert document["summary"] == {"create": 165}
     parents = {(r["type"], r["name"]): r["parent"] for r in document["resources"]}
     assert parents["aws:iam/role:Role", "hugo.henley@example.com-123456789012-role"] == (
         "hugo.henley@example.com-123456789012"
@@ -70,3 +70,27 @@ def test_invalid_settings_are_reported_at_their_line(tmp_path: Path) -> None:
         "Pulumi.prod.yaml:12:3: unknown setting 'dbaccess:conectionLimit' "
         "(did you mean 'connectionLimit'?)" in result.stderr
     )
+
+
+def test_a_principal_allowed_by_the_flag_is_warned_about_in_the_preview(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    stack = project / "Pulumi.prod.yaml"
+    ordinary = "arn:aws:iam::123456789012:role/DataEngineers"
+    stack.write_text(
+        stack.read_text().replace(
+            "  dbaccess:extraTrustedPrincipals:\n",
+            f"  dbaccess:allowAnyTrustedPrincipal: true\n  dbaccess:extraTrustedPrincipals:\n"
+            f"    - {ordinary}\n",
+        )
+    )
+    result = preview(cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"Warning: dbaccess:extraTrustedPrincipals names {ordinary}, which is not an IAM "
+        "Identity Center role" in result.stdout
+    )
+    # Without the flag the same stack is refused.
+    stack.write_text(stack.read_text().replace("  dbaccess:allowAnyTrustedPrincipal: true\n", ""))
+    refused = preview(cwd=project)
+    assert refused.returncode == 2
+    assert "is not an IAM Identity Center role" in refused.stderr

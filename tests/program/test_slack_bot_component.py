@@ -1,5 +1,6 @@
 """SlackBot under Pulumi's mocks: GIVEN a cluster lookup, THEN the IRSA trust, the bot's
-permissions, the pod's hardening and the secret tokens are exactly as intended."""
+permissions (its secrets by ARN, nothing else), the pod's hardening and an environment that
+names the secrets without holding them are exactly as intended."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import rpc
 
 from components.refs import CatalogRef, RequestTableRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
@@ -21,8 +21,13 @@ OIDC_HOST = ISSUER.removeprefix("https://")
 OIDC_ARN = f"arn:aws:iam::123456789012:oidc-provider/{OIDC_HOST}"
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/issuer-requests-1a2b3c4"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
-BOT_TOKEN, APP_TOKEN = "xoxb-1-real-looking-bot-token", "xapp-1-A0-real-looking-app-token"
-GITHUB_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEreal-looking\n-----END RSA PRIVATE KEY-----\n"
+SECRETS = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbaccess/"
+BOT_TOKEN_ARN, APP_TOKEN_ARN = (
+    f"{SECRETS}slack-bot-token-Xy12Ab",
+    f"{SECRETS}slack-app-token-Pq34Cd",
+)
+GITHUB_KEY_ARN = f"{SECRETS}github-app-private-key-Mn56Ef"
+SECRETS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1b2c3d4e-5f6a-7b8c-9d0e-1f2a3b4c5d6e"
 
 
 class ClusterMocks(OfflineMocks):
@@ -40,7 +45,9 @@ class ClusterMocks(OfflineMocks):
         return super().call(args)
 
 
-def deploy_bot() -> dict[str, Registration]:
+def deploy_bot(
+    secrets_key_arn: str | None = None, *, allow_guests: bool = False
+) -> dict[str, Registration]:
     def program() -> None:
         SlackBot(
             "slack-bot",
@@ -54,8 +61,9 @@ def deploy_bot() -> dict[str, Registration]:
                 catalog=CatalogRef(
                     "catalog-bucket-7d158f9", "arn:aws:s3:::catalog-bucket-7d158f9", "catalog.json"
                 ),
-                slack_bot_token=pulumi.Output.secret(BOT_TOKEN),
-                slack_app_token=pulumi.Output.secret(APP_TOKEN),
+                slack_bot_token_secret_arn=BOT_TOKEN_ARN,
+                slack_app_token_secret_arn=APP_TOKEN_ARN,
+                secrets_key_arn=secrets_key_arn,
                 permissions_boundary=policies.boundary_arn("123456789012"),
                 region="eu-west-1",
                 github=GitHubAppArgs(
@@ -63,8 +71,9 @@ def deploy_bot() -> dict[str, Registration]:
                     installation_id=7890123,
                     repository="example-org/access",
                     access_file="access.yaml",
-                    private_key=pulumi.Output.secret(GITHUB_KEY),
+                    private_key_secret_arn=GITHUB_KEY_ARN,
                 ),
+                allow_guests=allow_guests,
             ),
         )
 
@@ -107,11 +116,18 @@ def test_irsa_trust_is_exactly_the_service_account_of_this_cluster(
     assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
 
 
-def test_the_bot_may_only_record_requests_and_read_the_catalog(
+def test_the_bot_may_only_read_its_secrets_record_requests_and_read_the_catalog(
     bot: dict[str, Registration],
 ) -> None:
     policy = json.loads(bot["slack-bot-policy"].inputs["policy"])
     assert policy["Statement"] == [
+        {
+            "Sid": "ServiceSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            # Exactly the three secrets the stack names: no other secret of the account.
+            "Resource": sorted([BOT_TOKEN_ARN, APP_TOKEN_ARN, GITHUB_KEY_ARN]),
+        },
         {
             "Sid": "RecordRequests",
             "Effect": "Allow",
@@ -176,35 +192,53 @@ def test_the_pod_runs_hardened_with_probes_and_two_replicas(bot: dict[str, Regis
     env = {e["name"]: e for e in container["env"]}
     assert env["DBACCESS_CATALOG_URL"]["value"] == "s3://catalog-bucket-7d158f9/catalog.json"
     assert env["DBACCESS_HELP_CHANNEL"]["value"] == "#db-access"
-    assert "secretKeyRef" in env["SLACK_BOT_TOKEN"]["valueFrom"]
-    assert "secretKeyRef" in env["SLACK_APP_TOKEN"]["valueFrom"]
+    assert env["DBACCESS_SLACK_TOKEN_SECRET_ARN"]["value"] == BOT_TOKEN_ARN
+    assert env["DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"]["value"] == APP_TOKEN_ARN
     pdb = bot["slack-bot-pdb"].inputs["spec"]
     assert pdb["minAvailable"] == 1
     assert pdb["selector"] == spec["selector"]
 
 
-def test_the_tokens_are_registered_only_as_secrets(bot: dict[str, Registration]) -> None:
-    data = bot["slack-bot-slack-tokens"].inputs["stringData"]
-    assert data[rpc._special_sig_key] == rpc._special_secret_sig
-    everything_else = {n: r.inputs for n, r in bot.items() if n != "slack-bot-slack-tokens"}
-    assert BOT_TOKEN not in json.dumps(everything_else, default=str)
-    assert APP_TOKEN not in json.dumps(everything_else, default=str)
+def test_no_secret_value_or_kubernetes_secret_only_arns_in_the_environment(
+    bot: dict[str, Registration],
+) -> None:
+    # The values never pass through Pulumi: no Kubernetes Secret, no valueFrom, no token.
+    assert not [r for r in bot.values() if r.type == "kubernetes:core/v1:Secret"]
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    assert all(set(e) == {"name", "value"} for e in container["env"])
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert {name for name in env if "TOKEN" in name or "KEY" in name} == {
+        "DBACCESS_SLACK_TOKEN_SECRET_ARN",
+        "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN",
+        "DBACCESS_GITHUB_APP_PRIVATE_KEY_SECRET_ARN",
+    }
+    everything = json.dumps({n: r.inputs for n, r in bot.items()}, default=str)
+    assert "xoxb-" not in everything
+    assert "xapp-" not in everything
+    assert "PRIVATE KEY" not in everything
 
 
-def test_the_github_app_key_is_registered_only_as_a_secret(bot: dict[str, Registration]) -> None:
-    data = bot["slack-bot-github-app"].inputs["stringData"]
-    assert data[rpc._special_sig_key] == rpc._special_secret_sig
-    everything_else = {n: r.inputs for n, r in bot.items() if n != "slack-bot-github-app"}
-    assert "real-looking" not in json.dumps(everything_else, default=str).replace(
-        BOT_TOKEN, ""
-    ).replace(APP_TOKEN, "")
+def test_the_github_app_settings_and_its_key_by_arn(bot: dict[str, Registration]) -> None:
     (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
     assert env["DBACCESS_GITHUB_APP_ID"]["value"] == "123456"
     assert env["DBACCESS_GITHUB_INSTALLATION_ID"]["value"] == "7890123"
     assert env["DBACCESS_GITHUB_REPOSITORY"]["value"] == "example-org/access"
     assert env["DBACCESS_GITHUB_ACCESS_FILE"]["value"] == "access.yaml"
-    assert "secretKeyRef" in env["DBACCESS_GITHUB_APP_PRIVATE_KEY"]["valueFrom"]
+    assert env["DBACCESS_GITHUB_APP_PRIVATE_KEY_SECRET_ARN"]["value"] == GITHUB_KEY_ARN
+
+
+def test_a_customer_managed_key_of_the_secrets_is_usable_through_secrets_manager_only() -> None:
+    bot = deploy_bot(secrets_key_arn=SECRETS_KEY)
+    policy = json.loads(bot["slack-bot-policy"].inputs["policy"])
+    (key,) = [s for s in policy["Statement"] if s["Sid"] == "ServiceSecretsKey"]
+    assert key == {
+        "Sid": "ServiceSecretsKey",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": SECRETS_KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
+    }
 
 
 def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registration]) -> None:
@@ -220,3 +254,13 @@ def test_kubernetes_is_reached_with_an_exec_credential(bot: dict[str, Registrati
         "--cluster-name",
         "platform-prod",
     ]
+
+
+def bot_env(bot: dict[str, Registration]) -> dict[str, Any]:
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_slack_guests_are_let_in_only_when_the_stack_says_so(bot: dict[str, Registration]) -> None:
+    assert "DBACCESS_ALLOW_GUESTS" not in bot_env(bot)  # the bot's default: refused
+    assert bot_env(deploy_bot(allow_guests=True))["DBACCESS_ALLOW_GUESTS"]["value"] == "true"

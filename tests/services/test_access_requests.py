@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from dbaccess import request_pr
 from dbaccess.access import load_access_text
 from dbaccess.bot import ids
 from dbaccess.bot.app import Bot, build_services, web_client
@@ -205,7 +206,7 @@ def test_happy_path_opens_a_reviewed_pull_request_and_dms_its_link(
     assert f"is open for review: {rw.github.url}" not in told  # a page link, not the API
     assert f"/pull/{pull.number}" in told
     assert pull.title == f"Grant {FATIMA} read-write on orders"
-    assert pull.head == f"access-request/{FATIMA}/orders-read-write"
+    assert pull.head == request_pr.branch_name(FATIMA, "orders", "read-write")
     assert pull.reviewers == ["hugo-henley"]
     assert pull.teams == ["orders-dba"]
     assert pull.labels == ["access-request", "production"]
@@ -274,6 +275,38 @@ def test_a_second_identical_request_gets_the_open_ones_link(requests_world: Requ
             id="in-the-past",
         ),
         pytest.param(
+            "inventory",
+            "read-only",
+            None,
+            "x" * 100_000,
+            {ids.FORM_REASON_BLOCK: "is 100,000 characters long; at most 500 are allowed"},
+            id="crafted-100000-character-reason",
+        ),
+        pytest.param(
+            "inventory",
+            "read-only",
+            None,
+            "INC-1 \u202eetirw-daer\u202c",
+            {ids.FORM_REASON_BLOCK: "invisible or control character U+202E"},
+            id="bidi-override-in-reason",
+        ),
+        pytest.param(
+            "inventory",
+            "read-only",
+            None,
+            "INC\u200b-1",
+            {ids.FORM_REASON_BLOCK: "invisible or control character U+200B"},
+            id="zero-width-space-in-reason",
+        ),
+        pytest.param(
+            "orders",
+            "read-only",
+            None,
+            None,
+            {ids.FORM_ACCESS_BLOCK: "You already have read-only on orders"},
+            id="already-held-in-the-catalog",
+        ),
+        pytest.param(
             "no-such-db",
             "read-only",
             None,
@@ -304,6 +337,7 @@ def test_an_invalid_submission_is_refused_in_the_form(
         assert words in answer["errors"][block]
     assert rw.github.pulls(REPO) == []
     assert rw.github.branch_names(REPO) == {"main"}
+    assert rw.github.calls == []  # refused before any GitHub call
     assert rw.dms_to(FATIMA_ID) == []
 
 
@@ -322,15 +356,22 @@ def test_read_write_without_a_date_ends_after_thirty_days(requests_world: Reques
     assert f"{{database: payments-staging, access: read-write, until: {expected}}}" in edited
 
 
-def test_a_grant_the_file_already_has_is_refused_after_the_edit(
+def test_a_grant_the_file_has_but_the_catalog_not_yet_is_refused_after_the_edit(
     requests_world: RequestWorld,
 ) -> None:
     rw = requests_world
+    # GIVEN a merge that granted it, not deployed yet (the catalog does not have it)
+    fatima = f"  {FATIMA}:\n    grants:\n"
+    granted = ACCESS_YAML.replace(
+        fatima, fatima + "      - {database: inventory, access: read-only}\n"
+    )
+    assert granted != ACCESS_YAML
+    rw.github.commit_file(REPO, "main", "access.yaml", granted)
 
-    rw.submit(FATIMA_ID, "orders", "read-only")  # access.yaml already grants it
+    rw.submit(FATIMA_ID, "inventory", "read-only")
 
     told = rw.wait_for_dm(FATIMA_ID, 2)
-    assert f"{FATIMA} already has read-only on orders" in told
+    assert f"{FATIMA} already has read-only on inventory" in told
     assert "Nothing was opened" in told
     assert rw.github.pulls(REPO) == []
     assert rw.github.branch_names(REPO) == {"main"}
@@ -407,13 +448,31 @@ def test_at_most_five_requests_a_day(requests_world: RequestWorld) -> None:
     assert "5 access requests today" in rw.dms_to(FATIMA_ID)[-1]
 
 
-def test_a_refused_request_does_not_count_toward_the_daily_limit(
+def test_a_request_the_file_refuses_counts_toward_the_daily_limit(
     requests_world: RequestWorld,
 ) -> None:
     rw = requests_world
+    broken = ACCESS_YAML.replace("port: 5432", "port: 99999", 1)
+    rw.github.commit_file(REPO, "main", "access.yaml", broken)
     for n in range(1, 6):
-        rw.submit(FATIMA_ID, "orders", "read-only")  # already granted: refused each time
-        rw.wait_for_dm(FATIMA_ID, 2 * n)
+        rw.submit(FATIMA_ID, "inventory", "read-only")  # the file is refused each time
+        assert "port 99999" in rw.wait_for_dm(FATIMA_ID, 2 * n)
+    reads = rw.github.steps_called().count("get_contents")
+
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+
+    assert "5 access requests today" in rw.wait_for_dm(FATIMA_ID, 12)
+    assert rw.github.steps_called().count("get_contents") == reads  # not read again
+
+
+def test_a_request_github_failed_does_not_count_toward_the_daily_limit(
+    requests_world: RequestWorld,
+) -> None:
+    rw = requests_world
+    rw.github.fail("get_contents", 503, times=5 * 3)  # each read is tried 3 times
+    for n in range(1, 6):
+        rw.submit(FATIMA_ID, "inventory", "read-only")
+        assert "GitHub is not answering" in rw.wait_for_dm(FATIMA_ID, 2 * n)
 
     rw.submit(FATIMA_ID, "inventory", "read-only")
 
@@ -441,6 +500,30 @@ def test_merged_and_closed_requests_are_announced_once(requests_world: RequestWo
     assert "declined" in declined
     assert f"/pull/{closed.number}" in declined
     assert rw.main_file() != ACCESS_YAML  # the merge landed on main
+    # AND the decided requests' branches are gone: the declined one can be asked again
+    assert rw.github.branch_names(REPO) == {"main"}
+    rw.submit(FATIMA_ID, "analytics", "read-only")
+    assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 8)
+
+
+def test_asking_again_before_the_poll_keeps_the_new_requests_branch(
+    requests_world: RequestWorld,
+) -> None:
+    rw = requests_world
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+    rw.wait_for_dm(FATIMA_ID, 2)
+    (first,) = rw.github.pulls(REPO)
+    rw.github.close(REPO, first.number)  # declined; Fatima sees it on GitHub and asks again
+
+    rw.submit(FATIMA_ID, "inventory", "read-only")
+    assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 4)
+    assert rw.poller.poll_once() == 1  # the first one is announced as declined
+
+    assert "declined" in rw.wait_for_dm(FATIMA_ID, 5)
+    second = next(p for p in rw.github.pulls(REPO) if p.number != first.number)
+    assert second.state == "open"
+    assert second.head == first.head
+    assert second.head in rw.github.branch_names(REPO)
 
 
 def test_a_file_changed_between_read_and_commit_is_read_again(requests_world: RequestWorld) -> None:
@@ -454,17 +537,53 @@ def test_a_file_changed_between_read_and_commit_is_read_again(requests_world: Re
     assert rw.github.branch_names(REPO) == {"main", pull.head}
 
 
-def test_a_leftover_branch_is_reported_and_never_overwritten(requests_world: RequestWorld) -> None:
+def test_a_leftover_branch_without_an_open_request_is_replaced(
+    requests_world: RequestWorld,
+) -> None:
     rw = requests_world
     repo = rw.github.repos[REPO]
-    leftover = f"access-request/{FATIMA}/inventory-read-only"
-    repo.branches[leftover] = repo.branches["main"]
+    leftover = request_pr.branch_name(FATIMA, "inventory", "read-only")
+    rw.github.commit_file(REPO, "main", "README.md", "an older main\n")
+    repo.branches[leftover] = repo.branches["main"]  # e.g. a clean-up that failed
+    rw.github.commit_file(REPO, "main", "README.md", "today's main\n")
 
     rw.submit(FATIMA_ID, "inventory", "read-only")
 
-    assert "GitHub refused" in rw.wait_for_dm(FATIMA_ID, 2)
-    assert rw.github.pulls(REPO) == []
-    assert repo.branches[leftover] == repo.branches["main"]
+    assert "is open for review" in rw.wait_for_dm(FATIMA_ID, 2)
+    (pull,) = rw.github.pulls(REPO)
+    assert pull.head == leftover
+    assert rw.github.file_text(REPO, leftover, "README.md") == "today's main\n"
+    assert "{database: inventory, access: read-only}" in (
+        rw.github.file_text(REPO, leftover, "access.yaml") or ""
+    )
+
+
+def test_another_organizations_user_can_neither_open_nor_submit_the_form(
+    requests_world: RequestWorld,
+) -> None:
+    rw = requests_world
+    view = rw.open_form(FATIMA_ID)  # a member's form, for the crafted submission below
+    rw.slack.add_user("U0CONNECT", FATIMA, team_id="T0OTHERORG")  # Slack Connect, her email
+    opened = len(rw.slack.calls("views.open"))
+
+    rw.slack.send_interactive(
+        block_actions_payload("U0CONNECT", ids.OPEN_REQUEST_FORM, "open")
+    ).ack(TIMEOUT)
+    told = rw.wait_for_dm("U0CONNECT", 1)
+    values = {
+        ids.FORM_DATABASE_BLOCK: {
+            ids.FORM_DATABASE_ACTION: {"selected_option": {"value": "inventory"}}
+        },
+        ids.FORM_ACCESS_BLOCK: {
+            ids.FORM_ACCESS_ACTION: {"selected_option": {"value": "read-only"}}
+        },
+    }
+    rw.slack.send_interactive(view_submission_payload("U0CONNECT", view, values)).ack(TIMEOUT)
+
+    assert "another organization (Slack Connect)" in told
+    assert "another organization (Slack Connect)" in rw.wait_for_dm("U0CONNECT", 2)
+    assert len(rw.slack.calls("views.open")) == opened  # no form for them
+    assert rw.github.calls == []
 
 
 def test_without_a_github_app_the_button_says_requests_are_not_set_up(

@@ -58,8 +58,11 @@ people:
 
 @pytest.fixture
 def server(mysql_server: MariaDBServer) -> Iterator[MariaDBServer]:
+    # A server db-access never saw: no mark role yet (other modules' servers made it as root;
+    # on RDS the master creates it and so holds it WITH ADMIN OPTION, as here).
     mysql_server.sql(
-        "".join(f"CREATE DATABASE {db};" for db in DATABASES)
+        "DROP ROLE IF EXISTS dbaccess_managed;"
+        + "".join(f"CREATE DATABASE {db};" for db in DATABASES)
         + f"CREATE USER '{MASTER}'@'%' IDENTIFIED BY '{MASTER_PASSWORD}' REQUIRE SSL;"
         + f"GRANT ALL PRIVILEGES ON *.* TO '{MASTER}'@'%' WITH GRANT OPTION;"
         + "CREATE USER 'boot_nobody'@'%' IDENTIFIED BY 'nobody-pw' REQUIRE SSL;"

@@ -18,36 +18,61 @@ from typing import Any
 import boto3
 import pytest
 from botocore.retries import standard
+from moto import mock_aws
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, Outcome, RequestRecorder
-from dbaccess.bot.settings import SettingsError, load_settings
+from dbaccess.bot.settings import ALLOW_GUESTS, SettingsError, load_settings
+from dbaccess.service_secrets import SecretReader, secret_reader
 from tests.fakes.slack import FakeSlack
 from tests.services.bot_world import BotWorld, bot_world, wait_until, world
+from tests.services.engineer_cli import moto_endpoint
 from tests.services.issuer_world import REGION, SLACK_USERS, TABLE
 
-__all__ = ["bot_world", "world"]
+__all__ = ["bot_world", "moto_endpoint", "world"]
 
 ROOT = Path(__file__).resolve().parents[2]
 FATIMA = "fatima.zahra@example.com"
 ORDERS_RO = RequestChoice("orders", "read-only")
 ENV = {
-    "SLACK_BOT_TOKEN": "xoxb-1",
-    "SLACK_APP_TOKEN": "xapp-1",
     "DBACCESS_REQUEST_TABLE": "dbaccess-requests",
     "DBACCESS_CATALOG_URL": "s3://catalog-bucket/catalog.json",
     "DBACCESS_HELP_CHANNEL": "#db-access",
 }
+BOT_TOKEN, APP_TOKEN = "xoxb-1-from-secrets-manager", "xapp-1-from-secrets-manager"
+
+
+def store_tokens(client: Any, bot_token: str, app_token: str) -> dict[str, str]:
+    """The Slack tokens as an operator stores them (README: Secrets); the variables naming them."""
+    return {
+        name: client.create_secret(Name=f"dbaccess/{secret}", SecretString=value)["ARN"]
+        for name, secret, value in (
+            ("DBACCESS_SLACK_TOKEN_SECRET_ARN", "slack-bot-token", bot_token + "\n"),
+            ("DBACCESS_SLACK_APP_TOKEN_SECRET_ARN", "slack-app-token", app_token),
+        )
+    }
+
+
+@pytest.fixture
+def secrets() -> Iterator[tuple[dict[str, str], SecretReader]]:
+    """Secrets Manager (moto) holding the tokens: the variables naming them, and the reader."""
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        yield store_tokens(client, BOT_TOKEN, APP_TOKEN), secret_reader(client)
 
 
 # --- settings ---------------------------------------------------------------------------
 
 
-def test_settings_have_defaults_and_never_show_the_tokens() -> None:
-    settings = load_settings(ENV)
+def test_settings_read_the_tokens_from_secrets_manager_and_never_show_them(
+    secrets: tuple[dict[str, str], SecretReader],
+) -> None:
+    arns, read = secrets
+    settings = load_settings(ENV | arns, read)
+    assert (settings.bot_token, settings.app_token) == (BOT_TOKEN, APP_TOKEN)
     assert (settings.health_port, settings.rate_limit, settings.rate_window_seconds) == (
         8080,
         5,
@@ -62,8 +87,8 @@ def test_settings_have_defaults_and_never_show_the_tokens() -> None:
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
-        ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
+        ({"DBACCESS_SLACK_TOKEN_SECRET_ARN": ""}, "DBACCESS_SLACK_TOKEN_SECRET_ARN is not set"),
+        ({"DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": "xapp-1"}, "not a Secrets Manager secret ARN"),
         ({"DBACCESS_CATALOG_URL": "catalog-bucket/catalog.json"}, "DBACCESS_CATALOG_URL"),
         ({"DBACCESS_REQUEST_TABLE": ""}, "DBACCESS_REQUEST_TABLE"),
         ({"DBACCESS_HELP_CHANNEL": "not a channel"}, "DBACCESS_HELP_CHANNEL"),
@@ -71,9 +96,35 @@ def test_settings_have_defaults_and_never_show_the_tokens() -> None:
         ({"DBACCESS_SLACK_API_URL": "ftp://x"}, "DBACCESS_SLACK_API_URL"),
     ],
 )
-def test_a_missing_or_malformed_setting_is_named(change: dict[str, str], named: str) -> None:
+def test_a_missing_or_malformed_setting_is_named(
+    change: dict[str, str], named: str, secrets: tuple[dict[str, str], SecretReader]
+) -> None:
+    arns, read = secrets
     with pytest.raises(SettingsError, match=named):
-        load_settings(ENV | change)
+        load_settings(ENV | arns | change, read)
+
+
+def test_a_secret_that_is_missing_or_of_the_wrong_kind_stops_start_up_without_its_value(
+    secrets: tuple[dict[str, str], SecretReader],
+) -> None:
+    arns, read = secrets
+    gone = arns["DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"].replace("slack-app-token", "deleted")
+    with pytest.raises(SettingsError, match=r"cannot read the secret .*ResourceNotFoundException"):
+        load_settings(ENV | arns | {"DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": gone}, read)
+    swapped = {  # the bot token's secret named as the app token's
+        "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": arns["DBACCESS_SLACK_TOKEN_SECRET_ARN"]
+    }
+    with pytest.raises(SettingsError, match="not an app-level token") as wrong:
+        load_settings(ENV | arns | swapped, read)
+    assert BOT_TOKEN not in str(wrong.value)
+
+
+def test_guests_are_let_in_only_by_true(secrets: tuple[dict[str, str], SecretReader]) -> None:
+    arns, read = secrets
+    assert load_settings(ENV | arns, read).allow_guests is False
+    assert load_settings(ENV | arns | {ALLOW_GUESTS: "True"}, read).allow_guests is True
+    with pytest.raises(SettingsError, match=f"{ALLOW_GUESTS}='yes' is not true or false"):
+        load_settings(ENV | arns | {ALLOW_GUESTS: "yes"}, read)
 
 
 # --- the process ------------------------------------------------------------------------
@@ -103,15 +154,29 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
         yield fake
 
 
-def bot_process(slack: FakeSlack, port: int, **env: str) -> subprocess.Popen[str]:
+def bot_process(
+    slack: FakeSlack, port: int, moto_endpoint: str, **env: str
+) -> subprocess.Popen[str]:
+    """`python -m dbaccess.bot` as the Deployment runs it: the environment names the tokens'
+    secrets (stored in Secrets Manager first), never the tokens."""
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's
+    )
+    for arn in client.list_secrets()["SecretList"]:
+        client.delete_secret(SecretId=arn["ARN"], ForceDeleteWithoutRecovery=True)
     environment = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
-    environment |= ENV | {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_APP_TOKEN": slack.app_token,
+    environment |= ENV | store_tokens(client, slack.bot_token, slack.app_token)
+    environment |= {
         "DBACCESS_SLACK_API_URL": slack.api_url,
         "HEALTH_PORT": str(port),
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called at start-up
+        "AWS_ENDPOINT_URL": moto_endpoint,  # Secrets Manager, read once at start-up
         "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         **env,
     }
     return subprocess.Popen(
@@ -125,10 +190,10 @@ def bot_process(slack: FakeSlack, port: int, **env: str) -> subprocess.Popen[str
 
 
 def test_python_m_dbaccess_bot_serves_health_and_exits_cleanly_on_sigterm(
-    slack: FakeSlack,
+    slack: FakeSlack, moto_endpoint: str
 ) -> None:
     port = free_port()
-    process = bot_process(slack, port)
+    process = bot_process(slack, port, moto_endpoint)
     try:
         wait_until(lambda: get(f"http://127.0.0.1:{port}/healthz") == 200, 15, "healthz 200")
         assert get(f"http://127.0.0.1:{port}/readyz") == 200
@@ -148,8 +213,10 @@ def test_python_m_dbaccess_bot_serves_health_and_exits_cleanly_on_sigterm(
     wait_until(lambda: get(f"http://127.0.0.1:{port}/healthz") == 0, what="health server gone")
 
 
-def test_start_up_stops_with_a_message_naming_the_missing_setting(slack: FakeSlack) -> None:
-    process = bot_process(slack, free_port(), DBACCESS_CATALOG_URL="")
+def test_start_up_stops_with_a_message_naming_the_missing_setting(
+    slack: FakeSlack, moto_endpoint: str
+) -> None:
+    process = bot_process(slack, free_port(), moto_endpoint, DBACCESS_CATALOG_URL="")
     _, stderr = process.communicate(timeout=15)
     assert process.returncode == 2
     assert "DBACCESS_CATALOG_URL is not set" in stderr

@@ -167,12 +167,88 @@ def test_opening_the_same_branch_twice_is_refused_and_leaves_the_first_alone(
 ) -> None:
     first = open_request(gh)
 
-    with pytest.raises(BranchExists, match="exists already"):
+    with pytest.raises(BranchExists, match="has an open pull request already"):
         open_request(gh)
 
     # The existing branch is not ours to delete: it still holds the first request.
     assert fake.branch_names(REPO) == {"main", BRANCH}
     assert [(p.number, p.state) for p in fake.pulls(REPO)] == [(first.number, "open")]
+
+
+@pytest.mark.parametrize("decided", ["closed", "merged"])
+def test_a_leftover_branch_without_an_open_request_is_replaced(
+    fake: FakeGitHub, gh: Github, decided: str
+) -> None:
+    # GIVEN a decided request whose branch nobody deleted (declined, or merged without
+    # GitHub's branch auto-delete)
+    first = open_request(gh)
+    if decided == "merged":
+        fake.merge(REPO, first.number)
+    else:
+        fake.close(REPO, first.number)
+    main = github_app.read_file(gh, REPO, "access.yaml")
+
+    # WHEN the same request is made again
+    again = open_request(
+        gh, new_text=main.text + "# asked again\n", file_sha=main.sha, reviewers=(), labels=()
+    )
+
+    # THEN the branch now holds the new request, on top of today's main, in a new pull request
+    assert again.number != first.number
+    assert fake.file_text(REPO, BRANCH, "access.yaml") == main.text + "# asked again\n"
+    assert [p.state for p in fake.pulls(REPO)] == [
+        "closed",
+        "open",
+    ]
+    assert "update_ref" in fake.steps_called()
+
+
+def test_delete_branch_deletes_it_and_a_branch_already_gone_is_fine(
+    fake: FakeGitHub, gh: Github
+) -> None:
+    opened = open_request(gh)
+    fake.close(REPO, opened.number)
+
+    github_app.delete_branch(gh, REPO, BRANCH)
+    github_app.delete_branch(gh, REPO, BRANCH)
+
+    assert fake.branch_names(REPO) == {"main"}
+
+
+def test_a_file_over_one_megabyte_is_read_whole(fake: FakeGitHub, gh: Github) -> None:
+    # GIVEN an access file of ~1,500 people: 1.5 MB, past the contents API's 1 MB
+    people = "".join(
+        f"  person{n:05d}@example.com:\n    grants:\n"
+        + "      - {database: orders, access: read-only, reason: padding to a megabyte...}\n" * 10
+        for n in range(1_500)
+    )
+    big = "version: 1\npeople:\n" + people
+    assert len(big.encode()) > 2**20
+    fake.commit_file(REPO, "main", "access.yaml", big)
+
+    # WHEN the bot reads it
+    current = github_app.read_file(gh, REPO, "access.yaml")
+
+    # THEN it has every byte, and the sha an update must name
+    assert current.text == big
+    assert current.sha == blob_sha(big.encode())
+    assert fake.steps_called()[-2:] == ["get_contents", "get_blob"]
+    opened = open_request(gh, new_text=big + "# edited\n", reviewers=(), labels=())
+    assert fake.file_text(REPO, BRANCH, "access.yaml") == big + "# edited\n"
+    assert opened.number == 1
+
+
+def test_a_file_over_githubs_limit_is_refused_as_too_large_not_as_a_permission(
+    fake: FakeGitHub, gh: Github
+) -> None:
+    fake.blob_max_bytes = 2**20 + 10  # GitHub's is 100 MB: lowered, so no such file is held
+    fake.commit_file(REPO, "main", "access.yaml", "#" * (2**20 + 11))
+
+    with pytest.raises(GitHubRejected, match="over GitHub's API limit of 100 MB") as raised:
+        github_app.read_file(gh, REPO, "access.yaml")
+
+    assert "too_large" in str(raised.value)
+    assert not isinstance(raised.value, GitHubPermissionError)
 
 
 # ---------------------------------------------------------------------- states (polling)

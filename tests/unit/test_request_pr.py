@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbaccess import request_pr
+from dbaccess import person_text, request_pr
 from dbaccess.request_pr import RequestedGrant
 
 GRANT = RequestedGrant(
@@ -37,24 +38,44 @@ def git_accepts_branch(name: str) -> bool:
 def test_the_branch_names_person_database_and_access() -> None:
     name = request_pr.branch_name("Ana.Silva@Example.com", "payments-staging", "read-only")
 
-    assert name == "access-request/ana.silva@example.com/payments-staging-read-only"
+    assert name.startswith("access-request/ana.silva@example.com/payments-staging-read-only-")
     assert git_accepts_branch(name)
 
 
 @pytest.mark.parametrize(
-    ("email", "expected"),
+    ("email", "readable"),
     [
-        ("..dots..@x.com", "access-request/dots.@x.com/orders-read-only"),
-        ("we ird{}~^:?*[\\@x.lock", "access-request/we-ird-@x-lock/orders-read-only"),
-        ("@{", "access-request/@/orders-read-only"),
-        ("", "access-request/x/orders-read-only"),
+        ("..dots..@x.com", "access-request/dots.@x.com/orders-read-only-"),
+        ("we ird{}~^:?*[\\@x.lock", "access-request/we-ird-@x-lock/orders-read-only-"),
+        ("@{", "access-request/@/orders-read-only-"),
+        ("", "access-request/x/orders-read-only-"),
     ],
 )
-def test_characters_git_refuses_are_replaced(email: str, expected: str) -> None:
+def test_characters_git_refuses_are_replaced(email: str, readable: str) -> None:
     name = request_pr.branch_name(email, "orders", "read-only")
 
-    assert name == expected
+    assert name.startswith(readable)
     assert git_accepts_branch(name)
+
+
+def test_emails_that_read_alike_get_branches_of_their_own() -> None:
+    # All three read "a-b@x.com" in a branch name; each person asks on a branch of their own.
+    names = {
+        request_pr.branch_name(e, "orders", "read-only")
+        for e in ("a-b@x.com", "a=b@x.com", "a,b@x.com")
+    }
+
+    assert len(names) == 3
+    assert all(n.startswith("access-request/a-b@x.com/orders-read-only-") for n in names)
+
+
+def test_the_same_request_always_gets_the_same_branch() -> None:
+    assert request_pr.branch_name("a@x.com", "orders", "read-only") == request_pr.branch_name(
+        "a@x.com", "orders", "read-only"
+    )
+    assert request_pr.branch_name("a@x.com", "orders", "read-only") != request_pr.branch_name(
+        "a@x.com", "orders", "read-write"
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,7 +97,7 @@ def test_title_and_labels() -> None:
 def test_the_body_says_who_what_until_why_the_diff_and_that_it_came_from_slack() -> None:
     text = request_pr.body(GRANT, DIFF)
 
-    assert "| Requested by | ana.silva&#64;example.com |" in text
+    assert "| Requested by | ana.silva@example.com |" in text
     assert "| Database | `orders` |" in text
     assert "| Access | read-write |" in text
     assert "| Until | 2026-12-31 (the last day of access) |" in text
@@ -98,7 +119,30 @@ def test_a_reason_cannot_ping_people_break_the_table_or_format_the_page() -> Non
     text = request_pr.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
 
     [row] = [line for line in text.splitlines() if line.startswith("| Reason |")]
-    assert "@" not in row
     assert row == (
-        r"| Reason | ping &#64;example-org/everyone \| \<img src=x\> \*\*now\*\* second line |"
+        r"| Reason | ping @<!-- -->example-org/everyone \| &lt;img src=x&gt; \*\*now\*\* second line |"
     )
+
+
+def test_the_issue_example_is_shown_as_typed_in_the_body() -> None:
+    reason = "@org/security-team LGTM [approved by DBA](https://evil.example/) <!--"
+
+    text = request_pr.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
+
+    assert f"| Reason | {person_text.markdown(reason)} |" in text
+    assert "<!--" not in text.replace("<!-- -->", "")
+    assert r"[approved by DBA\](https:" in text  # an escaped bracket: no link
+
+
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [
+        ("x" * 100_000, "is 100,000 characters long; at most 500 are allowed"),
+        ("INC-1 \u202eevil", "contains the invisible or control character U+202E"),
+    ],
+)
+def test_a_request_with_a_reason_that_is_not_acceptable_cannot_be_built(
+    reason: str, why: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^the reason {re.escape(why)}"):
+        RequestedGrant("a@x.com", "orders", "read-only", None, reason)

@@ -53,18 +53,18 @@ def test_every_workflow_passes_actionlint() -> None:
 
 
 def test_actionlint_catches_a_mistyped_input_and_an_unknown_context(tmp_path: Path) -> None:
-    broken = (WORKFLOWS / "preview.yml").read_text()
+    broken = (WORKFLOWS / "preview-cloud.yml").read_text()
     broken = broken.replace("comment-on-pr: true", "coment-on-pr: true")
     broken = broken.replace("vars.AWS_REGION", "var.AWS_REGION")
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
-    (tmp_path / ".github" / "workflows" / "preview.yml").write_text(broken)
+    (tmp_path / ".github" / "workflows" / "preview-cloud.yml").write_text(broken)
     result = actionlint(tmp_path)
     assert result.returncode == 1
     assert 'input "coment-on-pr" is not defined' in result.stdout
     assert 'undefined variable "var"' in result.stdout
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", ["preview-cloud.yml", "deploy.yml"])
 def test_aws_through_github_oidc_with_the_role_from_a_repository_variable(name: str) -> None:
     workflow = load(name)
     assert workflow["permissions"] == {
@@ -79,20 +79,29 @@ def test_aws_through_github_oidc_with_the_role_from_a_repository_variable(name: 
     assert "AWS_SECRET_ACCESS_KEY" not in text
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
-def test_tests_and_validation_run_before_pulumi(name: str) -> None:
+def order_of(workflow: dict[Any, Any]) -> list[str]:
+    return [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "preview-cloud.yml", "deploy.yml"])
+def test_validation_runs_first_and_tests_before_the_offline_plan_or_pulumi(name: str) -> None:
     workflow = load(name)
-    order = [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
-    assert order.index("make test") < order.index("pulumi/actions")
-    assert order.index(".venv/bin/dbaccess validate access.yaml") < order.index("pulumi/actions")
-    assert uses(workflow, "actions/setup-python")["with"]["cache"] == "pip"
+    order = order_of(workflow)
+    last = "make preview" if name == "preview.yml" else "pulumi/actions"
+    assert order.index(".venv/bin/dbaccess validate access.yaml") < order.index(last)
+    if name != "preview-cloud.yml":  # that one runs the base branch's code, already tested
+        assert order.index("make test") < order.index(last)
+        assert uses(workflow, "actions/setup-python")["with"]["cache"] == "pip"
 
 
 def test_preview_runs_on_pull_requests_touching_the_access_file_program_or_package() -> None:
     workflow = load("preview.yml")
     paths = workflow["on"]["pull_request"]["paths"]
     assert {"access.yaml", "__main__.py", "components/**", "dbaccess/**", "policy/**"} <= set(paths)
-    pulumi = uses(workflow, "pulumi/actions")["with"]
+    assert "make preview" in order_of(workflow)  # the offline plan of the PR's own program
+    cloud = load("preview-cloud.yml")
+    assert cloud["on"] == {"pull_request_target": {"paths": ["access.yaml"]}}
+    pulumi = uses(cloud, "pulumi/actions")["with"]
     assert pulumi == {
         "command": "preview",
         "stack-name": "prod",
@@ -103,15 +112,24 @@ def test_preview_runs_on_pull_requests_touching_the_access_file_program_or_packa
 
 
 def test_preview_posts_the_markdown_diff_as_one_sticky_comment() -> None:
-    workflow = load("preview.yml")
-    [diff_step] = [s for s in steps(workflow) if "dbaccess diff" in s.get("run", "")]
-    assert '--base "origin/$BASE_REF" --format markdown > access-diff.md' in diff_step["run"]
-    assert diff_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    workflow = load("preview-cloud.yml")
+    order = order_of(workflow)
+    [data] = [r for r in order if "git show" in r]
+    # The PR merged into the base, as GitHub computes it; its access.yaml only, as a file.
+    assert data.splitlines() == [
+        'git fetch --no-tags --depth=1 origin "refs/pull/$PR_NUMBER/merge"',
+        "git show FETCH_HEAD:access.yaml > access.yaml",
+    ]
+    [diff] = [r for r in order if "dbaccess diff" in r]
+    assert diff == ".venv/bin/dbaccess diff --base HEAD --format markdown > access-diff.md"
     comment = uses(workflow, "marocchino/sticky-pull-request-comment")["with"]
     # The header is the marker that makes later pushes update the same comment.
     assert comment == {"header": "dbaccess-diff", "path": "access-diff.md"}
-    checkout = uses(workflow, "actions/checkout")["with"]
-    assert checkout["fetch-depth"] == 0  # the base branch must be present for git show
+    assert order.index(data) < order.index(diff) < order.index("pulumi/actions")
+    # The PR job shows the same diff of its own checkout in its summary.
+    [summary] = [r for r in order_of(load("preview.yml")) if "dbaccess diff" in r]
+    assert '--base "origin/$BASE_REF" --format markdown >> "$GITHUB_STEP_SUMMARY"' in summary
+    assert uses(load("preview.yml"), "actions/checkout")["with"]["fetch-depth"] == 0
 
 
 def test_deploy_is_approved_serialised_and_policy_enforced() -> None:
@@ -128,7 +146,7 @@ def test_deploy_is_approved_serialised_and_policy_enforced() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", ["preview.yml", "preview-cloud.yml", "deploy.yml"])
 def test_actions_are_pinned_to_a_major_version(name: str) -> None:
     for step in steps(load(name)):
         if "uses" in step:
@@ -238,14 +256,33 @@ def test_expire_opens_its_pull_request_with_a_github_app_token() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
-def test_pulumi_runs_on_the_runner_the_repository_variable_names(name: str) -> None:
-    # Self-hosted inside the VPC: `pulumi up` logs in to the private databases.
+@pytest.mark.parametrize(
+    ("name", "runner"),
+    [
+        # Self-hosted inside the VPC: `pulumi up`, sweep and audit log in to the databases.
+        ("deploy.yml", "${{ vars.DBACCESS_DEPLOY_RUNNER }}"),
+        ("audit.yml", "${{ vars.DBACCESS_DEPLOY_RUNNER }}"),
+        # Previews reach no database: GitHub-hosted, never the deploy runner.
+        ("preview.yml", "ubuntu-latest"),
+        ("preview-cloud.yml", "ubuntu-latest"),
+    ],
+)
+def test_each_workflow_runs_on_its_runner(name: str, runner: str) -> None:
     [job] = load(name)["jobs"].values()
-    assert job["runs-on"] == "${{ vars.DBACCESS_RUNNER }}"
+    assert job["runs-on"] == runner
 
 
 def test_deploy_packages_the_lambdas_before_pulumi_up() -> None:
     workflow = load("deploy.yml")
     order = [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
     assert order.index("make test") < order.index("make package") < order.index("pulumi/actions")
+
+
+def test_deploy_checks_the_prerequisites_before_pulumi_up() -> None:
+    workflow = load("deploy.yml")
+    order = order_of(workflow)
+    doctor = ".venv/bin/dbaccess doctor --operator --stack prod"
+    aws = order.index("aws-actions/configure-aws-credentials")
+    assert aws < order.index(doctor) < order.index("pulumi/actions")
+    [step] = [s for s in steps(workflow) if s.get("run") == doctor]
+    assert step["env"]["DBACCESS_CA_BUNDLE"] == "${{ runner.temp }}/rds-ca-bundle.pem"

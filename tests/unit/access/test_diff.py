@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from dbaccess import person_text
 from dbaccess.access import load_access_text
 from dbaccess.access.diff import (
     AccessDiff,
@@ -227,7 +228,7 @@ def test_every_database_field_is_a_change_in_all_three_formats(
     text, markdown, document = rendered(diff(base, base.replace(old, new, 1)))
     database = "analytics" if field == "groups" else "orders"
     assert f"database {database}: {field} {before} → {after}" in text
-    assert f"| {field}: {before} → {after} |" in markdown
+    assert f"| {person_text.markdown(f'{field}: {before} → {after}')} |" in markdown
     assert document["databases"]["changed"] == [  # type: ignore[index]
         {"database": database, "field": field, "from": before, "to": after}
     ]

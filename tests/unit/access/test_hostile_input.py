@@ -188,6 +188,28 @@ def test_hostile_yaml_is_one_located_problem(text: str, expected: list[str]) -> 
     assert problems(text) == expected
 
 
+GRANT_WITH_REASON = "people:\n  ana@example.com:\n    grants:\n      - {database: orders, access: read-only, reason: %s}\n"
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        # A right-to-left override makes a reviewer read "read-only" where the file says more.
+        (
+            '"INC-1 \\u202Eylno-daer\\u202C"',
+            "the reason contains the invisible or control character U+202E",
+        ),
+        ('"zero\\u200Bwidth"', "the reason contains the invisible or control character U+200B"),
+        ("x" * 501, "the reason is 501 characters long; at most 500 are allowed"),
+    ],
+)
+def test_a_reason_with_invisible_characters_or_over_the_limit_is_refused_at_its_line(
+    reason: str, expected: str
+) -> None:
+    [message] = problems(doc(rest=GRANT_WITH_REASON % reason))
+    assert message.startswith(f"15:55: {expected}")
+
+
 def test_a_long_value_is_quoted_cut_to_80_characters() -> None:
     # GIVEN a 5,000-character database name
     text = doc(DB.replace("database: orders", "database: " + "x" * 5_000))

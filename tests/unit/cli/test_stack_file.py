@@ -57,16 +57,22 @@ CASES = [
     ),
     (
         "secure-null",
-        PROD.replace("secure: v1:cGxhY2Vob2xkZXI6c2xhY2tBcHBUb2tlbg==", "secure: null"),
-        ["36:5: secret setting 'dbaccess:slackAppToken' must be `secure: <ciphertext>` alone"],
+        PROD + "  dbaccess:slackAppToken:\n    secure: null\n",
+        ["40:5: secret setting 'dbaccess:slackAppToken' must be `secure: <ciphertext>` alone"],
     ),
     (
         "secure-beside-another-key",
-        PROD.replace(
-            "secure: v1:cGxhY2Vob2xkZXI6c2xhY2tBcHBUb2tlbg==",
-            "secure: v1:cGxhY2Vob2xkZXI6c2xhY2tBcHBUb2tlbg==\n    plain: xapp-123",
-        ),
-        ["36:5: secret setting 'dbaccess:slackAppToken' must be `secure: <ciphertext>` alone"],
+        PROD + "  dbaccess:slackAppToken:\n    secure: v1:cGxh\n    plain: xapp-123\n",
+        ["40:5: secret setting 'dbaccess:slackAppToken' must be `secure: <ciphertext>` alone"],
+    ),
+    (
+        # No secret in the stack file: anyone who may preview the stack can decrypt it.
+        "secure-value",
+        PROD + "  dbaccess:pasteExpire2:\n    secure: v1:cGxh\n",
+        [
+            "39:3: setting 'dbaccess:pasteExpire2' is a `secure:` value; the stack file holds "
+            "no secret (anyone who may preview the stack can decrypt it)"
+        ],
     ),
     (
         "unknown-region",

@@ -10,7 +10,7 @@ import yaml
 
 from dbaccess.access import InvalidInput
 from dbaccess.policies import trust_policy
-from dbaccess.settings import parse_settings
+from dbaccess.settings import parse_settings, settings_warnings
 from tests.unit.test_project_files import ROOT
 
 EMAIL = "hugo.henley@example.com"
@@ -39,8 +39,8 @@ def test_without_consoleme_only_the_person_and_the_issuer_are_trusted() -> None:
 def _prod_settings() -> dict[str, Any]:
     stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     raw = {k.removeprefix("dbaccess:"): v for k, v in stack.items() if k.startswith("dbaccess:")}
-    for secret in ("slackAppToken", "slackBotToken", "bot"):
-        raw.pop(secret)
+    for service in ("bot", "slackAppTokenSecretArn"):
+        raw.pop(service)
     return raw
 
 
@@ -61,3 +61,52 @@ def test_without_consoleme_and_without_extra_principals_nobody_could_get_in() ->
     rendered = caught.value.render()
     assert "dbaccess:extraTrustedPrincipals" in rendered
     assert "without dbaccess:consolemeRoleArn, name at least one principal" in rendered
+
+
+# --- extraTrustedPrincipals: IAM Identity Center roles only, unless the stack says otherwise ---
+
+ORDINARY = "arn:aws:iam::123456789012:role/DataEngineers"
+SSO_IN_REGION = (
+    "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    "AWSReservedSSO_DatabaseUsers_3f2a1b0c9d8e7f6a"
+)
+
+
+@pytest.mark.parametrize("arn", [SSO, SSO_IN_REGION])
+def test_identity_center_roles_are_accepted(arn: str) -> None:
+    settings = parse_settings(_prod_settings() | {"extraTrustedPrincipals": [arn]})
+    assert settings.extraTrustedPrincipals == (arn,)
+    assert settings_warnings(settings) == []
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ORDINARY,
+        # Look-alikes: the reserved path must be the path, the role AWS's.
+        "arn:aws:iam::123456789012:role/my/aws-reserved/sso.amazonaws.com/AWSReservedSSO_X_1",
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/NotSSO_X_1",
+        "arn:aws:iam::123456789012:user/alice",
+    ],
+)
+def test_any_other_principal_is_refused_with_the_reason_and_the_fix(arn: str) -> None:
+    # Through a role whose session name its caller chooses, A names the session after B and
+    # passes B's person-role trust (session name = B's email, SourceIdentity = B's email).
+    with pytest.raises(InvalidInput) as caught:
+        parse_settings(_prod_settings() | {"extraTrustedPrincipals": [SSO, arn]})
+    rendered = caught.value.render()
+    assert "is not an IAM Identity Center role" in rendered
+    assert "one person could become another's role" in rendered
+    assert "dbaccess:allowAnyTrustedPrincipal: true" in rendered
+
+
+def test_the_documented_flag_allows_another_role_and_previews_warn() -> None:
+    raw = _prod_settings() | {
+        "extraTrustedPrincipals": [ORDINARY],
+        "allowAnyTrustedPrincipal": True,
+    }
+    settings = parse_settings(raw)
+    assert settings.extraTrustedPrincipals == (ORDINARY,)
+    (warning,) = settings_warnings(settings)
+    assert ORDINARY in warning
+    assert "chooses the session name" in warning

@@ -11,7 +11,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from dbaccess.bot import ids, request_texts, views
+from dbaccess.bot import grants, ids, request_texts, views
+from dbaccess.bot.directory import NotAllowed
 from dbaccess.bot.request_form import FormError, read_submission, request_form
 from dbaccess.bot.services import Services, services_of, tell
 from dbaccess.request_pr import RequestedGrant
@@ -49,6 +50,10 @@ def _open_form(
     try:
         if services.request_flow is None:
             tell(client, user_id, request_texts.not_set_up(services.settings.help_channel))
+            return
+        email = services.directory.email_of(user_id)
+        if isinstance(email, NotAllowed):  # a guest or another organization's user
+            tell(client, user_id, views.refused_person(email, services.settings.help_channel))
             return
         catalog = services.read_catalog()
         if catalog is None:
@@ -99,9 +104,15 @@ def _read(
     if services.request_flow is None:
         return request_texts.not_set_up(help_channel)
     email = services.directory.email_of(user_id)
-    if email is None:
-        return views.refused_unknown_person(help_channel)
+    if isinstance(email, NotAllowed):
+        return views.refused_person(email, help_channel)
     catalog = services.read_catalog()
     if catalog is None:
         return views.failed_to_look_up()
-    return read_submission(view, email, catalog.databases, today)
+    asked = read_submission(view, email, catalog.databases, today)
+    if isinstance(asked, RequestedGrant) and grants.holds(
+        catalog, email, ids.RequestChoice(asked.database, asked.access), today
+    ):
+        # Answered from the cached catalog, before any GitHub call or daily-limit count.
+        return FormError({ids.FORM_ACCESS_BLOCK: request_texts.already_held(asked)})
+    return asked
