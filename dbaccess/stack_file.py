@@ -59,7 +59,7 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
                     path,
                     f"secret setting '{shown(key)}' must be `secure: <ciphertext>` alone",
                     "the stack file holds no secret: store it in Secrets Manager and set its ARN "
-                    "(README: Secrets)",
+                    "(docs/how-to/rotate-secrets.md)",
                 )
             else:
                 result[key] = Secret()

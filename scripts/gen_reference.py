@@ -236,8 +236,9 @@ def settings_page() -> str:
         f"# Stack settings (`Pulumi.<stack>.yaml`)\n\n{GENERATED}\n",
         "Every `dbaccess:*` key, read once into `dbaccess.settings.Settings`; a bad or unknown "
         "key is reported at its line. `aws:region` (required) is the region of the stack's "
-        "own resources. Secrets are set with `pulumi config set --secret` and refused in "
-        "plain text.\n",
+        "own resources. The stack file holds no secret: the services' secrets live in "
+        "Secrets Manager, named by ARN ([where the secrets live](../how-to/rotate-secrets.md)), "
+        "and any `secure:` value is refused.\n",
         "## `dbaccess:*`\n\n" + model_table(settings.Settings, prefix="dbaccess:"),
     ]
     nested: list[tuple[str, type[BaseModel]]] = [
@@ -383,11 +384,24 @@ def _env_constants(module: types.ModuleType) -> dict[str, str]:
     return found
 
 
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 def _used(module: types.ModuleType, shared: dict[str, str]) -> list[str]:
-    """The shared names a service's settings module imports, and its own."""
+    """The variables a service's settings module reads: its own, and the shared ones it names
+    directly or through one of lambda_env's readers (`slack_api_url(env)`)."""
+    readers = {
+        node.name: _names_in(node)
+        for node in ast.parse(inspect.getsource(lambda_env)).body
+        if isinstance(node, ast.FunctionDef)
+    }
+    names = _names_in(ast.parse(inspect.getsource(module)))
+    for reader, inside in readers.items():
+        if reader in names:
+            names |= inside
     own = _env_constants(module)
-    imported = [v for k, v in shared.items() if hasattr(module, k)]
-    return sorted({*imported, *own.values()})
+    return sorted({*(v for k, v in shared.items() if k in names), *own.values()})
 
 
 def environment_page() -> str:
