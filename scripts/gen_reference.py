@@ -234,11 +234,21 @@ def settings_page() -> str:
 
     parts = [
         f"# Stack settings (`Pulumi.<stack>.yaml`)\n\n{GENERATED}\n",
-        "Every `dbaccess:*` key, read once into `dbaccess.settings.Settings`; a bad or unknown "
-        "key is reported at its line. `aws:region` (required) is the region of the stack's "
-        "own resources. The stack file holds no secret: the services' secrets live in "
-        "Secrets Manager, named by ARN ([where the secrets live](../how-to/rotate-secrets.md)), "
-        "and any `secure:` value is refused.\n",
+        "Every `dbaccess:*` key, declared with its description in `Pulumi.yaml` and read once, "
+        "by one function, into `dbaccess.settings.Settings`; a bad or unknown key is reported "
+        "at its line. The stack file is read like the access file (same reader and limits), "
+        "and any other shape than Pulumi's is reported at its line with exit code 2: a list at "
+        "the top, `config:` that is not a mapping, keys that are not text, dates or tagged "
+        "values inside a setting, `true` where a number belongs, account ids that are not 12 "
+        "ASCII digits, an `aws:region` botocore does not know (`aws:region`, required, is the "
+        "region of the stack's own resources and of lookups). The stack file holds no secret: "
+        "the services' secrets live in Secrets Manager, named by ARN "
+        "([where the secrets live](../how-to/rotate-secrets.md)), and any `secure:` value is "
+        "refused. Optional services are all or none: `privatebinUrl`, "
+        "`slackBotTokenSecretArn` and `network` turn on the issuer and the reaper; `bot` and "
+        "`slackAppTokenSecretArn` the bot (it needs the issuer); `github` and "
+        "`githubAppPrivateKeySecretArn` Slack requests (they need the bot). Without any of "
+        "them the stack is a CLI-only pilot.\n",
         "## `dbaccess:*`\n\n" + model_table(settings.Settings, prefix="dbaccess:"),
     ]
     nested: list[tuple[str, type[BaseModel]]] = [
