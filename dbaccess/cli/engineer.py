@@ -499,19 +499,19 @@ CaOpt = Annotated[
 ]
 
 
-def _say(verbose: bool) -> Say:
+def verbose_say(verbose: bool) -> Say:
     def say(message: str) -> None:
         print(f"dbaccess: {message}", file=sys.stderr)
 
     return say if verbose else quiet
 
 
-def _fail(exc: EngineerError) -> NoReturn:
+def fail(exc: EngineerError) -> NoReturn:
     print(exc.render(), file=sys.stderr)
     raise typer.Exit(exc.exit_code)
 
 
-def _today() -> dt.date:
+def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
@@ -532,12 +532,12 @@ def list_databases(
         DATABASE  ACCESS     ENGINE    HOST                                         EXPIRES
         orders    read-only  postgres  orders-prod.c9akciq32.eu-west-1.rds…:5432    never
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
     except EngineerError as exc:
-        _fail(exc)
-    rows = list_rows(ctx.catalog, ctx.email, _today())
+        fail(exc)
+    rows = list_rows(ctx.catalog, ctx.email, utc_today())
     if fmt is ListFormat.json:
         print(json.dumps({"email": ctx.email, "databases": rows}, indent=2))
     elif rows:
@@ -586,19 +586,19 @@ def token(
             --ssl-mode=VERIFY_IDENTITY --ssl-ca="$MYSQL_SSL_CA" --enable-cleartext-plugin \\
             "$MYSQL_DATABASE"
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
-        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
+        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, utc_today(), say)
     except EngineerError as exc:
-        _fail(exc)
+        fail(exc)
     bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ, cred.engine)
     if not bundle.is_file():
         print(f"warning: {missing_ca_bundle(bundle, cred.engine).render()}", file=sys.stderr)
     try:
         print(format_credential(cred, fmt, bundle))
     except EngineerError as exc:
-        _fail(exc)
+        fail(exc)
     print(
         f"# {cred.user}@{database}: valid until {cred.expires_at:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
@@ -637,12 +637,12 @@ def connect(
     \b
         $ creds=$(dbaccess token orders) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
         level = Level.rw if rw else Level.ro
         # The name and the grant first: a typo is answered before anything about the machine.
-        db, _ = select_grant(ctx.catalog, ctx.email, database, level, _today())
+        db, _ = select_grant(ctx.catalog, ctx.email, database, level, utc_today())
         bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ, db.engine)
         if not bundle.is_file():
             raise missing_ca_bundle(bundle, db.engine)
@@ -653,9 +653,9 @@ def connect(
             raise EngineerError(
                 "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
             )
-        cred = make_credential(ctx, database, level, _today(), say)
+        cred = make_credential(ctx, database, level, utc_today(), say)
         if mysql:
             mysql_client.exec_mysql(cred, bundle, client_args or [], say)
         exec_psql(cred, bundle, client_args or [], say)
     except EngineerError as exc:
-        _fail(exc)
+        fail(exc)
