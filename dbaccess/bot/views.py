@@ -274,4 +274,4 @@ def failed_to_record(choice: RequestChoice) -> str:
 
 
 def failed_to_look_up() -> str:
-    return "Sorry, I couldn't read the access catalog just now. Please try again in a minute."
+    return "Sorry, I couldn't look up your access just now. Please try again in a minute."

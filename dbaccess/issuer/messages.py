@@ -119,7 +119,7 @@ def paste_text(
     )
 
 
-# --- MySQL / Aurora MySQL (issue 18) --------------------------------------------------------
+# --- MySQL / Aurora MySQL ------------------------------------------------------------------
 
 
 def mysql_command(credential: Credential) -> str:

@@ -242,3 +242,14 @@ def test_the_example_script_renders_any_person_of_any_access_file(tmp_path: Path
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: ")
     assert "Traceback" not in missing.stderr
+
+
+def test_what_an_analyst_reads_has_no_inner_workings() -> None:
+    inner = ("catalog", "access.yaml", "IAM", "pull request")
+    texts = [
+        views.failed_to_look_up(),
+        views.refused_unknown_person("#db-access"),
+        json.dumps(views.home_view_dict([], "#db-access", email="a@example.com")),
+    ]
+    for text in texts:
+        assert not [word for word in inner if word in text], text
