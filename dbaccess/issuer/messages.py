@@ -123,23 +123,25 @@ def paste_text(
 
 
 def mysql_command(credential: Credential) -> str:
-    """Oracle's mysql client; `--password` with no value makes it ask."""
-    args = client_args(credential, "global-bundle.pem", mariadb=False)
+    """Oracle's mysql client, TLS verified against the CA file saved in the current folder;
+    `--password` with no value makes it ask."""
+    args = client_args(credential, ca_bundles.RDS.file_name, mariadb=False)
     return shlex.join(["mysql", *args, "--password"])
 
 
 def _mysql_connect(credential: Credential) -> list[str]:
     return [
-        "Connect (mysql asks for the password; paste it):",
+        "mysql, in a terminal: save the CA file in the current folder once, then connect "
+        "(mysql asks for the password; paste it):",
+        f"curl -fsSLO {ca_bundles.RDS.url}",
         mysql_command(credential),
         "(MariaDB's client: --ssl --ssl-verify-server-cert instead of --ssl-mode and "
         "--enable-cleartext-plugin.)",
         "",
         "GUI clients (DBeaver, DataGrip): SSL on, verify the server certificate and host name "
-        "against the RDS CA bundle (sslMode=VERIFY_IDENTITY); allow clear-text authentication "
-        "(the password is an IAM token, sent only inside TLS); allowPublicKeyRetrieval off.",
-        "",
-        "--ssl-ca is the CA file above.",
+        f"against the CA file ({ca_bundles.RDS.file_name}; sslMode=VERIFY_IDENTITY); allow "
+        "clear-text authentication (the password travels only inside TLS); "
+        "allowPublicKeyRetrieval off.",
     ]
 
 
