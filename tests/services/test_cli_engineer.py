@@ -115,6 +115,17 @@ def published(aws: None) -> AccessPlan:
     return plan
 
 
+def create_analytics_cluster() -> None:
+    """The sample's Redshift cluster `analytics`, in moto."""
+    boto3.client("redshift", region_name=REGION).create_cluster(
+        ClusterIdentifier="analytics-dwh",
+        NodeType="ra3.xlplus",
+        MasterUsername="admin",
+        MasterUserPassword="Admin-passw0rd",
+        DBName="analytics",
+    )
+
+
 def person_role_env(email: str, role_name: str) -> dict[str, str]:
     """Credentials as weep/ConsoleMe hand them out: already the person's role, the session
     named after the person."""
@@ -507,13 +518,7 @@ def test_token_in_another_account_assumes_the_role_there(published: AccessPlan) 
 
 
 def test_redshift_credentials(published: AccessPlan) -> None:
-    boto3.client("redshift", region_name=REGION).create_cluster(
-        ClusterIdentifier="analytics-dwh",
-        NodeType="ra3.xlplus",
-        MasterUsername="admin",
-        MasterUserPassword="Admin-passw0rd",
-        DBName="analytics",
-    )
+    create_analytics_cluster()
     env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
 
     result = dbaccess("token", "analytics", "--format", "json", "--verbose", env=env)
@@ -790,13 +795,7 @@ def test_connect_answers_a_typo_before_the_missing_ca_bundle(home: Path) -> None
 
 
 def test_redshift_token_points_at_the_amazon_trust_bundle(published: AccessPlan) -> None:
-    boto3.client("redshift", region_name=REGION).create_cluster(
-        ClusterIdentifier="analytics-dwh",
-        NodeType="ra3.xlplus",
-        MasterUsername="admin",
-        MasterUserPassword="Admin-passw0rd",
-        DBName="analytics",
-    )
+    create_analytics_cluster()
     env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
 
     result = dbaccess("token", "analytics", env=env)
@@ -863,13 +862,7 @@ def test_database_names_complete_from_the_cached_catalog(published: AccessPlan) 
 
 
 def test_a_valid_credential_is_reused_not_made_again(published: AccessPlan, home: Path) -> None:
-    boto3.client("redshift", region_name=REGION).create_cluster(
-        ClusterIdentifier="analytics-dwh",
-        NodeType="ra3.xlplus",
-        MasterUsername="admin",
-        MasterUserPassword="Admin-passw0rd",
-        DBName="analytics",
-    )
+    create_analytics_cluster()
     env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
 
     first = json.loads(dbaccess("token", "analytics", "--format", "json", env=env).stdout)
