@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote, urlencode
 
+from dbaccess.cli.token_cache import MIN_LEFT
+
 GROUP: Final = "db-access"
-# pgAdmin asks again after this many seconds: before the 15-minute password runs out.
-PASSWORD_EXEC_SECONDS: Final = 600
+# pgAdmin runs the password command again after this many seconds: within the time any
+# password `dbaccess token` prints still has to live (a reused one has at least MIN_LEFT).
+PASSWORD_EXEC_SECONDS: Final = int(MIN_LEFT.total_seconds()) - 60
 
 
 @dataclass(frozen=True)
