@@ -129,8 +129,9 @@ def gui(
 
     The definition holds host, port, database, user, TLS verify-full and the CA file; never
     the password. DBeaver and DataGrip: the 15-minute password is printed on stderr, to paste
-    when the client asks. pgAdmin runs `dbaccess token … --format password` itself.
-    pgadmin and pg-service need no AWS (with --catalog and --email, nothing online at all).
+    when the client asks. pgAdmin runs `dbaccess token … --format password` itself
+    (dbaccess on its PATH). pgadmin and pg-service make no credential: with --catalog and
+    --email, they need no AWS.
 
     Example:
 
