@@ -397,7 +397,11 @@ def make_credential(
     ctx = ctx.signed_in(say)
     assert ctx.identity is not None
     assert ctx.base_session is not None
-    holder = f"{ctx.identity.email} {ctx.identity.role_arn}"
+    # Who made it, with which AWS login: after a new login (weep, SSO) a token signed with the
+    # old keys may die with them, so it is not reused.
+    base_keys = ctx.base_session.get_credentials()
+    login_key = base_keys.access_key if base_keys is not None else ""
+    holder = f"{ctx.identity.email} {ctx.identity.role_arn} {login_key}"
     if reuse and (
         kept := token_cache.load(cache_dir(), db, grant.login, holder, dt.datetime.now(dt.UTC))
     ):

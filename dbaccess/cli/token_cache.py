@@ -2,8 +2,9 @@
 IAM authentications per instance) and so that Redshift is not asked again every time.
 
 One file per login and endpoint under the user's cache directory (`$XDG_CACHE_HOME/dbaccess/
-credentials/`, 0600 in a 0700 directory). A file made for another person or role is ignored
-and replaced. The password never leaves this file except into the credential itself.
+credentials/`, 0600 in a 0700 directory). A file made by another holder (person, role, AWS
+login; kept as a digest) is ignored and replaced. The password never leaves this file except
+into the credential itself.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def _path(directory: Path, db: CatalogDatabase, login: str) -> Path:
     return directory / "credentials" / f"{hashlib.sha256(endpoint.encode()).hexdigest()[:24]}.json"
 
 
+def _digest(holder: str) -> str:
+    return hashlib.sha256(holder.encode()).hexdigest()
+
+
 def load(
     directory: Path, db: CatalogDatabase, login: str, holder: str, now: dt.datetime
 ) -> Credential | None:
@@ -44,7 +49,7 @@ def load(
             password=str(entry["password"]),
             expires_at=dt.datetime.fromisoformat(entry["expires_at"]),
         )
-        same_holder = entry["holder"] == holder and entry["login"] == login
+        same_holder = entry["holder"] == _digest(holder) and entry["login"] == login
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if not same_holder or cred.expires_at.tzinfo is None or cred.expires_at - now < MIN_LEFT:
@@ -56,7 +61,7 @@ def store(directory: Path, db: CatalogDatabase, login: str, holder: str, cred: C
     write_private(
         _path(directory, db, login),
         {
-            "holder": holder,
+            "holder": _digest(holder),
             "login": login,
             "user": cred.user,
             "password": cred.password,

@@ -875,3 +875,9 @@ def test_a_valid_credential_is_reused_not_made_again(published: AccessPlan, home
     (kept,) = (home / "cache" / "dbaccess" / "credentials").iterdir()
     assert kept.stat().st_mode & 0o777 == 0o600
     assert (kept.parent.stat().st_mode & 0o777) == 0o700
+    assert first["password"] not in dbaccess("list", "-v", env=env).stderr
+
+    # After a new AWS login (new keys), a password made with the old ones is not reused.
+    relogged = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
+    fresh = json.loads(dbaccess("token", "analytics", "--format", "json", env=relogged).stdout)
+    assert fresh["password"] != first["password"]
