@@ -44,6 +44,7 @@ from dbaccess.cli.engineer import (
     EmailOpt,
     Level,
     catalog_url,
+    complete_database,
     make_credential,
     missing_ca_bundle,
     no_catalog_location,
@@ -368,7 +369,8 @@ def doctor(
         str | None,
         typer.Argument(
             help="The database to try (default: your first current grant); with --operator, "
-            "the one to check (default: all)."
+            "the one to check (default: all).",
+            autocompletion=complete_database,
         ),
     ] = None,
     operator: Annotated[

@@ -859,6 +859,7 @@ def test_database_names_complete_from_the_cached_catalog(published: AccessPlan) 
     example = "dbaccess token --catalog example --email"
     assert complete(f"{example} {PRIYA} an") == ["analytics"]
     assert complete(f"{example} {FATIMA} an") == []
+    assert complete("dbaccess doctor ord") == ["orders"]
 
 
 def test_a_valid_credential_is_reused_not_made_again(published: AccessPlan, home: Path) -> None:
