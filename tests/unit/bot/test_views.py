@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.models.blocks import ActionsBlock
 
 from dbaccess.bot import ids, views
+from dbaccess.bot.directory import NotAllowed
 from dbaccess.bot.grants import DatabaseChoices, choices_for, holds
 from dbaccess.bot.views import home_view_dict
 from dbaccess.catalog import Catalog
@@ -248,7 +249,7 @@ def test_what_an_analyst_reads_has_no_inner_workings() -> None:
     inner = ("catalog", "access.yaml", "IAM", "pull request")
     texts = [
         views.failed_to_look_up(),
-        views.refused_unknown_person("#db-access"),
+        *(views.refused_person(why, "#db-access") for why in NotAllowed),
         json.dumps(views.home_view_dict([], "#db-access", email="a@example.com")),
     ]
     for text in texts:
