@@ -20,7 +20,10 @@ ACCESS_CONTACT: Final = "DBACCESS_ACCESS_CONTACT"
 SUPPORT_CONTACT: Final = "DBACCESS_SUPPORT_CONTACT"
 
 DEFAULT_SLACK_API_URL: Final = "https://slack.com/api/"
-DEFAULT_ACCESS_CONTACT: Final = "open a pull request on access.yaml, or ask in #db-access"
+# Said in denial DMs: analysts ask from Slack (the Home tab's button), never through git.
+DEFAULT_ACCESS_CONTACT: Final = (
+    "click *Request access* on the db-access app's Home tab in Slack, or ask in #db-access"
+)
 # Where to report that something failed on our side (not an access question).
 DEFAULT_SUPPORT_CONTACT: Final = "tell the team that runs db-access"
 

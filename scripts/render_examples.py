@@ -1,10 +1,11 @@
-"""Write examples/catalog.json and examples/people/<email>.json from the sample access.yaml.
+"""Write dbaccess/examples/catalog.json and people/<email>.json from the sample access.yaml.
 
     .venv/bin/python scripts/render_examples.py
 
 They are what the program publishes for the prod stack's settings, built by the real builders
-(dbaccess.catalog), so `dbaccess list --catalog examples/catalog.json` works from a fresh
-install without AWS. Resource ids are only known to AWS, so they are left out (null).
+(dbaccess.catalog). They ship with the package, so `dbaccess list --catalog example` works
+right after `pipx install`, without AWS. Resource ids are only known to AWS, so they are left
+out (null).
 tests/unit/test_examples.py regenerates them and fails when the files on disk differ.
 """
 
@@ -20,14 +21,14 @@ sys.path.insert(0, str(ROOT))
 from dbaccess import catalog  # noqa: E402
 from dbaccess.cli import preview_engine  # noqa: E402
 
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "dbaccess" / "examples"
 STACK = "prod"
 # A fixed day, so the examples change only when the sample or the builders do.
 TODAY = dt.date(2026, 11, 23)
 
 
 def render() -> dict[Path, str]:
-    """Each example file (relative to examples/) and its text."""
+    """Each example file (relative to dbaccess/examples/) and its text."""
     # The same reading of the stack as `dbaccess preview` (settings and access file together).
     config = preview_engine.load_stack_config(ROOT, STACK)
     deployment = preview_engine.validate_stack(ROOT, config, TODAY)
@@ -47,7 +48,7 @@ def main() -> None:
     for path, text in render().items():
         (EXAMPLES / path).parent.mkdir(parents=True, exist_ok=True)
         (EXAMPLES / path).write_text(text)
-        print(f"wrote examples/{path}")
+        print(f"wrote dbaccess/examples/{path}")
 
 
 if __name__ == "__main__":

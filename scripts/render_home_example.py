@@ -1,15 +1,19 @@
-"""Print the example of the bot's Home tab in docs/getting-started/analyst.md, built by the
-real builders.
+"""Print the Home tab any person of any access file would see, built by the real builders.
 
-    .venv/bin/python scripts/render_home_example.py            # Markdown for that page
+    .venv/bin/python scripts/render_home_example.py            # the example of docs/getting-started/analyst.md (Hugo)
     .venv/bin/python scripts/render_home_example.py --json     # the view as views.publish gets it
+    .venv/bin/python scripts/render_home_example.py --person new.starter@example.com
+    .venv/bin/python scripts/render_home_example.py --file other/access.yaml --person a@b.c \
+        --date 2027-01-15 --help-channel '#data-help'
 
-The example person is Hugo from the sample access.yaml, so the example cannot drift from the
-code or the sample: regenerate and paste when either changes.
+The default person is Hugo from the sample access.yaml, so the docs' example cannot drift
+from the code or the sample: regenerate and paste when either changes. A person without
+grants (or not in the file) gets the "no access" tab that names their email.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import sys
@@ -19,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dbaccess.access import load_access_file  # noqa: E402
+from dbaccess.access import InvalidInput, load_access_file  # noqa: E402
 from dbaccess.bot import views  # noqa: E402
 from dbaccess.bot.grants import choices_for  # noqa: E402
 from dbaccess.catalog import Catalog, build_catalog  # noqa: E402
@@ -52,11 +56,26 @@ def render(view: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> None:
-    plan = load_access_file(ROOT / "access.yaml", today=TODAY)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print a person's Home tab.")
+    parser.add_argument("--file", type=Path, default=ROOT / "access.yaml", help="access file")
+    parser.add_argument("--person", default=PERSON, help=f"their email (default {PERSON})")
+    parser.add_argument(
+        "--date", type=dt.date.fromisoformat, default=TODAY, help="the day (YYYY-MM-DD)"
+    )
+    parser.add_argument("--help-channel", default=HELP_CHANNEL, help="the bot's help channel")
+    parser.add_argument("--json", action="store_true", help="the Block Kit view as JSON")
+    args = parser.parse_args(argv)
+    try:
+        plan = load_access_file(args.file, today=args.date)
+    except InvalidInput as exc:
+        parser.exit(2, f"error: {exc.problems[0].message}\n")
     catalog = Catalog.from_document(build_catalog(plan, {}, {}))
-    view = views.home_view_dict(choices_for(catalog, PERSON, TODAY), HELP_CHANNEL)
-    if "--json" in sys.argv[1:]:
+    email = args.person.strip().lower()
+    view = views.home_view_dict(
+        choices_for(catalog, email, args.date), args.help_channel, email=email
+    )
+    if args.json:
         print(json.dumps(view, indent=2))
     else:
         print(render(view), end="")

@@ -90,8 +90,9 @@ def failed(help_channel: str) -> str:
 
 def approved(request: WatchedRequest) -> str:
     return (
-        f"Your request for {_what(request.database, request.access)} was approved — it will "
-        f"be live after the next deploy: {request.url}"
+        f"Your request for {_what(request.database, request.access)} was approved: "
+        f"{request.url}\nThe merge starts a deploy (the platform team approves it); your "
+        "access works once that deploy finishes, and I'll message you again when it has."
     )
 
 

@@ -80,7 +80,9 @@ class Services:
         elif (catalog := self.read_catalog()) is None:
             view = _text_view(views.failed_to_look_up())
         else:
-            view = views.home_view_dict(self.choices(catalog, email), help_channel, page)
+            view = views.home_view_dict(
+                self.choices(catalog, email), help_channel, page, email=email
+            )
         client.views_publish(user_id=user_id, view=view)
 
 

@@ -117,10 +117,12 @@ def choices_blocks(
     page: int = 0,
     page_size: int,
     pager: str,
+    email: str | None = None,
 ) -> list[Block]:
-    """The person's databases, one page of them, with buttons; or the no-access message."""
+    """The person's databases, one page of them, with buttons; or the no-access message
+    (naming `email`, the address their access was looked up by)."""
     if not databases:
-        return no_access_blocks(help_channel)
+        return no_access_blocks(help_channel, email)
     pages = page_count(len(databases), page_size)
     page = min(max(page, 0), pages - 1)
     shown = databases[page * page_size : (page + 1) * page_size]
@@ -147,7 +149,14 @@ def choices_blocks(
     return blocks
 
 
-def no_access_blocks(help_channel: str) -> list[Block]:
+def no_access_blocks(help_channel: str, email: str | None = None) -> list[Block]:
+    looked_up = (
+        f"I looked for your Slack email, *{escape(email)}*, and found no access for it. "
+        "If your access was given to another address, ask in "
+        f"{channel_link(help_channel)} to have it corrected.\n"
+        if email
+        else ""
+    )
     return [
         HeaderBlock(block_id=ids.HEADER_BLOCK, text="Your databases"),
         SectionBlock(
@@ -155,31 +164,51 @@ def no_access_blocks(help_channel: str) -> list[Block]:
             text=MarkdownTextObject(
                 text=(
                     "You have no database access through db-access yet.\n"
-                    f"To get some, ask in {channel_link(help_channel)}: access is granted "
-                    "in a reviewed change to `access.yaml`."
+                    f"{looked_up}"
+                    "To get some, click *Request access* on this app's Home tab, or ask in "
+                    f"{channel_link(help_channel)}; the database's owners review each request."
                 )
             ),
         ),
     ]
 
 
-def home_view(databases: Sequence[DatabaseChoices], help_channel: str, page: int = 0) -> View:
+def home_view(
+    databases: Sequence[DatabaseChoices],
+    help_channel: str,
+    page: int = 0,
+    *,
+    email: str | None = None,
+) -> View:
     blocks = choices_blocks(
-        databases, help_channel, page=page, page_size=HOME_PAGE_SIZE, pager=ids.HOME_PAGER
+        databases,
+        help_channel,
+        page=page,
+        page_size=HOME_PAGE_SIZE,
+        pager=ids.HOME_PAGER,
+        email=email,
     )
     blocks.insert(1, request_access_button())  # under the header
     return View(type="home", callback_id=ids.HOME_CALLBACK, blocks=blocks)
 
 
 def home_view_dict(
-    databases: Sequence[DatabaseChoices], help_channel: str, page: int = 0
+    databases: Sequence[DatabaseChoices],
+    help_channel: str,
+    page: int = 0,
+    *,
+    email: str | None = None,
 ) -> dict[str, Any]:
     """The view as views.publish takes it; raises SlackObjectFormationError past a limit."""
-    return home_view(databases, help_channel, page).to_dict()
+    return home_view(databases, help_channel, page, email=email).to_dict()
 
 
 def message_blocks(
-    databases: Sequence[DatabaseChoices], help_channel: str, page: int = 0
+    databases: Sequence[DatabaseChoices],
+    help_channel: str,
+    page: int = 0,
+    *,
+    email: str | None = None,
 ) -> list[dict[str, Any]]:
     """The /dbaccess answer (a message: 50 blocks at most)."""
     blocks = choices_blocks(
@@ -188,6 +217,7 @@ def message_blocks(
         page=page,
         page_size=MESSAGE_PAGE_SIZE,
         pager=ids.MESSAGE_PAGER,
+        email=email,
     )
     if len(blocks) > MESSAGE_MAX_BLOCKS:  # a guard for the page-size arithmetic above
         raise ValueError(f"{len(blocks)} blocks exceed a message's {MESSAGE_MAX_BLOCKS}")
@@ -257,4 +287,4 @@ def failed_to_record(choice: RequestChoice) -> str:
 
 
 def failed_to_look_up() -> str:
-    return "Sorry, I couldn't read the access catalog just now. Please try again in a minute."
+    return "Sorry, I couldn't look up your access just now. Please try again in a minute."

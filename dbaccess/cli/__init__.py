@@ -11,6 +11,7 @@ from dbaccess.cli import approvals, audit, diff, engineer, preview, validate
 from dbaccess.cli.bootstrap import bootstrap
 from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
+from dbaccess.cli.gui import gui
 from dbaccess.cli.iam_policy import iam_policy
 from dbaccess.cli.notify import notify
 
@@ -39,6 +40,7 @@ app.command("diff")(diff.diff)
 app.command("list")(engineer.list_databases)
 app.command("token")(engineer.token)
 app.command("connect")(engineer.connect)
+app.command("gui")(gui)
 app.command("doctor")(doctor)
 app.command("expire")(expire)
 app.command("bootstrap")(bootstrap)

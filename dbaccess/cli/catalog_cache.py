@@ -12,8 +12,9 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -56,8 +57,19 @@ def object_location(url: str, name: str) -> tuple[str, str]:
     return bucket, f"{prefix}/{name}" if prefix else name
 
 
+# `--catalog example`: the sample's catalog, shipped in the package to try the CLI without AWS.
+EXAMPLE: Final = "example"
+
+
+def example_catalog() -> Path:
+    return Path(str(files("dbaccess") / "examples" / "catalog.json"))
+
+
 def load_catalog_file(path: Path) -> Catalog:
-    """--catalog FILE: catalog.json or a people/<email>.json, read offline."""
+    """--catalog FILE: catalog.json or a people/<email>.json, read offline; `example`: the
+    example catalog."""
+    if path == Path(EXAMPLE):
+        path = example_catalog()
     try:
         # The access file's reader: refuses pipes and devices' endless output, within limits.
         return Catalog.from_json(read_text(path, "pass the catalog.json the stack publishes"))
@@ -81,9 +93,11 @@ def _read_cache(path: Path, bucket: str, key: str) -> dict[str, Any] | None:
     return entry if ok and isinstance(entry.get("etag"), str) else None
 
 
-def _write_cache(path: Path, entry: dict[str, Any]) -> None:
+def write_private(path: Path, entry: dict[str, Any]) -> None:
+    """`entry` as JSON in `path`, readable by the user alone (0600 in a 0700 directory),
+    replaced atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
     try:
         with os.fdopen(fd, "w") as fh:  # mkstemp files are 0600
             json.dump(entry, fh)
@@ -126,7 +140,7 @@ def fetch_catalog(s3: Any, bucket: str, key: str, directory: Path, *, say: Say =
         raise aws_failure(classify_aws_error(exc, f"reading {where}")) from None
     body: bytes = response["Body"].read()
     catalog = _parse(body, where)
-    _write_cache(
+    write_private(
         cache_path,
         {"bucket": bucket, "key": key, "etag": response["ETag"], "body": body.decode()},
     )
@@ -139,3 +153,25 @@ def _parse(body: bytes, where: str) -> Catalog:
         return Catalog.from_json(body)
     except CatalogError as exc:
         raise EngineerError(f"{where}: {exc}", exit_code=OPERATION_FAILED) from None
+
+
+def known_database_names(directory: Path, catalog_file: Path | None, email: str | None) -> set[str]:
+    """Database names for shell completion, from the disk alone (never the network, never an
+    error): the --catalog file's, else those of every cached catalog object; only the
+    person's grants when the email is known."""
+    if catalog_file is not None:
+        bodies = [catalog_file if catalog_file != Path(EXAMPLE) else example_catalog()]
+    else:
+        bodies = sorted(directory.glob("catalog-*.json"))
+    names: set[str] = set()
+    for path in bodies:
+        try:
+            text = path.read_text()
+            if catalog_file is None:
+                text = json.loads(text)["body"]
+            catalog = Catalog.from_json(text)
+        except (OSError, ValueError, TypeError, KeyError, CatalogError):
+            continue
+        person = catalog.person(email) if email else None
+        names |= {g.database for g in person.grants} if person else set(catalog.databases)
+    return names

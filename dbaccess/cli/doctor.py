@@ -25,6 +25,7 @@ from typing import Annotated, Final, TypeVar
 import boto3
 import typer
 
+from dbaccess import ca_bundles
 from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.bounded_http import parse_url
 from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
@@ -43,6 +44,7 @@ from dbaccess.cli.engineer import (
     EmailOpt,
     Level,
     catalog_url,
+    complete_database,
     make_credential,
     missing_ca_bundle,
     no_catalog_location,
@@ -249,10 +251,10 @@ def _grant(
     return (db, grant), f"{db.key} ({grant.access}) as {grant.login} on {db.host}:{db.port}"
 
 
-def _ca(bundle: Path) -> tuple[Path, str]:
+def _ca(bundle: Path, engine: str) -> tuple[Path, str]:
     if not bundle.is_file():
-        raise missing_ca_bundle(bundle)
-    return bundle, str(bundle)
+        raise missing_ca_bundle(bundle, engine)
+    return bundle, f"{bundle} ({ca_bundles.for_engine(engine).file_name}, for {engine})"
 
 
 def privatebin_checks(report: Report, url: str | None) -> None:
@@ -311,8 +313,8 @@ def diagnose(given: DoctorInput, report: Report, today: dt.date) -> None:
     db, grant = report.must("grant", lambda: _grant(catalog, person.email, given, today))
     ctx = Context(given.config, person.email, given.email_source, catalog, person, base)
     report.may("token generated", lambda: _token(ctx, db, grant, today))
-    bundle = resolve_ca_bundle(given.ca_option, given.config, given.env)
-    if report.may("CA bundle present", lambda: _ca(bundle)) is not None:
+    bundle = resolve_ca_bundle(given.ca_option, given.config, given.env, db.engine)
+    if report.may("CA bundle present", lambda: _ca(bundle, db.engine)) is not None:
         report.may(
             "database reachable over TLS (verify-full)",
             lambda: (
@@ -331,7 +333,7 @@ def _caller(base: boto3.Session, region: str | None) -> tuple[str, str]:
 def _token(
     ctx: Context, db: CatalogDatabase, grant: CatalogGrant, today: dt.date
 ) -> tuple[str, str]:
-    cred = make_credential(ctx, db.key, grant.access, today)
+    cred = make_credential(ctx, db.key, grant.access, today, reuse=False)
     # Never the token itself: only that it exists and until when.
     return cred.user, f"for {cred.user}, valid until {cred.expires_at:%H:%M} UTC"
 
@@ -353,8 +355,8 @@ CaBundleOpt = Annotated[
     Path | None,
     typer.Option(
         "--ca-bundle",
-        help="CA bundle for verify-full (default: `ca_bundle` in the config file, else "
-        "~/.config/dbaccess/rds-ca-bundle.pem).",
+        help="CA bundle for verify-full (default: the database engine's, as for `dbaccess "
+        "token`; with --operator, RDS's).",
         dir_okay=False,
         envvar="DBACCESS_CA_BUNDLE",
         show_envvar=True,
@@ -367,7 +369,8 @@ def doctor(
         str | None,
         typer.Argument(
             help="The database to try (default: your first current grant); with --operator, "
-            "the one to check (default: all)."
+            "the one to check (default: all).",
+            autocompletion=complete_database,
         ),
     ] = None,
     operator: Annotated[
@@ -433,7 +436,7 @@ def doctor(
         if operator:
             from dbaccess.cli.doctor_operator import operator_diagnose, operator_input
 
-            ca = resolve_ca_bundle(ca_bundle, config, env)
+            ca = resolve_ca_bundle(ca_bundle, config, env, "postgres")  # RDS's bundle
             given_op = operator_input(file, stack, database, dsn, ca, privatebin_url)
             operator_diagnose(given_op, report)
             _finish(report)

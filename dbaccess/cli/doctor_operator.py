@@ -112,7 +112,7 @@ def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec
         reach = dsn_connector(given.dsn, db)
         return lambda target: reach.connect(target, reach.members(target)[0])
     if not given.ca_bundle.is_file():
-        raise missing_ca_bundle(given.ca_bundle)
+        raise missing_ca_bundle(given.ca_bundle, "postgres")  # RDS and Aurora
     if db.is_mysql:
         from dbaccess.audit.mysql import iam_mysql_connector
 

@@ -33,10 +33,11 @@ from dbaccess import ca_bundles
 from dbaccess.access.errors import shown
 from dbaccess.access.naming import MYSQL_ENGINES, RDS_IAM_ENGINES
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
-from dbaccess.cli import mysql_client
+from dbaccess.cli import mysql_client, token_cache
 from dbaccess.cli.catalog_cache import (
     cache_dir,
     fetch_catalog,
+    known_database_names,
     load_catalog_file,
     person_object_location,
 )
@@ -57,8 +58,9 @@ from dbaccess.cli.identity import (
 )
 from dbaccess.credentials import Credential, CredentialError, issue_credential
 
-CA_BUNDLE_NAME: Final = "rds-ca-bundle.pem"
-CA_BUNDLE_URL: Final = ca_bundles.RDS.url  # RDS and Aurora; Redshift is not connected to here
+# The operator's commands (bootstrap, audit) reach RDS and Aurora only.
+CA_BUNDLE_NAME: Final = ca_bundles.RDS.local_name
+CA_BUNDLE_URL: Final = ca_bundles.RDS.url
 # The Slack bot hands out credentials for existing grants; it cannot grant or renew access.
 ASK_FOR_ACCESS: Final = (
     "To ask for access, open a pull request adding the grant to access.yaml; "
@@ -263,21 +265,27 @@ def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> st
     return ":".join(_pgpass_field(f) for f in fields)
 
 
-def resolve_ca_bundle(option: Path | None, config: Config, env: Mapping[str, str]) -> Path:
-    """--ca-bundle, else `ca_bundle` in the config file, else the default path."""
+def resolve_ca_bundle(
+    option: Path | None, config: Config, env: Mapping[str, str], engine: str
+) -> Path:
+    """--ca-bundle, else the config file's key for the engine's bundle (`ca_bundle` for RDS
+    and Aurora, `redshift_ca_bundle` for Redshift), else the engine's default path."""
     if option is not None:
         return option.expanduser()
-    if config.ca_bundle:
-        return Path(config.ca_bundle).expanduser()
-    return config_dir(env) / CA_BUNDLE_NAME
+    bundle = ca_bundles.for_engine(engine)
+    configured: str | None = getattr(config, bundle.config_key)
+    if configured:
+        return Path(configured).expanduser()
+    return config_dir(env) / bundle.local_name
 
 
-def missing_ca_bundle(path: Path) -> EngineerError:
+def missing_ca_bundle(path: Path, engine: str) -> EngineerError:
+    bundle = ca_bundles.for_engine(engine)
+    which = "Amazon Trust Services" if bundle is ca_bundles.REDSHIFT else "AWS RDS global"
     return EngineerError(
         f"the CA bundle {path} does not exist (needed for sslmode=verify-full)",
-        f"Download the AWS RDS global bundle:\n  mkdir -p {path.parent} && "
-        f"curl -fsSL {CA_BUNDLE_URL} -o {path}\nor pass --ca-bundle FILE "
-        "(for Redshift, a bundle with the Amazon Trust Services roots).",
+        f"Download the {which} bundle ({engine}):\n  mkdir -p {path.parent} && "
+        f"{bundle.curl(str(path))}\nor pass --ca-bundle FILE.",
         OPERATION_FAILED,
     )
 
@@ -346,14 +354,22 @@ def open_context(
             return Context(config, email, email_source, offline, None, None)
 
     base = session or boto3.Session(region_name=config.region)
-    identity = resolve_identity(
-        base,
-        email=email,
-        email_source=email_source,
-        catalog=offline,
-        region=config.region,
-        say=say,
-    )
+    try:
+        identity = resolve_identity(
+            base,
+            email=email,
+            email_source=email_source,
+            catalog=offline,
+            region=config.region,
+            say=say,
+        )
+    except EngineerError as exc:
+        if offline is not None and email is None:
+            exc.fix += (
+                "\nOr, without AWS: `dbaccess list` reads the catalog file alone when you "
+                "pass --email you@example.com."
+            ).lstrip("\n")
+        raise
     if offline is not None:
         return Context(config, identity.email, email_source, offline, identity, base)
     url = catalog_url(env, config)
@@ -366,13 +382,31 @@ def open_context(
 
 
 def make_credential(
-    ctx: Context, database: str, access: str, today: dt.date, say: Say = quiet
+    ctx: Context,
+    database: str,
+    access: str,
+    today: dt.date,
+    say: Say = quiet,
+    *,
+    reuse: bool = True,
 ) -> Credential:
+    """A credential for the grant; with `reuse`, the last one made for this login and
+    endpoint by the same person in the same role while it still has minutes to live."""
     # The catalog answers typos and missing grants before AWS is asked anything.
     db, grant = select_grant(ctx.catalog, ctx.email, database, access, today)
     ctx = ctx.signed_in(say)
     assert ctx.identity is not None
     assert ctx.base_session is not None
+    # Who made it, with which AWS login: after a new login (weep, SSO) a token signed with the
+    # old keys may die with them, so it is not reused.
+    base_keys = ctx.base_session.get_credentials()
+    login_key = base_keys.access_key if base_keys is not None else ""
+    holder = f"{ctx.identity.email} {ctx.identity.role_arn} {login_key}"
+    if reuse and (
+        kept := token_cache.load(cache_dir(), db, grant.login, holder, dt.datetime.now(dt.UTC))
+    ):
+        say(f"reusing the credential for {kept.user}, valid until {kept.expires_at:%H:%M:%S} UTC")
+        return kept
     person = ctx.catalog.person(ctx.email)
     roles = person.roles if person else {}
     session = session_for_account(
@@ -392,6 +426,8 @@ def make_credential(
     except CredentialError as exc:
         raise aws_failure(exc) from None
     say(f"credential for {cred.user} valid until {cred.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    if reuse:
+        token_cache.store(cache_dir(), db, grant.login, holder, cred)
     return cred
 
 
@@ -412,6 +448,25 @@ def exec_psql(cred: Credential, ca_bundle: Path, psql_args: Sequence[str], say: 
 
 # --- the commands ----------------------------------------------------------------------------
 
+
+def complete_database(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of DATABASE from the catalog on disk (no AWS, no network)."""
+    env = os.environ
+    try:
+        config = load_config(config_dir(env) / "config.toml")
+        email, _ = explicit_email(ctx.params.get("email"), env, config)
+    except EngineerError:
+        email = None
+    names = known_database_names(cache_dir(env), ctx.params.get("catalog"), email)
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+DatabaseArg = Annotated[
+    str,
+    typer.Argument(
+        help="The database key, as in `dbaccess list`.", autocompletion=complete_database
+    ),
+]
 EmailOpt = Annotated[
     str | None,
     typer.Option(
@@ -422,7 +477,8 @@ CatalogOpt = Annotated[
     Path | None,
     typer.Option(
         "--catalog",
-        help="Read this catalog file (catalog.json or people/<email>.json) instead of S3.",
+        help="Read this catalog file (catalog.json or people/<email>.json) instead of S3; "
+        "`example`: the example catalog shipped with dbaccess, to try it without AWS.",
         dir_okay=False,
     ),
 ]
@@ -437,26 +493,29 @@ CaOpt = Annotated[
     Path | None,
     typer.Option(
         "--ca-bundle",
-        help=f"CA bundle for sslmode=verify-full (default: `ca_bundle` in the config file, "
-        f"else ~/.config/dbaccess/{CA_BUNDLE_NAME}).",
+        help="CA bundle for sslmode=verify-full (default, per engine: RDS and Aurora "
+        f"`{ca_bundles.RDS.config_key}` in the config file, else "
+        f"~/.config/dbaccess/{ca_bundles.RDS.local_name}; Redshift "
+        f"`{ca_bundles.REDSHIFT.config_key}`, else "
+        f"~/.config/dbaccess/{ca_bundles.REDSHIFT.local_name}).",
         dir_okay=False,
     ),
 ]
 
 
-def _say(verbose: bool) -> Say:
+def verbose_say(verbose: bool) -> Say:
     def say(message: str) -> None:
         print(f"dbaccess: {message}", file=sys.stderr)
 
     return say if verbose else quiet
 
 
-def _fail(exc: EngineerError) -> NoReturn:
+def fail(exc: EngineerError) -> NoReturn:
     print(exc.render(), file=sys.stderr)
     raise typer.Exit(exc.exit_code)
 
 
-def _today() -> dt.date:
+def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
@@ -477,12 +536,12 @@ def list_databases(
         DATABASE  ACCESS     ENGINE    HOST                                         EXPIRES
         orders    read-only  postgres  orders-prod.c9akciq32.eu-west-1.rds…:5432    never
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
     except EngineerError as exc:
-        _fail(exc)
-    rows = list_rows(ctx.catalog, ctx.email, _today())
+        fail(exc)
+    rows = list_rows(ctx.catalog, ctx.email, utc_today())
     if fmt is ListFormat.json:
         print(json.dumps({"email": ctx.email, "databases": rows}, indent=2))
     elif rows:
@@ -492,7 +551,7 @@ def list_databases(
 
 
 def token(
-    database: Annotated[str, typer.Argument(help="The database key, as in `dbaccess list`.")],
+    database: DatabaseArg,
     rw: RwOpt = False,
     fmt: Annotated[
         TokenFormat,
@@ -507,7 +566,10 @@ def token(
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print a fresh 15-minute credential for DATABASE (RDS IAM token or Redshift password).
+    """Print a 15-minute credential for DATABASE (RDS IAM token or Redshift password).
+
+    The last one is printed again while it has 5 minutes left (kept in ~/.cache/dbaccess,
+    readable by you alone); after that, a new one.
 
     When it expires is printed on stderr, so stdout stays ready for `eval`. Assign first, so
     psql never starts when `token` failed (`eval "$(…)"` alone succeeds on empty output).
@@ -528,19 +590,19 @@ def token(
             --ssl-mode=VERIFY_IDENTITY --ssl-ca="$MYSQL_SSL_CA" --enable-cleartext-plugin \\
             "$MYSQL_DATABASE"
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
-        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
+        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, utc_today(), say)
     except EngineerError as exc:
-        _fail(exc)
-    bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
+        fail(exc)
+    bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ, cred.engine)
     if not bundle.is_file():
-        print(f"warning: {missing_ca_bundle(bundle).render()}", file=sys.stderr)
+        print(f"warning: {missing_ca_bundle(bundle, cred.engine).render()}", file=sys.stderr)
     try:
         print(format_credential(cred, fmt, bundle))
     except EngineerError as exc:
-        _fail(exc)
+        fail(exc)
     print(
         f"# {cred.user}@{database}: valid until {cred.expires_at:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
@@ -548,7 +610,7 @@ def token(
 
 
 def connect(
-    database: Annotated[str, typer.Argument(help="The database key, as in `dbaccess list`.")],
+    database: DatabaseArg,
     client_args: Annotated[
         list[str] | None,
         typer.Argument(help="Arguments for psql (or mysql / mariadb), after `--`."),
@@ -559,7 +621,7 @@ def connect(
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Open psql (PostgreSQL) or mysql / mariadb (MySQL) on DATABASE with a fresh credential.
+    """Open psql (PostgreSQL) or mysql / mariadb (MySQL) on DATABASE with a 15-minute credential.
 
     TLS verifies the server's certificate and host name; the password goes in PGPASSWORD or
     MYSQL_PWD, the client's environment only, never on its command line.
@@ -579,23 +641,25 @@ def connect(
     \b
         $ creds=$(dbaccess token orders) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
     """
-    say = _say(verbose)
+    say = verbose_say(verbose)
     try:
         ctx = open_context(email_option=email, catalog_file=catalog, env=os.environ, say=say)
-        bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ)
+        level = Level.rw if rw else Level.ro
+        # The name and the grant first: a typo is answered before anything about the machine.
+        db, _ = select_grant(ctx.catalog, ctx.email, database, level, utc_today())
+        bundle = resolve_ca_bundle(ca_bundle, ctx.config, os.environ, db.engine)
         if not bundle.is_file():
-            raise missing_ca_bundle(bundle)
-        known = ctx.catalog.databases.get(database)
-        mysql = known is not None and known.engine in MYSQL_ENGINES
+            raise missing_ca_bundle(bundle, db.engine)
+        mysql = db.engine in MYSQL_ENGINES
         if mysql and mysql_client.find_client(None) is None:
             raise mysql_client.missing_client()
         if not mysql and shutil.which("psql") is None:
             raise EngineerError(
                 "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
             )
-        cred = make_credential(ctx, database, Level.rw if rw else Level.ro, _today(), say)
+        cred = make_credential(ctx, database, level, utc_today(), say)
         if mysql:
             mysql_client.exec_mysql(cred, bundle, client_args or [], say)
         exec_psql(cred, bundle, client_args or [], say)
     except EngineerError as exc:
-        _fail(exc)
+        fail(exc)

@@ -38,7 +38,7 @@ from dbaccess.policies import role_arn
 
 OPERATION_FAILED: Final = 1  # AWS said no, or could not be reached
 INVALID_INPUT: Final = 2  # usage, bad config, unknown database, not granted
-CONFIG_KEYS: Final = ("email", "catalog", "ca_bundle", "region")
+CONFIG_KEYS: Final = ("email", "catalog", "ca_bundle", "redshift_ca_bundle", "region")
 DEFAULT_STS_REGION: Final = "us-east-1"
 ROLE_TAG_KEY: Final = "consoleme-authorized"
 
@@ -77,7 +77,8 @@ class Config:
 
     email: str | None = None
     catalog: str | None = None
-    ca_bundle: str | None = None
+    ca_bundle: str | None = None  # RDS and Aurora
+    redshift_ca_bundle: str | None = None
     region: str | None = None
     path: Path | None = None
 

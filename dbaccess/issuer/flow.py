@@ -241,11 +241,11 @@ class Issuer:
     def _check(self, catalog: Catalog, request: ri.Request) -> Denial | None:
         db = catalog.databases.get(request.database)
         if db is None:
-            return Denial(None, f"there is no database called {request.database} in access.yaml")
+            return Denial(None, f"there is no database called {request.database} that I know of")
         person = catalog.person(request.email)
         grant = person.grant(request.database, request.access) if person else None
         if grant is None:
-            return Denial(db, f"access.yaml does not give you {request.access} access to it")
+            return Denial(db, f"you have not been given {request.access} access to it")
         if grant.expired_on(self.clock().date()):
             return Denial(db, f"your {request.access} grant expired on {grant.until}")
         return None

@@ -21,14 +21,16 @@ from dbaccess.request_item import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
 FAILURE_REASONS = {
-    "privatebin_unavailable": "the secure paste service (PrivateBin) did not answer",
-    "privatebin_refused": "the secure paste service (PrivateBin) refused the paste",
+    "privatebin_unavailable": "the service that holds your one-time link did not answer",
+    "privatebin_refused": "the service that holds your one-time link refused it",
     "slack_unavailable": "Slack did not let me send you the link",
     "aws_unavailable": "AWS was busy or unreachable",
-    "aws_refused": "AWS refused to let me act as you (your role or its trust is not set up)",
-    "no_role": "your database role in that account is missing from the catalog",
-    "catalog_unreadable": "I could not read the access catalog",
+    "aws_refused": "your access is not completely set up on the AWS side",
+    "no_role": "your access to that database's AWS account is not completely set up",
+    "catalog_unreadable": "I could not read the list of who has access",
 }
+# Failures that a retry does not mend: the set-up is wrong until someone fixes it.
+NEEDS_A_FIX = frozenset({"aws_refused", "no_role"})
 
 
 def utc(moment: dt.datetime) -> str:
@@ -47,10 +49,26 @@ def local_and_utc(moment: dt.datetime, tz: str | None) -> str:
 
 
 def psql_command(credential: Credential) -> str:
+    """psql with TLS verified against the CA file saved in the current folder."""
+    ca = ca_bundles.for_engine(credential.engine)
     return (
         f'psql "host={credential.host} port={credential.port} dbname={credential.database} '
-        f'user={credential.user} sslmode=verify-full"'
+        f'user={credential.user} sslmode=verify-full sslrootcert={ca.file_name}"'
     )
+
+
+def gui_steps(credential: Credential) -> list[str]:
+    """Where each field of the paste goes in DBeaver and DataGrip (PostgreSQL and Redshift)."""
+    kind = "Amazon Redshift" if credential.engine == "redshift" else "PostgreSQL"
+    ca = ca_bundles.for_engine(credential.engine).file_name
+    return [
+        f"DBeaver: Database > New Database Connection > {kind}.",
+        "  Main tab: Host, Port, Database, Username (the Login above), Password.",
+        f'  SSL tab: tick "Use SSL", SSL mode verify-full, Root certificate: {ca} (the CA file).',
+        f"DataGrip: File > New > Data Source > {kind}.",
+        "  General tab: Host, Port, User (the Login above), Password, Database.",
+        f'  SSH/SSL tab: tick "Use SSL", CA file: {ca} (the CA file), Mode: Verify full.',
+    ]
 
 
 def in_words(lifetime: dt.timedelta) -> str:
@@ -67,7 +85,6 @@ def paste_text(
     db: CatalogDatabase, access: str, credential: Credential, tz: str | None = None
 ) -> str:
     ca = ca_bundles.for_engine(credential.engine)
-    client = "Amazon Redshift" if credential.engine == "redshift" else "PostgreSQL"
     return "\n".join(
         [
             f"db-access: {access} credentials for {db.key}",
@@ -88,12 +105,11 @@ def paste_text(
                 _mysql_connect(credential)
                 if credential.engine in MYSQL_ENGINES
                 else [
-                    f"DBeaver or DataGrip: a new {client} connection with the host, port, "
-                    "database, login (user) and password above. On its SSL tab: use SSL, mode "
-                    'verify-full (DataGrip: "Verify full"), and the CA file above as the root/CA '
-                    "certificate.",
+                    *gui_steps(credential),
                     "",
-                    "psql (asks for the password; paste it), PGSSLROOTCERT set to the CA file:",
+                    "psql, in a terminal: save the CA file in the current folder once, then "
+                    "connect (psql asks for the password; paste it):",
+                    f"curl -fsSLO {ca.url}",
                     psql_command(credential),
                 ]
             ),
@@ -103,27 +119,29 @@ def paste_text(
     )
 
 
-# --- MySQL / Aurora MySQL (issue 18) --------------------------------------------------------
+# --- MySQL / Aurora MySQL ------------------------------------------------------------------
 
 
 def mysql_command(credential: Credential) -> str:
-    """Oracle's mysql client; `--password` with no value makes it ask."""
-    args = client_args(credential, "global-bundle.pem", mariadb=False)
+    """Oracle's mysql client, TLS verified against the CA file saved in the current folder;
+    `--password` with no value makes it ask."""
+    args = client_args(credential, ca_bundles.RDS.file_name, mariadb=False)
     return shlex.join(["mysql", *args, "--password"])
 
 
 def _mysql_connect(credential: Credential) -> list[str]:
     return [
-        "Connect (mysql asks for the password; paste it):",
+        "mysql, in a terminal: save the CA file in the current folder once, then connect "
+        "(mysql asks for the password; paste it):",
+        f"curl -fsSLO {ca_bundles.RDS.url}",
         mysql_command(credential),
         "(MariaDB's client: --ssl --ssl-verify-server-cert instead of --ssl-mode and "
         "--enable-cleartext-plugin.)",
         "",
         "GUI clients (DBeaver, DataGrip): SSL on, verify the server certificate and host name "
-        "against the RDS CA bundle (sslMode=VERIFY_IDENTITY); allow clear-text authentication "
-        "(the password is an IAM token, sent only inside TLS); allowPublicKeyRetrieval off.",
-        "",
-        "--ssl-ca is the CA file above.",
+        f"against the CA file ({ca_bundles.RDS.file_name}; sslMode=VERIFY_IDENTITY); allow "
+        "clear-text authentication (the password travels only inside TLS); "
+        "allowPublicKeyRetrieval off.",
     ]
 
 
@@ -190,11 +208,18 @@ def failed_message(
     support contact: an outage is not an access question)."""
     reason = FAILURE_REASONS.get(error_code, "something went wrong on my side")
     text = f"I could not make your credentials for {request.database}."
+    if error_code in NEEDS_A_FIX:
+        next_step = (
+            "This is on our side, not yours, and trying again will not help until it is "
+            f"fixed: please {support} and mention request `{request.request_id}`."
+        )
+    else:
+        next_step = (
+            "Something failed on our side. Try again in a few minutes; if it keeps failing, "
+            f"{support} (request `{request.request_id}`)."
+        )
     blocks = [
         _section(f":warning: I could not make your {_what(request, db)}: {reason}."),
-        _section(
-            "Something failed on our side and nothing was issued. Try again in a few "
-            f"minutes; if it keeps failing, {support} (request `{request.request_id}`)."
-        ),
+        _section(f"Nothing was issued. {next_step}"),
     ]
     return text, blocks

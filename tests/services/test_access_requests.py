@@ -495,7 +495,10 @@ def test_merged_and_closed_requests_are_announced_once(requests_world: RequestWo
     assert rw.poller.poll_once() == 0  # told once
 
     approved, declined = rw.wait_for_dm(FATIMA_ID, 5), rw.wait_for_dm(FATIMA_ID, 6)
-    assert "approved — it will be live after the next deploy" in approved
+    assert "was approved" in approved
+    # When it will be live, and that the deploy's own DM closes the loop.
+    assert "access works once that deploy finishes" in approved
+    assert "I'll message you again when it has" in approved
     assert f"/pull/{merged.number}" in approved
     assert "declined" in declined
     assert f"/pull/{closed.number}" in declined

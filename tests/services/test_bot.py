@@ -240,8 +240,14 @@ def test_a_person_with_no_grants_is_told_where_to_ask(bot_world: BotWorld) -> No
     text = str(published["view"]["blocks"])
     assert "You have no database access" in text
     assert f"<#{HELP_CHANNEL}>" in text
+    # The email it looked up, and what to do when that is not the address of their access
+    assert "*new.starter@example.com*" in text
+    assert "to have it corrected" in text
+    assert "*Request access*" in text
+    assert "access.yaml" not in text
     message = bot_world.wait_for_message(NOBODY_ID)
     assert "You have no database access" in str(message["blocks"])
+    assert "*new.starter@example.com*" in str(message["blocks"])
 
 
 def test_forty_grants_make_a_valid_home_view_and_message(bot_world: BotWorld) -> None:

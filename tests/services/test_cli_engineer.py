@@ -115,6 +115,17 @@ def published(aws: None) -> AccessPlan:
     return plan
 
 
+def create_analytics_cluster() -> None:
+    """The sample's Redshift cluster `analytics`, in moto."""
+    boto3.client("redshift", region_name=REGION).create_cluster(
+        ClusterIdentifier="analytics-dwh",
+        NodeType="ra3.xlplus",
+        MasterUsername="admin",
+        MasterUserPassword="Admin-passw0rd",
+        DBName="analytics",
+    )
+
+
 def person_role_env(email: str, role_name: str) -> dict[str, str]:
     """Credentials as weep/ConsoleMe hand them out: already the person's role, the session
     named after the person."""
@@ -507,13 +518,7 @@ def test_token_in_another_account_assumes_the_role_there(published: AccessPlan) 
 
 
 def test_redshift_credentials(published: AccessPlan) -> None:
-    boto3.client("redshift", region_name=REGION).create_cluster(
-        ClusterIdentifier="analytics-dwh",
-        NodeType="ra3.xlplus",
-        MasterUsername="admin",
-        MasterUserPassword="Admin-passw0rd",
-        DBName="analytics",
-    )
+    create_analytics_cluster()
     env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
 
     result = dbaccess("token", "analytics", "--format", "json", "--verbose", env=env)
@@ -769,3 +774,111 @@ def test_rds_token_is_the_one_botocore_signs(published: AccessPlan) -> None:
             break
     assert ours == theirs
     assert ours.startswith(f"{db.host}:{db.port}/?Action=connect&DBUser={grant.login}&")
+
+
+# --- the first hour: no trap on the way in ----------------------------------------------------
+
+
+def test_connect_answers_a_typo_before_the_missing_ca_bundle(home: Path) -> None:
+    # GIVEN a fresh machine: no CA bundle downloaded yet, no AWS
+    (home / "catalog.json").write_text(catalog_json(load_plan()))
+    # WHEN the engineer mistypes the database
+    result = dbaccess(
+        "connect", "ordrs", "--catalog", str(home / "catalog.json"), "--email", FATIMA
+    )
+    # THEN the name is answered first, not the CA bundle
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[0] == "error: unknown database 'ordrs'; did you mean 'orders'?"
+    )
+    assert "CA bundle" not in result.stderr
+
+
+def test_redshift_token_points_at_the_amazon_trust_bundle(published: AccessPlan) -> None:
+    create_analytics_cluster()
+    env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
+
+    result = dbaccess("token", "analytics", env=env)
+
+    assert result.exit_code == 0, result.stderr
+    exported = dict(w.split("=", 1) for w in shlex.split(result.stdout)[1:])
+    assert exported["PGSSLROOTCERT"].endswith("/dbaccess/redshift-ca-bundle.crt")
+    # The warning about the missing file says which bundle, and where to get it.
+    assert "Download the Amazon Trust Services bundle (redshift)" in result.stderr
+    assert "https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt" in result.stderr
+    assert "global-bundle.pem" not in result.stderr
+
+
+def test_redshift_ca_bundle_from_its_own_config_key(published: AccessPlan, home: Path) -> None:
+    config = home / "config" / "dbaccess" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'ca_bundle = "{home}/rds.pem"\nredshift_ca_bundle = "{home}/trust.crt"\n')
+    (home / "catalog.json").write_text(catalog_json(published))
+    env = person_role_env(FATIMA, "dbaccess-fatimazahra")
+    result = dbaccess("token", "orders", "--catalog", str(home / "catalog.json"), env=env)
+    assert f"PGSSLROOTCERT={home}/rds.pem" in result.stdout
+
+
+def test_list_with_a_catalog_file_and_no_aws_suggests_email(home: Path) -> None:
+    (home / "catalog.json").write_text(catalog_json(load_plan()))
+    result = dbaccess("list", "--catalog", str(home / "catalog.json"))
+    assert result.exit_code == 1
+    assert "no AWS credentials found" in result.stderr
+    assert "pass --email you@example.com" in result.stderr
+
+
+def test_the_example_catalog_ships_with_the_package(home: Path) -> None:
+    # No checkout: `example` names the catalog inside the installed package.
+    result = dbaccess("list", "--catalog", "example", "--email", FATIMA)
+    assert result.exit_code == 0, result.stderr
+    assert any(line.split()[:2] == ["orders", "read-only"] for line in result.stdout.splitlines())
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers after `words` (the last one being completed)."""
+    result = CliRunner().invoke(
+        app,
+        [],
+        env={
+            "_DBACCESS_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        },
+        prog_name="dbaccess",
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.split()
+
+
+def test_database_names_complete_from_the_cached_catalog(published: AccessPlan) -> None:
+    env = {**person_role_env(FATIMA, "dbaccess-fatimazahra"), "DBACCESS_CATALOG": CATALOG_URL}
+    assert complete("dbaccess connect ") == []  # nothing cached yet, and no network asked
+    assert dbaccess("list", env=env).exit_code == 0  # caches Fatima's catalog object
+    assert complete("dbaccess connect ") == ["orders", "payments-staging"]
+    assert complete("dbaccess token pay") == ["payments-staging"]
+    example = "dbaccess token --catalog example --email"
+    assert complete(f"{example} {PRIYA} an") == ["analytics"]
+    assert complete(f"{example} {FATIMA} an") == []
+    assert complete("dbaccess doctor ord") == ["orders"]
+
+
+def test_a_valid_credential_is_reused_not_made_again(published: AccessPlan, home: Path) -> None:
+    create_analytics_cluster()
+    env = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
+
+    first = json.loads(dbaccess("token", "analytics", "--format", "json", env=env).stdout)
+    again = dbaccess("token", "analytics", "--format", "json", "--verbose", env=env)
+
+    # Redshift makes a new password on each call; the second is the first, kept.
+    assert json.loads(again.stdout)["password"] == first["password"]
+    assert "reusing the credential for" in again.stderr
+    assert first["password"] not in again.stderr
+    (kept,) = (home / "cache" / "dbaccess" / "credentials").iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (kept.parent.stat().st_mode & 0o777) == 0o700
+    assert first["password"] not in dbaccess("list", "-v", env=env).stderr
+
+    # After a new AWS login (new keys), a password made with the old ones is not reused.
+    relogged = {**person_role_env(PRIYA, "dbaccess-priyaraman"), "DBACCESS_CATALOG": CATALOG_URL}
+    fresh = json.loads(dbaccess("token", "analytics", "--format", "json", env=relogged).stdout)
+    assert fresh["password"] != first["password"]

@@ -97,6 +97,7 @@ def project(
     project = stack_project(tmp_path, monkeypatch, text)
     with mock_aws():
         yield project
+    pg_server.psql(RESET_SQL)  # the shared server as later modules expect it: no `orders` here
 
 
 @pytest.fixture

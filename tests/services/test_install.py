@@ -2,7 +2,7 @@
 
 GIVEN the package built as a wheel and installed into a fresh virtualenv (pip resolves the core
 dependencies from its configured index, at requirements.txt's pins),
-WHEN an engineer without AWS credentials runs the CLI against examples/catalog.json,
+WHEN an engineer without AWS credentials runs the CLI against the example catalog it ships,
 THEN help, list and the offline checks of token work, and token stops at the AWS step with
 how to log in.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "examples" / "catalog.json"
+CATALOG = "example"  # the catalog shipped in the package: no checkout needed
 FATIMA = "fatima.zahra@example.com"  # orders (read-only) in the sample
 
 pytestmark = pytest.mark.slow

@@ -99,10 +99,16 @@ def test_a_request_becomes_a_one_time_link_in_a_dm(world: World) -> None:
         "global-bundle.pem (download: "
         "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)"
     )
-    assert "DBeaver or DataGrip: a new PostgreSQL connection" in pasted
+    # AND where each field goes in DBeaver and DataGrip, the CA file included
+    assert "DBeaver: Database > New Database Connection > PostgreSQL." in pasted
+    assert "Root certificate: global-bundle.pem (the CA file)" in pasted
+    assert "DataGrip: File > New > Data Source > PostgreSQL." in pasted
+    assert "CA file: global-bundle.pem (the CA file), Mode: Verify full" in pasted
     assert "This link opened once and is gone now" in pasted
+    # AND a psql line that works as pasted: it names the CA file the curl line saves
     assert (
-        f'psql "host={ORDERS_HOST} port=5432 dbname=orders user=fatimazahra_ro sslmode=verify-full"'
+        f'psql "host={ORDERS_HOST} port=5432 dbname=orders user=fatimazahra_ro '
+        'sslmode=verify-full sslrootcert=global-bundle.pem"'
     ) in pasted
     assert world.privatebin.pastes == {}  # burnt after reading
     # AND the password is an RDS token for her login, signed with the role the issuer assumed
@@ -191,7 +197,7 @@ def test_no_grant_is_denied_with_whom_to_ask_and_nothing_is_made(world: World) -
     (dm,) = world.dms(FATIMA)
     text = world.dm_text(dm)
     assert "I did not issue read-write access to *orders*" in text
-    assert "access.yaml does not give you read-write access to it" in text
+    assert "you have not been given read-write access to it" in text
     assert f"To get access, {ACCESS_CONTACT}." in text
     assert world.assume_role_calls == []
     assert world.privatebin.post_count == 0
@@ -202,8 +208,8 @@ def test_no_grant_is_denied_with_whom_to_ask_and_nothing_is_made(world: World) -
 @pytest.mark.parametrize(
     ("email", "database", "reason"),
     [
-        (TOMAS, "inventory", "access.yaml does not give you read-only access to it"),
-        (FATIMA, "billing", "there is no database called billing in access.yaml"),
+        (TOMAS, "inventory", "you have not been given read-only access to it"),
+        (FATIMA, "billing", "there is no database called billing that I know of"),
     ],
 )
 def test_expired_or_unknown_is_denied(world: World, email: str, database: str, reason: str) -> None:
@@ -257,8 +263,8 @@ def test_privatebin_down_is_retried_then_failed_with_a_dm(world: World) -> None:
     assert item[rq.ERROR_CODE] == {"S": "privatebin_unavailable"}
     (dm,) = world.dms(FATIMA)
     text = world.dm_text(dm)
-    assert "the secure paste service (PrivateBin) did not answer" in text
-    assert "Something failed on our side and nothing was issued" in text
+    assert "the service that holds your one-time link did not answer" in text
+    assert "Nothing was issued. Something failed on our side. Try again in a few" in text
     # An outage sends people to support, not to the access contact.
     assert SUPPORT_CONTACT in text
     assert ACCESS_CONTACT not in text

@@ -67,6 +67,11 @@ def test_a_mysql_request_gets_the_mysql_command_line_and_gui_fields(world: World
         "--password",
     ]
     assert token not in command
+    # It works as pasted: the line before saves the CA file it names, in the same folder.
+    lines = pasted.splitlines()
+    assert lines[lines.index(command) - 1] == (
+        "curl -fsSLO https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+    )
     assert "allowPublicKeyRetrieval off" in pasted
     assert "allow clear-text authentication" in pasted
     assert "psql" not in pasted

@@ -55,9 +55,17 @@ def test_anything_else_is_refused_saying_the_rule(url: str, words: str) -> None:
         parse_api_url(url)
 
 
+# Secrets Manager's part, as the services see it: a secret ARN -> its value.
+SECRETS = {
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bot": "xoxb-1",
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app": "xapp-1",
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key": (
+        "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----"
+    ),
+}
 BOT_ENV = {
-    "SLACK_BOT_TOKEN": "xoxb-1",
-    "SLACK_APP_TOKEN": "xapp-1",
+    "DBACCESS_SLACK_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:bot",
+    "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app",
     "DBACCESS_REQUEST_TABLE": "dbaccess-requests",
     "DBACCESS_CATALOG_URL": "s3://bucket/catalog.json",
     "DBACCESS_HELP_CHANNEL": "#db-access",
@@ -65,7 +73,7 @@ BOT_ENV = {
 GITHUB_ENV = {
     github_settings.APP_ID: "1",
     github_settings.INSTALLATION_ID: "2",
-    github_settings.PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----",
+    github_settings.PRIVATE_KEY_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key",
     github_settings.REPOSITORY: "example-org/access",
 }
 ISSUER_ENV = {
@@ -85,14 +93,14 @@ def stack(**changes: Any) -> Any:
 READERS: list[tuple[str, Callable[[str], Any], type[Exception], str]] = [
     (
         "bot Slack",
-        lambda url: load_settings(BOT_ENV | {"DBACCESS_SLACK_API_URL": url}),
+        lambda url: load_settings(BOT_ENV | {"DBACCESS_SLACK_API_URL": url}, SECRETS.__getitem__),
         SettingsError,
         "DBACCESS_SLACK_API_URL",
     ),
     (
         "bot GitHub",
         lambda url: github_settings.load_github_settings(
-            GITHUB_ENV | {github_settings.API_URL: url}
+            GITHUB_ENV | {github_settings.API_URL: url}, SECRETS.__getitem__
         ),
         SettingsError,
         "DBACCESS_GITHUB_API_URL",

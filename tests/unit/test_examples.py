@@ -1,4 +1,4 @@
-"""examples/ is what the real builders make of the sample access.yaml and the prod stack."""
+"""dbaccess/examples/ is what the real builders make of the sample access.yaml and the prod stack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import ModuleType
 from dbaccess.catalog import PEOPLE_PREFIX, Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "dbaccess" / "examples"
 
 
 def _script() -> ModuleType:
@@ -33,13 +33,13 @@ def test_the_examples_are_the_builders_output_for_the_sample() -> None:
     stale = sorted(str(p) for p in set(on_disk) - set(expected))
     missing = sorted(str(p) for p in set(expected) - set(on_disk))
     changed = sorted(str(p) for p in set(expected) & set(on_disk) if expected[p] != on_disk[p])
-    fix = "run `.venv/bin/python scripts/render_examples.py` and commit examples/"
+    fix = "run `.venv/bin/python scripts/render_examples.py` and commit dbaccess/examples/"
     assert (stale, missing, changed) == ([], [], []), fix
 
 
 def test_each_person_file_is_a_catalog_the_cli_reads() -> None:
     people = sorted((EXAMPLES / PEOPLE_PREFIX).glob("*.json"))
-    assert people, "examples/people/ holds one file per person with grants"
+    assert people, "dbaccess/examples/people/ holds one file per person with grants"
     whole = Catalog.from_json((EXAMPLES / "catalog.json").read_bytes())
     for path in people:
         one = Catalog.from_json(path.read_bytes())

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 import pytest
 
+from dbaccess.issuer import messages
 from dbaccess.issuer.messages import in_words, local_and_utc
+from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
 from dbaccess.privatebin import EXPIRE_DURATIONS
+from dbaccess.request_item import Request, Status
 
 
 @pytest.mark.parametrize(
@@ -29,3 +34,50 @@ def test_a_time_is_shown_in_the_persons_zone_with_utc_beside() -> None:
 def test_without_a_known_zone_the_time_is_utc_alone(tz: str | None) -> None:
     moment = dt.datetime(2026, 7, 1, 9, 30, tzinfo=dt.UTC)
     assert local_and_utc(moment, tz) == "2026-07-01 09:30 UTC"
+
+
+# --- DMs in plain words ---------------------------------------------------------------------
+
+REQUEST = Request(
+    request_id="req-1",
+    email="ana@example.com",
+    slack_user_id="U1",
+    channel="D1",
+    database="orders",
+    access="read-only",
+    requested_at="2026-12-06T10:00:00Z",
+    status=Status.FAILED,
+    attempts=1,
+)
+# Words an analyst cannot act on: how AWS or the project is built inside.
+JARGON = re.compile(
+    r"\b(IAM|role|trust|STS|assume|catalog|PrivateBin|access\.yaml|pull request|git)\b", re.I
+)
+
+
+def _words(blocks: list[dict[str, Any]]) -> str:
+    return " ".join(b["text"]["text"] for b in blocks)
+
+
+@pytest.mark.parametrize("code", sorted(messages.FAILURE_REASONS))
+def test_every_failure_dm_says_what_happened_and_what_next_without_jargon(code: str) -> None:
+    text, blocks = messages.failed_message(REQUEST, None, code, "tell #db-access-support")
+    said = _words(blocks)
+    assert JARGON.search(text + said) is None, said
+    assert "Nothing was issued." in said
+    assert "tell #db-access-support" in said
+    assert "req-1" in said
+    if code in messages.NEEDS_A_FIX:
+        # Retrying a set-up problem wastes the person's time: say so.
+        assert "trying again will not help" in said
+    else:
+        assert "Try again in a few minutes" in said
+
+
+def test_the_default_contact_sends_analysts_to_the_request_button_not_to_git() -> None:
+    _, blocks = messages.denied_message(
+        REQUEST, None, "you have not been given read-only access to it", DEFAULT_ACCESS_CONTACT
+    )
+    said = _words(blocks)
+    assert "*Request access*" in said
+    assert JARGON.search(said) is None, said

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from slack_sdk.models.blocks import ActionsBlock
 
 from dbaccess.bot import ids, views
+from dbaccess.bot.directory import NotAllowed
 from dbaccess.bot.grants import DatabaseChoices, choices_for, holds
 from dbaccess.bot.views import home_view_dict
 from dbaccess.catalog import Catalog
@@ -209,3 +211,46 @@ def test_the_readme_example_script_renders_the_sample_persons_home() -> None:
     ).stdout
     assert out.startswith("# Your databases")
     assert "[ Read-only ]  [ Read-write ]" in out
+
+
+def test_the_example_script_renders_any_person_of_any_access_file(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    shutil.copy(root / "access.yaml", tmp_path / "access.yaml")
+
+    def home(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "scripts/render_home_example.py", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    fatima = home("--file", str(tmp_path / "access.yaml"), "--person", "fatima.zahra@example.com")
+    assert fatima.returncode == 0, fatima.stderr
+    assert "orders" in fatima.stdout
+    assert "hugo" not in fatima.stdout.lower()
+    # Somebody without grants: the "no access" tab naming the email it looked up.
+    nobody = home("--person", "New.Starter@example.com", "--help-channel", "#data-help")
+    assert "I looked for your Slack email, new.starter@example.com" in nobody.stdout
+    assert "ask in #data-help to have it corrected" in nobody.stdout
+    missing = home("--file", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: ")
+    assert "Traceback" not in missing.stderr
+
+
+def test_what_an_analyst_reads_has_no_inner_workings() -> None:
+    inner = ("catalog", "access.yaml", "IAM", "pull request")
+    texts = [
+        views.failed_to_look_up(),
+        *(views.refused_person(why, "#db-access") for why in NotAllowed),
+        json.dumps(views.home_view_dict([], "#db-access", email="a@example.com")),
+    ]
+    for text in texts:
+        assert not [word for word in inner if word in text], text

@@ -36,3 +36,19 @@ def test_token_help_shows_the_and_safe_eval_and_the_password_format() -> None:
     assert 'eval "$(dbaccess token' not in text.replace('`eval "$(…)"`', "")
     assert "--format password" in text
     assert "password (the password alone" in text
+
+
+# What a reader cannot resolve: the project's own history (sessions, issue numbers, "before").
+HISTORY = re.compile(
+    r"\b(this session|the session's|previous issue|before this (work|session|change)|"
+    r"\(issue \d+\)|since session|used to (be|do|say))\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_development_history_in_the_help_or_the_readme() -> None:
+    commands = [c.name for c in app.registered_commands if not c.hidden]
+    texts = {f"dbaccess {c} --help": help_of(str(c)) for c in commands}
+    texts["README.md"] = (ROOT / "README.md").read_text()
+    found = {where: m.group(0) for where, text in texts.items() if (m := HISTORY.search(text))}
+    assert found == {}

@@ -42,6 +42,6 @@ def post_choices(
         return
     email, catalog = found
     databases = services.choices(catalog, email)
-    blocks = views.message_blocks(databases, help_channel, page)
+    blocks = views.message_blocks(databases, help_channel, page, email=email)
     text = f"Your databases ({len(databases)})" if databases else "You have no database access"
     tell(client, user_id, text, channel=channel, blocks=blocks)
