@@ -1,6 +1,6 @@
 """Print the Home tab any person of any access file would see, built by the real builders.
 
-    .venv/bin/python scripts/render_home_example.py            # the example of docs/getting-started/analyst.md (Hugo)
+    .venv/bin/python scripts/render_home_example.py            # the analysts' page example (Hugo)
     .venv/bin/python scripts/render_home_example.py --json     # the view as views.publish gets it
     .venv/bin/python scripts/render_home_example.py --person new.starter@example.com
     .venv/bin/python scripts/render_home_example.py --file other/access.yaml --person a@b.c \
