@@ -133,6 +133,63 @@ def test_every_role_policy_may_be_written_on_its_bounded_role(
             assert not allowed(theirs, action, [role_arn(role)], context), policy.name
 
 
+# The ARN AWS gives each of the stack's own resources, from its physical name.
+STACK_RESOURCE_ARNS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "arn:aws:s3:::{bucket}/{key}",
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:lambda/layerVersion:LayerVersion": "arn:aws:lambda:{region}:{account}:layer:{layerName}:3",
+    "aws:scheduler/schedule:Schedule": (
+        "arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
+    ),
+}
+
+
+def test_the_stacks_own_resources_are_managed_by_the_stack_accounts_role_only(
+    program: ProgramDeclarations, documents: Documents
+) -> None:
+    checked = set()
+    for d in program.declared:
+        if d.type not in STACK_RESOURCE_ARNS:
+            continue
+        assert d.account == PROD, d.name
+        names = {"name": d.inputs.get("name") or f"{d.name}-1a2b3c4", **d.inputs}
+        arn = STACK_RESOURCE_ARNS[d.type].format(region=REGION, account=d.account, **names)
+        rule = RULES[d.type]
+        for action in (*rule.write, *rule.read):
+            assert allowed(documents[PROD]["deploy"], action, [arn]), (d.name, action)
+            assert not allowed(documents[STAGING]["deploy"], action, [arn]), (d.name, action)
+        for action in rule.read:
+            assert allowed(documents[PROD]["preview"], action, [arn]), (d.name, action)
+            assert not allowed(documents[STAGING]["preview"], action, [arn]), (d.name, action)
+        checked.add(d.type)
+    assert checked == set(STACK_RESOURCE_ARNS)
+
+
+def test_each_admin_login_is_allowed_to_its_databases_accounts_role_only(
+    program: ProgramDeclarations, documents: Documents
+) -> None:
+    providers = of_type(program, "pulumi:providers:postgresql")
+    # The role that signs the admin's IAM token is the database's account's.
+    signers = {p.inputs["awsRdsIamProviderRoleArn"].split(":")[4] for p in providers}
+    assert signers == set(ACCOUNTS)
+    for provider in providers:
+        account = provider.inputs["awsRdsIamProviderRoleArn"].split(":")[4]
+        region, login = provider.inputs["awsRdsIamRegion"], provider.inputs["username"]
+        arn = f"arn:aws:rds-db:{region}:{account}:dbuser:db-ABCDEFGHIJ/{login}"
+        assert allowed(documents[account]["deploy"], "rds-db:connect", [arn])
+        assert not allowed(documents[other(account)]["deploy"], "rds-db:connect", [arn])
+        assert not allowed(documents[account]["preview"], "rds-db:connect", [arn])
+    # The CI role (the stack account's) may assume each account's role, and only it may.
+    for role in program.settings.accounts.values():
+        assert allowed(documents[PROD]["deploy"], "sts:AssumeRole", [role])
+        assert not allowed(documents[STAGING]["deploy"], "sts:AssumeRole", [role])
+
+
 def test_the_issuer_key_carries_the_stack_tag_and_may_be_created_and_managed(
     program: ProgramDeclarations, documents: Documents
 ) -> None:
