@@ -207,7 +207,7 @@ def iam_policy(
         _fail(
             f"the {role.value} policy of account {role_account}'s role would be {size} "
             f"characters; IAM allows {limit}",
-            f"it grows with the databases of account {role_account} in this stack (about 70 "
+            f"it grows with the databases the stack has in account {role_account} (about 55 "
             "characters each): serve some of them from a second stack (its own "
             "Pulumi.<stack>.yaml and access file), or report it",
         )
