@@ -13,6 +13,10 @@ program creates carries the permissions boundary `build_policies` also writes (a
 policy the operator creates once per account); the deploy role may create a role or write its
 policies only with that boundary, may never remove it or edit the boundary policy, and
 manages only KMS keys tagged with the stack's name.
+
+Each account's role gets its own documents, from the account each resource and lookup is
+in: an inline policy holds 10,240 characters, and one document for every account would
+outgrow it at a few dozen databases.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from dbaccess.policies import STACK_TAG, boundary_arn, one_or_list
+from dbaccess.policies import STACK_TAG, boundary_arn
 
 # Pulumi's auto-name: the logical name, a dash, seven random hex digits.
 _AUTO_NAME: Final = re.compile(r"(?P<logical>.+)-[0-9a-f]{7}")
@@ -410,17 +414,17 @@ class _Collector:
             key = (names, json.dumps(condition or {}, sort_keys=True))
             self.statements[key].add(resource)
 
-    def policy(self, sid_prefix: str, denies: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
-        # One statement per distinct action set; merge action sets that share resources.
+    def policy(self, denies: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+        # One statement per distinct action set; merge action sets that share resources. No
+        # Sid on the Allows: IAM needs none, and they cost the document ~25 characters each.
         by_resources: dict[tuple[tuple[str, ...], str], set[str]] = defaultdict(set)
         for (names, condition), resources in self.statements.items():
-            by_resources[(tuple(sorted(resources)), condition)].update(names)
+            by_resources[(tuple(sorted(_uncovered(resources))), condition)].update(names)
         statements = []
-        for index, ((arns, condition), granted) in enumerate(
-            sorted(by_resources.items(), key=lambda item: (sorted(item[1])[0], item[0]))
+        for (arns, condition), granted in sorted(
+            by_resources.items(), key=lambda item: (sorted(item[1])[0], item[0])
         ):
             statement: dict[str, Any] = {
-                "Sid": f"{sid_prefix}{index + 1}",
                 "Effect": "Allow",
                 "Action": sorted(granted),
                 "Resource": list(arns) if len(arns) > 1 else arns[0],
@@ -429,6 +433,19 @@ class _Collector:
                 statement["Condition"] = json.loads(condition)
             statements.append(statement)
         return {"Version": "2012-10-17", "Statement": [*statements, *denies]}
+
+
+def _uncovered(resources: set[str]) -> set[str]:
+    """The resources without a pattern of the set matching them (an instance of the
+    account's `db:*`, say): naming those grants nothing more, and only fills the document."""
+    patterns = [
+        re.compile(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."))
+        for p in resources
+        if "*" in p or "?" in p
+    ]
+    return {
+        r for r in resources if "*" in r or "?" in r or not any(p.fullmatch(r) for p in patterns)
+    }
 
 
 def _role_resource(declared: Declared) -> str:
@@ -519,14 +536,23 @@ def build_policies(
     *,
     region: str,
     stack: str,
+    stack_account: str,
     preview_roles: Mapping[str, str],
     secret_arns: Iterable[str] = (),
     secrets_key_arn: str | None = None,
-) -> dict[str, dict[str, Any]]:
-    """{"deploy": policy, "preview": policy, "boundary": policy}. `preview_roles`: account ->
-    the read-only role the per-account providers assume during a preview
-    (dbaccess:previewAccounts); `secret_arns`: the secrets the services read, encrypted with
-    `secrets_key_arn` when that is a customer managed key."""
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """account -> {"deploy": policy, "preview": policy, "boundary": policy}: one document per
+    account role, each holding only what that role does, so none grows with the others'
+    databases. The stack account's role (the CI role, which runs `pulumi up`) gets the stack's
+    own resources and the right to assume the other accounts' roles; another account's role
+    gets the resources, lookups and person roles in its account. Every deploy document keeps
+    every guard (Deny). Each account's boundary allows what its roles do with the stack's
+    resources, its own account's databases, and (the stack account's, where the services
+    run) the services' secrets and network.
+
+    `preview_roles`: account -> the read-only role the per-account providers assume during a
+    preview (dbaccess:previewAccounts); `secret_arns`: the secrets the services read,
+    encrypted with `secrets_key_arn` when that is a customer managed key."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -539,14 +565,20 @@ def build_policies(
         if d.type == "aws:iam/role:Role"
     }
     role_accounts = sorted({account for account, _ in roles})
-    boundaries = [boundary_arn(account) for account in role_accounts]
-    with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": one_or_list(boundaries)}}
     tagged = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
     tagging = {
         "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
         "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]},
     }
-    deploy, preview, boundary = _Collector(), _Collector(), _Collector()
+    deploy: dict[str, _Collector] = defaultdict(_Collector)
+    preview: dict[str, _Collector] = defaultdict(_Collector)
+    boundary: dict[str, _Collector] = defaultdict(_Collector)
+    # What every account's roles may do with the stack's resources: the issuer and the reaper
+    # assume roles in every account, person roles everywhere read the stack's catalog.
+    runtime = _Collector()
+
+    def with_boundary(account: str) -> dict[str, Any]:
+        return {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn(account)}}
 
     def arn(template: str, account: str, name: str, where: Mapping[str, Any] | None = None) -> str:
         # A resource or lookup in another region says so (the postgresql provider's IAM-auth
@@ -560,82 +592,92 @@ def build_policies(
         if rule.arn is None:
             continue
         if d.type == "pulumi:providers:aws":
+            # The CI role assumes each account's role (dbaccess:accounts).
             for role in _provider_roles(d):
-                deploy.add(rule.read, role)
+                deploy[stack_account].add(rule.read, role)
             continue
-        resource = arn(rule.arn, _account(d), _name(d, roles), d.inputs)
+        account = _account(d)
+        resource = arn(rule.arn, account, _name(d, roles), d.inputs)
         condition = tagged if rule.stack_tagged else None
         if d.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
             function = _pattern(str(d.inputs["functionName"]).rsplit(":", 1)[1])
             condition = {
                 "ArnLike": {
                     "lambda:FunctionArn": arn(
-                        RULES["aws:lambda/function:Function"].arn or "", d.account, function
+                        RULES["aws:lambda/function:Function"].arn or "", account, function
                     )
                 }
             }
-        deploy.add(rule.write + rule.read, resource, condition)
-        deploy.add(rule.bounded, resource, with_boundary)
-        deploy.add(rule.tagged_create, "*", tagging)
-        deploy.add(rule.tagging, resource, tagging)
-        preview.add(rule.read, resource, condition)
-        deploy.add(rule.unscoped_write + rule.unscoped_read, "*", condition)
-        preview.add(rule.unscoped_read, "*", condition)
-        boundary.add(rule.runtime, resource, condition)
+        deploy[account].add(rule.write + rule.read, resource, condition)
+        deploy[account].add(rule.bounded, resource, with_boundary(account))
+        deploy[account].add(rule.tagged_create, "*", tagging)
+        deploy[account].add(rule.tagging, resource, tagging)
+        preview[account].add(rule.read, resource, condition)
+        deploy[account].add(rule.unscoped_write + rule.unscoped_read, "*", condition)
+        preview[account].add(rule.unscoped_read, "*", condition)
+        runtime.add(rule.runtime, resource, condition)
         for passed in _passed_roles(d):
             name = passed.rsplit("/", 1)[1]
-            deploy.add(
+            deploy[account].add(
                 ["iam:PassRole"],
-                arn(_ROLE, d.account, _role_of(roles, d.account, name)),
+                arn(_ROLE, account, _role_of(roles, account, name)),
                 {"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}},
             )
         if d.type == "aws:lambda/function:Function" and (vpc := d.inputs.get("vpcConfig")):
-            deploy.add(VPC_DESCRIBE, "*")
-            preview.add(VPC_DESCRIBE, "*")
-            ec2 = f"arn:aws:ec2:{region}:{d.account}"
-            boundary.add(VPC_RUNTIME_DESCRIBE, "*")
+            deploy[account].add(VPC_DESCRIBE, "*")
+            preview[account].add(VPC_DESCRIBE, "*")
+            ec2 = f"arn:aws:ec2:{region}:{account}"
+            boundary[account].add(VPC_RUNTIME_DESCRIBE, "*")
             for interface in (
                 f"{ec2}:network-interface/*",
                 *(f"{ec2}:subnet/{s}" for s in vpc.get("subnetIds") or ()),
                 *(f"{ec2}:security-group/{g}" for g in vpc.get("securityGroupIds") or ()),
             ):
-                boundary.add(VPC_INTERFACES, interface)
+                boundary[account].add(VPC_INTERFACES, interface)
         if d.type == "aws:dynamodb/table:Table" and d.inputs.get("streamEnabled"):
-            boundary.add(["dynamodb:ListStreams"], "*")  # takes no resource
+            boundary[account].add(["dynamodb:ListStreams"], "*")  # takes no resource
     for lookup in lookups:
         rule = LOOKUPS[lookup.token]
         if rule.arn is None:
             continue
-        resource = arn(rule.arn, lookup.account, _lookup_name(lookup, region), lookup.args)
-        deploy.add(rule.read, resource)
-        preview.add(rule.read, resource)
+        account = lookup.account
+        resource = arn(rule.arn, account, _lookup_name(lookup, region), lookup.args)
+        deploy[account].add(rule.read, resource)
+        preview[account].add(rule.read, resource)
         if lookup.token == "aws:rds/getCluster:getCluster":
             # `dbaccess audit` / `sweep` (as this role) visit every member instance of the
             # cluster; members come and go, so their ids cannot be named here.
-            deploy.add(
-                ["rds:DescribeDBInstances"],
-                arn(CLUSTER_MEMBERS, lookup.account, "*", lookup.args),
+            deploy[account].add(
+                ["rds:DescribeDBInstances"], arn(CLUSTER_MEMBERS, account, "*", lookup.args)
             )
         if group := PARAMETER_GROUPS.get(lookup.token):
             # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether the
             # server's parameter group enforces TLS; the group is whichever the server uses.
             action, template = group
-            deploy.add([action], arn(template, lookup.account, "*", lookup.args))
-    # During `pulumi up` the program is previewed first: the deploy role assumes both sets.
+            deploy[account].add([action], arn(template, account, "*", lookup.args))
+    # During `pulumi up` the program is previewed first: the CI role assumes both sets.
     for role in preview_roles.values():
-        deploy.add(["sts:AssumeRole"], role)
-        preview.add(["sts:AssumeRole"], role)
+        deploy[stack_account].add(["sts:AssumeRole"], role)
+        preview[stack_account].add(["sts:AssumeRole"], role)
     for account in role_accounts:
         for resource in PERSON_DATABASE_RESOURCES:
-            boundary.add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
+            boundary[account].add(PERSON_DATABASE_ACTIONS, resource.format(account=account))
+    # The services (Lambdas, the bot) run in the stack's account.
     for secret in secret_arns:
-        boundary.add(["secretsmanager:GetSecretValue"], secret)
+        boundary[stack_account].add(["secretsmanager:GetSecretValue"], secret)
     if secrets_key_arn:
-        boundary.add(["kms:Decrypt"], secrets_key_arn)
+        boundary[stack_account].add(["kms:Decrypt"], secrets_key_arn)
+    accounts = {stack_account, *deploy, *preview, *boundary, *preview_roles}
+    for account in accounts:
+        for key, resources in runtime.statements.items():
+            boundary[account].statements[key] |= resources
     return {
-        "deploy": deploy.policy("DbaccessDeploy", _guards()),
-        "preview": preview.policy("DbaccessPreview"),
-        "boundary": boundary.policy("DbaccessBoundary"),
+        account: {
+            "deploy": deploy[account].policy(_guards()),
+            "preview": preview[account].policy(),
+            "boundary": boundary[account].policy(),
+        }
+        for account in sorted(accounts)
     }
 
 

@@ -44,6 +44,7 @@ CODE = (
     "dbaccess/deadline.py",
     "dbaccess/privatebin_limiter.py",
     "dbaccess/lambda_env.py",
+    "dbaccess/service_secrets.py",
     "dbaccess/slackweb.py",
     "dbaccess/issuer",
     "dbaccess/reaper",

@@ -1,5 +1,5 @@
 """`dbaccess iam-policy deploy|preview|boundary`: the deploy and preview roles' policies and
-the permissions boundary of every role the program creates, as JSON.
+the permissions boundary of every role the program creates, as JSON, for one account's role.
 
 Runs the program under Pulumi's mock engine (as `dbaccess preview` does), records every
 resource it registers and every lookup it makes, with the account each one's provider deploys
@@ -41,7 +41,7 @@ class Role(enum.StrEnum):
 
 
 class UnknownAccount(ValueError):
-    """--account names an account the stack does not deploy to."""
+    """--account or --role-account names an account the stack does not deploy to."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,12 @@ class ProgramDeclarations:
     region: str | None  # aws:region of the stack
 
 
-def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramDeclarations:
+def declared_by_program(
+    program_dir: Path, stack: str, account: str, role_accounts: tuple[str, ...] = ()
+) -> ProgramDeclarations:
     """What the program registers and looks up for `stack`, each in its provider's account
     (`account` for the stack's default provider). Raises InvalidInput for bad settings,
-    UnknownAccount when `account` is not one of the stack's."""
+    UnknownAccount when `account` or one of `role_accounts` is not one of the stack's."""
     from dbaccess.cli import preview_engine as engine
 
     class Recording(engine.OfflineMocks):
@@ -79,12 +81,13 @@ def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramD
 
     config = engine.load_stack_config(program_dir, stack)
     deployment = engine.validate_stack(program_dir, config)
-    if account not in deployment.settings.accounts:
-        raise UnknownAccount(
-            f"--account {account} is not an account of stack {stack}; its accounts "
-            f"(dbaccess:accounts in Pulumi.{stack}.yaml) are "
-            + ", ".join(sorted(deployment.settings.accounts))
-        )
+    for option, given in (("--account", account), *(("--role-account", a) for a in role_accounts)):
+        if given not in deployment.settings.accounts:
+            raise UnknownAccount(
+                f"{option} {given} is not an account of stack {stack}; its accounts "
+                f"(dbaccess:accounts in Pulumi.{stack}.yaml) are "
+                + ", ".join(sorted(deployment.settings.accounts))
+            )
     mocks = Recording()
     # Not a preview: the providers' roles are the deploy roles, as in `pulumi up`.
     engine.run_program(program_dir, config, mocks, preview=False)
@@ -92,13 +95,17 @@ def declared_by_program(program_dir: Path, stack: str, account: str) -> ProgramD
     return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region)
 
 
-def policies_of(program: ProgramDeclarations, stack: str, region: str) -> dict[str, Any]:
-    """The deploy and preview policies and the boundary, for what the program declares."""
+def policies_of(
+    program: ProgramDeclarations, stack: str, region: str, stack_account: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """account -> the deploy and preview policies and the boundary of that account's roles,
+    for what the program declares."""
     return build_policies(
         program.declared,
         program.lookups,
         region=region,
         stack=stack,
+        stack_account=stack_account,
         preview_roles=program.settings.previewAccounts,
         secret_arns=program.settings.service_secret_arns(),
         secrets_key_arn=program.settings.secretsKmsKeyArn,
@@ -125,6 +132,13 @@ def iam_policy(
             "and Lambdas), a 12-digit id; one of dbaccess:accounts.",
         ),
     ],
+    role_account: Annotated[
+        str | None,
+        typer.Option(
+            help="The account whose role gets the document, a 12-digit id; one of "
+            "dbaccess:accounts. Default: --account (the CI role and that account's role).",
+        ),
+    ] = None,
     stack: StackOption = "prod",
     program_dir: ProgramDirOption = Path("."),
 ) -> None:
@@ -132,31 +146,45 @@ def iam_policy(
     permissions boundary, as JSON.
 
     Derived from what the program declares for the stack: each resource type it registers
-    maps to the actions Pulumi calls for it, scoped to the names the program gives. The same
-    document serves the CI role and the role named for each account in dbaccess:accounts
-    (deploy) or dbaccess:previewAccounts (preview); ARNs name their account. The boundary is
-    a managed policy the operator creates once in each account of dbaccess:accounts, at
-    policy/dbaccess/dbaccess-boundary: the deploy role cannot create or change it.
+    maps to the actions Pulumi calls for it, scoped to the names the program gives. Each
+    account's role gets its own document (--role-account): the stack account's (the CI role
+    and that account's role in dbaccess:accounts or dbaccess:previewAccounts) the stack's own
+    resources and the right to assume the other accounts' roles; another account's role only
+    what the stack has in that account. The boundary is a managed policy the operator creates
+    in each account of dbaccess:accounts, at policy/dbaccess/dbaccess-boundary: the deploy
+    role cannot create or change it.
 
-    Example:
+    Example (stack account 123456789012, databases also in 210987654321):
 
     \b
         $ dbaccess iam-policy deploy --account 123456789012 > deploy-policy.json
         $ aws iam put-role-policy --role-name dbaccess-ci-deploy \\
             --policy-name dbaccess-deploy --policy-document file://deploy-policy.json
-        $ dbaccess iam-policy boundary --account 123456789012 > boundary.json
+        $ dbaccess iam-policy deploy --account 123456789012 \\
+            --role-account 210987654321 > deploy-210987654321.json
+        $ aws iam put-role-policy --role-name dbaccess-deploy \\
+            --policy-name dbaccess-deploy --policy-document file://deploy-210987654321.json \\
+            --profile account-210987654321
+        $ dbaccess iam-policy boundary --account 123456789012 \\
+            --role-account 210987654321 > boundary-210987654321.json
         $ aws iam create-policy --path /dbaccess/ --policy-name dbaccess-boundary \\
-            --policy-document file://boundary.json
+            --policy-document file://boundary-210987654321.json --profile account-210987654321
     """
-    if not ACCOUNT_ID.fullmatch(account):
-        _fail(f"--account {account!r} is not a 12-digit account id", "e.g. --account 123456789012")
+    role_account = role_account or account
+    for option, given in (("--account", account), ("--role-account", role_account)):
+        if not ACCOUNT_ID.fullmatch(given):
+            _fail(f"{option} {given!r} is not a 12-digit account id", f"e.g. {option} 123456789012")
     require_program_extra()
     try:
-        program = declared_by_program(program_dir.resolve(), stack, account)
+        program = declared_by_program(program_dir.resolve(), stack, account, (role_account,))
     except InvalidInput as exc:
         exit_invalid(exc, Format.text)
     except UnknownAccount as exc:
-        _fail(str(exc), "pass the account whose credentials run `pulumi up` for this stack")
+        _fail(
+            str(exc),
+            "pass as --account the account whose credentials run `pulumi up` for this stack, "
+            "as --role-account the account of the role the document is for",
+        )
     if program.region is None:
         _fail(
             f"Pulumi.{stack}.yaml sets no aws:region",
@@ -170,15 +198,17 @@ def iam_policy(
             "of dbaccess:accounts) so previews never hold write credentials",
         )
     try:
-        policies = policies_of(program, stack, program.region)
+        policies = policies_of(program, stack, program.region, account)
     except UncoveredType as exc:
         _fail(str(exc), "this is a gap in dbaccess itself; report it")
-    document = policies[role.value]
+    document = policies[role_account][role.value]
     limit = MANAGED_POLICY_MAX if role is Role.boundary else INLINE_POLICY_MAX
     if (size := compact_size(document)) > limit:
         _fail(
-            f"the {role.value} policy would be {size} characters; IAM allows {limit}",
-            "it grows with the stack's accounts and databases; report it (it would have to be "
-            "split into managed policies)",
+            f"the {role.value} policy of account {role_account}'s role would be {size} "
+            f"characters; IAM allows {limit}",
+            f"it grows with the databases the stack has in account {role_account} (about 55 "
+            "characters each): serve some of them from a second stack (its own "
+            "Pulumi.<stack>.yaml and access file), or report it",
         )
     print(json.dumps(document, indent=2))

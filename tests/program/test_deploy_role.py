@@ -1,17 +1,21 @@
 """The deploy role cannot make itself more than the program needs.
 
 GIVEN the sample program and the prod stack, and the deploy policy and permissions boundary
-`dbaccess iam-policy` derives from what the program registers,
-WHEN the calls the program's resources need, and the escalations an insider holding the deploy
+`dbaccess iam-policy` derives for each account's role from what the program registers,
+WHEN the calls the program's resources need, and the escalations an insider holding a deploy
 role would try, are evaluated with the repository's IAM evaluator,
-THEN every needed call is allowed and every escalation is refused, the roles' own policies stay
-inside the boundary, and both documents fit IAM's size limits.
+THEN every needed call is allowed by the document of the resource's account (and by no other
+account's), every escalation is refused by every document, the roles' own policies stay inside
+their account's boundary, and every document fits IAM's size limits, for the sample and for a
+large estate.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from tests.program.conftest import ROOT
 from tests.unit.policy.iam_evaluator import allowed
 
 PROD, STAGING = "123456789012", "210987654321"
+ACCOUNTS = (PROD, STAGING)
 STACK, REGION = "prod", "eu-west-1"
 BOUNDARY = policies.boundary_arn(PROD)
 OUR_KEY_TAG = {f"aws:ResourceTag/{policies.STACK_TAG}": STACK}
@@ -36,19 +41,23 @@ def program() -> ProgramDeclarations:
     return declared_by_program(ROOT, STACK, PROD)
 
 
-@pytest.fixture(scope="module")
-def documents(program: ProgramDeclarations) -> dict[str, dict[str, Any]]:
-    return policies_of(program, STACK, REGION)
+Documents = dict[str, dict[str, dict[str, Any]]]  # account -> role -> policy
 
 
 @pytest.fixture(scope="module")
-def deploy(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return documents["deploy"]
+def documents(program: ProgramDeclarations) -> Documents:
+    return policies_of(program, STACK, REGION, PROD)
 
 
 @pytest.fixture(scope="module")
-def boundary(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return documents["boundary"]
+def deploy(documents: Documents) -> dict[str, Any]:
+    """The stack account's: the CI role's."""
+    return documents[PROD]["deploy"]
+
+
+def other(account: str) -> str:
+    (elsewhere,) = set(ACCOUNTS) - {account}
+    return elsewhere
 
 
 def of_type(program: ProgramDeclarations, kind: str) -> list[Declared]:
@@ -76,7 +85,7 @@ def tagging(tags: dict[str, str]) -> dict[str, Any]:
 
 
 def test_every_role_the_program_creates_carries_its_accounts_boundary(
-    program: ProgramDeclarations, deploy: dict[str, Any]
+    program: ProgramDeclarations, documents: Documents
 ) -> None:
     roles = of_type(program, "aws:iam/role:Role")
     # People's roles in both accounts, and every service role (issuer, reaper, scheduler,
@@ -94,12 +103,14 @@ def test_every_role_the_program_creates_carries_its_accounts_boundary(
     for role in roles:
         assert role.inputs["permissionsBoundary"] == policies.boundary_arn(role.account), role
         context = with_boundary(role.inputs["permissionsBoundary"])
+        mine, theirs = documents[role.account]["deploy"], documents[other(role.account)]["deploy"]
         for action in ("iam:CreateRole", "iam:PutRolePermissionsBoundary", *RULES[role.type].write):
-            assert allowed(deploy, action, [role_arn(role)], context), (action, role.name)
+            assert allowed(mine, action, [role_arn(role)], context), (action, role.name)
+            assert not allowed(theirs, action, [role_arn(role)], context), (action, role.name)
 
 
 def test_every_role_policy_may_be_written_on_its_bounded_role(
-    program: ProgramDeclarations, deploy: dict[str, Any]
+    program: ProgramDeclarations, documents: Documents
 ) -> None:
     roles = of_type(program, "aws:iam/role:Role")
     written = of_type(program, "aws:iam/rolePolicy:RolePolicy")
@@ -116,14 +127,75 @@ def test_every_role_policy_may_be_written_on_its_bounded_role(
             )
         ]
         context = with_boundary(role.inputs["permissionsBoundary"])
-        assert allowed(deploy, "iam:PutRolePolicy", [role_arn(role)], context), policy.name
-        assert allowed(deploy, "iam:DeleteRolePolicy", [role_arn(role)], context), policy.name
+        mine, theirs = documents[role.account]["deploy"], documents[other(role.account)]["deploy"]
+        for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy"):
+            assert allowed(mine, action, [role_arn(role)], context), policy.name
+            assert not allowed(theirs, action, [role_arn(role)], context), policy.name
+
+
+# The ARN AWS gives each of the stack's own resources, from its physical name.
+STACK_RESOURCE_ARNS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "arn:aws:s3:::{bucket}/{key}",
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:lambda/layerVersion:LayerVersion": "arn:aws:lambda:{region}:{account}:layer:{layerName}:3",
+    "aws:scheduler/schedule:Schedule": (
+        "arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
+    ),
+}
+
+
+def test_the_stacks_own_resources_are_managed_by_the_stack_accounts_role_only(
+    program: ProgramDeclarations, documents: Documents
+) -> None:
+    checked = set()
+    for d in program.declared:
+        if d.type not in STACK_RESOURCE_ARNS:
+            continue
+        assert d.account == PROD, d.name
+        names = {"name": d.inputs.get("name") or f"{d.name}-1a2b3c4", **d.inputs}
+        arn = STACK_RESOURCE_ARNS[d.type].format(region=REGION, account=d.account, **names)
+        rule = RULES[d.type]
+        for action in (*rule.write, *rule.read):
+            assert allowed(documents[PROD]["deploy"], action, [arn]), (d.name, action)
+            assert not allowed(documents[STAGING]["deploy"], action, [arn]), (d.name, action)
+        for action in rule.read:
+            assert allowed(documents[PROD]["preview"], action, [arn]), (d.name, action)
+            assert not allowed(documents[STAGING]["preview"], action, [arn]), (d.name, action)
+        checked.add(d.type)
+    assert checked == set(STACK_RESOURCE_ARNS)
+
+
+def test_each_admin_login_is_allowed_to_its_databases_accounts_role_only(
+    program: ProgramDeclarations, documents: Documents
+) -> None:
+    providers = of_type(program, "pulumi:providers:postgresql")
+    # The role that signs the admin's IAM token is the database's account's.
+    signers = {p.inputs["awsRdsIamProviderRoleArn"].split(":")[4] for p in providers}
+    assert signers == set(ACCOUNTS)
+    for provider in providers:
+        account = provider.inputs["awsRdsIamProviderRoleArn"].split(":")[4]
+        region, login = provider.inputs["awsRdsIamRegion"], provider.inputs["username"]
+        arn = f"arn:aws:rds-db:{region}:{account}:dbuser:db-ABCDEFGHIJ/{login}"
+        assert allowed(documents[account]["deploy"], "rds-db:connect", [arn])
+        assert not allowed(documents[other(account)]["deploy"], "rds-db:connect", [arn])
+        assert not allowed(documents[account]["preview"], "rds-db:connect", [arn])
+    # The CI role (the stack account's) may assume each account's role, and only it may.
+    for role in program.settings.accounts.values():
+        assert allowed(documents[PROD]["deploy"], "sts:AssumeRole", [role])
+        assert not allowed(documents[STAGING]["deploy"], "sts:AssumeRole", [role])
 
 
 def test_the_issuer_key_carries_the_stack_tag_and_may_be_created_and_managed(
-    program: ProgramDeclarations, deploy: dict[str, Any]
+    program: ProgramDeclarations, documents: Documents
 ) -> None:
     (key,) = of_type(program, "aws:kms/key:Key")
+    assert key.account == PROD
+    deploy, staging = documents[PROD]["deploy"], documents[STAGING]["deploy"]
     tags = key.inputs["tags"]
     assert tags == {policies.STACK_TAG: STACK}
     # The first `pulumi up` creates the key with its tag (tagging on create is TagResource).
@@ -132,6 +204,10 @@ def test_the_issuer_key_carries_the_stack_tag_and_may_be_created_and_managed(
     rule = RULES[key.type]
     for action in (*rule.write, *rule.read):
         assert allowed(deploy, action, [SOME_KEY], OUR_KEY_TAG), action
+    # The staging account's role makes no key.
+    assert not allowed(staging, "kms:CreateKey", ["*"], tagging(tags))
+    staging_key = SOME_KEY.replace(PROD, STAGING)
+    assert not allowed(staging, "kms:PutKeyPolicy", [staging_key], OUR_KEY_TAG)
 
 
 def test_the_service_roles_are_passed_only_to_their_services(
@@ -147,7 +223,7 @@ def test_the_service_roles_are_passed_only_to_their_services(
 
 
 def test_doctor_may_read_the_parameter_groups_of_each_rds_database(
-    deploy: dict[str, Any],
+    documents: Documents,
 ) -> None:
     # GIVEN the sample's RDS databases, WHEN `dbaccess doctor --operator` reads (as the deploy
     # role) whether the server's parameter group enforces TLS, THEN the call is allowed there
@@ -161,18 +237,20 @@ def test_doctor_may_read_the_parameter_groups_of_each_rds_database(
             else ("rds:DescribeDBParameters", "pg")
         )
         group = f"arn:aws:rds:{db.region}:{db.account}:{kind}:dbaccess-tls"
-        assert allowed(deploy, action, [group]), (db.key, action)
+        assert allowed(documents[db.account]["deploy"], action, [group]), (db.key, action)
+        assert not allowed(documents[other(db.account)]["deploy"], action, [group]), db.key
         elsewhere = f"arn:aws:rds:{db.region}:999999999999:{kind}:dbaccess-tls"
-        assert not allowed(deploy, action, [elsewhere])
+        assert not allowed(documents[db.account]["deploy"], action, [elsewhere])
 
 
 def test_the_roles_own_policies_stay_inside_the_boundary(
-    program: ProgramDeclarations, boundary: dict[str, Any]
+    program: ProgramDeclarations, documents: Documents
 ) -> None:
-    """Every call any role policy the program writes allows, the boundary allows too: the
-    boundary takes nothing from the services or the people."""
+    """Every call any role policy the program writes allows, the boundary of the role's
+    account allows too: the boundary takes nothing from the services or the people."""
     checked = 0
     for written in of_type(program, "aws:iam/rolePolicy:RolePolicy"):
+        boundary = documents[written.account]["boundary"]
         for statement in json.loads(written.inputs["policy"])["Statement"]:
             resources = statement["Resource"]
             for action in (
@@ -192,76 +270,91 @@ def test_the_roles_own_policies_stay_inside_the_boundary(
 
 # --- what an insider with the deploy role would try ----------------------------------------
 
-NEW_ROLE = f"arn:aws:iam::{PROD}:role/dbaccess/dbaccess-backdoor"
-OLD_ROLE = f"arn:aws:iam::{PROD}:role/dbaccess/dbaccess-made-before-boundaries"
 
-ESCALATIONS = {
-    "create a role without a boundary": ("iam:CreateRole", NEW_ROLE, {}),
-    "create a role with another boundary": ("iam:CreateRole", NEW_ROLE, with_boundary(ADMIN)),
-    "create a role with the boundary of another account": (
-        "iam:CreateRole",
-        f"arn:aws:iam::{PROD}:role/dbaccess/x",
-        with_boundary("arn:aws:iam::999999999999:policy/dbaccess/dbaccess-boundary"),
-    ),
-    "create a bounded role outside db-access's paths": (
-        "iam:CreateRole",
-        f"arn:aws:iam::{PROD}:role/Admin2",
-        with_boundary(BOUNDARY),
-    ),
-    "write Action:* on a role without the boundary": ("iam:PutRolePolicy", OLD_ROLE, {}),
-    "attach AdministratorAccess to a bounded role": (
-        "iam:AttachRolePolicy",
-        NEW_ROLE,
-        with_boundary(BOUNDARY),
-    ),
-    "swap a role's boundary for another": (
-        "iam:PutRolePermissionsBoundary",
-        NEW_ROLE,
-        with_boundary(ADMIN),
-    ),
-    "delete a role's boundary": (
-        "iam:DeleteRolePermissionsBoundary",
-        NEW_ROLE,
-        with_boundary(BOUNDARY),
-    ),
-    "widen the boundary with a new version": ("iam:CreatePolicyVersion", BOUNDARY, {}),
-    "make an old version the boundary": ("iam:SetDefaultPolicyVersion", BOUNDARY, {}),
-    "delete the boundary policy": ("iam:DeletePolicy", BOUNDARY, {}),
-    "edit another key's policy": ("kms:PutKeyPolicy", SOME_KEY, {}),
-    "edit the policy of another stack's key": (
-        "kms:PutKeyPolicy",
-        SOME_KEY,
-        {f"aws:ResourceTag/{policies.STACK_TAG}": "staging"},
-    ),
-    "schedule another key's deletion": ("kms:ScheduleKeyDeletion", SOME_KEY, {}),
-    "take the stack tag off our key": (
-        "kms:UntagResource",
-        SOME_KEY,
-        {**OUR_KEY_TAG, "aws:TagKeys": [policies.STACK_TAG]},
-    ),
-    "create a key without the tag": ("kms:CreateKey", "*", {}),
-    "create a key tagged for another stack": (
-        "kms:CreateKey",
-        "*",
-        tagging({policies.STACK_TAG: "staging"}),
-    ),
-    "create a key with tags beyond the stack's": (
-        "kms:CreateKey",
-        "*",
-        tagging({policies.STACK_TAG: STACK, "owner": "me"}),
-    ),
-    "assume any role": (
-        "sts:AssumeRole",
-        f"arn:aws:iam::{PROD}:role/OrganizationAccountAccessRole",
-        {},
-    ),
-}
+def escalations(account: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """What an insider would try with the deploy role of `account`, in that account."""
+    new_role = f"arn:aws:iam::{account}:role/dbaccess/dbaccess-backdoor"
+    old_role = f"arn:aws:iam::{account}:role/dbaccess/dbaccess-made-before-boundaries"
+    boundary = policies.boundary_arn(account)
+    some_key = SOME_KEY.replace(PROD, account)
+    return {
+        "create a role without a boundary": ("iam:CreateRole", new_role, {}),
+        "create a role with another boundary": ("iam:CreateRole", new_role, with_boundary(ADMIN)),
+        "create a role with the boundary of another account": (
+            "iam:CreateRole",
+            f"arn:aws:iam::{account}:role/dbaccess/x",
+            with_boundary("arn:aws:iam::999999999999:policy/dbaccess/dbaccess-boundary"),
+        ),
+        "create a bounded role outside db-access's paths": (
+            "iam:CreateRole",
+            f"arn:aws:iam::{account}:role/Admin2",
+            with_boundary(boundary),
+        ),
+        "write Action:* on a role without the boundary": ("iam:PutRolePolicy", old_role, {}),
+        "attach AdministratorAccess to a bounded role": (
+            "iam:AttachRolePolicy",
+            new_role,
+            with_boundary(boundary),
+        ),
+        "swap a role's boundary for another": (
+            "iam:PutRolePermissionsBoundary",
+            new_role,
+            with_boundary(ADMIN),
+        ),
+        "delete a role's boundary": (
+            "iam:DeleteRolePermissionsBoundary",
+            new_role,
+            with_boundary(boundary),
+        ),
+        "widen the boundary with a new version": ("iam:CreatePolicyVersion", boundary, {}),
+        "make an old version the boundary": ("iam:SetDefaultPolicyVersion", boundary, {}),
+        "delete the boundary policy": ("iam:DeletePolicy", boundary, {}),
+        "edit another key's policy": ("kms:PutKeyPolicy", some_key, {}),
+        "edit the policy of another stack's key": (
+            "kms:PutKeyPolicy",
+            some_key,
+            {f"aws:ResourceTag/{policies.STACK_TAG}": "staging"},
+        ),
+        "schedule another key's deletion": ("kms:ScheduleKeyDeletion", some_key, {}),
+        "take the stack tag off our key": (
+            "kms:UntagResource",
+            some_key,
+            {**OUR_KEY_TAG, "aws:TagKeys": [policies.STACK_TAG]},
+        ),
+        "create a key without the tag": ("kms:CreateKey", "*", {}),
+        "create a key tagged for another stack": (
+            "kms:CreateKey",
+            "*",
+            tagging({policies.STACK_TAG: "staging"}),
+        ),
+        "create a key with tags beyond the stack's": (
+            "kms:CreateKey",
+            "*",
+            tagging({policies.STACK_TAG: STACK, "owner": "me"}),
+        ),
+        "assume any role": (
+            "sts:AssumeRole",
+            f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+            {},
+        ),
+    }
 
 
-@pytest.mark.parametrize("attempt", ESCALATIONS, ids=list(ESCALATIONS))
-def test_the_deploy_role_refuses(deploy: dict[str, Any], attempt: str) -> None:
-    action, resource, context = ESCALATIONS[attempt]
-    assert not allowed(deploy, action, [resource], context)
+# Every document, with the other account's boundary too: a role of one account can only
+# carry its own account's boundary.
+ATTEMPTS = [(account, attempt) for account in ACCOUNTS for attempt in escalations(account)]
+
+
+@pytest.mark.parametrize(("account", "attempt"), ATTEMPTS, ids=[f"{a}: {t}" for a, t in ATTEMPTS])
+def test_every_deploy_role_refuses(documents: Documents, account: str, attempt: str) -> None:
+    action, resource, context = escalations(account)[attempt]
+    assert not allowed(documents[account]["deploy"], action, [resource], context)
+    # Nor may it do so with the other account's boundary, nor in the other account.
+    if "iam:PermissionsBoundary" in context:
+        theirs = with_boundary(policies.boundary_arn(other(account)))
+        assert not allowed(documents[account]["deploy"], action, [resource], theirs)
+    elsewhere = resource.replace(account, other(account))
+    assert not allowed(documents[account]["deploy"], action, [elsewhere], context)
 
 
 # A role the deploy role creates with the boundary and "Action": "*", then assumes: the
@@ -283,14 +376,87 @@ BEYOND_THE_BOUNDARY = {
 }
 
 
+@pytest.mark.parametrize("account", ACCOUNTS)
 @pytest.mark.parametrize("attempt", BEYOND_THE_BOUNDARY, ids=list(BEYOND_THE_BOUNDARY))
-def test_a_bounded_role_cannot(boundary: dict[str, Any], attempt: str) -> None:
+def test_a_bounded_role_cannot(documents: Documents, account: str, attempt: str) -> None:
     action, resource = BEYOND_THE_BOUNDARY[attempt]
     everything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     assert allowed(everything, action, [resource])
-    assert not allowed(boundary, action, [resource], {})
+    assert not allowed(documents[account]["boundary"], action, [resource], {})
 
 
-def test_both_documents_fit_iam(documents: dict[str, dict[str, Any]]) -> None:
-    assert policies.compact_size(documents["deploy"]) <= policies.INLINE_POLICY_MAX
-    assert policies.compact_size(documents["boundary"]) <= policies.MANAGED_POLICY_MAX
+def assert_every_document_fits(documents: Documents) -> None:
+    for account, of_account in documents.items():
+        for role, document in of_account.items():
+            limit = (
+                policies.MANAGED_POLICY_MAX if role == "boundary" else policies.INLINE_POLICY_MAX
+            )
+            assert policies.compact_size(document) <= limit, (account, role)
+
+
+def test_every_document_fits_iam(documents: Documents) -> None:
+    assert set(documents) == set(ACCOUNTS)
+    assert_every_document_fits(documents)
+
+
+# --- a large estate: one account per environment, 40 RDS databases in each ----------------
+
+DEV = "333333333333"
+
+
+def large_estate(project: Path, *, clusters: bool) -> ProgramDeclarations:
+    """A copy of the project whose stack has three accounts with 40 RDS databases each
+    (every fourth an Aurora cluster, or none), and one person with a grant in each."""
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "components", project / "components")
+    accounts = (PROD, STAGING, DEV)
+    databases = "".join(
+        f"""
+  service{i:02d}-{account}:
+    engine: {"aurora-postgresql" if clusters and i % 4 == 3 else "postgres"}
+    account: "{account}"
+    region: {REGION}
+    {"cluster" if clusters and i % 4 == 3 else "instance"}: service{i:02d}-{account}
+    host: service{i:02d}.c9akciq32.{REGION}.rds.amazonaws.com
+    port: 5432
+    database: app
+    admin_login: dbaccess_admin
+"""
+        for account in accounts
+        for i in range(40)
+    )
+    grants = "".join(f"      - {{database: service00-{a}, access: read-only}}\n" for a in accounts)
+    (project / "access.yaml").write_text(
+        f"version: 1\ndatabases:{databases}people:\n  ana.silva@example.com:\n    grants:\n{grants}"
+    )
+    stack = (ROOT / "Pulumi.prod.yaml").read_text()
+    for role in ("deploy", "preview"):
+        line = f'    "{STAGING}": arn:aws:iam::{STAGING}:role/dbaccess-{role}\n'
+        assert line in stack
+        stack = stack.replace(line, line + line.replace(STAGING, DEV))
+    (project / "Pulumi.prod.yaml").write_text(stack)
+    return declared_by_program(project, STACK, PROD)
+
+
+@pytest.mark.parametrize("clusters", [True, False], ids=["with clusters", "instances only"])
+def test_a_large_estate_fits_each_accounts_role(tmp_path: Path, clusters: bool) -> None:
+    # GIVEN three accounts with 40 RDS databases each (one document for all would be ~15,800)
+    estate = large_estate(tmp_path, clusters=clusters)
+    # WHEN each account's documents are derived
+    documents = policies_of(estate, STACK, REGION, PROD)
+    # THEN each fits, and each database is looked up with its own account's role only
+    assert set(documents) == {PROD, STAGING, DEV}
+    assert_every_document_fits(documents)
+    lookups = [lookup for lookup in estate.lookups if lookup.token.startswith("aws:rds/")]
+    assert len(lookups) == 120
+    for lookup in lookups:
+        kind, name, action = (
+            ("cluster", lookup.args["clusterIdentifier"], "rds:DescribeDBClusters")
+            if "clusterIdentifier" in lookup.args
+            else ("db", lookup.args["dbInstanceIdentifier"], "rds:DescribeDBInstances")
+        )
+        arn = f"arn:aws:rds:{REGION}:{lookup.account}:{kind}:{name}"
+        for account, of_account in documents.items():
+            for role in ("deploy", "preview"):
+                assert allowed(of_account[role], action, [arn]) == (account == lookup.account)

@@ -1,10 +1,10 @@
 """`dbaccess iam-policy deploy|preview`: what the program declares, and nothing more.
 
 GIVEN the sample program and the prod stack,
-WHEN an operator prints the deploy and the preview role's policies,
-THEN every resource type the program registers has its actions in the deploy policy (a new
-type fails here until dbaccess/deploy_policy.py knows it), the preview policy only reads,
-and parliament finds nothing in either.
+WHEN an operator prints the deploy and the preview role's policies of each account's role,
+THEN every resource type the program registers has its actions in the deploy policies (a new
+type fails here until dbaccess/deploy_policy.py knows it), each account's document names only
+its own account's resources, the preview policies only read, and parliament finds nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dbaccess.deploy_policy import RULES, Declared, UncoveredType, build_policie
 from dbaccess.settings import Settings
 from tests.program.conftest import ROOT, ProgramRunner, stack_config
 
-ACCOUNT = "123456789012"
+ACCOUNT, STAGING = "123456789012", "210987654321"
 # Objects of these providers live behind an API of their own (the cluster's, the database's);
 # IAM sees only how the provider gets in: the cluster lookup, the admin's IAM login.
 PROVIDER_ACCESS = {"kubernetes": "eks:DescribeCluster", "postgresql": "rds-db:connect"}
@@ -44,9 +44,21 @@ def iam_policy(
 
 @pytest.fixture(scope="module")
 def policies() -> dict[str, dict[str, Any]]:
+    """The stack account's documents (the default --role-account)."""
     printed = {}
     for role in ("deploy", "preview", "boundary"):
         result = iam_policy(role)
+        assert result.returncode == 0, result.stderr
+        printed[role] = json.loads(result.stdout)
+    return printed
+
+
+@pytest.fixture(scope="module")
+def staging() -> dict[str, dict[str, Any]]:
+    """The staging account's role's documents."""
+    printed = {}
+    for role in ("deploy", "preview", "boundary"):
+        result = iam_policy(role, "--role-account", STAGING)
         assert result.returncode == 0, result.stderr
         printed[role] = json.loads(result.stdout)
     return printed
@@ -61,14 +73,16 @@ def allows(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_every_registered_type_has_its_actions_in_the_deploy_policy(
-    run_sample: ProgramRunner, policies: dict[str, dict[str, Any]]
+    run_sample: ProgramRunner,
+    policies: dict[str, dict[str, Any]],
+    staging: dict[str, dict[str, Any]],
 ) -> None:
     # The program's registrations as `dbaccess preview` records them (not the command's own).
     custom = {r.type for r in run_sample().resources if r.custom}
     assert "aws:iam/role:Role" in custom  # the run is the real program
     unknown = sorted(custom - set(RULES))
     assert unknown == [], f"add {unknown} to RULES in dbaccess/deploy_policy.py"
-    granted = actions(policies["deploy"])
+    granted = actions(policies["deploy"]) | actions(staging["deploy"])
     for kind in sorted(custom):
         rule = RULES[kind]
         needed = {
@@ -90,33 +104,44 @@ def test_every_registered_type_has_its_actions_in_the_deploy_policy(
 
 
 def test_the_deploy_policy_names_the_account_roles_and_the_admin_logins(
-    policies: dict[str, dict[str, Any]],
+    policies: dict[str, dict[str, Any]], staging: dict[str, dict[str, Any]]
 ) -> None:
-    deploy = allows(policies["deploy"])
+    deploy, other = allows(policies["deploy"]), allows(staging["deploy"])
     assumed = {r for s in deploy if s["Action"] == ["sts:AssumeRole"] for r in _list(s)}
     settings = stack_config().raw_settings
     assert set(settings["accounts"].values()) | set(settings["previewAccounts"].values()) == (
         assumed
     )
+    assert not [s for s in other if "sts:AssumeRole" in s["Action"]]  # only the CI role's
+    # Each account's role logs in to its own account's databases, each in its database's
+    # region: payments-staging is in eu-central-1, not the stack's.
     (connect,) = [s for s in deploy if s["Action"] == ["rds-db:connect"]]
-    # Each in its database's region: payments-staging is in eu-central-1, not the stack's.
-    assert sorted(_list(connect)) == [
-        "arn:aws:rds-db:eu-central-1:210987654321:dbuser:*/dbaccess_admin",
-        "arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/dbaccess_admin",
-    ]
-    describe = {r for s in deploy if "rds:DescribeDBClusters" in s["Action"] for r in _list(s)}
+    assert connect["Resource"] == "arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/dbaccess_admin"
+    (connect,) = [s for s in other if s["Action"] == ["rds-db:connect"]]
+    assert connect["Resource"] == (
+        "arn:aws:rds-db:eu-central-1:210987654321:dbuser:*/dbaccess_admin"
+    )
+    describe = {r for s in other if "rds:DescribeDBClusters" in s["Action"] for r in _list(s)}
     assert describe == {"arn:aws:rds:eu-central-1:210987654321:cluster:payments-staging"}
+    assert not [s for s in deploy if "rds:DescribeDBClusters" in s["Action"]]
     # audit and sweep list the cluster's member instances with this role (in its region).
-    members = {r for s in deploy if "rds:DescribeDBInstances" in s["Action"] for r in _list(s)}
+    members = {r for s in other if "rds:DescribeDBInstances" in s["Action"] for r in _list(s)}
     assert "arn:aws:rds:eu-central-1:210987654321:db:*" in members
-    # Person roles only under their own path, in each account.
-    roles = {r for s in deploy if "iam:CreateRole" in s["Action"] for r in _list(s)}
-    assert "arn:aws:iam::210987654321:role/dbaccess/*" in roles
-    assert all(":role/" in r and not r.endswith(":role/*") for r in roles)
+    # Person roles only under their own path, each in its own account's document.
+    for document, account in ((deploy, ACCOUNT), (other, STAGING)):
+        roles = {r for s in document if "iam:CreateRole" in s["Action"] for r in _list(s)}
+        assert f"arn:aws:iam::{account}:role/dbaccess/*" in roles
+        assert all(f"::{account}:role/" in r and not r.endswith(":role/*") for r in roles)
+    # The stack's own resources (S3 ARNs name no account) only in the stack account's.
+    buckets = [s for s in other if any(r.startswith("arn:aws:s3:") for r in _list(s))]
+    assert buckets == []
+    assert [s for s in deploy if any(r.startswith("arn:aws:s3:") for r in _list(s))]
 
 
-def test_the_preview_policy_only_reads(policies: dict[str, dict[str, Any]]) -> None:
-    preview = actions(policies["preview"])
+def test_the_preview_policy_only_reads(
+    policies: dict[str, dict[str, Any]], staging: dict[str, dict[str, Any]]
+) -> None:
+    preview = actions(policies["preview"]) | actions(staging["preview"])
     writes = sorted(a for a in preview if a.split(":")[1].startswith(WRITE_VERBS))
     assert writes == []
     assert "rds-db:connect" not in preview  # no admin login to any database
@@ -127,16 +152,20 @@ def test_the_preview_policy_only_reads(policies: dict[str, dict[str, Any]]) -> N
         for r in _list(s)
     }
     assert assumed == set(stack_config().raw_settings["previewAccounts"].values())
+    assert "sts:AssumeRole" not in actions(staging["preview"])
 
 
 @pytest.mark.parametrize("role", ["deploy", "preview", "boundary"])
-def test_parliament_finds_nothing(policies: dict[str, dict[str, Any]], role: str) -> None:
-    findings = parliament.analyze_policy_string(json.dumps(policies[role])).findings
-    assert [(f.issue, f.detail) for f in findings] == []
+def test_parliament_finds_nothing(
+    policies: dict[str, dict[str, Any]], staging: dict[str, dict[str, Any]], role: str
+) -> None:
+    for document in (policies[role], staging[role]):
+        findings = parliament.analyze_policy_string(json.dumps(document)).findings
+        assert [(f.issue, f.detail) for f in findings] == []
 
 
 def test_no_wildcard_resource_but_where_aws_takes_no_arn(
-    policies: dict[str, dict[str, Any]],
+    policies: dict[str, dict[str, Any]], staging: dict[str, dict[str, Any]]
 ) -> None:
     unscoped = {
         "ec2:DescribeSecurityGroups",
@@ -148,7 +177,7 @@ def test_no_wildcard_resource_but_where_aws_takes_no_arn(
         "ec2:DescribeNetworkInterfaces",
         "kms:CreateKey",  # only with exactly the stack's tag (test_deploy_role.py)
     }
-    for policy in policies.values():
+    for policy in [*policies.values(), *staging.values()]:
         for statement in allows(policy):
             if "*" in _list(statement):
                 assert set(statement["Action"]) <= unscoped, statement
@@ -157,7 +186,9 @@ def test_no_wildcard_resource_but_where_aws_takes_no_arn(
 def test_a_type_without_a_rule_is_refused() -> None:
     new = Declared("aws:ec2/instance:Instance", "surprise", {}, ACCOUNT)
     with pytest.raises(UncoveredType, match="aws:ec2/instance:Instance"):
-        build_policies([new], [], region="eu-west-1", stack="prod", preview_roles={})
+        build_policies(
+            [new], [], region="eu-west-1", stack="prod", stack_account=ACCOUNT, preview_roles={}
+        )
 
 
 def test_preview_policy_without_preview_roles_says_what_to_set(tmp_path: Path) -> None:
@@ -209,6 +240,45 @@ def test_an_account_the_stack_does_not_use_is_refused_with_the_stacks_accounts()
     assert "--account 999999999999 is not an account of stack prod" in result.stderr
     assert "123456789012, 210987654321" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_role_account_the_stack_does_not_use_is_refused() -> None:
+    result = iam_policy("deploy", "--role-account", "999999999999")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--role-account 999999999999 is not an account of stack prod" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = iam_policy("preview", "--role-account", "21098765432")
+    assert result.returncode == 2
+    assert "--role-account '21098765432' is not a 12-digit account id" in result.stderr
+
+
+def test_a_document_too_large_for_iam_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    # GIVEN a stack with 100 RDS instances in the stack's own account
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "__main__.py"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    (tmp_path / "access.yaml").write_text(
+        "version: 1\ndatabases:\n"
+        + "".join(
+            f'  db{i:03d}:\n    engine: postgres\n    account: "{ACCOUNT}"\n'
+            f"    region: eu-west-1\n    instance: service-database-{i:03d}\n"
+            f"    host: db{i:03d}.example.com\n    port: 5432\n    database: app\n"
+            "    admin_login: dbaccess_admin\n"
+            for i in range(100)
+        )
+    )
+    # WHEN the operator asks for the stack account's deploy policy
+    result = iam_policy("deploy", cwd=tmp_path)
+    # THEN they are told it does not fit and what to do, and nothing is printed
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"the deploy policy of account {ACCOUNT}'s role would be " in result.stderr
+    assert "IAM allows 10240" in result.stderr
+    assert "serve some of them from a second stack" in result.stderr
+    assert "Traceback" not in result.stderr
+    # while the other account's role, which has none of them, gets its document
+    assert iam_policy("deploy", "--role-account", STAGING, cwd=tmp_path).returncode == 0
 
 
 def test_a_directory_without_the_program_is_refused_without_a_traceback(tmp_path: Path) -> None:

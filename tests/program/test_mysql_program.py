@@ -204,27 +204,37 @@ def test_the_policy_pack_covers_mysql_grants(tmp_path: Path, run_sample: Program
     assert "db-SHOPPROD/priyaraman_rw of a dated grant without DateLessThan" in violations[0]
 
 
+IAM_POLICY_DEPLOY = (sys.executable, "-m", "dbaccess", "iam-policy", "deploy")
+
+
 def test_the_deploy_role_may_log_in_as_each_mysql_admin(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     mysql_admin = MYSQL_DATABASES.replace("admin_login: dbaccess_admin", "admin_login: my_admin")
     (project / "access.yaml").write_text(with_mysql().replace(MYSQL_DATABASES, mysql_admin))
     stack = project / "Pulumi.prod.yaml"
     stack.write_text(stack.read_text() + f"  dbaccess:rdsCaBundle: {CA}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "dbaccess", "iam-policy", "deploy", "--account", PROD],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    statements = json.loads(result.stdout)["Statement"]
-    (connect,) = [s for s in statements if s["Action"] == ["rds-db:connect"]]
-    # PostgreSQL's admin in both accounts, MySQL's in the account and region of each MySQL
-    # server (the staging databases are in eu-central-1).
-    assert sorted(connect["Resource"]) == [
-        f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/dbaccess_admin",
-        f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/my_admin",
-        f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/dbaccess_admin",
-        f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/my_admin",
-    ]
+    logins = {}
+    for account in (PROD, STAGING):
+        result = subprocess.run(
+            [*IAM_POLICY_DEPLOY, "--account", PROD, "--role-account", account],
+            capture_output=True,
+            text=True,
+            cwd=project,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        statements = json.loads(result.stdout)["Statement"]
+        (connect,) = [s for s in statements if s["Action"] == ["rds-db:connect"]]
+        logins[account] = sorted(connect["Resource"])
+    # PostgreSQL's admin and MySQL's, each in its own account's role's document, in the
+    # region of each server (the staging databases are in eu-central-1).
+    assert logins == {
+        PROD: [
+            f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/dbaccess_admin",
+            f"arn:aws:rds-db:eu-west-1:{PROD}:dbuser:*/my_admin",
+        ],
+        STAGING: [
+            f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/dbaccess_admin",
+            f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/my_admin",
+        ],
+    }

@@ -71,7 +71,7 @@ def test_the_boundary_lets_the_bot_read_every_secret_of_the_stack_and_no_other(
         + f"  dbaccess:secretsKmsKeyArn: {SECRETS_KEY}\n"
     )
     program = declared_by_program(tmp_path, "prod", "123456789012")
-    boundary = policies_of(program, "prod", "eu-west-1")["boundary"]
+    boundary = policies_of(program, "prod", "eu-west-1", "123456789012")["123456789012"]["boundary"]
     raw = program.settings
     for arn in (raw.slackBotTokenSecretArn, raw.slackAppTokenSecretArn, GITHUB_KEY):
         assert arn is not None
