@@ -342,23 +342,26 @@ def iam_page() -> str:
         warnings.simplefilter("ignore", DeprecationWarning)
         program = declared_by_program(ROOT, SAMPLE_STACK, SAMPLE_ACCOUNT)
     assert program.region is not None
-    policies = policies_of(program, SAMPLE_STACK, program.region)
+    policies = policies_of(program, SAMPLE_STACK, program.region, SAMPLE_ACCOUNT)
     parts = [
         f"# IAM policies of each role\n\n{GENERATED}\n",
         f"For the sample stack `{SAMPLE_STACK}` (`Pulumi.{SAMPLE_STACK}.yaml`, the sample "
-        f"`access.yaml`), account {SAMPLE_ACCOUNT}, as the program declares them under "
-        "Pulumi's mock engine: lookups only AWS can answer show as `(known after deploy)`, "
-        "auto-named resources a stand-in suffix. Dated statements depend on the build date.\n",
+        f"`access.yaml`), whose own account is {SAMPLE_ACCOUNT}, as the program declares them "
+        "under Pulumi's mock engine: lookups only AWS can answer show as `(known after "
+        "deploy)`, auto-named resources a stand-in suffix. Dated statements depend on the "
+        "build date. Each account of `dbaccess:accounts` gets its own documents "
+        "(`--role-account`); the stack's account's also serve the CI roles.\n",
     ]
-    for role, how in (
-        ("deploy", f"dbaccess iam-policy deploy --account {SAMPLE_ACCOUNT}"),
-        ("preview", f"dbaccess iam-policy preview --account {SAMPLE_ACCOUNT}"),
-        ("boundary", f"dbaccess iam-policy boundary --account {SAMPLE_ACCOUNT}"),
-    ):
-        parts.append(
-            f"## The {role} {'policy' if role == 'boundary' else 'role'}\n\n`{how}`:\n\n"
-            f"```json\n{json.dumps(policies[role], indent=2)}\n```\n"
-        )
+    for account, documents in sorted(policies.items()):
+        for role in ("deploy", "preview", "boundary"):
+            how = f"dbaccess iam-policy {role} --account {SAMPLE_ACCOUNT}"
+            if account != SAMPLE_ACCOUNT:
+                how += f" --role-account {account}"
+            title = "policy" if role == "boundary" else "role"
+            parts.append(
+                f"## The {role} {title} of account {account}\n\n`{how}`:\n\n"
+                f"```json\n{json.dumps(documents[role], indent=2)}\n```\n"
+            )
     people: list[str] = []
     services: list[str] = []
     for declared in program.declared:
