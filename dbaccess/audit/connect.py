@@ -66,20 +66,15 @@ def _open(params: Mapping[str, Any], secrets: tuple[str, ...]) -> Connection:
         raise Unreachable(_scrub(str(exc), secrets)) from None
 
 
-def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
-    """Reach `db` through a libpq URL or key=value string (its database by default). For an
-    Aurora cluster, the DSN lists every instance as libpq's multi-host form does
-    (postgresql://admin@writer:5432,reader:5432/orders): each host is one instance, named
-    host:port; an RDS instance takes one host.
-
-    Raises ConfigError, without echoing the DSN (it may hold a password), when it cannot be
-    parsed, names another database than access.yaml's, or lists several hosts for an instance.
-    """
+def dsn_params(dsn: str, db: DatabaseSpec, user: str = "user") -> dict[str, Any]:
+    """libpq parameters from --dsn, connected to `db`'s database (named by access.yaml when
+    the DSN names none). Raises ConfigError, without echoing the DSN (it may hold a password),
+    when it cannot be parsed or names another database."""
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.Error:
         raise ConfigError(
-            "--dsn is not a PostgreSQL connection URL (postgresql://user@host:port/database) "
+            f"--dsn is not a PostgreSQL connection URL (postgresql://{user}@host:port/database) "
             "or key=value string"
         ) from None
     named = params.get("dbname")
@@ -89,6 +84,19 @@ def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
             f"'{db.name}'; point --dsn at '{db.name}' or name the right --database"
         )
     params["dbname"] = db.name
+    return params
+
+
+def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
+    """Reach `db` through a libpq URL or key=value string (its database by default). For an
+    Aurora cluster, the DSN lists every instance as libpq's multi-host form does
+    (postgresql://admin@writer:5432,reader:5432/orders): each host is one instance, named
+    host:port; an RDS instance takes one host.
+
+    Raises ConfigError, without echoing the DSN (it may hold a password), when it cannot be
+    parsed, names another database than access.yaml's, or lists several hosts for an instance.
+    """
+    params = dsn_params(dsn, db)
     secrets = (str(params.get("password") or ""),)
     hosts = str(params.get("host") or db.host).split(",")
     ports = [p or str(db.port) for p in str(params.get("port") or "").split(",")]

@@ -19,11 +19,10 @@ from typing import Any, Final
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from dbaccess import ca_bundles
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.audit.connect import ConfigError, _open
+from dbaccess.audit.connect import ConfigError, _open, dsn_params
 from dbaccess.audit.expected import is_rds_own
 from dbaccess.deployment import RDS_IAM
 from dbaccess.privileges import MANAGED_MARKER
@@ -359,19 +358,7 @@ def master_params(
     DSN (it may hold a password)."""
     params: dict[str, Any] = {"host": db.host, "port": db.port}
     if dsn is not None:
-        try:
-            params = conninfo_to_dict(dsn)
-        except psycopg.Error:
-            raise ConfigError(
-                "--dsn is not a PostgreSQL connection URL "
-                "(postgresql://master@host:port/database) or key=value string"
-            ) from None
-    named = params.get("dbname")
-    if named is not None and named != db.name:
-        raise ConfigError(
-            f"--dsn connects to database '{named}' but access.yaml's '{db.key}' is database "
-            f"'{db.name}'; point --dsn at '{db.name}' or name the right --database"
-        )
+        params = dsn_params(dsn, db, user="master")
     params["dbname"] = db.name
     params.setdefault("host", db.host)
     params.setdefault("port", db.port)
