@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= prod
 
-.PHONY: help preview lint test check bench package clean
+.PHONY: help preview lint test check docs demo bench package clean
 .DEFAULT_GOAL := help
 
 ## help: list these targets
@@ -45,6 +45,16 @@ test: lint node_modules/.installed
 ## check: the same as test (lint, types, every test)
 check: test
 
+## demo: the whole product on this machine, no cloud: a Slack click to a link to psql, then dbaccess connect
+demo: $(STAMP)
+	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
+	bash scripts/ensure-php.sh || echo "demo: without php the fake PrivateBin stands in"
+	$(BIN)/python scripts/demo.py
+
+## docs: build the documentation site into site/ (strict: a broken link or page fails; offline)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet
+
 ## bench: performance figures (never asserted in tests)
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
@@ -55,4 +65,4 @@ package: $(STAMP)
 
 ## clean: remove the virtualenv, build output and tool caches
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """MysqlUsers: on one MySQL / Aurora MySQL server, one IAM-auth user per person and access
 level, with its privileges on each of its databases.
 
-A Pulumi dynamic provider on PyMySQL rather than pulumi-mysql (README, "MySQL: the provider"):
+A Pulumi dynamic provider on PyMySQL rather than pulumi-mysql (docs/explanation/decisions.md):
 the admin's IAM token is minted at each operation with the deploy role and never reaches the
 state, TLS verifies the server against the RDS CA bundle, and the SQL it runs is
 dbaccess.mysql's, tested on a real MariaDB. The provider is pickled into the state by

@@ -22,9 +22,9 @@ from dbaccess.request_pr import requester_of
 MEMBERS_READ = (
     "reading team membership needs a token with the organization permission Members: read "
     "(the workflow's GITHUB_TOKEN has none): give the check the approvals app's token "
-    "(README: Owner approval)"
+    "(docs/how-to/owner-approval.md)"
 )
-# What the approvals app needs (README: Owner approval), quoted when GitHub says 403.
+# What the approvals app needs (docs/how-to/owner-approval.md), quoted when GitHub says 403.
 APPROVALS_PERMISSIONS = (
     "Contents: read, Pull requests: read, Commit statuses: read and write, and the "
     "organization permission Members: read"
@@ -41,7 +41,7 @@ def _as_the_check(doing: str) -> Iterator[None]:
     except GitHubPermissionError:
         raise GitHubPermissionError(
             f"GitHub denied {doing}: the check's token needs {APPROVALS_PERMISSIONS} on the "
-            "repository (README: Owner approval)."
+            "repository (docs/how-to/owner-approval.md)."
         ) from None
 
 

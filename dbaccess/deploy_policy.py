@@ -290,7 +290,8 @@ RULES: Final[Mapping[str, Rule]] = {
         arn="arn:aws:scheduler:{region}:{account}:schedule/default/{name}",
     ),
     # Kubernetes objects go through the cluster's API with an EKS access entry for the deploy
-    # role (README: first deploy); IAM only sees the cluster lookup (see LOOKUPS).
+    # role (docs/getting-started/sre-team.md, the first deploy); IAM only sees the cluster
+    # lookup (see LOOKUPS).
     "kubernetes:core/v1:Namespace": Rule((), (), None),
     "kubernetes:core/v1:ServiceAccount": Rule((), (), None),
     "kubernetes:apps/v1:Deployment": Rule((), (), None),

@@ -36,7 +36,7 @@ DEFAULT_API_URL = "https://api.github.com"
 # GitHub's owner and repository names: letters, digits, "-", "_" and ".".
 MAX_RATE_LIMIT_WAIT_SECONDS = 30
 
-# What the README tells operators to grant; quoted in permission errors.
+# What docs/how-to/set-up-github-app.md tells operators to grant; quoted in permission errors.
 APP_PERMISSIONS = (
     "Contents: read and write, Pull requests: read and write "
     "(and Members: read, an organization permission, for team reviewers)"

@@ -20,7 +20,7 @@ from dbaccess.slackweb import DirectMessages, SlackFailure
 
 logger = logging.getLogger(__name__)
 
-# What a person can do with a new grant; the same two ways everywhere in the README.
+# What a person can do with a new grant; the same two ways everywhere in the docs.
 HOW_TO_USE: Final = (
     "To connect: the buttons on the db-access Home tab in Slack (or `/dbaccess`), "
     "or `dbaccess connect {database}` in a terminal."

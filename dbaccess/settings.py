@@ -206,7 +206,8 @@ class SlackBotSettings(BaseModel):
 
 
 class GitHubRequestSettings(BaseModel):
-    """The GitHub App the bot opens access-request pull requests as (README: GitHub App)."""
+    """The GitHub App the bot opens access-request pull requests as
+    (docs/how-to/set-up-github-app.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -268,7 +269,8 @@ class Settings(BaseModel):
         bool,
         Field(
             description="true lets extraTrustedPrincipals name roles other than IAM Identity "
-            "Center's (read the README first: such a role may let one person become another)"
+            "Center's (read docs/explanation/security.md first: such a role may let one person "
+            "become another)"
         ),
     ] = False
     extraTrustedPrincipals: Annotated[
@@ -477,8 +479,8 @@ class Settings(BaseModel):
                     "(arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/…): through "
                     "any other role the caller picks the session name, so one person could "
                     "become another's role; name the permission set's role, or set "
-                    "dbaccess:allowAnyTrustedPrincipal: true after reading the README "
-                    "(Trusted principals)"
+                    "dbaccess:allowAnyTrustedPrincipal: true after reading "
+                    "docs/explanation/security.md (Trusted principals)"
                 )
         # Someone must be able to reach the person roles (a bad consolemeRoleArn is its own error).
         if not value and "consolemeRoleArn" in info.data and info.data["consolemeRoleArn"] is None:
@@ -639,7 +641,8 @@ class _SettingsReporter(Reporter):
             self.report(
                 prefix,
                 message,
-                "the README's CLI-only pilot section says which settings turn on each service",
+                "docs/getting-started/sre-team.md (a CLI-only pilot) says which settings turn "
+                "on each service",
             )
             return
         key = str(loc[0])

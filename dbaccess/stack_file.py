@@ -29,7 +29,7 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
             (),
             "a stack file is a mapping with `config:`, got "
             + ("a list" if isinstance(data, list) else "something else"),
-            "write `config:` and the settings under it (see the README's Settings section)",
+            "write `config:` and the settings under it (see docs/reference/settings.md)",
         )
         raise InvalidInput(reporter.problems)
     config = data.get("config")
@@ -59,7 +59,7 @@ def read_stack_config(data: Any, source: SourceMap) -> dict[str, Any]:
                     path,
                     f"secret setting '{shown(key)}' must be `secure: <ciphertext>` alone",
                     "the stack file holds no secret: store it in Secrets Manager and set its ARN "
-                    "(README: Secrets)",
+                    "(docs/how-to/rotate-secrets.md)",
                 )
             else:
                 result[key] = Secret()

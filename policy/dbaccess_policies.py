@@ -26,7 +26,7 @@ DATABASE_ACTION_PREFIXES: Final = ("rds-db:", "redshift:")
 PERSON_POLICY_NAME: Final = "database-access"
 # IAM wildcards: `*` matches any run of characters, `?` any single one.
 WILDCARDS: Final = ("*", "?")
-# The date keys AWS evaluates for a dated grant, by ARN service (see README "How a grant ends").
+# The date keys AWS evaluates for a dated grant, by ARN service (docs/explanation/grant-ends.md).
 DATE_KEYS: Final = {"rds-db": "aws:TokenIssueTime", "redshift": "aws:CurrentTime"}
 
 Props = Mapping[str, Any]
@@ -120,7 +120,8 @@ def person_role_shape(
     return violations
 
 
-# README "The deploy role cannot make itself admin": the boundary every role carries.
+# docs/explanation/security.md, "The deploy role cannot make itself admin": the boundary
+# every role carries.
 BOUNDARY_SUFFIX: Final = ":policy/dbaccess/dbaccess-boundary"
 
 

@@ -1,12 +1,12 @@
 """Print the Home tab any person of any access file would see, built by the real builders.
 
-    .venv/bin/python scripts/render_home_example.py            # the README's example (Hugo)
+    .venv/bin/python scripts/render_home_example.py            # the analysts' page example (Hugo)
     .venv/bin/python scripts/render_home_example.py --json     # the view as views.publish gets it
     .venv/bin/python scripts/render_home_example.py --person new.starter@example.com
     .venv/bin/python scripts/render_home_example.py --file other/access.yaml --person a@b.c \
         --date 2027-01-15 --help-channel '#data-help'
 
-The default person is Hugo from the sample access.yaml, so the README's example cannot drift
+The default person is Hugo from the sample access.yaml, so the docs' example cannot drift
 from the code or the sample: regenerate and paste when either changes. A person without
 grants (or not in the file) gets the "no access" tab that names their email.
 """

@@ -12,6 +12,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path as FsPath
+from typing import Any
 
 from dbaccess.access import resolve, schema
 from dbaccess.access.errors import InvalidInput, Problem
@@ -62,29 +63,51 @@ def _load(text: str, file: str, today: dt.date) -> AccessPlan:
                     1,
                     1,
                     "the access file is empty",
-                    "start with `version: 1` and a `databases:` mapping (see the README)",
+                    "start with `version: 1` and a `databases:` mapping "
+                    "(see docs/reference/access-yaml.md)",
                 )
             ]
         )
     rules = Rules(source, today)
     top = rules.model(schema.TopLevel, data, ())
-    if top is None:
+    sections = (
+        {"databases": top.databases, "groups": top.groups, "people": top.people}
+        if top is not None
+        else _readable(data)
+    )
+    if sections is None:
         raise InvalidInput(rules.problems)
-    databases = rules.databases(top.databases)
-    valid = set(top.databases)
+    # Each section is checked even when another part of the file is broken, so one run
+    # reports every problem: structure, references and rules together.
+    databases = rules.databases(sections["databases"])
+    valid = set(sections["databases"])
     groups = {
         name: group
-        for name, raw in top.groups.items()
-        if (group := rules.group(name, raw, databases, valid)) is not None
+        for name, raw in sections["groups"].items()
+        if (group := rules.group(name, raw, valid)) is not None
     }
     people = {
         email: person
-        for email, raw in top.people.items()
-        if (person := rules.person(email, raw, databases, valid)) is not None
+        for email, raw in sections["people"].items()
+        if (person := rules.person(email, raw, valid)) is not None
     }
     rules.github_logins(people)
     found = resolve.members(people, groups)
     rules.logins(found.bases, found.base_where(), databases, found.engines(databases))
-    if rules.problems:
+    if rules.problems or top is None:
         raise InvalidInput(rules.problems)
     return resolve.plan(top, databases, groups, found, source, today)
+
+
+def _readable(data: Any) -> dict[str, dict[Any, Any]] | None:
+    """The sections of a file whose top level failed its model (an unknown key, a wrong
+    version), as far as they are mappings with text keys (the model reported the rest), so
+    their own problems are reported too; None when there are no databases to check against."""
+    if not isinstance(data, dict) or not isinstance(data.get("databases"), dict):
+        return None
+    return {
+        name: {k: v for k, v in section.items() if isinstance(k, str)}
+        if isinstance(section := data.get(name), dict)
+        else {}
+        for name in ("databases", "groups", "people")
+    }

@@ -38,6 +38,9 @@ class Rules(Reporter):
     def __init__(self, source: SourceMap, today: dt.date) -> None:
         super().__init__(source)
         self.today = today
+        # Database key -> production, also for databases whose own entry has problems, so
+        # that the grants on them are still checked against the production rule.
+        self.production: dict[str, bool] = {}
 
     # --- databases -------------------------------------------------------------------
 
@@ -55,10 +58,23 @@ class Rules(Reporter):
                 )
                 continue
             db = self.model(schema.Database, value, path)
-            if db is not None and (spec := self._database(key, db, path)) is not None:
-                result[key] = spec
+            if db is None:
+                self._broken_database(key, value, path)
+            else:
+                self.production[key] = db.production
+                if (spec := self._database(key, db, path)) is not None:
+                    result[key] = spec
         self._servers(result)
         return result
+
+    def _broken_database(self, key: str, raw: Any, path: Path) -> None:
+        """A database entry that failed its model: what can still be checked on its own."""
+        if not isinstance(raw, Mapping):
+            return
+        region = raw.get("region")
+        if isinstance(region, str) and (problem := schema.region_problem(region)) is not None:
+            self.report((*path, "region"), *problem)
+        self.production[key] = raw.get("production") is True
 
     def _database(self, key: str, db: schema.Database, path: Path) -> DatabaseSpec | None:
         before = len(self.problems)
@@ -218,9 +234,7 @@ class Rules(Reporter):
 
     # --- groups and people -------------------------------------------------------------
 
-    def group(
-        self, name: str, raw: Any, databases: Mapping[str, DatabaseSpec], valid: set[str]
-    ) -> schema.Group | None:
+    def group(self, name: str, raw: Any, valid: set[str]) -> schema.Group | None:
         path: Path = ("groups", name)
         group = self.model(schema.Group, raw, path)
         if group is None:
@@ -233,12 +247,10 @@ class Rules(Reporter):
             )
         for i, member in enumerate(group.members):
             self.email(member, (*path, "members", i), at_key=False)
-        self._grants(group.grants, path, databases, valid)
+        self._grants(group.grants, path, valid)
         return group
 
-    def person(
-        self, email: str, raw: Any, databases: Mapping[str, DatabaseSpec], valid: set[str]
-    ) -> schema.Person | None:
+    def person(self, email: str, raw: Any, valid: set[str]) -> schema.Person | None:
         path: Path = ("people", email)
         ok = self.email(email, path, at_key=True)
         person = self.model(schema.Person, {} if raw is None else raw, path)
@@ -251,7 +263,7 @@ class Rules(Reporter):
                 "use lowercase letters, digits and '_', starting with a letter",
             )
             ok = False
-        self._grants(person.grants, path, databases, valid)
+        self._grants(person.grants, path, valid)
         return person if ok else None
 
     def github_logins(self, people: Mapping[str, schema.Person]) -> None:
@@ -275,13 +287,7 @@ class Rules(Reporter):
             self.report(path, *problem, at_key=at_key)
         return problem is None
 
-    def _grants(
-        self,
-        grants: list[schema.Grant],
-        owner: Path,
-        databases: Mapping[str, DatabaseSpec],
-        valid: set[str],
-    ) -> None:
+    def _grants(self, grants: list[schema.Grant], owner: Path, valid: set[str]) -> None:
         latest = self.today + dt.timedelta(days=MAX_GRANT_DAYS)
         for i, grant in enumerate(grants):
             path: Path = (*owner, "grants", i)
@@ -306,8 +312,7 @@ class Rules(Reporter):
                     f"until {grant.until} is more than a year ahead (latest {latest})",
                     "grant at most a year at a time; renew it later in a new pull request",
                 )
-            db = databases.get(grant.database)
-            if db and db.production and grant.access == "read-write":
+            if self.production.get(grant.database) and grant.access == "read-write":
                 missing = [
                     f
                     for f, value in (("until", grant.until), ("reason", grant.reason))
@@ -316,7 +321,7 @@ class Rules(Reporter):
                 if missing:
                     self.report(
                         path,
-                        f"read-write on production database '{db.key}' needs "
+                        f"read-write on production database '{grant.database}' needs "
                         f"{' and '.join(repr(m) for m in missing)}",
                         'add e.g. `until: 2026-12-31, reason: "INC-1234 backfill"` (a reason '
                         "that says why, not blank); standing write access to production is "

@@ -14,7 +14,7 @@ from dbaccess.audit.expected import ServerPlan, select, server_plans
 from dbaccess.audit.instances import Instance, MembersUnknown
 from dbaccess.audit.state import ServerState, read_database, read_server, read_sessions
 
-REDSHIFT_SKIPPED = "Redshift is not audited (see the README, Auditing)"
+REDSHIFT_SKIPPED = "Redshift is not audited (see docs/reference/audit.md)"
 
 
 @dataclass

@@ -18,7 +18,8 @@ from dbaccess.audit.state import PUBLIC, DatabaseState, ObjectGrants, Role, Serv
 from dbaccess.deployment import RDS_IAM
 from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES, MANAGED_MARKER
 
-# Every kind, in the order reports list them: what it means, how to fix it (README: Auditing).
+# Every kind, in the order reports list them: what it means, how to fix it
+# (docs/reference/audit.md).
 KINDS: Final[dict[str, tuple[str, str]]] = {
     "unreachable": (
         "could not be checked",

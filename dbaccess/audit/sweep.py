@@ -164,7 +164,7 @@ def _sweep_sessions(
             result.errors.append(
                 f"{where}: the admin login {state.current_user} cannot end sessions: it "
                 f"needs pg_signal_backend (run: GRANT pg_signal_backend TO {state.current_user};"
-                " see the README, Auditing)"
+                " see docs/reference/audit.md)"
             )
             result.kept += len(targets)
             return

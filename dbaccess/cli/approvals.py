@@ -95,7 +95,7 @@ def approvals(
     if not is_repository_path(file):
         _fail(f"--file {file!r} is not a path in the repository, e.g. access.yaml")
     if not token:
-        _fail("no GitHub token: set GITHUB_TOKEN (README: Owner approval)")
+        _fail("no GitHub token: set GITHUB_TOKEN (docs/how-to/owner-approval.md)")
     url = urlsplit(api_url)
     if url.scheme != "https" and not (url.scheme == "http" and url.hostname in _LOOPBACK):
         _fail(f"{API_URL}={api_url!r} is not an https URL (the token would travel in clear)")

@@ -137,7 +137,7 @@ def _database(file: Path, key: str) -> tuple[AccessPlan, DatabaseSpec]:
     if not (db.is_postgres or db.is_mysql):
         _usage(
             f"'{key}' is a {db.engine} database: bootstrap sets up PostgreSQL and MySQL "
-            "databases (Redshift: create its groups by hand, see the README)"
+            "databases (Redshift: create its groups by hand, see docs/how-to/add-database.md)"
         )
     return plan, db
 

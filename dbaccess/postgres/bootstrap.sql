@@ -1,6 +1,6 @@
 -- db-access: bootstrap of one managed PostgreSQL / Aurora PostgreSQL database.
 -- Run by `dbaccess bootstrap --database KEY`, as the master user, connected to that database
--- (dbaccess/postgres/bootstrap.py reads this file; the README says how).
+-- (dbaccess/postgres/bootstrap.py reads this file; docs/how-to/add-database.md says how).
 --
 -- Each block is one named query or statement. {admin}, {marker}, {database}, {schema},
 -- {role} are names, filled with psycopg.sql.Identifier; %(name)s are values. The queries read

@@ -53,7 +53,7 @@ from tests.fakes.local_http import LocalHTTPServer
 APP_ID = 424242
 INSTALLATION_ID = 7777
 BOT_LOGIN = "dbaccess-bot[bot]"
-# What the README tells operators to grant (metadata read comes with every app).
+# What docs/how-to/set-up-github-app.md tells operators to grant (metadata read comes with every app).
 DEFAULT_PERMISSIONS = {
     "metadata": "read",
     "contents": "write",

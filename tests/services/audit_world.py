@@ -131,8 +131,8 @@ def build(
         server.psql(tables, dbname=database)
         with server.connect(database) as conn:
             run_bootstrap(conn, plan.databases[database], dry_run=False)
-    # Locally the admin and the logins need a password (on RDS: an IAM token). The README
-    # recommends pg_read_all_stats so that sweep can say since when a session runs.
+    # Locally the admin and the logins need a password (on RDS: an IAM token). The docs
+    # recommend pg_read_all_stats so that sweep can say since when a session runs.
     server.psql(
         'ALTER ROLE :"admin" PASSWORD :\'pw\'; GRANT pg_read_all_stats TO :"admin";',
         variables={"admin": ADMIN, "pw": ADMIN_PASSWORD},

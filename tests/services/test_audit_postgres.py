@@ -227,7 +227,7 @@ def test_an_unreachable_database_is_reported_and_the_others_are_still_checked(
     assert ("orders", "unreachable", f"localhost:{server.port}/orders") in found
     assert ("inventory", "password-login", "mallory") in found  # server checks ran on inventory
     assert result.databases == ["inventory"]
-    assert result.skipped == {"analytics": "Redshift is not audited (see the README, Auditing)"}
+    assert result.skipped == {"analytics": "Redshift is not audited (see docs/reference/audit.md)"}
     [unreachable] = [f for f in result.findings if f.kind == "unreachable"]
     assert "password authentication failed" in unreachable.detail
     assert wrong not in unreachable.detail

@@ -46,7 +46,7 @@ BOT_TOKEN, APP_TOKEN = "xoxb-1-from-secrets-manager", "xapp-1-from-secrets-manag
 
 
 def store_tokens(client: Any, bot_token: str, app_token: str) -> dict[str, str]:
-    """The Slack tokens as an operator stores them (README: Secrets); the variables naming them."""
+    """The Slack tokens as an operator stores them (docs/how-to/rotate-secrets.md); the variables naming them."""
     return {
         name: client.create_secret(Name=f"dbaccess/{secret}", SecretString=value)["ARN"]
         for name, secret, value in (

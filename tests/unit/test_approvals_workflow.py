@@ -1,5 +1,5 @@
 """The owner-approval workflows: the check decides whether a pull request may merge, so no code
-or workflow of the pull request may run in it or reach its key (README: Owner approval).
+or workflow of the pull request may run in it or reach its key (docs/how-to/owner-approval.md).
 actionlint checks their syntax with the others (test_workflows.py)."""
 
 from __future__ import annotations

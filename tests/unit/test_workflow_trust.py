@@ -1,4 +1,4 @@
-"""Who holds what in every workflow file (README: "Workflows: who holds what").
+"""Who holds what in every workflow file (docs/reference/deployment.md).
 
 GIVEN every .github/workflows/*.yml, THEN:
 - a job that runs code a pull request controls can reach no secret but GITHUB_TOKEN, no AWS

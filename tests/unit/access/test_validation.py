@@ -657,3 +657,25 @@ def test_a_declared_github_login_reaches_the_plan_as_written() -> None:
     plan = load_access_text(text, "access.yaml", today=TODAY)
     assert plan.people["p@example.com"].github == "Ana-Lee"
     assert plan.people["q@example.com"].github is None
+
+
+def test_structure_references_regions_and_production_rules_are_reported_in_one_run() -> None:
+    """GIVEN a file with an unknown top-level key, a database whose port is out of range and
+    whose region is unknown, a read-write grant on it (production) without until/reason and a
+    grant on an unknown database, WHEN it loads, THEN all five are reported together."""
+    broken = DB.replace("region: eu-west-1", "region: eu-west-9").replace(
+        "port: 5432", "port: 70000\n    production: true"
+    )
+    text = (
+        "version: 1\npeeple: {}\ndatabases:\n"
+        + broken
+        + grant("{database: orders, access: read-write}")
+        + "      - {database: order, access: read-only}\n"
+    )
+    assert problems(text) == [
+        "2:1: unknown key 'peeple' (did you mean 'people'?)",
+        "7:13: 'eu-west-9' is not an AWS region (did you mean 'eu-west-3'?)",
+        "10:11: port 70000 is outside 1–65535",
+        "17:9: read-write on production database 'orders' needs 'until' and 'reason'",
+        "18:20: grant names unknown database 'order' (did you mean 'orders'?)",
+    ]

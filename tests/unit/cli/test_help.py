@@ -46,9 +46,10 @@ HISTORY = re.compile(
 )
 
 
-def test_no_development_history_in_the_help_or_the_readme() -> None:
+def test_no_development_history_in_the_help_the_readme_or_the_docs() -> None:
     commands = [c.name for c in app.registered_commands if not c.hidden]
     texts = {f"dbaccess {c} --help": help_of(str(c)) for c in commands}
     texts["README.md"] = (ROOT / "README.md").read_text()
+    texts.update({str(page): page.read_text() for page in (ROOT / "docs").rglob("*.md")})
     found = {where: m.group(0) for where, text in texts.items() if (m := HISTORY.search(text))}
     assert found == {}
