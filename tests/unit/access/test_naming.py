@@ -11,14 +11,18 @@ locals_ = st.text(min_size=0, max_size=120)
 
 
 @given(locals_)
-def test_base_is_valid_for_every_engine(local: str) -> None:
+def test_base_is_valid_for_every_engine_that_can_hold_the_longest_base(local: str) -> None:
+    # MySQL's 32 bytes cannot hold every base: the loader reports a login over an engine's
+    # limit for the people who hold a grant there (test_mysql_engine.py shows it).
+    longest = naming.BASE_MAX + max(len(suffix) for suffix in naming.LOGIN_SUFFIX.values())
     base = naming.login_base(local)
     assert naming.BASE_PATTERN.fullmatch(base)
     assert len(naming.role_name_for(base)) <= naming.ROLE_NAME_MAX
     for access in naming.ACCESS_LEVELS:
         login = naming.login_for(base, access)
         for limit in naming.LOGIN_MAX_BYTES.values():
-            assert len(login.encode()) <= limit
+            if limit >= longest:
+                assert len(login.encode()) <= limit
 
 
 @given(locals_)
