@@ -540,6 +540,7 @@ def build_policies(
     preview_roles: Mapping[str, str],
     secret_arns: Iterable[str] = (),
     secrets_key_arn: str | None = None,
+    notify_secret_arn: str | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """account -> {"deploy": policy, "preview": policy, "boundary": policy}: one document per
     account role, each holding only what that role does, so none grows with the others'
@@ -552,7 +553,8 @@ def build_policies(
 
     `preview_roles`: account -> the read-only role the per-account providers assume during a
     preview (dbaccess:previewAccounts); `secret_arns`: the secrets the services read,
-    encrypted with `secrets_key_arn` when that is a customer managed key."""
+    encrypted with `secrets_key_arn` when that is a customer managed key; `notify_secret_arn`:
+    the bot token `dbaccess notify` reads as the deploy role."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -667,6 +669,14 @@ def build_policies(
         boundary[stack_account].add(["secretsmanager:GetSecretValue"], secret)
     if secrets_key_arn:
         boundary[stack_account].add(["kms:Decrypt"], secrets_key_arn)
+    if notify_secret_arn:
+        # `dbaccess notify` (deploy.yml, after `pulumi up`) sends with the bot's own token.
+        deploy[stack_account].add(["secretsmanager:GetSecretValue"], notify_secret_arn)
+        if secrets_key_arn:
+            # A customer managed key: decrypt through Secrets Manager only (the key's region).
+            region = secrets_key_arn.split(":")[3]
+            via = {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}
+            deploy[stack_account].add(["kms:Decrypt"], secrets_key_arn, via)
     accounts = {stack_account, *deploy, *preview, *boundary, *preview_roles}
     for account in accounts:
         for key, resources in runtime.statements.items():

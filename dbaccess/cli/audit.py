@@ -25,6 +25,7 @@ from dbaccess.cli.common import (
     exit_invalid,
     parse_date,
     require_extra,
+    stack_settings,
 )
 from dbaccess.cli.diff import DiffFormat
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
     from dbaccess.audit.connect import Reach
     from dbaccess.audit.mysql import MysqlAccess
-    from dbaccess.settings import Settings
 
 FINDINGS = 1
 
@@ -187,7 +187,7 @@ def sweep(
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
     connect, mysql = _connectors(plan, keys, dsn, stack, ca_bundle, allow_user, fmt)
-    settings = _settings(stack, fmt, required=dsn is None)
+    settings = stack_settings(stack, fmt, required=dsn is None)
     exempt = frozenset(settings.sweepExemptLogins if settings else ())
     rules = SweepRules(exempt, include_unmarked)
     result = run_sweep(plan, keys, connect, dry_run=dry_run, rules=rules)
@@ -231,26 +231,6 @@ def _keys(plan: AccessPlan, database: Sequence[str] | None, dsn: str | None) -> 
     return keys
 
 
-def _settings(
-    stack: str, fmt: Format, *, required: bool, plan: AccessPlan | None = None
-) -> Settings | None:
-    """The stack's settings, checked against `plan`'s accounts when given (None when not
-    `required` and Pulumi.<stack>.yaml is absent)."""
-    from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import check_accounts, parse_settings
-
-    if not required and not Path(f"Pulumi.{stack}.yaml").is_file():
-        return None
-    try:
-        config = load_stack_config(Path("."), stack)
-        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
-        if plan is not None:
-            check_accounts(plan, settings, config.source, prefix=("config",))
-    except InvalidInput as exc:
-        exit_invalid(exc, fmt)
-    return settings
-
-
 def _connectors(
     plan: AccessPlan,
     keys: Sequence[str],
@@ -286,7 +266,7 @@ def _iam_connectors(
     from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
     from dbaccess.cli.identity import config_dir
 
-    settings = _settings(stack, fmt, required=True, plan=plan)
+    settings = stack_settings(stack, fmt, required=True, plan=plan)
     assert settings is not None  # required
     bundle = ca_bundle or config_dir(os.environ) / CA_BUNDLE_NAME
     if not bundle.is_file():

@@ -7,11 +7,15 @@ import enum
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from dbaccess.access import InvalidInput
+
+if TYPE_CHECKING:
+    from dbaccess.access.plan import AccessPlan
+    from dbaccess.settings import Settings
 
 INVALID_INPUT = 2
 
@@ -70,3 +74,23 @@ def require_extra(module: str, extra: str, what: str) -> None:
 
 def require_program_extra() -> None:
     require_extra("pulumi_aws", "program", "runs the Pulumi program and needs its SDKs")
+
+
+def stack_settings(
+    stack: str, fmt: Format, *, required: bool, plan: AccessPlan | None = None
+) -> Settings | None:
+    """The stack's settings, checked against `plan`'s accounts when given (None when not
+    `required` and Pulumi.<stack>.yaml is absent)."""
+    from dbaccess.cli.preview_engine import load_stack_config
+    from dbaccess.settings import check_accounts, parse_settings
+
+    if not required and not Path(f"Pulumi.{stack}.yaml").is_file():
+        return None
+    try:
+        config = load_stack_config(Path("."), stack)
+        settings = parse_settings(config.raw_settings, config.source, prefix=("config",))
+        if plan is not None:
+            check_accounts(plan, settings, config.source, prefix=("config",))
+    except InvalidInput as exc:
+        exit_invalid(exc, fmt)
+    return settings

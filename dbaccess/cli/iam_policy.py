@@ -109,6 +109,7 @@ def policies_of(
         preview_roles=program.settings.previewAccounts,
         secret_arns=program.settings.service_secret_arns(),
         secrets_key_arn=program.settings.secretsKmsKeyArn,
+        notify_secret_arn=program.settings.slackBotTokenSecretArn,
     )
 
 

@@ -10,7 +10,7 @@ import typer
 
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import diff_plans
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid
+from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, stack_settings
 from dbaccess.cli.diff import GitError, plans_between
 from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
 
@@ -24,11 +24,21 @@ def notify(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the messages; send nothing.")
     ] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the Slack bot token from the Secrets Manager secret this stack's "
+            "dbaccess:slackBotTokenSecretArn names, with the AWS credentials at hand (in "
+            "deploy.yml, the deploy role's).",
+            show_default=False,
+        ),
+    ] = None,
     slack_token: Annotated[
         str | None,
         typer.Option(
             envvar="SLACK_BOT_TOKEN",
-            help="The Slack bot token (xoxb-…; scopes users:read.email, im:write, chat:write).",
+            help="The Slack bot token itself (xoxb-…; scopes users:read.email, im:write, "
+            "chat:write), for a run by hand; wins over --stack.",
             show_default=False,
         ),
     ] = None,
@@ -43,11 +53,11 @@ def notify(
     Slack does not know are listed, not an error.
 
     Exit 0 when sent (or printed); 2 when a version cannot be read or is invalid,
-    or no Slack token was given.
+    or no Slack token was given or could be read.
 
     Example:
 
-        $ dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"
+        $ dbaccess notify --stack prod --base "$BEFORE" --head "$GITHUB_SHA"
     """
     from dbaccess.notify import notices, send_notices, summary
     from dbaccess.slackweb import DirectMessages
@@ -64,14 +74,40 @@ def notify(
             print(f"--- to {notice.email}\n{notice.text}\n")
         print(f"{len(messages)} messages (dry run: nothing sent)")
         return
+    if not slack_token and stack is not None:
+        slack_token = _token_of(stack)
     if not slack_token or not slack_token.startswith("xoxb-"):
-        _fail("no Slack bot token: set SLACK_BOT_TOKEN (xoxb-…) or pass --dry-run")
+        _fail(
+            "no Slack bot token: pass --stack (the token's secret, by ARN), set "
+            "SLACK_BOT_TOKEN (xoxb-…), or pass --dry-run"
+        )
     try:
         dms = DirectMessages(slack_token, slack_api_url)
     except ValueError as exc:
         _fail(f"DBACCESS_SLACK_API_URL: {exc}")
     for line in summary(send_notices(dms, messages)):
         print(line)
+
+
+def _token_of(stack: str) -> str:
+    """The bot token, from the secret the stack names (the one copy the services read)."""
+    import boto3
+
+    from dbaccess.lambda_env import SettingsError
+    from dbaccess.service_secrets import secret_reader
+
+    settings = stack_settings(stack, Format.text, required=True)
+    arn = settings.slackBotTokenSecretArn if settings is not None else None
+    if arn is None:
+        _fail(
+            f"Pulumi.{stack}.yaml sets no dbaccess:slackBotTokenSecretArn (the Slack services "
+            "are off): there is no bot to send from; pass --dry-run to see the messages"
+        )
+    secretsmanager = boto3.client("secretsmanager", region_name=arn.split(":")[3])
+    try:
+        return secret_reader(secretsmanager)(arn)
+    except SettingsError as exc:
+        _fail(f"{exc} (the deploy role may read it: `dbaccess iam-policy deploy`)")
 
 
 def _fail(message: str) -> NoReturn:

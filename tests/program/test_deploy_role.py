@@ -243,6 +243,30 @@ def test_doctor_may_read_the_parameter_groups_of_each_rds_database(
         assert not allowed(documents[db.account]["deploy"], action, [elsewhere])
 
 
+def test_notify_may_read_the_bot_token_and_no_other_secret(
+    program: ProgramDeclarations, documents: Documents
+) -> None:
+    # `dbaccess notify --stack` runs as the deploy role after `pulumi up`
+    settings = program.settings
+    assert settings.slackBotTokenSecretArn is not None
+    assert allowed(
+        documents[PROD]["deploy"],
+        "secretsmanager:GetSecretValue",
+        [settings.slackBotTokenSecretArn],
+    )
+    others = [
+        arn for arn in settings.service_secret_arns() if arn != settings.slackBotTokenSecretArn
+    ]
+    others.append(f"arn:aws:secretsmanager:{REGION}:{PROD}:secret:prod/payments-db-password-AbCdEf")
+    for account, roles in documents.items():
+        for arn in others:
+            assert not allowed(roles["deploy"], "secretsmanager:GetSecretValue", [arn]), arn
+        if account != PROD:
+            assert not allowed(
+                roles["deploy"], "secretsmanager:GetSecretValue", [settings.slackBotTokenSecretArn]
+            )
+
+
 def test_the_roles_own_policies_stay_inside_the_boundary(
     program: ProgramDeclarations, documents: Documents
 ) -> None:

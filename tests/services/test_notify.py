@@ -12,11 +12,15 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+import yaml
+from moto import mock_aws
 from typer.testing import CliRunner, Result
 
 from dbaccess.cli import app
 from tests.fakes.slack import FakeSlack, dm_channel_id
+from tests.services.audit_world import stack_project
 from tests.services.issuer_world import ROOT
 
 BEFORE = (ROOT / "access.yaml").read_text()
@@ -124,3 +128,35 @@ def test_an_unknown_ref_or_a_missing_token_is_a_clear_error(repo: Path, slack: F
     assert "set SLACK_BOT_TOKEN" in no_token.output
     assert "Traceback" not in unknown.output + no_token.output
     assert slack.calls("chat.postMessage") == []
+
+
+def test_with_stack_the_bot_token_is_read_from_its_secret(
+    repo: Path, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the prod stack whose slackBotTokenSecretArn names a secret holding the bot token,
+    # and no SLACK_BOT_TOKEN in the environment (deploy.yml holds no copy of it)
+    (tmp_path / "project").mkdir()
+    project = stack_project(tmp_path / "project", monkeypatch, BEFORE)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    with mock_aws():
+        arn = boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+            Name="dbaccess/slack-bot-token", SecretString=slack.bot_token
+        )["ARN"]
+        stack_file = project / "Pulumi.prod.yaml"
+        sample = yaml.safe_load(stack_file.read_text())["config"]["dbaccess:slackBotTokenSecretArn"]
+        stack_file.write_text(stack_file.read_text().replace(sample, arn))
+        args = ["notify", "--stack", "prod", "--base", "deployed", "--head", "main"]
+        env = {"DBACCESS_SLACK_API_URL": slack.api_url}
+        # WHEN notify runs with --stack
+        sent = CliRunner().invoke(app, [*args, "--file", str(repo / "access.yaml")], env=env)
+        # ... and with a stack whose secret is gone
+        stack_file.write_text(stack_file.read_text().replace(arn, arn[:-6] + "Gone12"))
+        gone = CliRunner().invoke(app, [*args, "--file", str(repo / "access.yaml")], env=env)
+    # THEN the DMs go out with that token; a missing secret is a clear error naming it
+    assert sent.exit_code == 0, sent.output
+    assert [c["channel"] for c in slack.calls("chat.postMessage")] == [dm_channel_id("U0FATIMA")]
+    assert gone.exit_code == 2
+    assert "cannot read the secret" in gone.output
+    assert "ResourceNotFoundException" in gone.output
+    assert slack.bot_token not in sent.output + gone.output
+    assert "Traceback" not in gone.output

@@ -208,11 +208,12 @@ def test_deploy_notifies_after_a_successful_pulumi_up_from_the_previous_commit()
     # Runs when pulumi up succeeded, whatever the audit found; never after a failed deploy.
     assert notify["if"] == f"${{{{ !cancelled() && steps.{up['id']}.outcome == 'success' }}}}"
     assert notify["env"]["BEFORE"] == "${{ github.event.before }}"
-    assert notify["env"]["SLACK_BOT_TOKEN"] == "${{ secrets.DBACCESS_SLACK_BOT_TOKEN }}"
+    # The bot token comes from Secrets Manager (--stack), never a copy in GitHub's secrets.
+    assert "SLACK_BOT_TOKEN" not in notify["env"]
     # The checkout is shallow: the previously deployed commit is fetched first.
     assert notify["run"].splitlines() == [
         'git fetch --no-tags --depth=1 origin "$BEFORE"',
-        '.venv/bin/dbaccess notify --base "$BEFORE" --head "$GITHUB_SHA"',
+        '.venv/bin/dbaccess notify --stack prod --base "$BEFORE" --head "$GITHUB_SHA"',
     ]
 
 
