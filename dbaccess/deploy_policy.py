@@ -683,7 +683,7 @@ def build_policies(
             boundary[account].statements[key] |= resources
     return {
         account: {
-            "deploy": deploy[account].policy(_guards()),
+            "deploy": deploy[account].policy(_guards(account)),
             "preview": preview[account].policy(),
             "boundary": boundary[account].policy(),
         }
@@ -691,30 +691,30 @@ def build_policies(
     }
 
 
-def _guards() -> list[dict[str, Any]]:
-    """Denies that hold whatever else the deploy role is given: no role without the boundary,
-    no removing it, no editing the boundary policy. A Deny may name every account's boundary
-    with one pattern (a role's boundary is always a policy of its own account); the Allows
-    name each account's."""
-    every_boundary = boundary_arn("*")
+def _guards(account: str) -> list[dict[str, Any]]:
+    """Denies that hold whatever else `account`'s deploy role is given: no role without the
+    boundary, no removing it, no editing the boundary policy. IAM writes act only in the
+    caller's own account, so its roles and its boundary are the whole reach of each Deny."""
+    roles = _ROLE.format(account=account, name="/*")
+    own_boundary = boundary_arn(account)
     return [
         {
             "Sid": "DbaccessDenyRolesWithoutBoundary",
             "Effect": "Deny",
             "Action": list(BOUNDED_ROLE_WRITES),
-            "Resource": "*",
-            "Condition": {"ArnNotLike": {"iam:PermissionsBoundary": every_boundary}},
+            "Resource": roles,
+            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": own_boundary}},
         },
         {
             "Sid": "DbaccessDenyBoundaryRemoval",
             "Effect": "Deny",
             "Action": "iam:DeleteRolePermissionsBoundary",
-            "Resource": "*",
+            "Resource": roles,
         },
         {
             "Sid": "DbaccessDenyBoundaryEdits",
             "Effect": "Deny",
             "Action": list(POLICY_EDITS),
-            "Resource": every_boundary,
+            "Resource": own_boundary,
         },
     ]
