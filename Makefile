@@ -36,6 +36,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## test: lint, then every test (installs PostgreSQL, MariaDB and PHP for the real-server tests if missing)
+# pytest builds the docs site with `mkdocs build --strict` (tests/unit/test_docs_site.py, which
+# also checks the generated reference pages): a broken link or page fails `make test`.
 test: lint node_modules/.installed
 	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
 	bash scripts/ensure-mariadb.sh
