@@ -17,8 +17,12 @@ if ! [ -x "$PYTHON" ]; then
     exit 1
 fi
 
-if have_server; then
-    echo "ensure-postgres: found $("$PYTHON" -m tests.pgserver)"
+have_pgaudit() {
+    "$PYTHON" -m tests.pgserver --pgaudit >/dev/null
+}
+
+if have_server && have_pgaudit; then
+    echo "ensure-postgres: found $("$PYTHON" -m tests.pgserver) with pgaudit"
     exit 0
 fi
 
@@ -48,6 +52,9 @@ echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/dbac
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+# pgaudit for the query-audit tests: Debian names the package after the server's major version.
+major=$("$PYTHON" -m tests.pgserver --major)
+apt-get install -y -qq --no-install-recommends "postgresql-$major-pgaudit" >/dev/null
 
 # Belt and braces: if a cluster existed from before and the install started it, stop it.
 if command -v pg_lsclusters >/dev/null 2>&1; then
@@ -59,4 +66,5 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
 fi
 
 have_server || { echo "ensure-postgres: install finished but no initdb found" >&2; exit 1; }
+have_pgaudit || { echo "ensure-postgres: install finished but pgaudit.so not found" >&2; exit 1; }
 echo "ensure-postgres: installed $("$PYTHON" -m tests.pgserver)"

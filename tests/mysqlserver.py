@@ -211,6 +211,10 @@ class MariaDBServer(ServerFiles):
             "innodb-log-file-size": "16M",
             "skip-log-bin": None,
             "performance-schema": "OFF",
+            # MariaDB's audit plugin, loaded as on RDS with the MARIADB_AUDIT_PLUGIN option; it
+            # logs nothing until a test sets server_audit_logging = ON.
+            "plugin-load-add": "server_audit",
+            "server-audit-file-path": self.workdir / "server_audit.log",
         }
         lines = ["[mariadbd]"] + [k if v is None else f"{k} = {v}" for k, v in settings.items()]
         self.config.write_text("\n".join(lines) + "\n")

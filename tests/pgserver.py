@@ -27,6 +27,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -95,6 +96,12 @@ def find_bindir() -> Path | None:
         if all((cand / b).is_file() for b in _SERVER_BINARIES):
             return cand
     return None
+
+
+def has_pgaudit(bindir: Path) -> bool:
+    """Whether the pgaudit extension is installed beside these binaries (Debian ships it as
+    postgresql-<version>-pgaudit; scripts/ensure-postgres.sh installs it)."""
+    return (bindir.parent / "lib" / "pgaudit.so").is_file()
 
 
 def find_psql(bindir: Path | None = None) -> str | None:
@@ -405,6 +412,10 @@ class PostgresServer(ServerFiles):
             # Connection/auth lines make the log tail useful when a login is refused.
             "log_connections": "on",
         }
+        if has_pgaudit(self.bindir):
+            # Loaded on every test server, as on an RDS instance whose parameter group preloads
+            # it; pgaudit.log defaults to none, so nothing is logged until a role asks for it.
+            settings["shared_preload_libraries"] = "'pgaudit'"
         with (self.datadir / "postgresql.conf").open("a") as fh:
             fh.write("\n# tests/pgserver.py\n")
             fh.writelines(f"{k} = {v}\n" for k, v in settings.items())
@@ -520,8 +531,17 @@ def start_server(bindir: Path | None = None) -> PostgresServer:
 
 
 if __name__ == "__main__":
-    # scripts/ensure-postgres.sh asks here, so the shell and the tests find the same server.
+    # scripts/ensure-postgres.sh asks here, so the shell and the tests find the same server:
+    # no argument: the server and psql; --pgaudit: whether pgaudit is installed beside it;
+    # --major: the server's major version (Debian's package names carry it).
     found = find_bindir()
     psql = find_psql(found) if found else None
-    print(f"{found} {psql}" if found and psql else "not found")
-    raise SystemExit(0 if found and psql else 1)
+    if not (found and psql):
+        print("not found")
+        raise SystemExit(1)
+    if sys.argv[1:] == ["--pgaudit"]:
+        raise SystemExit(0 if has_pgaudit(found) else 1)
+    if sys.argv[1:] == ["--major"]:
+        print(found.parent.name if found.parent.name.isdigit() else "")
+        raise SystemExit(0)
+    print(f"{found} {psql}")
