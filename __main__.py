@@ -22,12 +22,13 @@ from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from components.refs import CatalogRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
 from components.user_role import DatabaseUserRole, DatabaseUserRoleArgs
-from dbaccess import catalog, policies
+from dbaccess import catalog
 from dbaccess import issuer as issuer_package
 from dbaccess.access import AccessPlan, InvalidInput, load_access_file
 from dbaccess.deployment import Deployment, prepare
+from dbaccess.iam import documents, people
 from dbaccess.reaper.core import REPORT_KEY
-from dbaccess.settings import (
+from dbaccess.stack.settings import (
     READ_KEYS,
     Secret,
     Settings,
@@ -130,7 +131,7 @@ def credential_services(
     # Not built? `make package` does it. Preview (and the mock engine) never opens these files.
     code = pulumi.FileArchive(issuer_package.CODE_ZIP)  # one code zip for both Lambdas
     # The services live in the account of the stack's own credentials.
-    boundary = aws.get_caller_identity_output().account_id.apply(policies.boundary_arn)
+    boundary = aws.get_caller_identity_output().account_id.apply(documents.boundary_arn)
     issuer = CredentialIssuer(
         "issuer",
         CredentialIssuerArgs(
@@ -223,7 +224,7 @@ def person_roles(
                 tag_key=settings.consolemeTagKey,
                 trust_policy=issuer.apply(
                     lambda arn, email=spec.email: json.dumps(
-                        policies.trust_policy(
+                        people.trust_policy(
                             email,
                             settings.consolemeRoleArn,
                             settings.extraTrustedPrincipals,
@@ -239,7 +240,7 @@ def person_roles(
                     store.bucket_arn, "/", catalog.person_key(spec.email)
                 ),
                 provider=providers[spec.account],
-                permissions_boundary=policies.boundary_arn(spec.account),
+                permissions_boundary=documents.boundary_arn(spec.account),
             ),
         )
         roles.setdefault(spec.email, {})[spec.account] = role.arn

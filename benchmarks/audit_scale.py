@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dbaccess.access import load_access_file
-from dbaccess.audit.check import run_audit
-from dbaccess.audit.compare import INFORMATIONAL
-from dbaccess.audit.connect import dsn_connector
-from dbaccess.audit.sweep import run_sweep
+from dbaccess.audit.results import INFORMATIONAL
+from dbaccess.postgres.audit import run_audit
+from dbaccess.postgres.connect import dsn_connector
+from dbaccess.postgres.sweep import run_sweep
 from tests import pgserver
 
 PEOPLE, TABLES, RUNS = 2000, 300, 5

@@ -183,7 +183,7 @@ class Timeline:
             def emit(self, record: logging.LogRecord) -> None:
                 timeline.mark(timeline.current, "pasted")
 
-        pastes = logging.getLogger("dbaccess.privatebin")
+        pastes = logging.getLogger("dbaccess.clients.privatebin")
         pastes.setLevel(logging.INFO)
         pastes.propagate = False
         pastes.addHandler(Pasted())
@@ -221,16 +221,16 @@ def poll_stream(stream_arn: str, endpoint: str, stop: threading.Event) -> None:
 
 def set_environment(aws: dict[str, str], slack_api_url: str, privatebin_url: str) -> None:
     """What the issuer's component would set, pointing at this run's servers."""
-    from dbaccess import lambda_env
+    from dbaccess import service_env
     from dbaccess.issuer import settings as issuer_env
 
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": aws["endpoint"],
-            lambda_env.REQUEST_TABLE: TABLE,
-            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
-            lambda_env.SLACK_TOKEN_SECRET_ARN: aws["secret_arn"],
-            lambda_env.SLACK_API_URL: slack_api_url,
+            service_env.REQUEST_TABLE: TABLE,
+            service_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            service_env.SLACK_TOKEN_SECRET_ARN: aws["secret_arn"],
+            service_env.SLACK_API_URL: slack_api_url,
             issuer_env.PRIVATEBIN_URL: privatebin_url,
         }
     )

@@ -23,24 +23,24 @@ ACCESS = "version: 1\npeople: {}\n"
 
 
 def open_requests(paced: bool, count: int) -> tuple[list[float], int]:
-    from dbaccess import github_app
+    from dbaccess.clients import github
     from tests.fakes.github import FakeGitHub
 
     times: list[float] = []
     with FakeGitHub() as fake:
         fake.add_repo(REPO, {"access.yaml": ACCESS}, collaborators=("hugo",), teams=("dba",))
-        gh = github_app.connect(
-            github_app.GitHubAppCredentials(
+        gh = github.connect(
+            github.GitHubAppCredentials(
                 fake.app_id, fake.installation_id, fake.private_key_pem, fake.url
             ),
             paced=paced,
         )
-        github_app.read_file(gh, REPO, "access.yaml")  # mint the token outside the timing
+        github.read_file(gh, REPO, "access.yaml")  # mint the token outside the timing
         calls_before = len(fake.calls)
         for n in range(count):
             started = time.perf_counter()
-            current = github_app.read_file(gh, REPO, "access.yaml")
-            github_app.open_access_request(
+            current = github.read_file(gh, REPO, "access.yaml")
+            github.open_access_request(
                 gh,
                 REPO,
                 path="access.yaml",

@@ -36,8 +36,8 @@ def handler_times() -> tuple[list[float], list[float]]:
     import boto3
     from moto import mock_aws
 
-    from dbaccess import lambda_env
-    from dbaccess import request_item as rq
+    from dbaccess import request_table as rq
+    from dbaccess import service_env
     from dbaccess.issuer import handler
     from dbaccess.issuer import settings as env
     from tests.fakes.privatebin import FakePrivateBin
@@ -73,11 +73,11 @@ def handler_times() -> tuple[list[float], list[float]]:
         slack.add_user("U0FATIMA", "fatima.zahra@example.com")
         os.environ.update(
             {
-                lambda_env.REQUEST_TABLE: TABLE,
-                lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+                service_env.REQUEST_TABLE: TABLE,
+                service_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
                 env.PRIVATEBIN_URL: privatebin.url,
-                lambda_env.SLACK_TOKEN_SECRET_ARN: secret,
-                lambda_env.SLACK_API_URL: slack.api_url,
+                service_env.SLACK_TOKEN_SECRET_ARN: secret,
+                service_env.SLACK_API_URL: slack.api_url,
             }
         )
         handler.issuer()  # the cold start is not a request's time
@@ -125,7 +125,7 @@ def crypto_floor() -> Callable[[], float]:
     so the benchmark times one after every request instead of all of them at the end."""
     import boto3
 
-    from dbaccess.privatebin import _encrypted_body
+    from dbaccess.clients.privatebin import _encrypted_body
 
     rds = boto3.Session(
         aws_access_key_id="ASIABENCH",

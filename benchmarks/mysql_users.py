@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from components.mysql_users import MysqlLoginProvider
-from dbaccess.mysql import audit
+from dbaccess.mysql import findings
 from dbaccess.mysql.spec import AdminTarget, MysqlLogin, MysqlServerSpec, login_inputs
 from tests import mysql_local, mysqlserver
 
@@ -64,9 +64,9 @@ def main() -> None:
         )
         with mysql_local.connect(server, ADMIN) as conn:
 
-            def read_and_audit() -> list[audit.Finding]:
-                accounts, grants = audit.read_accounts(conn), audit.read_database_grants(conn)
-                return audit.audit(spec, accounts, grants, iam_plugin=mysql_local.PLUGIN)
+            def read_and_audit() -> list[findings.Finding]:
+                accounts, grants = findings.read_accounts(conn), findings.read_database_grants(conn)
+                return findings.audit(spec, accounts, grants, iam_plugin=mysql_local.PLUGIN)
 
             timed("audit", [read_and_audit] * 20)
             print(f"audit of {LOGINS} logins: {len(read_and_audit())} findings")

@@ -33,11 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from dbaccess.cli.preview_engine import (  # noqa: E402 (after the path set-up)
     Registration,
-    StackConfig,
-    load_stack_config,
     run_program,
     run_under_mocks,
 )
+from dbaccess.stack.file import StackConfig, load_stack_config  # noqa: E402
 
 DATABASES = """\
   orders:

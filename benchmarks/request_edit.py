@@ -42,11 +42,11 @@ def main() -> None:
     from dbaccess.access import load_access_text
     from dbaccess.access.edit import EditError
     from dbaccess.bot import ids
+    from dbaccess.bot.access_requests.flow import prepare_request
+    from dbaccess.bot.access_requests.form import read_submission
+    from dbaccess.bot.access_requests.pull_request import RequestedGrant
     from dbaccess.bot.grants import holds
-    from dbaccess.bot.request_flow import prepare_request
-    from dbaccess.bot.request_form import read_submission
     from dbaccess.catalog import Catalog, build_catalog
-    from dbaccess.request_pr import RequestedGrant
 
     files = {"access.yaml (sample)": (ROOT / "access.yaml").read_text()}
     for count in (1_000, 5_000):

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.refs import CatalogRef
-from dbaccess import catalog, policies
+from dbaccess import catalog
+from dbaccess.iam import people
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class AccessCatalog(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=bucket.arn.apply(
                 lambda arn: json.dumps(
-                    policies.catalog_bucket_policy(arn, args.reader_accounts, catalog.PEOPLE_PREFIX)
+                    people.catalog_bucket_policy(arn, args.reader_accounts, catalog.PEOPLE_PREFIX)
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]),

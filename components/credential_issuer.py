@@ -10,8 +10,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.refs import CatalogRef, RequestTableRef
-from dbaccess import lambda_env, policies
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
+from dbaccess import service_env
+from dbaccess.iam import documents, services
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.issuer import settings as env
 
@@ -59,7 +60,7 @@ class CredentialIssuer(pulumi.ComponentResource):
             description="db-access credential requests: table, stream and dead letters",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            tags={policies.STACK_TAG: pulumi.get_stack()},  # the deploy role manages only these
+            tags={documents.STACK_TAG: pulumi.get_stack()},  # the deploy role manages only these
             opts=child,
         )
         table = aws.dynamodb.Table(
@@ -126,8 +127,8 @@ class CredentialIssuer(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="db-access credential issuer Lambda",
-            path=policies.SERVICE_ROLE_PATH,
-            assume_role_policy=json.dumps(policies.lambda_trust_policy()),
+            path=documents.SERVICE_ROLE_PATH,
+            assume_role_policy=json.dumps(services.lambda_trust_policy()),
             permissions_boundary=args.permissions_boundary,
             opts=child,
         )
@@ -144,7 +145,7 @@ class CredentialIssuer(pulumi.ComponentResource):
                 dead_letters.arn,
             ).apply(
                 lambda arns: json.dumps(
-                    policies.issuer_policy(
+                    services.issuer_policy(
                         person_accounts=args.person_accounts,
                         table_arn=arns[0],
                         stream_arn=arns[1],
@@ -170,19 +171,19 @@ class CredentialIssuer(pulumi.ComponentResource):
             opts=child,
         )
         variables: dict[str, pulumi.Input[str]] = {
-            lambda_env.REQUEST_TABLE: table.name,
-            lambda_env.CATALOG_URL: args.catalog.url,
+            service_env.REQUEST_TABLE: table.name,
+            service_env.CATALOG_URL: args.catalog.url,
             env.PRIVATEBIN_URL: args.privatebin_url,
             env.PASTE_EXPIRE: args.paste_expire,
-            lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
-            lambda_env.ACCESS_CONTACT: args.access_contact,
-            lambda_env.SUPPORT_CONTACT: args.support_contact,
+            service_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
+            service_env.ACCESS_CONTACT: args.access_contact,
+            service_env.SUPPORT_CONTACT: args.support_contact,
             env.MAX_ATTEMPTS_VAR: str(rq.MAX_ATTEMPTS),
             "POWERTOOLS_SERVICE_NAME": "dbaccess-issuer",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if args.slack_api_url:
-            variables[lambda_env.SLACK_API_URL] = args.slack_api_url
+            variables[service_env.SLACK_API_URL] = args.slack_api_url
         function = aws.lambda_.Function(
             f"{name}-function",
             description="db-access: request stream -> credential -> PrivateBin link -> Slack DM",

@@ -11,11 +11,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.refs import CatalogRef, RequestTableRef
-from dbaccess import lambda_env, policies
+from dbaccess import service_env
+from dbaccess.iam import documents, services
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
 from dbaccess.reaper import run
 from dbaccess.reaper import settings as env
-from dbaccess.settings import Expiry
+from dbaccess.stack.settings import Expiry
 
 HANDLER = "dbaccess.reaper.handler.lambda_handler"
 TIMEOUT_SECONDS = 300  # one GetRole per person and account, one query per person, the DMs
@@ -72,8 +73,8 @@ class GrantReaper(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="db-access grant reaper Lambda",
-            path=policies.SERVICE_ROLE_PATH,
-            assume_role_policy=json.dumps(policies.lambda_trust_policy()),
+            path=documents.SERVICE_ROLE_PATH,
+            assume_role_policy=json.dumps(services.lambda_trust_policy()),
             permissions_boundary=args.permissions_boundary,
             opts=child,
         )
@@ -82,11 +83,11 @@ class GrantReaper(pulumi.ComponentResource):
             in_account = pulumi.ResourceOptions(parent=self, provider=provider)
             reader = aws.iam.Role(
                 f"{name}-usage-reader-{account}",
-                path=policies.SERVICE_ROLE_PATH,
-                permissions_boundary=policies.boundary_arn(account),
+                path=documents.SERVICE_ROLE_PATH,
+                permissions_boundary=documents.boundary_arn(account),
                 description="db-access grant reaper: reads person roles' RoleLastUsed",
                 assume_role_policy=role.arn.apply(
-                    lambda arn: json.dumps(policies.usage_reader_trust_policy(arn))
+                    lambda arn: json.dumps(services.usage_reader_trust_policy(arn))
                 ),
                 max_session_duration=3600,
                 opts=in_account,
@@ -95,7 +96,7 @@ class GrantReaper(pulumi.ComponentResource):
                 f"{name}-usage-reader-{account}-policy",
                 name="read-person-roles",
                 role=reader.id,
-                policy=json.dumps(policies.usage_reader_policy(account)),
+                policy=json.dumps(services.usage_reader_policy(account)),
                 opts=in_account,
             )
             readers[account] = reader
@@ -115,7 +116,7 @@ class GrantReaper(pulumi.ComponentResource):
                 *(readers[a].arn for a in accounts),
             ).apply(
                 lambda arns: json.dumps(
-                    policies.reaper_policy(
+                    services.reaper_policy(
                         usage_reader_role_arns=arns[5:],
                         request_table_arn=arns[0],
                         request_table_key_arn=arns[1],
@@ -130,23 +131,23 @@ class GrantReaper(pulumi.ComponentResource):
             opts=child,
         )
         variables: dict[str, pulumi.Input[str]] = {
-            lambda_env.CATALOG_URL: catalog_url,
+            service_env.CATALOG_URL: catalog_url,
             env.REPORT_URL: report_url,
-            lambda_env.REQUEST_TABLE: args.requests.name,
+            service_env.REQUEST_TABLE: args.requests.name,
             env.REAPER_TABLE: table.name,
-            lambda_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
+            service_env.SLACK_TOKEN_SECRET_ARN: args.slack_token_secret_arn,
             env.UNUSED_DAYS: str(args.expiry.unusedDays),
             env.NOTICE_DAYS: ",".join(str(d) for d in args.expiry.noticeDays),
             env.TIMEZONE: args.expiry.timezone,
             env.USAGE_READER_ROLES: pulumi.Output.all(*(readers[a].arn for a in accounts)).apply(
                 lambda arns: json.dumps(dict(zip(accounts, arns, strict=True)), sort_keys=True)
             ),
-            lambda_env.ACCESS_CONTACT: args.access_contact,
+            service_env.ACCESS_CONTACT: args.access_contact,
             "POWERTOOLS_SERVICE_NAME": run.SERVICE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if args.slack_api_url:
-            variables[lambda_env.SLACK_API_URL] = args.slack_api_url
+            variables[service_env.SLACK_API_URL] = args.slack_api_url
         function = aws.lambda_.Function(
             f"{name}-function",
             description="db-access: daily grant usage, expiry notices, stale-grants.json",
@@ -169,11 +170,11 @@ class GrantReaper(pulumi.ComponentResource):
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler-role",
             description="EventBridge Scheduler: invokes the db-access grant reaper daily",
-            path=policies.SERVICE_ROLE_PATH,
+            path=documents.SERVICE_ROLE_PATH,
             permissions_boundary=args.permissions_boundary,
             # The reaper runs in the request table's account.
             assume_role_policy=pulumi.Output.from_input(args.requests.arn).apply(
-                lambda arn: json.dumps(policies.scheduler_trust_policy(arn.split(":")[4]))
+                lambda arn: json.dumps(services.scheduler_trust_policy(arn.split(":")[4]))
             ),
             opts=child,
         )
@@ -181,7 +182,7 @@ class GrantReaper(pulumi.ComponentResource):
             f"{name}-scheduler-policy",
             name="invoke-grant-reaper",
             role=scheduler_role.id,
-            policy=function.arn.apply(lambda arn: json.dumps(policies.scheduler_policy(arn))),
+            policy=function.arn.apply(lambda arn: json.dumps(services.scheduler_policy(arn))),
             opts=child,
         )
         aws.scheduler.Schedule(

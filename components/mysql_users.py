@@ -24,7 +24,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from dbaccess.mysql import apply, audit
+from dbaccess.mysql import apply, findings
 from dbaccess.mysql import statements as sql
 from dbaccess.mysql.connect import admin_connection
 from dbaccess.mysql.spec import (
@@ -97,11 +97,11 @@ class MysqlLoginProvider(ResourceProvider):
         login = login_from_inputs(props)
 
         def live(conn: Any) -> tuple[MysqlLogin, bool] | None:
-            accounts = audit.read_accounts(conn)
+            accounts = findings.read_accounts(conn)
             if not any((a.user, a.host) == (login.login, sql.ANY_HOST) for a in accounts):
                 return None
-            grants = audit.read_database_grants(conn)
-            return audit.live_login(login, grants), login.login in audit.read_marked(conn)
+            grants = findings.read_database_grants(conn)
+            return findings.live_login(login, grants), login.login in findings.read_marked(conn)
 
         found = self._run(props, live)
         if found is None:

@@ -11,7 +11,7 @@ import pulumi_postgresql as postgresql
 from dbaccess.access.naming import ACCESS_LEVELS, SHORT_ACCESS, Access
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.deployment import PostgresServerSpec
-from dbaccess.privileges import DATABASE_PRIVILEGES, DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
+from dbaccess.postgres.privileges import DATABASE_PRIVILEGES, DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.refs import CatalogRef, RequestTableRef
-from dbaccess import kube, lambda_env, policies
-from dbaccess.bot import github_settings as github_env
+from dbaccess import service_env
 from dbaccess.bot import settings as bot_env
+from dbaccess.bot.access_requests import github_settings as github_env
+from dbaccess.iam import documents, services
+from dbaccess.stack import kube
 
 # Socket Mode needs no inbound traffic; these are for the kubelet's probes only.
 RESOURCES = {
@@ -75,11 +77,11 @@ class SlackBot(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="The db-access Slack bot (IRSA): records credential requests",
-            path=policies.SERVICE_ROLE_PATH,
+            path=documents.SERVICE_ROLE_PATH,
             permissions_boundary=args.permissions_boundary,
             assume_role_policy=pulumi.Output.all(oidc_provider.arn, issuer_url).apply(
                 lambda v: json.dumps(
-                    policies.irsa_trust_policy(v[0], v[1], args.namespace, kube.BOT_SERVICE_ACCOUNT)
+                    services.irsa_trust_policy(v[0], v[1], args.namespace, kube.BOT_SERVICE_ACCOUNT)
                 )
             ),
             max_session_duration=3600,
@@ -97,10 +99,10 @@ class SlackBot(pulumi.ComponentResource):
                 args.requests.arn, args.requests.key_arn, args.catalog.bucket
             ).apply(
                 lambda v: json.dumps(
-                    policies.slack_bot_policy(
+                    services.slack_bot_policy(
                         v[0],
                         v[1],
-                        policies.s3_object_arn(v[2], args.catalog.key),
+                        documents.s3_object_arn(v[2], args.catalog.key),
                         secret_arns,
                         args.secrets_key_arn,
                     )
@@ -143,15 +145,15 @@ class SlackBot(pulumi.ComponentResource):
             opts=in_cluster,
         )
         env: list[dict[str, object]] = [
-            {"name": lambda_env.REQUEST_TABLE, "value": args.requests.name},
-            {"name": lambda_env.CATALOG_URL, "value": args.catalog.url},
+            {"name": service_env.REQUEST_TABLE, "value": args.requests.name},
+            {"name": service_env.CATALOG_URL, "value": args.catalog.url},
             {"name": bot_env.HELP_CHANNEL, "value": args.help_channel},
             {"name": bot_env.HEALTH_PORT, "value": str(kube.HEALTH_PORT)},
             {"name": bot_env.BOT_TOKEN_SECRET_ARN, "value": args.slack_bot_token_secret_arn},
             {"name": bot_env.APP_TOKEN_SECRET_ARN, "value": args.slack_app_token_secret_arn},
         ]
         if args.slack_api_url:
-            env.append({"name": lambda_env.SLACK_API_URL, "value": args.slack_api_url})
+            env.append({"name": service_env.SLACK_API_URL, "value": args.slack_api_url})
         if args.allow_guests:
             env.append({"name": bot_env.ALLOW_GUESTS, "value": "true"})
         if args.region:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from dbaccess import policies
 from dbaccess.access.plan import DatabaseSpec, Grant
+from dbaccess.iam import people
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class DatabaseUserRole(pulumi.ComponentResource):
             args.catalog_object_arn, *(args.resource_ids[k] for k in keys)
         ).apply(
             lambda values: json.dumps(
-                policies.database_access_policy(
+                people.database_access_policy(
                     args.grants, dict(zip(keys, values[1:], strict=True)), values[0]
                 )
             )

@@ -10,14 +10,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dbaccess import catalog, policies
+from dbaccess import catalog
 from dbaccess.access.errors import InvalidInput, Problem
-from dbaccess.access.naming import Access
+from dbaccess.access.naming import MANAGED_MARKER, Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
+from dbaccess.iam import documents, people
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
-from dbaccess.privileges import MANAGED_MARKER
-from dbaccess.settings import Settings, check_accounts, check_rds_ca_bundle
+from dbaccess.stack.settings import Settings, check_accounts, check_rds_ca_bundle
 
 # AWS: members of rds_iam can only authenticate with an IAM token.
 RDS_IAM = "rds_iam"
@@ -36,7 +36,7 @@ class RoleSpec:
 
     @property
     def arn(self) -> str:
-        return policies.role_arn(self.account, self.role_name)
+        return documents.role_arn(self.account, self.role_name)
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,12 @@ class Deployment:
     postgres: tuple[PostgresServerSpec, ...]
     mysql: tuple[MysqlServer, ...]
 
-    def dated_permissions(self) -> list[tuple[str, policies.Permission]]:
+    def dated_permissions(self) -> list[tuple[str, people.Permission]]:
         """(email, permission) for every permission AWS itself ends, as reviewers read them."""
         result = []
         for role in self.roles:
-            ids = policies.sized_resource_ids(role.grants)
-            for permission in policies.database_permissions(role.grants, ids):
+            ids = people.sized_resource_ids(role.grants)
+            for permission in people.database_permissions(role.grants, ids):
                 if permission.until is not None:
                     result.append((role.email, permission))
         return result
@@ -153,13 +153,13 @@ def prepare(
             by_account[db.account].append((db, grant))
         for account, grants in sorted(by_account.items()):
             try:
-                policies.check_policy_size(
+                people.check_policy_size(
                     person.email,
                     account,
                     grants,
-                    policies.s3_object_arn(_LONGEST_BUCKET, catalog.person_key(person.email)),
+                    documents.s3_object_arn(_LONGEST_BUCKET, catalog.person_key(person.email)),
                 )
-            except policies.PolicyTooLarge as exc:
+            except people.PolicyTooLarge as exc:
                 problems.append(Problem(plan.file, person.line or 1, 1, exc.message, exc.fix))
                 continue
             roles.append(RoleSpec(person.email, account, person.role_name, tuple(grants)))

@@ -2,7 +2,7 @@
 
 `notices` is pure: from the access diff between the deployed and the newly deployed versions of
 access.yaml to one message per person. `send_notices` DMs them (users.lookupByEmail, then
-slackweb's DM sender); a person Slack does not know is reported, not fatal:
+clients.slack's DM sender); a person Slack does not know is reported, not fatal:
 the deploy has happened either way.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dbaccess.access.diff import AccessDiff, Change
-from dbaccess.deadline import Deadline
-from dbaccess.slackweb import DirectMessages, SlackFailure
+from dbaccess.clients.deadline import Deadline
+from dbaccess.clients.slack import DirectMessages, SlackFailure
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def blocks_of(notice: Notice) -> list[dict[str, Any]]:
 
 
 def send_notices(dms: DirectMessages, to_send: Sequence[Notice]) -> Delivery:
-    """DM each notice through the services' one DM sender (`slackweb.DirectMessages`)."""
+    """DM each notice through the services' one DM sender (`clients.slack.DirectMessages`)."""
     sent: list[str] = []
     not_found: list[str] = []
     failed: list[str] = []

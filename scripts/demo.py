@@ -102,16 +102,16 @@ def publish(endpoint: str, document: dict[str, Any], slack_token: str) -> tuple[
 
 def issuer_environment(endpoint: str, secret_arn: str, slack_url: str, paste_url: str) -> None:
     """What the CredentialIssuer component sets on the Lambda, pointing at this machine."""
-    from dbaccess import lambda_env
+    from dbaccess import service_env
     from dbaccess.issuer import settings as issuer_env
 
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
-            lambda_env.REQUEST_TABLE: TABLE,
-            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
-            lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
-            lambda_env.SLACK_API_URL: slack_url,
+            service_env.REQUEST_TABLE: TABLE,
+            service_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            service_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
+            service_env.SLACK_API_URL: slack_url,
             issuer_env.PRIVATEBIN_URL: paste_url,
         }
     )
@@ -254,7 +254,7 @@ def login_gets_password(pg: pgserver.PostgresServer, login: str, password: str) 
 def with_dbaccess_connect(pg: pgserver.PostgresServer, endpoint: str, work: Path) -> None:
     from dbaccess.access import load_access_file
     from dbaccess.catalog import build_person_object, to_json
-    from dbaccess.policies import role_arn
+    from dbaccess.iam.documents import role_arn
     from tests.services.engineer_cli import dbaccess_as
 
     plan = load_access_file(ROOT / "access.yaml", today=dt.datetime.now(dt.UTC).date())

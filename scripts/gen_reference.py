@@ -25,14 +25,14 @@ import typer
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from dbaccess import lambda_env
+from dbaccess import service_env
 from dbaccess.access import errors, naming, rules, schema, source
-from dbaccess.audit import compare
-from dbaccess.bot import github_settings
+from dbaccess.audit import results
 from dbaccess.bot import settings as bot_settings
+from dbaccess.bot.access_requests import github_settings
 from dbaccess.cli import app
 from dbaccess.issuer import settings as issuer_settings
-from dbaccess.mysql import audit as mysql_audit
+from dbaccess.mysql import findings as mysql_findings
 from dbaccess.reaper import settings as reaper_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,19 +230,19 @@ def access_page() -> str:
 
 
 def settings_page() -> str:
-    from dbaccess import settings
+    from dbaccess.stack import settings
 
     parts = [
         f"# Stack settings (`Pulumi.<stack>.yaml`)\n\n{GENERATED}\n",
         "Every `dbaccess:*` key, declared with its description in `Pulumi.yaml` and read once, "
-        "by one function, into `dbaccess.settings.Settings`; a bad or unknown key is reported "
-        "at its line. The stack file is read like the access file (same reader and limits), "
-        "and any other shape than Pulumi's is reported at its line with exit code 2: a list at "
-        "the top, `config:` that is not a mapping, keys that are not text, dates or tagged "
-        "values inside a setting, `true` where a number belongs, account ids that are not 12 "
-        "ASCII digits, an `aws:region` botocore does not know (`aws:region`, required, is the "
-        "region of the stack's own resources and of lookups). The stack file holds no secret: "
-        "the services' secrets live in Secrets Manager, named by ARN "
+        "by one function, into `dbaccess.stack.settings.Settings`; a bad or unknown key is "
+        "reported at its line. The stack file is read like the access file (same reader and "
+        "limits), and any other shape than Pulumi's is reported at its line with exit code 2: "
+        "a list at the top, `config:` that is not a mapping, keys that are not text, dates or "
+        "tagged values inside a setting, `true` where a number belongs, account ids that are "
+        "not 12 ASCII digits, an `aws:region` botocore does not know (`aws:region`, required, "
+        "is the region of the stack's own resources and of lookups). The stack file holds no "
+        "secret: the services' secrets live in Secrets Manager, named by ARN "
         "([where the secrets live](../how-to/rotate-secrets.md)), and any `secure:` value is "
         "refused. Optional services are all or none: `privatebinUrl`, "
         "`slackBotTokenSecretArn` and `network` turn on the issuer and the reaper; `bot` and "
@@ -318,13 +318,13 @@ def exit_codes_page() -> str:
 
 def audit_page() -> str:
     rows = ["| kind | what it means | how to fix it |", "|---|---|---|"]
-    rows += [f"| `{kind}` | {meaning} | {fix} |" for kind, (meaning, fix) in compare.KINDS.items()]
-    mysql_kinds = typing.get_args(mysql_audit.FindingKind)
+    rows += [f"| `{kind}` | {meaning} | {fix} |" for kind, (meaning, fix) in results.KINDS.items()]
+    mysql_kinds = typing.get_args(mysql_findings.FindingKind)
     return (
         f"# Audit finding kinds\n\n{GENERATED}\n\n"
-        "## PostgreSQL and Aurora PostgreSQL (`dbaccess.audit.compare.KINDS`)\n\n"
+        "## PostgreSQL and Aurora PostgreSQL (`dbaccess.audit.results.KINDS`)\n\n"
         + "\n".join(rows)
-        + "\n\n## MySQL and Aurora MySQL (`dbaccess.mysql.audit.FindingKind`)\n\n"
+        + "\n\n## MySQL and Aurora MySQL (`dbaccess.mysql.findings.FindingKind`)\n\n"
         "Reported as `mysql-<kind>`: "
         + ", ".join(f"`{k}`" for k in mysql_kinds)
         + ". What each means and how audit and sweep read the servers: "
@@ -403,10 +403,10 @@ def _names_in(node: ast.AST) -> set[str]:
 
 def _used(module: types.ModuleType, shared: dict[str, str]) -> list[str]:
     """The variables a service's settings module reads: its own, and the shared ones it names
-    directly or through one of lambda_env's readers (`slack_api_url(env)`)."""
+    directly or through one of service_env's readers (`slack_api_url(env)`)."""
     readers = {
         node.name: _names_in(node)
-        for node in ast.parse(inspect.getsource(lambda_env)).body
+        for node in ast.parse(inspect.getsource(service_env)).body
         if isinstance(node, ast.FunctionDef)
     }
     names = _names_in(ast.parse(inspect.getsource(module)))
@@ -418,7 +418,7 @@ def _used(module: types.ModuleType, shared: dict[str, str]) -> list[str]:
 
 
 def environment_page() -> str:
-    shared = _env_constants(lambda_env)
+    shared = _env_constants(service_env)
     services: list[tuple[str, types.ModuleType]] = [
         ("issuer Lambda", issuer_settings),
         ("reaper Lambda", reaper_settings),
@@ -426,15 +426,15 @@ def environment_page() -> str:
         ("Slack bot (GitHub App)", github_settings),
     ]
     readers: dict[str, list[str]] = {}
-    owner: dict[str, str] = dict.fromkeys(shared.values(), "dbaccess.lambda_env")
+    owner: dict[str, str] = dict.fromkeys(shared.values(), "dbaccess.service_env")
     for service, module in services:
         for var in _used(module, shared):
             readers.setdefault(var, []).append(service)
             owner.setdefault(var, module.__name__)
     defaults = {
-        lambda_env.SLACK_API_URL: lambda_env.DEFAULT_SLACK_API_URL,
-        lambda_env.ACCESS_CONTACT: lambda_env.DEFAULT_ACCESS_CONTACT,
-        lambda_env.SUPPORT_CONTACT: lambda_env.DEFAULT_SUPPORT_CONTACT,
+        service_env.SLACK_API_URL: service_env.DEFAULT_SLACK_API_URL,
+        service_env.ACCESS_CONTACT: service_env.DEFAULT_ACCESS_CONTACT,
+        service_env.SUPPORT_CONTACT: service_env.DEFAULT_SUPPORT_CONTACT,
         bot_settings.HEALTH_PORT: str(bot_settings.DEFAULT_HEALTH_PORT),
         bot_settings.RATE_LIMIT: str(bot_settings.DEFAULT_RATE_LIMIT),
         bot_settings.RATE_WINDOW: str(bot_settings.DEFAULT_RATE_WINDOW_SECONDS),

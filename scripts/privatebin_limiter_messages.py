@@ -1,5 +1,5 @@
-"""Writes dbaccess/privatebin_limiter.py: the traffic limiter's refusal in every language the
-PrivateBin server (the source archive given, default ../shared/privatebin) can answer in.
+"""Writes dbaccess/clients/privatebin_limiter.py: the traffic limiter's refusal in every language
+the PrivateBin server (the source archive given, default ../shared/privatebin) can answer in.
 
 The server words the refusal in its configured language, so the issuer recognises a rate
 limit by these forms, not by the English text. Run again when PrivateBin is upgraded; a test

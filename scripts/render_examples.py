@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from dbaccess import catalog  # noqa: E402
 from dbaccess.cli import preview_engine  # noqa: E402
+from dbaccess.stack.file import load_stack_config  # noqa: E402
 
 EXAMPLES = ROOT / "dbaccess" / "examples"
 STACK = "prod"
@@ -30,7 +31,7 @@ TODAY = dt.date(2026, 11, 23)
 def render() -> dict[Path, str]:
     """Each example file (relative to dbaccess/examples/) and its text."""
     # The same reading of the stack as `dbaccess preview` (settings and access file together).
-    config = preview_engine.load_stack_config(ROOT, STACK)
+    config = load_stack_config(ROOT, STACK)
     deployment = preview_engine.validate_stack(ROOT, config, TODAY)
     plan, role_arns = deployment.plan, deployment.role_arns()
     files = {Path(catalog.CATALOG_KEY): catalog.build_catalog(plan, role_arns, {})}

@@ -15,8 +15,8 @@ from typing import Final
 
 import pymysql
 
-from dbaccess.mysql.audit import ROLES_MAPPING
 from dbaccess.mysql.bootstrap import bootstrap_statements
+from dbaccess.mysql.findings import ROLES_MAPPING
 from dbaccess.mysql.spec import AdminTarget
 from dbaccess.mysql.statements import string_literal
 from tests.mysqlserver import MariaDBServer

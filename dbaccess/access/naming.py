@@ -27,6 +27,10 @@ INSTANCE_ENGINES: Final[frozenset[str]] = frozenset({"postgres", "mysql"})
 # inner hyphens, at most 39. GitHub compares logins case-insensitively.
 GITHUB_LOGIN: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 
+# The mark of a login db-access made: the bootstrap creates this NOLOGIN role and the program
+# grants it to every login it declares (PostgreSQL roles; MySQL/MariaDB roles likewise). What
+# destroys (sweep) acts only on logins that carry it.
+MANAGED_MARKER: Final = "dbaccess_managed"
 LOGIN_SUFFIX: Final[dict[str, str]] = {"read-only": "_ro", "read-write": "_rw"}
 SHORT_ACCESS: Final[dict[str, str]] = {"read-only": "ro", "read-write": "rw"}
 

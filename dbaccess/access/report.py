@@ -1,6 +1,6 @@
 """Collecting problems at their place, and pydantic's errors turned into our messages.
 
-Shared by access.yaml (rules.py) and the stack settings (dbaccess/settings.py): both read
+Shared by access.yaml (rules.py) and the stack settings (dbaccess/stack/settings.py): both read
 YAML through source.py, validate with pydantic models and report every problem in one run.
 """
 

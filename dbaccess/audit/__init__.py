@@ -1,10 +1,10 @@
-"""What is in the PostgreSQL servers against what access.yaml says.
+"""`dbaccess audit` and `dbaccess sweep` on every engine: what a run produces and how it reads.
 
-- `expected`: what the program declares on each server (pure, from the AccessPlan);
-- `state`: what a server and its databases actually hold (read-only SQL);
-- `compare`: the findings of `dbaccess audit`;
-- `connect`: how both reach a database (the admin's RDS IAM token, or a DSN);
-- `instances`: which instances of a server they visit (every member of an Aurora cluster);
-- `check` and `sweep`: the two runs (`sweep_rules`: what both engines' sweeps share);
-  `report`: how their results read.
+- `results`: findings and their kinds (meaning and fix), a run's results, ended sessions;
+- `instances`: which instances of a server a run visits (every member of an Aurora cluster);
+- `sweep_rules`: whom every engine's sweep leaves alone, and why it ends a session;
+- `report`: how results read (text, JSON, Markdown).
+
+The engine's own runs live with the engine: dbaccess.postgres.{audit,sweep} and
+dbaccess.mysql.audit (audit and sweep), each reading its server with its own SQL.
 """

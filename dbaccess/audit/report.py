@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dbaccess.audit.check import AuditResult
-from dbaccess.audit.compare import INFORMATIONAL, KINDS
-from dbaccess.audit.sweep import SweepResult
+from dbaccess.audit.results import INFORMATIONAL, KINDS, AuditResult, SweepResult
 from dbaccess.person_text import markdown as as_markdown
 
 

@@ -24,17 +24,17 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from dbaccess.bot.access_requests.flow import request_flow_for
+from dbaccess.bot.access_requests.poller import DecisionPoller
 from dbaccess.bot.directory import Directory
 from dbaccess.bot.health import HealthServer
 from dbaccess.bot.listeners import register_listeners
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, RequestRecorder
-from dbaccess.bot.request_flow import request_flow_for
-from dbaccess.bot.request_poller import DecisionPoller
 from dbaccess.bot.services import CONTEXT_KEY, Services
 from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
 from dbaccess.bot.socket_mode import HandoverSocketModeHandler
 from dbaccess.catalog import CatalogSource
-from dbaccess.service_secrets import secret_reader
+from dbaccess.clients.secrets_manager import secret_reader
 
 logger = logging.getLogger("dbaccess.bot")
 

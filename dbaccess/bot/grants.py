@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.catalog import Catalog
-from dbaccess.request_item import ACCESS_LEVELS
+from dbaccess.request_table import ACCESS_LEVELS
 
 ENGINE_NAMES = {
     "postgres": "PostgreSQL",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.access.schema import DATABASE_KEY
-from dbaccess.request_item import ACCESS_LEVELS
+from dbaccess.request_table import ACCESS_LEVELS
 
 COMMAND: Final = "/dbaccess"
 HOME_CALLBACK: Final = "dbaccess-home"

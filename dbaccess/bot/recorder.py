@@ -18,7 +18,7 @@ from typing import Any, Final
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess import request_item
+from dbaccess import request_table
 from dbaccess.bot.ids import RequestChoice
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class RequestRecorder:
         window_seconds: int,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self.table = request_item.RequestTable(dynamodb, table, now=now)
+        self.table = request_table.RequestTable(dynamodb, table, now=now)
         self._limit = limit
         self._window = dt.timedelta(seconds=window_seconds)
         self._now = now
@@ -75,7 +75,7 @@ class RequestRecorder:
             if len(recent) >= self._limit:
                 return Outcome.RATE_LIMITED
             stored = self.table.put(
-                request_item.new_request(
+                request_table.new_request(
                     request_id=request_id,
                     email=email,
                     slack_user_id=slack_user_id,

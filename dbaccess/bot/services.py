@@ -17,10 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from dbaccess.bot import views
+from dbaccess.bot.access_requests.flow import RequestFlow
 from dbaccess.bot.directory import Directory, NotAllowed
 from dbaccess.bot.grants import DatabaseChoices, choices_for
 from dbaccess.bot.recorder import RequestRecorder
-from dbaccess.bot.request_flow import RequestFlow
 from dbaccess.bot.settings import BotSettings
 from dbaccess.catalog import Catalog, CatalogError, CatalogSource
 

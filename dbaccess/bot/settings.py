@@ -12,18 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from dbaccess.bot.github_settings import GitHubSettings, load_github_settings
+from dbaccess.bot.access_requests.github_settings import GitHubSettings, load_github_settings
 from dbaccess.catalog import parse_s3_url
-from dbaccess.lambda_env import (
+from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
+from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,
     SettingsError,
     slack_api_url,
 )
-from dbaccess.service_secrets import SecretReader, read_named_secret
 
-# The bot's own variables (the shared ones are in dbaccess.lambda_env); components/slack_bot.py
+# The bot's own variables (the shared ones are in dbaccess.service_env); components/slack_bot.py
 # sets them from these names.
 BOT_TOKEN_SECRET_ARN: Final = SLACK_TOKEN_SECRET_ARN  # the same secret the Lambdas read
 APP_TOKEN_SECRET_ARN: Final = "DBACCESS_SLACK_APP_TOKEN_SECRET_ARN"

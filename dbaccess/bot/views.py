@@ -24,10 +24,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from dbaccess.bot import ids
+from dbaccess.bot.access_requests.form import request_access_button
 from dbaccess.bot.directory import NotAllowed
 from dbaccess.bot.grants import DatabaseChoices
 from dbaccess.bot.ids import RequestChoice
-from dbaccess.bot.request_form import request_access_button
 
 HOME_MAX_BLOCKS: Final = 100
 MESSAGE_MAX_BLOCKS: Final = 50

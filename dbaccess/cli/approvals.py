@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 import typer
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
+from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
-from dbaccess.request_pr import is_repository_name, is_repository_path
 
 NOT_APPROVED = 1
-# The bot's setting (dbaccess.bot.github_settings.API_URL), named here without importing
-# PyGithub, which an engineer's install leaves out.
+# The bot's setting (dbaccess.bot.access_requests.github_settings.API_URL), named here without
+# importing PyGithub, which an engineer's install leaves out.
 API_URL = "DBACCESS_GITHUB_API_URL"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -87,8 +87,8 @@ def approvals(
         $ GITHUB_TOKEN=... dbaccess approvals --pr 42 --repo example-org/access
     """
     require_extra("github", "bot", "reads pull requests from GitHub and needs PyGithub")
-    from dbaccess import approval_facts, approvals
-    from dbaccess.github_app import GitHubError
+    from dbaccess.approvals import facts, rules
+    from dbaccess.clients.github import GitHubError
 
     if not is_repository_name(repo):
         _fail(f"--repo {repo!r} is not owner/name, e.g. example-org/access")
@@ -99,36 +99,34 @@ def approvals(
     url = urlsplit(api_url)
     if url.scheme != "https" and not (url.scheme == "http" and url.hostname in _LOOPBACK):
         _fail(f"{API_URL}={api_url!r} is not an https URL (the token would travel in clear)")
-    gh = approval_facts.connect_with_token(token, api_url.rstrip("/"))
+    gh = facts.connect_with_token(token, api_url.rstrip("/"))
     render = {
-        ApprovalsFormat.text: approvals.render_text,
-        ApprovalsFormat.markdown: approvals.render_markdown,
-        ApprovalsFormat.json: approvals.render_json,
+        ApprovalsFormat.text: rules.render_text,
+        ApprovalsFormat.markdown: rules.render_markdown,
+        ApprovalsFormat.json: rules.render_json,
     }[fmt]
     problems = Format.json if fmt is ApprovalsFormat.json else Format.text
     try:
-        facts = approval_facts.read_pull(gh, repo, pr)
+        pull = facts.read_pull(gh, repo, pr)
         if set_status:
-            approval_facts.set_status(
-                gh, repo, facts.head_sha, "pending", "Checking owner approval", details_url
+            facts.set_status(
+                gh, repo, pull.head_sha, "pending", "Checking owner approval", details_url
             )
-        base_text, head_text = approval_facts.access_texts(gh, repo, file, facts)
+        base_text, head_text = facts.access_texts(gh, repo, file, pull)
         today = today_utc()
         try:
-            base = _plan(base_text, f"{facts.base_sha[:7]}:{file}", file, today)
-            head = _plan(head_text, f"{facts.head_sha[:7]}:{file}", file, today)
+            base = _plan(base_text, f"{pull.base_sha[:7]}:{file}", file, today)
+            head = _plan(head_text, f"{pull.head_sha[:7]}:{file}", file, today)
         except InvalidInput as exc:
             if set_status:
-                approval_facts.set_status(
-                    gh, repo, facts.head_sha, "failure", f"{file} is invalid", details_url
+                facts.set_status(
+                    gh, repo, pull.head_sha, "failure", f"{file} is invalid", details_url
                 )
             exit_invalid(exc, problems)
-        report = approvals.evaluate(base, head, facts, approval_facts.team_membership(gh))
+        report = rules.evaluate(base, head, pull, facts.team_membership(gh))
         if set_status:
             state = "success" if report.passed else "failure"
-            approval_facts.set_status(
-                gh, repo, facts.head_sha, state, report.summary(), details_url
-            )
+            facts.set_status(gh, repo, pull.head_sha, state, report.summary(), details_url)
     except GitHubError as error:
         print(f"error: {error}", file=sys.stderr)
         raise typer.Exit(NOT_APPROVED) from None

@@ -31,8 +31,8 @@ from dbaccess.cli.diff import DiffFormat
 
 if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
-    from dbaccess.audit.connect import Reach
-    from dbaccess.audit.mysql import MysqlAccess
+    from dbaccess.mysql.audit import MysqlAccess
+    from dbaccess.postgres.connect import Reach
 
 FINDINGS = 1
 
@@ -116,9 +116,9 @@ def audit(
     """
     # Imported here so the other commands start without the PostgreSQL driver (`audit` extra).
     _require_driver()
-    from dbaccess.audit.check import run_audit
-    from dbaccess.audit.compare import failing
     from dbaccess.audit.report import render_audit
+    from dbaccess.audit.results import failing
+    from dbaccess.postgres.audit import run_audit
 
     problems_format = Format.json if fmt is DiffFormat.json else Format.text
     plan = _plan(file, date, problems_format)
@@ -126,7 +126,7 @@ def audit(
     connect, mysql = _connectors(plan, keys, dsn, stack, ca_bundle, allow_user, problems_format)
     result = run_audit(plan, keys, connect)
     if mysql is not None:
-        from dbaccess.audit.mysql import audit_mysql
+        from dbaccess.mysql.audit import audit_mysql
 
         audit_mysql(plan, keys, mysql, result)
     print(render_audit(result, fmt.value))
@@ -181,8 +181,8 @@ def sweep(
     """
     _require_driver()
     from dbaccess.audit.report import render_sweep
-    from dbaccess.audit.sweep import run_sweep
     from dbaccess.audit.sweep_rules import SweepRules
+    from dbaccess.postgres.sweep import run_sweep
 
     plan = _plan(file, date, fmt)
     keys = _keys(plan, database, dsn)
@@ -192,7 +192,7 @@ def sweep(
     rules = SweepRules(exempt, include_unmarked)
     result = run_sweep(plan, keys, connect, dry_run=dry_run, rules=rules)
     if mysql is not None:
-        from dbaccess.audit.mysql import sweep_mysql
+        from dbaccess.mysql.audit import sweep_mysql
 
         sweep_mysql(plan, keys, mysql, result, rules)
     print(render_sweep(result, fmt.value))
@@ -242,7 +242,8 @@ def _connectors(
 ) -> tuple[Reach, MysqlAccess | None]:
     """How to reach the PostgreSQL databases, and the MySQL ones when any is selected (--dsn
     selects one PostgreSQL database)."""
-    from dbaccess.audit.connect import ConfigError, dsn_connector
+    from dbaccess.audit.results import ConfigError
+    from dbaccess.postgres.connect import dsn_connector
 
     try:
         if dsn is not None:
@@ -262,17 +263,18 @@ def _iam_connectors(
 ) -> tuple[Reach, MysqlAccess | None]:
     import boto3
 
-    from dbaccess.audit.connect import ConfigError, iam_connector, iam_members
-    from dbaccess.cli.engineer import CA_BUNDLE_NAME, CA_BUNDLE_URL
+    from dbaccess.audit.results import ConfigError
     from dbaccess.cli.identity import config_dir
+    from dbaccess.clients.ca_bundles import RDS
+    from dbaccess.postgres.connect import iam_connector, iam_members
 
     settings = stack_settings(stack, fmt, required=True, plan=plan)
     assert settings is not None  # required
-    bundle = ca_bundle or config_dir(os.environ) / CA_BUNDLE_NAME
+    bundle = ca_bundle or config_dir(os.environ) / RDS.local_name
     if not bundle.is_file():
         raise ConfigError(
             f"no CA bundle at {bundle} for sslmode=verify-full; download RDS's with\n"
-            f"  curl -fsSL {CA_BUNDLE_URL} -o {bundle}\nor pass --ca-bundle FILE"
+            f"  curl -fsSL {RDS.url} -o {bundle}\nor pass --ca-bundle FILE"
         )
     clients: dict[str, object] = {}
 
@@ -284,7 +286,7 @@ def _iam_connectors(
     mysql = None
     if any(db.is_mysql for key, db in plan.databases.items() if not keys or key in keys):
         require_extra("pymysql", "audit", "connects to MySQL and needs PyMySQL")
-        from dbaccess.audit.mysql import MysqlAccess, iam_mysql_connector
+        from dbaccess.mysql.audit import MysqlAccess, iam_mysql_connector
 
         mysql = MysqlAccess(
             iam_mysql_connector(settings.accounts, bundle),

@@ -143,10 +143,10 @@ def _database(file: Path, key: str) -> tuple[AccessPlan, DatabaseSpec]:
 
 
 def _ca_bundle(option: Path | None) -> Path:
-    from dbaccess.cli.engineer import CA_BUNDLE_NAME
     from dbaccess.cli.identity import config_dir
+    from dbaccess.clients.ca_bundles import RDS
 
-    return option or config_dir(os.environ) / CA_BUNDLE_NAME
+    return option or config_dir(os.environ) / RDS.local_name
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _postgres(
     dry_run: bool,
 ) -> None:
     require_extra("psycopg", "audit", "connects to PostgreSQL and needs psycopg")
-    from dbaccess.audit.connect import ConfigError, Unreachable
+    from dbaccess.audit.results import ConfigError, Unreachable
     from dbaccess.postgres.bootstrap import (
         BootstrapError,
         connect_master,

@@ -15,7 +15,7 @@ from dbaccess.access import InvalidInput
 
 if TYPE_CHECKING:
     from dbaccess.access.plan import AccessPlan
-    from dbaccess.settings import Settings
+    from dbaccess.stack.settings import Settings
 
 INVALID_INPUT = 2
 
@@ -81,8 +81,8 @@ def stack_settings(
 ) -> Settings | None:
     """The stack's settings, checked against `plan`'s accounts when given (None when not
     `required` and Pulumi.<stack>.yaml is absent)."""
-    from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import check_accounts, parse_settings
+    from dbaccess.stack.file import load_stack_config
+    from dbaccess.stack.settings import check_accounts, parse_settings
 
     if not required and not Path(f"Pulumi.{stack}.yaml").is_file():
         return None

@@ -25,9 +25,7 @@ from typing import Annotated, Final, TypeVar
 import boto3
 import typer
 
-from dbaccess import ca_bundles
 from dbaccess.access.naming import MYSQL_ENGINES
-from dbaccess.bounded_http import parse_url
 from dbaccess.catalog import CATALOG_KEY, Catalog, CatalogDatabase, CatalogGrant
 from dbaccess.cli import mysql_client
 from dbaccess.cli.catalog_cache import (
@@ -37,20 +35,10 @@ from dbaccess.cli.catalog_cache import (
     object_location,
     person_object_location,
 )
-from dbaccess.cli.engineer import (
-    NETWORK_HELP,
-    CatalogOpt,
-    Context,
-    EmailOpt,
-    Level,
-    catalog_url,
-    complete_database,
-    make_credential,
-    missing_ca_bundle,
-    no_catalog_location,
-    resolve_ca_bundle,
-    select_grant,
-)
+from dbaccess.cli.credential_text import missing_ca_bundle, resolve_ca_bundle
+from dbaccess.cli.engineer import CatalogOpt, EmailOpt, complete_database
+from dbaccess.cli.engineer_work import Context, catalog_url, make_credential, no_catalog_location
+from dbaccess.cli.grant_choice import Level, select_grant
 from dbaccess.cli.identity import (
     Config,
     EngineerError,
@@ -61,6 +49,8 @@ from dbaccess.cli.identity import (
     load_config,
     resolve_identity,
 )
+from dbaccess.clients import ca_bundles
+from dbaccess.clients.http import parse_url
 from dbaccess.preflight import Failed, Unchecked
 
 OK: Final = "✓"
@@ -70,6 +60,13 @@ CONNECT_TIMEOUT: Final = 5.0
 # PostgreSQL's SSLRequest: length 8, code 1234/5679. Redshift speaks the same protocol.
 SSL_REQUEST: Final = struct.pack("!ii", 8, 80877103)
 T = TypeVar("T")
+
+NETWORK_HELP: Final = """\
+If the database does not answer (psql: "Connection timed out" or "could not connect to server"),
+it is in a private network: connect to the VPN, or open a tunnel (e.g. SSM port forwarding to
+HOST:5432 on local port 15432) and keep the real host name for TLS verify-full:
+  creds=$(dbaccess token DB) && eval "$creds" && PGHOSTADDR=127.0.0.1 PGPORT=15432 psql
+(libpq connects to hostaddr but checks the certificate against PGHOST.)"""
 
 
 class Blocked(Exception):
@@ -276,7 +273,7 @@ def _privatebin_limit(url: str) -> tuple[str, str]:
             "this check encrypts a paste and needs the cryptography package",
             "pip install 'dbaccess[lambda]' (or run it from a checkout: make .venv/.installed)",
         )
-    from dbaccess.privatebin import PrivateBin, PrivateBinError
+    from dbaccess.clients.privatebin import PrivateBin, PrivateBinError
 
     waits: list[float] = []
     client = PrivateBin(url, sleep=waits.append)  # record the limiter's waits, don't sleep

@@ -21,12 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.cli.common import require_extra
+from dbaccess.cli.credential_text import missing_ca_bundle
 from dbaccess.cli.doctor import Blocked, Report, privatebin_checks
-from dbaccess.cli.engineer import missing_ca_bundle
 from dbaccess.cli.identity import EngineerError
 from dbaccess.credentials import classify_aws_error
 from dbaccess.preflight import Failed, aws
-from dbaccess.settings import Settings
+from dbaccess.stack.settings import Settings
 
 SESSION_NAME: Final = "dbaccess-doctor"
 ASSUME_FIX: Final = (
@@ -105,8 +105,8 @@ def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec
     """A connection to the server as its admin: the host access.yaml names (a cluster's
     writer endpoint; the admin and the catalog are the same on every member), or the first
     host of --dsn."""
-    from dbaccess.audit.connect import dsn_connector, iam_connector
     from dbaccess.audit.instances import the_instance
+    from dbaccess.postgres.connect import dsn_connector, iam_connector
 
     if given.dsn is not None:
         reach = dsn_connector(given.dsn, db)
@@ -114,7 +114,7 @@ def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec
     if not given.ca_bundle.is_file():
         raise missing_ca_bundle(given.ca_bundle, "postgres")  # RDS and Aurora
     if db.is_mysql:
-        from dbaccess.audit.mysql import iam_mysql_connector
+        from dbaccess.mysql.audit import iam_mysql_connector
 
         connect = iam_mysql_connector(given.settings.accounts, given.ca_bundle)
         return lambda target: connect(target, the_instance(target)[0])
@@ -127,7 +127,7 @@ def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec
 
 
 def _connect(given: OperatorInput, db: DatabaseSpec) -> tuple[Any, str]:
-    from dbaccess.audit.connect import Unreachable
+    from dbaccess.audit.results import Unreachable
     from dbaccess.preflight import BOOTSTRAP
 
     how = (
@@ -148,10 +148,11 @@ def _run(check: Callable[[Any, DatabaseSpec], str], conn: Any, db: DatabaseSpec)
 
 
 def _server_checks(report: Report, given: OperatorInput, db: DatabaseSpec) -> None:
-    from dbaccess.preflight import mysql, postgres
+    from dbaccess.mysql import preflight as mysql_preflight
+    from dbaccess.postgres import preflight as postgres_preflight
 
     conn = report.must("admin login signs in", lambda: _connect(given, db))
-    checks = mysql.CHECKS if db.is_mysql else postgres.CHECKS
+    checks = mysql_preflight.CHECKS if db.is_mysql else postgres_preflight.CHECKS
     with closing(conn):
         for step, check in checks:
             report.may(step, _run(check, conn, db))
@@ -183,8 +184,8 @@ def operator_input(
     from dbaccess.access import InvalidInput, load_access_file
     from dbaccess.access.errors import did_you_mean
     from dbaccess.cli.common import Format, exit_invalid
-    from dbaccess.cli.preview_engine import load_stack_config
-    from dbaccess.settings import check_accounts, parse_settings
+    from dbaccess.stack.file import load_stack_config
+    from dbaccess.stack.settings import check_accounts, parse_settings
 
     require_extra("psycopg", "audit", "connects to the databases as their admin and needs psycopg")
     try:

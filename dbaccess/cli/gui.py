@@ -16,23 +16,20 @@ import typer
 from dbaccess.access.naming import POSTGRES_ENGINES
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant
 from dbaccess.cli import gui_clients
+from dbaccess.cli.credential_text import missing_ca_bundle, resolve_ca_bundle
 from dbaccess.cli.engineer import (
     CaOpt,
     CatalogOpt,
     EmailOpt,
-    Level,
     RwOpt,
     VerboseOpt,
     complete_database,
     fail,
-    make_credential,
-    missing_ca_bundle,
-    open_context,
-    resolve_ca_bundle,
-    select_grant,
     utc_today,
     verbose_say,
 )
+from dbaccess.cli.engineer_work import make_credential, open_context
+from dbaccess.cli.grant_choice import Level, select_grant
 from dbaccess.cli.identity import INVALID_INPUT, EngineerError
 
 

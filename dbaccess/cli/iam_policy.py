@@ -3,7 +3,7 @@ the permissions boundary of every role the program creates, as JSON, for one acc
 
 Runs the program under Pulumi's mock engine (as `dbaccess preview` does), records every
 resource it registers and every lookup it makes, with the account each one's provider deploys
-to, and hands them to dbaccess.deploy_policy.
+to, and hands them to dbaccess.iam.deploy.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from dbaccess.cli.common import (
     exit_invalid,
     require_program_extra,
 )
-from dbaccess.deploy_policy import Declared, Lookup, UncoveredType, build_policies
-from dbaccess.policies import INLINE_POLICY_MAX, MANAGED_POLICY_MAX, compact_size
-from dbaccess.settings import Settings
+from dbaccess.iam.deploy import Declared, Lookup, UncoveredType, build_policies
+from dbaccess.iam.documents import INLINE_POLICY_MAX, MANAGED_POLICY_MAX, compact_size
+from dbaccess.stack.settings import Settings
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 
@@ -59,6 +59,7 @@ def declared_by_program(
     (`account` for the stack's default provider). Raises InvalidInput for bad settings,
     UnknownAccount when `account` or one of `role_accounts` is not one of the stack's."""
     from dbaccess.cli import preview_engine as engine
+    from dbaccess.stack.file import load_stack_config
 
     class Recording(engine.OfflineMocks):
         def __init__(self) -> None:
@@ -79,7 +80,7 @@ def declared_by_program(
             self.lookups.append(Lookup(args.token, dict(args.args), where))
             return super().call(args)
 
-    config = engine.load_stack_config(program_dir, stack)
+    config = load_stack_config(program_dir, stack)
     deployment = engine.validate_stack(program_dir, config)
     for option, given in (("--account", account), *(("--role-account", a) for a in role_accounts)):
         if given not in deployment.settings.accounts:

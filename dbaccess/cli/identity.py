@@ -34,7 +34,7 @@ from dbaccess.credentials import (
     assume_person_role,
     classify_aws_error,
 )
-from dbaccess.policies import role_arn
+from dbaccess.iam.documents import role_arn
 
 OPERATION_FAILED: Final = 1  # AWS said no, or could not be reached
 INVALID_INPUT: Final = 2  # usage, bad config, unknown database, not granted

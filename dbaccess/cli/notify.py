@@ -12,7 +12,7 @@ from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import diff_plans
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, stack_settings
 from dbaccess.cli.diff import GitError, plans_between
-from dbaccess.lambda_env import DEFAULT_SLACK_API_URL
+from dbaccess.service_env import DEFAULT_SLACK_API_URL
 
 
 def notify(
@@ -59,8 +59,8 @@ def notify(
 
         $ dbaccess notify --stack prod --base "$BEFORE" --head "$GITHUB_SHA"
     """
+    from dbaccess.clients.slack import DirectMessages
     from dbaccess.notify import notices, send_notices, summary
-    from dbaccess.slackweb import DirectMessages
 
     try:
         plans = plans_between(file, base, head, today_utc())
@@ -93,8 +93,8 @@ def _token_of(stack: str) -> str:
     """The bot token, from the secret the stack names (the one copy the services read)."""
     import boto3
 
-    from dbaccess.lambda_env import SettingsError
-    from dbaccess.service_secrets import secret_reader
+    from dbaccess.clients.secrets_manager import secret_reader
+    from dbaccess.service_env import SettingsError
 
     settings = stack_settings(stack, Format.text, required=True)
     arn = settings.slackBotTokenSecretArn if settings is not None else None

@@ -19,7 +19,7 @@ from dbaccess.cli.common import (
     parse_date,
     require_program_extra,
 )
-from dbaccess.settings import optional_services, settings_warnings
+from dbaccess.stack.settings import optional_services, settings_warnings
 
 
 def preview(
@@ -42,11 +42,12 @@ def preview(
     require_program_extra()
     # Imported here so `dbaccess validate` and friends start without loading Pulumi.
     from dbaccess.cli import preview_engine as engine
+    from dbaccess.stack.file import load_stack_config
 
     program_dir = program_dir.resolve()
     today = parse_date(date)
     try:
-        config = engine.load_stack_config(program_dir, stack)
+        config = load_stack_config(program_dir, stack)
         deployment = engine.validate_stack(program_dir, config, today)
         run = engine.run_program(program_dir, config, today=today)
     except InvalidInput as exc:

@@ -17,7 +17,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,14 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from dbaccess import policies
 from dbaccess.access.errors import InvalidInput, Problem
 from dbaccess.access.loader import load_access_file
-from dbaccess.access.source import SourceMap, parse_yaml, read_text
 from dbaccess.deployment import Deployment, prepare
-from dbaccess.settings import Secret, parse_settings
-from dbaccess.stack_file import read_stack_config
+from dbaccess.iam import documents
+from dbaccess.stack.file import StackConfig
+from dbaccess.stack.settings import parse_settings
 
 UNKNOWN = "(known after deploy)"
-SECRET = "[secret]"
-NAMESPACE = "dbaccess:"
 EVALUATION_DATE = "DBACCESS_EVALUATION_DATE"
 
 # (lookup kind, identifier) -> the id AWS would answer
@@ -92,7 +89,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:iam/role:Role":
             person_account = self._account(args.provider)
             state["arn"] = (
-                policies.role_arn(person_account, state["name"]) if person_account else UNKNOWN
+                documents.role_arn(person_account, state["name"]) if person_account else UNKNOWN
             )
             return state["name"], state
         if args.typ == "aws:s3/bucket:Bucket":
@@ -201,60 +198,6 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    project: str
-    stack: str
-    values: dict[str, str]  # "namespace:key" -> the text Pulumi hands a program
-    secret_keys: list[str]
-    source: SourceMap
-    raw_settings: dict[str, Any] = field(default_factory=dict)
-
-
-def load_stack_config(program_dir: Path, stack: str) -> StackConfig:
-    """Read Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI would hand them over."""
-    project_file = program_dir / "Pulumi.yaml"
-    stack_file = program_dir / f"Pulumi.{stack}.yaml"
-    problems: list[Problem] = []
-    documents = {}
-    for path in (project_file, stack_file):
-        fix = (
-            "run from the project directory (the one with Pulumi.yaml)"
-            if path == project_file
-            else f"create {path.name} or pass --stack with an existing stack"
-        )
-        try:
-            text = read_text(path, fix)
-        except InvalidInput as exc:
-            problems += exc.problems
-            continue
-        data, source, found = parse_yaml(text, path.name)
-        problems += found
-        documents[path] = (data, source)
-    if problems:
-        raise InvalidInput(problems)
-    project, _ = documents[project_file]
-    data, source = documents[stack_file]
-    values: dict[str, str] = {}
-    secrets: list[str] = []
-    raw: dict[str, Any] = {}
-    for key, value in read_stack_config({} if data is None else data, source).items():
-        if isinstance(value, Secret):
-            values[key] = SECRET
-            secrets.append(key)
-            shown: Any = Secret()
-        elif isinstance(value, dict | list):
-            values[key] = json.dumps(value)
-            shown = value
-        else:
-            values[key] = json.dumps(value) if isinstance(value, bool) else str(value)
-            shown = value
-        if key.startswith(NAMESPACE):
-            raw[key.removeprefix(NAMESPACE)] = shown
-    name = project.get("name") if isinstance(project, dict) else None
-    return StackConfig(str(name or "dbaccess"), stack, values, secrets, source, raw)
 
 
 def validate_stack(

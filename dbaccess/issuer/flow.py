@@ -13,7 +13,7 @@ At most one link is delivered per request, whatever fails:
   `ISSUED` write failed or the invocation died) looks for the tagged message in the DM's
   history first: found, the request is ISSUED without a second paste or DM; not found, nothing
   was delivered and the work is redone; unknown (Slack unreachable), nothing more is sent.
-- Every call and wait is bounded by the invocation's deadline (see dbaccess/deadline.py), so
+- Every call and wait is bounded by the invocation's deadline (see dbaccess/clients/deadline.py), so
   a record ends finished or handed back (ISSUING -> PENDING, `RetryLater`) in time to write
   it; transient failures back off before being handed back. The attempt that reaches
   `max_attempts` marks the request FAILED and tells the person nothing was issued.
@@ -37,14 +37,14 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess import request_item as ri
+from dbaccess import request_table as ri
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogError, CatalogSource
+from dbaccess.clients.deadline import Deadline
+from dbaccess.clients.privatebin import PrivateBin, PrivateBinError
+from dbaccess.clients.slack import DirectMessages, SlackFailure
 from dbaccess.credentials import CredentialError, assume_person_role, issue_credential
-from dbaccess.deadline import Deadline
 from dbaccess.issuer import messages
 from dbaccess.issuer.settings import LAMBDA_TIMEOUT_SECONDS, IssuerSettings
-from dbaccess.privatebin import PrivateBin, PrivateBinError
-from dbaccess.slackweb import DirectMessages, SlackFailure
 
 SERVICE = "dbaccess-issuer"
 logger = Logger(service=SERVICE)

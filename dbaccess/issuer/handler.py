@@ -18,8 +18,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dbaccess import request_item as ri
-from dbaccess.deadline import Deadline
+from dbaccess import request_table as ri
+from dbaccess.clients.deadline import Deadline
 from dbaccess.issuer.flow import (
     AWS_CONFIG,
     SLACK_CALL_TIMEOUT,
@@ -37,9 +37,9 @@ def cold_start() -> Issuer:
     import boto3
 
     from dbaccess.catalog import CatalogSource
+    from dbaccess.clients.privatebin import PrivateBin
+    from dbaccess.clients.slack import direct_messages_from_secret, quiet_sdk_loggers
     from dbaccess.issuer.settings import load_settings
-    from dbaccess.privatebin import PrivateBin
-    from dbaccess.slackweb import direct_messages_from_secret, quiet_sdk_loggers
 
     # The DM with the link, the RDS token's signature, STS answers: never in the logs.
     quiet_sdk_loggers()

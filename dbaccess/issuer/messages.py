@@ -11,13 +11,13 @@ import shlex
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dbaccess import ca_bundles
 from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.catalog import CatalogDatabase
+from dbaccess.clients import ca_bundles
+from dbaccess.clients.privatebin import EXPIRE_DURATIONS
 from dbaccess.credentials import Credential
 from dbaccess.mysql.client import client_args
-from dbaccess.privatebin import EXPIRE_DURATIONS
-from dbaccess.request_item import Request
+from dbaccess.request_table import Request
 
 # What failed, in words a person understands; keys are the request's error codes.
 FAILURE_REASONS = {

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.catalog import parse_s3_url
-from dbaccess.lambda_env import (
+from dbaccess.clients.privatebin import EXPIRE_DURATIONS
+from dbaccess.request_table import MAX_ATTEMPTS
+from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,
@@ -22,8 +24,6 @@ from dbaccess.lambda_env import (
     slack_api_url,
     support_contact,
 )
-from dbaccess.privatebin import EXPIRE_DURATIONS
-from dbaccess.request_item import MAX_ATTEMPTS
 
 # The variable names, shared with components/credential_issuer.py.
 PRIVATEBIN_URL: Final = "DBACCESS_PRIVATEBIN_URL"

@@ -1,4 +1,4 @@
-"""MySQL / Aurora MySQL: names, the SQL we run, the admin connection, audit and sweep readers.
+"""MySQL / Aurora MySQL: everything db-access knows about the engine (mirrors postgres/).
 
 - `names`: the 32-character user name limit and the names MySQL, MariaDB and RDS own;
 - `spec`: what one server should hold (databases, logins), as the program hands it over;
@@ -6,7 +6,9 @@
 - `bootstrap`: the one-time SQL that creates the admin user (`dbaccess bootstrap`);
 - `apply`: runs them on a PyMySQL connection (the dynamic provider's create/update/delete);
 - `connect`: the admin's connection over verified TLS with an RDS IAM token minted per call;
-- `audit`: reads users, privileges and sessions; findings and sessions to end, as pure functions.
+- `findings`: reads users, privileges and sessions; findings and sessions to end, as pure functions;
+- `audit`: the audit and sweep runs over every selected server and instance;
+- `preflight`: what `dbaccess doctor --operator` checks on the server before the first deploy.
 
 Nothing here imports pulumi: components/mysql_users.py wraps `apply` in a dynamic provider.
 """

@@ -66,7 +66,7 @@ def change_login(
 
 def delete_login(conn: Connection, login: str) -> None:
     """DROP USER takes its privileges with it. Open sessions live on: `dbaccess sweep` ends
-    them (see dbaccess.mysql.audit)."""
+    them (see dbaccess.mysql.findings)."""
     run(conn, [sql.drop_user(login)], f"dropping MySQL user {login!r}")
 
 

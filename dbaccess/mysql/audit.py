@@ -1,369 +1,195 @@
-"""Audit and sweep for MySQL / Aurora MySQL: readers (SQL) and decisions (pure functions).
+"""`dbaccess audit` and `dbaccess sweep` on MySQL / Aurora MySQL servers.
 
-Read as the admin login (the bootstrap grants exactly what this needs): accounts with their
-authentication plugin and global privileges from `mysql.user` (named columns only - never the
-password hashes), database-level privileges from `mysql.db`, sessions from
-`information_schema.PROCESSLIST`, who holds the mark of db-access (MANAGED_MARKER) from
-`mysql.role_edges` (MySQL 8) or `mysql.roles_mapping` (MariaDB). Not read: table/column-level
-privileges, MySQL 8 dynamic privileges (`mysql.global_grants`) and other role grants.
+What to read and what it means live in dbaccess.mysql.findings; here each selected server is
+reached once as its admin_login (users and privileges are server-wide) and the results join
+the PostgreSQL ones in the same AuditResult / SweepResult, under MySQL's own finding kinds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Final, Literal
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final
 
 import pymysql
-from pymysql.constants import ER
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess.audit.sweep_rules import (
-    DATABASE_LOST,
-    DROPPED,
-    NO_EXEMPTION,
-    NOT_GIVEN,
-    UNMARKED,
-    SweepRules,
-)
-from dbaccess.mysql import statements as sql
-from dbaccess.mysql.apply import Connection, MysqlApplyError
-from dbaccess.mysql.names import ENGINE_PREFIX, ENGINE_USERS, RDS_USERS, is_system_account
-from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
-from dbaccess.privileges import MANAGED_MARKER
+from dbaccess.access.plan import AccessPlan, DatabaseSpec
+from dbaccess.audit.instances import Instance, Members, MembersUnknown, the_instance
+from dbaccess.audit.results import AuditResult, Ended, Finding, SweepResult, Unreachable
+from dbaccess.audit.sweep_rules import NO_EXEMPTION, SweepRules
+from dbaccess.deployment import MysqlServer, mysql_servers
+from dbaccess.mysql import findings, statements
+from dbaccess.mysql.apply import MysqlApplyError
+from dbaccess.mysql.connect import admin_connection
+from dbaccess.mysql.spec import AdminTarget
 
-# mysql.user column -> privilege: the global privileges MySQL 5.7, 8.0 and MariaDB all have.
-GLOBAL_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
-    "Select_priv": "SELECT",
-    "Insert_priv": "INSERT",
-    "Update_priv": "UPDATE",
-    "Delete_priv": "DELETE",
-    "Create_priv": "CREATE",
-    "Drop_priv": "DROP",
-    "Reload_priv": "RELOAD",
-    "Shutdown_priv": "SHUTDOWN",
-    "Process_priv": "PROCESS",
-    "File_priv": "FILE",
-    "Grant_priv": "GRANT OPTION",
-    "References_priv": "REFERENCES",
-    "Index_priv": "INDEX",
-    "Alter_priv": "ALTER",
-    "Show_db_priv": "SHOW DATABASES",
-    "Super_priv": "SUPER",
-    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
-    "Lock_tables_priv": "LOCK TABLES",
-    "Execute_priv": "EXECUTE",
-    "Repl_slave_priv": "REPLICATION SLAVE",
-    "Repl_client_priv": "REPLICATION CLIENT",
-    "Create_view_priv": "CREATE VIEW",
-    "Show_view_priv": "SHOW VIEW",
-    "Create_routine_priv": "CREATE ROUTINE",
-    "Alter_routine_priv": "ALTER ROUTINE",
-    "Create_user_priv": "CREATE USER",
-    "Event_priv": "EVENT",
-    "Trigger_priv": "TRIGGER",
-    "Create_tablespace_priv": "CREATE TABLESPACE",
-}
-# mysql.db column -> privilege (database level).
-DATABASE_PRIVILEGE_COLUMNS: Final[dict[str, str]] = {
-    "Select_priv": "SELECT",
-    "Insert_priv": "INSERT",
-    "Update_priv": "UPDATE",
-    "Delete_priv": "DELETE",
-    "Create_priv": "CREATE",
-    "Drop_priv": "DROP",
-    "Grant_priv": "GRANT OPTION",
-    "References_priv": "REFERENCES",
-    "Index_priv": "INDEX",
-    "Alter_priv": "ALTER",
-    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
-    "Lock_tables_priv": "LOCK TABLES",
-    "Create_view_priv": "CREATE VIEW",
-    "Show_view_priv": "SHOW VIEW",
-    "Create_routine_priv": "CREATE ROUTINE",
-    "Alter_routine_priv": "ALTER ROUTINE",
-    "Execute_priv": "EXECUTE",
-    "Event_priv": "EVENT",
-    "Trigger_priv": "TRIGGER",
-}
-# Any of these makes an account an administrator of the server (or of other accounts).
-ADMIN_PRIVILEGES: Final = frozenset({"SUPER", "GRANT OPTION", "CREATE USER"})
-# PROCESSLIST users sweep never ends: server threads, and the system accounts (a session shows
-# the client's host, not the account's, so they go by name).
-_NOT_OURS: Final = frozenset(
-    {"system user", "event_scheduler", "unauthenticated user", "", *RDS_USERS, *ENGINE_USERS}
-)
-# Who holds a role: MySQL 8 (RDS MySQL, Aurora MySQL 3) keeps it here, MariaDB in ROLES_MAPPING.
-ROLE_EDGES: Final = "mysql.role_edges"
-ROLES_MAPPING: Final = "mysql.roles_mapping"
-_MARKED_SQL: Final = {
-    ROLE_EDGES: "SELECT TO_USER FROM mysql.role_edges "
-    "WHERE FROM_USER = %s AND FROM_HOST = %s AND TO_HOST = %s",
-    ROLES_MAPPING: "SELECT User FROM mysql.roles_mapping WHERE Role = %s AND Host = %s",
+# One database's server, on one of its instances, as the admin login.
+MysqlConnector = Callable[[DatabaseSpec, Instance], pymysql.Connection]
+
+# dbaccess.mysql.findings's kinds -> the kinds reports list (dbaccess.audit.results.KINDS).
+KIND_OF: Final[Mapping[str, str]] = {
+    "missing": "mysql-missing-user",
+    "missing-mark": "mysql-missing-mark",
+    "password-login": "mysql-password-user",
+    "undeclared": "mysql-undeclared-user",
+    "privileged": "mysql-privileged-user",
+    "wrong-privileges": "mysql-wrong-privileges",
 }
 
-# Every user may USE it; sitting there is no sign of a lost grant.
-_OPEN_TO_ALL: Final = ("information_schema",)
-
-FindingKind = Literal[
-    "missing", "missing-mark", "password-login", "undeclared", "privileged", "wrong-privileges"
-]
-
 
 @dataclass(frozen=True)
-class Account:
-    user: str
-    host: str
-    plugin: str
-    global_privileges: frozenset[str]
+class MysqlAccess:
+    """How audit and sweep reach MySQL servers, and whom they leave alone."""
+
+    connect: MysqlConnector
+    # Users knowingly not db-access's (the RDS master user, applications): never findings,
+    # their sessions never ended.
+    allowed: frozenset[str] = frozenset()
+    # The instances of each server (an Aurora MySQL cluster's members).
+    members: Members = the_instance
+    # The local MariaDB of the tests stands in for IAM with another plugin, and has no
+    # mysql.rds_kill; RDS / Aurora MySQL use the defaults.
+    iam_plugin: str = statements.IAM_PLUGIN
+    rds: bool = True
 
 
-@dataclass(frozen=True)
-class DatabaseGrant:
-    user: str
-    host: str
-    pattern: str  # as stored: `_` and `%` are wildcards unless escaped with a backslash
-    privileges: frozenset[str]
+def iam_mysql_connector(accounts: Mapping[str, str], ca_bundle: Path) -> MysqlConnector:
+    """As each database's admin_login, with an IAM token minted with the account's deploy
+    role, over TLS verified against `ca_bundle` (what the program's provider does)."""
 
-
-@dataclass(frozen=True)
-class Session:
-    id: int
-    user: str
-    host: str
-    database: str | None
-
-
-@dataclass(frozen=True)
-class Finding:
-    kind: FindingKind
-    user: str
-    detail: str
-
-
-# --- readers --------------------------------------------------------------------------------
-
-
-def _rows_with_privileges(
-    conn: Connection, table: str, keys: str, privileges: Mapping[str, str]
-) -> list[tuple[list[str], frozenset[str]]]:
-    """(key columns as text, the privileges whose `*_priv` flag is Y) for each row of a grant
-    table (mysql.user, mysql.db)."""
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT {keys}, {', '.join(privileges)} FROM {table}")  # noqa: S608
-        width = keys.count(",") + 1
-        return [
-            (
-                [str(v) for v in row[:width]],
-                frozenset(
-                    name
-                    for flag, name in zip(row[width:], privileges.values(), strict=True)
-                    if flag == "Y"
-                ),
-            )
-            for row in cur.fetchall()
-        ]
-
-
-def read_accounts(conn: Connection) -> list[Account]:
-    rows = _rows_with_privileges(conn, "mysql.user", "User, Host, plugin", GLOBAL_PRIVILEGE_COLUMNS)
-    return [Account(user, host, plugin, granted) for (user, host, plugin), granted in rows]
-
-
-def read_database_grants(conn: Connection) -> list[DatabaseGrant]:
-    rows = _rows_with_privileges(conn, "mysql.db", "User, Host, Db", DATABASE_PRIVILEGE_COLUMNS)
-    return [DatabaseGrant(user, host, db, granted) for (user, host, db), granted in rows]
-
-
-def read_sessions(conn: Connection) -> list[Session]:
-    """Every session but the reader's own (the admin needs PROCESS to see the others)."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT ID, USER, HOST, DB FROM information_schema.PROCESSLIST "
-            "WHERE ID <> CONNECTION_ID() ORDER BY ID"
+    def connect(db: DatabaseSpec, instance: Instance) -> pymysql.Connection:
+        assert db.admin_login is not None  # the loader requires it for MySQL
+        target = AdminTarget(
+            instance.host,
+            instance.port,
+            db.region,
+            db.admin_login,
+            accounts[db.account],
+            str(ca_bundle),
         )
-        return [
-            Session(
-                int(r[0]), str(r[1] or ""), str(r[2] or ""), None if r[3] is None else str(r[3])
-            )
-            for r in cur.fetchall()
+        try:
+            return admin_connection(target)
+        except (pymysql.MySQLError, BotoCoreError, ClientError) as exc:
+            # Neither PyMySQL's nor botocore's messages carry the token.
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from None
+
+    return connect
+
+
+def _selected(plan: AccessPlan, keys: Collection[str]) -> list[tuple[MysqlServer, list[str]]]:
+    """Each MySQL server holding a selected database, with its selected database keys."""
+    found = []
+    for server in mysql_servers(plan):
+        chosen = [db.key for db in server.databases if not keys or db.key in keys]
+        if chosen:
+            found.append((server, chosen))
+    return found
+
+
+def audit_mysql(
+    plan: AccessPlan, keys: Collection[str], access: MysqlAccess, result: AuditResult
+) -> None:
+    """Read each selected MySQL server once (on its first instance: an Aurora cluster's
+    writer) and add its findings, reported under its first selected database; connect to its
+    other instances so that one sweep cannot reach is reported. Unreachable servers and
+    instances are findings; the others are still checked."""
+    for server, chosen in _selected(plan, keys):
+        where = f"{server.spec.host}:{server.spec.port}"
+        try:
+            first, *others = access.members(server.first)
+            with access.connect(server.first, first) as conn:
+                accounts = findings.read_accounts(conn)
+                grants = findings.read_database_grants(conn)
+                marked = findings.read_marked(conn)
+        except (Unreachable, MembersUnknown) as exc:
+            result.findings += [Finding(key, "unreachable", where, str(exc)) for key in chosen]
+            continue
+        except pymysql.MySQLError as exc:  # connected, then a read failed
+            detail = f"reading failed: {type(exc).__name__}: {exc}"
+            result.findings += [Finding(key, "unreachable", where, detail) for key in chosen]
+            continue
+        found = findings.audit(
+            server.spec,
+            accounts,
+            grants,
+            access.allowed,
+            marked=marked,
+            iam_plugin=access.iam_plugin,
+        )
+        result.findings += [
+            Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail, first.name) for f in found
         ]
-
-
-def role_table(version: str) -> str:
-    """Where the server of VERSION() `version` records who holds a role."""
-    return ROLES_MAPPING if "mariadb" in version.lower() else ROLE_EDGES
-
-
-def read_marked(conn: Connection) -> frozenset[str]:
-    """The users (at '%') holding the mark of db-access."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        table = role_table(str(cur.fetchone()[0]))
-        hosts = (sql.ANY_HOST,) * (2 if table == ROLE_EDGES else 1)
-        cur.execute(_MARKED_SQL[table], (MANAGED_MARKER, *hosts))
-        return frozenset(str(row[0]) for row in cur.fetchall())
-
-
-# --- decisions (pure) -----------------------------------------------------------------------
-
-
-def audit(
-    server: MysqlServerSpec,
-    accounts: Collection[Account],
-    grants: Collection[DatabaseGrant],
-    allowed: Collection[str] = (),
-    *,
-    marked: Collection[str],
-    iam_plugin: str = sql.IAM_PLUGIN,
-) -> list[Finding]:
-    """What is wrong on `server` compared with what access.yaml declares. `allowed`: user names
-    that are knowingly not ours (the RDS master user, application users): neither undeclared
-    nor privileged. `marked`: the users holding the mark. System accounts and the mark itself
-    are skipped. `iam_plugin` differs only in tests."""
-    declared = {login.login: login for login in server.logins}
-    findings: list[Finding] = []
-    present = {(a.user, a.host) for a in accounts}
-    for login in sorted(declared):
-        if (login, sql.ANY_HOST) not in present:
-            findings.append(Finding("missing", login, "declared but not on the server"))
-        elif login not in marked:
-            findings.append(
-                Finding("missing-mark", login, f"{login}@% does not hold {MANAGED_MARKER}")
-            )
-    ours = {*declared, server.admin_login}
-    for acct in sorted(accounts, key=lambda a: (a.user, a.host)):
-        name = f"{acct.user}@{acct.host}"
-        if is_system_account(acct.user, acct.host) or acct.user in allowed:
-            continue
-        if acct.user == MANAGED_MARKER:  # the mark: a role, it cannot log in
-            continue
-        if acct.user in ours and acct.host == sql.ANY_HOST:
-            if acct.plugin != iam_plugin:
-                findings.append(
-                    Finding("password-login", acct.user, f"{name} uses {acct.plugin}, not IAM")
-                )
-        else:
-            kind = "IAM user" if acct.plugin == iam_plugin else f"{acct.plugin} user"
-            made = ", made by db-access (marked)" if acct.user in marked else ""
-            findings.append(
-                Finding("undeclared", acct.user, f"{name}: {kind} not in access.yaml{made}")
-            )
-        if acct.user != server.admin_login:
-            ours_here = declared.get(acct.user) if acct.host == sql.ANY_HOST else None
-            findings += _privilege_findings(acct, grants, ours_here)
-    return findings
-
-
-def _privilege_findings(
-    acct: Account, grants: Collection[DatabaseGrant], declared: MysqlLogin | None
-) -> list[Finding]:
-    name = f"{acct.user}@{acct.host}"
-    mine = [g for g in grants if (g.user, g.host) == (acct.user, acct.host)]
-    findings: list[Finding] = []
-    admin = acct.global_privileges & ADMIN_PRIVILEGES
-    if acct.global_privileges >= frozenset(GLOBAL_PRIVILEGE_COLUMNS.values()):
-        admin = admin | {"ALL"}
-    admin_on_db = [g.pattern for g in mine if "GRANT OPTION" in g.privileges]
-    if admin or admin_on_db:
-        held = sorted(admin) + [f"GRANT OPTION on {p}" for p in sorted(admin_on_db)]
-        findings.append(Finding("privileged", acct.user, f"{name} holds {', '.join(held)}"))
-    if declared is not None:
-        expected = {
-            sql.grant_pattern(db): frozenset(sql.PRIVILEGES[declared.access])
-            for db in declared.databases
-        }
-        actual = {g.pattern: g.privileges for g in mine}
-        if acct.global_privileges:
-            findings.append(
-                Finding(
-                    "wrong-privileges",
-                    acct.user,
-                    f"{name} holds global {', '.join(sorted(acct.global_privileges))}",
-                )
-            )
-        for pattern in sorted(expected.keys() | actual.keys()):
-            want, have = expected.get(pattern, frozenset()), actual.get(pattern, frozenset())
-            if want != have:
-                extra, lacking = sorted(have - want), sorted(want - have)
-                detail = f"{name} on {pattern}:" + (f" extra {', '.join(extra)}" if extra else "")
-                detail += f" lacking {', '.join(lacking)}" if lacking else ""
-                findings.append(Finding("wrong-privileges", acct.user, detail))
-    return findings
-
-
-def live_login(login: MysqlLogin, grants: Collection[DatabaseGrant]) -> MysqlLogin:
-    """`login` as the server holds it: only the databases on which it has exactly its access
-    level's privileges (what `pulumi refresh` records; an update then grants the rest back).
-    Anything beyond that - extra privileges, wildcard patterns - is the audit's to report."""
-    want = frozenset(sql.PRIVILEGES[login.access])
-    databases = []
-    for grant in grants:
-        if (grant.user, grant.host) != (login.login, sql.ANY_HOST) or grant.privileges != want:
-            continue
-        database = grant.pattern.replace("\\_", "_").replace("\\%", "%")
-        if sql.grant_pattern(database) == grant.pattern:  # no unescaped wildcard
-            databases.append(database)
-    return MysqlLogin(login.login, login.access, tuple(sorted(databases)))
-
-
-def sessions_to_end(
-    sessions: Iterable[Session],
-    accounts: Collection[Account],
-    marked: Collection[str],
-    server: MysqlServerSpec,
-    rules: SweepRules = NO_EXEMPTION,
-    *,
-    iam_plugin: str = sql.IAM_PLUGIN,
-) -> list[tuple[Session, str]]:
-    """The sessions `dbaccess sweep` ends, each with why: those of users that no longer exist
-    (MySQL keeps a dropped user's sessions open), of marked users access.yaml no longer
-    declares, and of declared marked logins sitting in a database they are no longer granted
-    (MySQL re-checks database privileges only at the next USE). Never the admin's, the
-    system's, `rules.exempt`'s or an unmarked user's (but with `rules.include_unmarked`, an
-    undeclared IAM user's)."""
-    declared = {login.login: login for login in server.logins}
-    existing = {a.user for a in accounts}
-    iam_users = {a.user for a in accounts if a.plugin == iam_plugin}
-    ending: list[tuple[Session, str]] = []
-    for session in sessions:
-        user = session.user
-        if user in _NOT_OURS or user.startswith(ENGINE_PREFIX):
-            continue
-        if user in rules.exempt or user == server.admin_login:
-            continue
-        login = declared.get(user)
-        if user not in existing:
-            ending.append((session, DROPPED))
-        elif login is None and user in marked:
-            ending.append((session, NOT_GIVEN))
-        elif login is None and rules.include_unmarked and user in iam_users:
-            ending.append((session, UNMARKED))
-        elif (
-            login is not None
-            and user in marked
-            and session.database not in (None, *_OPEN_TO_ALL, *login.databases)
-        ):
-            ending.append((session, DATABASE_LOST))
-    return ending
-
-
-def end_session_statement(session_id: int, *, rds: bool) -> str:
-    """RDS gives no one the privilege to KILL another user's session; its procedure does it."""
-    return (
-        f"CALL mysql.rds_kill({int(session_id)})" if rds else f"KILL CONNECTION {int(session_id)}"
-    )
-
-
-def end_sessions(conn: Connection, sessions: Iterable[Session], *, rds: bool) -> list[int]:
-    """End `sessions`; returns the ids ended. A session that ended meanwhile is not an error."""
-    ended: list[int] = []
-    with conn.cursor() as cur:
-        for session in sessions:
+        result.servers.append(server.name)
+        result.instances.append(first.name)
+        result.databases += chosen
+        for instance in others:
             try:
-                cur.execute(end_session_statement(session.id, rds=rds))
-            except pymysql.MySQLError as exc:
-                if exc.args and exc.args[0] == ER.NO_SUCH_THREAD:
-                    continue
-                raise MysqlApplyError(f"ending session {session.id}: {exc}") from None
-            ended.append(session.id)
-    return ended
+                with access.connect(server.first, instance) as conn:
+                    findings.read_sessions(conn)
+                result.instances.append(instance.name)
+            except (Unreachable, pymysql.MySQLError) as exc:
+                at = f"{instance.host}:{instance.port}"
+                result.findings.append(
+                    Finding(chosen[0], "unreachable", at, str(exc), instance.name)
+                )
+    result.findings.sort()
+
+
+def sweep_mysql(
+    plan: AccessPlan,
+    keys: Collection[str],
+    access: MysqlAccess,
+    result: SweepResult,
+    rules: SweepRules = NO_EXEMPTION,
+) -> None:
+    """End (or with result.dry_run, list) on every instance of each selected MySQL server the
+    sessions dbaccess.mysql.findings.sessions_to_end names (`access.allowed` are exempt too)."""
+    rules = replace(rules, exempt=rules.exempt | access.allowed)
+    for server, _chosen in _selected(plan, keys):
+        try:
+            instances = access.members(server.first)
+        except (Unreachable, MembersUnknown) as exc:
+            result.errors.append(f"{server.name} not swept: {exc}")
+            continue
+        for instance in instances:
+            try:
+                with access.connect(server.first, instance) as conn:
+                    _sweep_instance(server, instance, conn, access, rules, result)
+            except (Unreachable, pymysql.MySQLError) as exc:
+                result.errors.append(
+                    f"{server.name} instance {instance.name} not swept: {server.first.key}: {exc}"
+                )
+
+
+def _sweep_instance(
+    server: MysqlServer,
+    instance: Instance,
+    conn: pymysql.Connection,
+    access: MysqlAccess,
+    rules: SweepRules,
+    result: SweepResult,
+) -> None:
+    accounts = findings.read_accounts(conn)
+    marked = findings.read_marked(conn)
+    sessions = findings.read_sessions(conn)
+    targets = findings.sessions_to_end(
+        sessions, accounts, marked, server.spec, rules, iam_plugin=access.iam_plugin
+    )
+    result.kept += len(sessions) - len(targets)
+    for session, why in targets:
+        if not result.dry_run:
+            try:
+                if not findings.end_sessions(conn, [session], rds=access.rds):
+                    continue  # it ended on its own meanwhile
+            except MysqlApplyError as exc:
+                result.errors.append(
+                    f"{server.name} instance {instance.name}: could not end "
+                    f"{session.user}'s session: {exc}"
+                )
+                result.kept += 1
+                continue
+        db = next((d for d in server.databases if d.name == session.database), None)
+        where = db.key if db else (session.database or "")
+        result.ended.append(Ended(where, session.user, session.id, None, instance.name, why))

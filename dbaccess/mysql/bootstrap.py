@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.mysql import statements as sql
-from dbaccess.mysql.audit import GLOBAL_PRIVILEGE_COLUMNS, ROLE_EDGES
-from dbaccess.privileges import MANAGED_MARKER
+from dbaccess.mysql.findings import GLOBAL_PRIVILEGE_COLUMNS, ROLE_EDGES
 
 # RDS forbids KILL on other users' sessions and offers this procedure instead.
 RDS_END_SESSIONS: Final = "EXECUTE ON PROCEDURE mysql.rds_kill"

@@ -11,7 +11,7 @@ import boto3
 import pymysql
 from pymysql.constants import CR
 
-from dbaccess.deadline import DATABASE_SECONDS
+from dbaccess.clients.deadline import DATABASE_SECONDS
 from dbaccess.mysql.spec import AdminTarget
 
 SESSION_NAME: Final = "dbaccess-mysql-admin"

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from dbaccess.access.naming import ACCESS_LEVELS, Access
+from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access
 from dbaccess.mysql.names import admin_login_problem, database_problem, login_problem
-from dbaccess.privileges import MANAGED_MARKER
 
 
 @dataclass(frozen=True)

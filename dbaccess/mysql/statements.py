@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from dbaccess.access.naming import Access
+from dbaccess.access.naming import MANAGED_MARKER, Access
 from dbaccess.mysql.spec import MysqlLogin
-from dbaccess.privileges import MANAGED_MARKER
 
 # How RDS / Aurora MySQL authenticate a user with an IAM token (sent by the client in clear
 # text, so every such user also REQUIRES SSL).

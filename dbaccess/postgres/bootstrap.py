@@ -20,12 +20,13 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from dbaccess import ca_bundles
+from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.audit.connect import ConfigError, _open, dsn_params
-from dbaccess.audit.expected import is_rds_own
+from dbaccess.audit.results import ConfigError
+from dbaccess.clients import ca_bundles
 from dbaccess.deployment import RDS_IAM
-from dbaccess.privileges import MANAGED_MARKER
+from dbaccess.postgres.connect import _open, dsn_params
+from dbaccess.postgres.expected import is_rds_own
 
 SQL_FILE: Final = Path(__file__).with_name("bootstrap.sql")
 SIGNAL_BACKEND: Final = "pg_signal_backend"

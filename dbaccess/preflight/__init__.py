@@ -2,8 +2,8 @@
 
 Each check returns what it found, or raises Failed (with the fix: a console setting or a
 command) or Unchecked (the check could not run: an API that refused or does not answer).
-`aws` asks AWS about the instance or cluster; `postgres` and `mysql` ask the server itself,
-as its admin login.
+`aws` asks AWS about the instance or cluster; each engine's `preflight` module
+(dbaccess.postgres.preflight, dbaccess.mysql.preflight) asks the server itself, as its admin login.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ def cold_start(clock: Callable[[], dt.datetime] | None = None) -> Reaper:
     """`clock` is for tests (a fixed "now"); production runs on the real time."""
     import boto3
 
+    from dbaccess.clients.slack import direct_messages_from_secret, quiet_sdk_loggers
     from dbaccess.reaper.settings import load_settings
-    from dbaccess.slackweb import direct_messages_from_secret, quiet_sdk_loggers
 
     quiet_sdk_loggers()
     settings = load_settings()

@@ -18,12 +18,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
 from dbaccess.catalog import Catalog
-from dbaccess.deadline import Deadline
+from dbaccess.clients.deadline import Deadline
+from dbaccess.clients.slack import DirectMessages, SlackFailure
 from dbaccess.reaper import core, messages
 from dbaccess.reaper.settings import ReaperSettings
-from dbaccess.slackweb import DirectMessages, SlackFailure
 
 SERVICE = "dbaccess-reaper"
 logger = Logger(service=SERVICE)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.catalog import parse_s3_url
-from dbaccess.lambda_env import (
+from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,

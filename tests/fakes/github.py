@@ -1,5 +1,5 @@
 """A fake GitHub REST API over real HTTP on 127.0.0.1, for a GitHub App installation that opens
-pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
+pull requests. It speaks the endpoints PyGithub calls for dbaccess.clients.github:
 
     POST   /app/installations/{id}/access_tokens          (app JWT, verified with the public key)
     GET    /repos/{owner}/{repo}

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dbaccess.cli.preview_engine import (
-    OfflineMocks,
-    ProgramRun,
-    Registration,
-    StackConfig,
-    load_stack_config,
-    run_program,
-)
+from dbaccess.cli.preview_engine import OfflineMocks, ProgramRun, Registration, run_program
+from dbaccess.stack.file import StackConfig, load_stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 23)

@@ -20,18 +20,24 @@ from typing import Any
 
 import pytest
 
-from dbaccess import policies
 from dbaccess.access import load_access_file
 from dbaccess.cli.iam_policy import ProgramDeclarations, declared_by_program, policies_of
-from dbaccess.deploy_policy import RULES, Declared
+from dbaccess.iam.deploy import RULES, Declared
+from dbaccess.iam.documents import (
+    INLINE_POLICY_MAX,
+    MANAGED_POLICY_MAX,
+    STACK_TAG,
+    boundary_arn,
+    compact_size,
+)
 from tests.program.conftest import ROOT
 from tests.unit.policy.iam_evaluator import allowed
 
 PROD, STAGING = "123456789012", "210987654321"
 ACCOUNTS = (PROD, STAGING)
 STACK, REGION = "prod", "eu-west-1"
-BOUNDARY = policies.boundary_arn(PROD)
-OUR_KEY_TAG = {f"aws:ResourceTag/{policies.STACK_TAG}": STACK}
+BOUNDARY = boundary_arn(PROD)
+OUR_KEY_TAG = {f"aws:ResourceTag/{STACK_TAG}": STACK}
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SOME_KEY = f"arn:aws:kms:{REGION}:{PROD}:key/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
 
@@ -101,7 +107,7 @@ def test_every_role_the_program_creates_carries_its_accounts_boundary(
         "slack-bot-role",
     }
     for role in roles:
-        assert role.inputs["permissionsBoundary"] == policies.boundary_arn(role.account), role
+        assert role.inputs["permissionsBoundary"] == boundary_arn(role.account), role
         context = with_boundary(role.inputs["permissionsBoundary"])
         mine, theirs = documents[role.account]["deploy"], documents[other(role.account)]["deploy"]
         for action in ("iam:CreateRole", "iam:PutRolePermissionsBoundary", *RULES[role.type].write):
@@ -197,7 +203,7 @@ def test_the_issuer_key_carries_the_stack_tag_and_may_be_created_and_managed(
     assert key.account == PROD
     deploy, staging = documents[PROD]["deploy"], documents[STAGING]["deploy"]
     tags = key.inputs["tags"]
-    assert tags == {policies.STACK_TAG: STACK}
+    assert tags == {STACK_TAG: STACK}
     # The first `pulumi up` creates the key with its tag (tagging on create is TagResource).
     assert allowed(deploy, "kms:CreateKey", ["*"], tagging(tags))
     assert allowed(deploy, "kms:TagResource", [SOME_KEY], tagging(tags))
@@ -299,7 +305,7 @@ def escalations(account: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """What an insider would try with the deploy role of `account`, in that account."""
     new_role = f"arn:aws:iam::{account}:role/dbaccess/dbaccess-backdoor"
     old_role = f"arn:aws:iam::{account}:role/dbaccess/dbaccess-made-before-boundaries"
-    boundary = policies.boundary_arn(account)
+    boundary = boundary_arn(account)
     some_key = SOME_KEY.replace(PROD, account)
     return {
         "create a role without a boundary": ("iam:CreateRole", new_role, {}),
@@ -337,24 +343,24 @@ def escalations(account: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
         "edit the policy of another stack's key": (
             "kms:PutKeyPolicy",
             some_key,
-            {f"aws:ResourceTag/{policies.STACK_TAG}": "staging"},
+            {f"aws:ResourceTag/{STACK_TAG}": "staging"},
         ),
         "schedule another key's deletion": ("kms:ScheduleKeyDeletion", some_key, {}),
         "take the stack tag off our key": (
             "kms:UntagResource",
             some_key,
-            {**OUR_KEY_TAG, "aws:TagKeys": [policies.STACK_TAG]},
+            {**OUR_KEY_TAG, "aws:TagKeys": [STACK_TAG]},
         ),
         "create a key without the tag": ("kms:CreateKey", "*", {}),
         "create a key tagged for another stack": (
             "kms:CreateKey",
             "*",
-            tagging({policies.STACK_TAG: "staging"}),
+            tagging({STACK_TAG: "staging"}),
         ),
         "create a key with tags beyond the stack's": (
             "kms:CreateKey",
             "*",
-            tagging({policies.STACK_TAG: STACK, "owner": "me"}),
+            tagging({STACK_TAG: STACK, "owner": "me"}),
         ),
         "assume any role": (
             "sts:AssumeRole",
@@ -375,7 +381,7 @@ def test_every_deploy_role_refuses(documents: Documents, account: str, attempt: 
     assert not allowed(documents[account]["deploy"], action, [resource], context)
     # Nor may it do so with the other account's boundary, nor in the other account.
     if "iam:PermissionsBoundary" in context:
-        theirs = with_boundary(policies.boundary_arn(other(account)))
+        theirs = with_boundary(boundary_arn(other(account)))
         assert not allowed(documents[account]["deploy"], action, [resource], theirs)
     elsewhere = resource.replace(account, other(account))
     assert not allowed(documents[account]["deploy"], action, [elsewhere], context)
@@ -412,10 +418,8 @@ def test_a_bounded_role_cannot(documents: Documents, account: str, attempt: str)
 def assert_every_document_fits(documents: Documents) -> None:
     for account, of_account in documents.items():
         for role, document in of_account.items():
-            limit = (
-                policies.MANAGED_POLICY_MAX if role == "boundary" else policies.INLINE_POLICY_MAX
-            )
-            assert policies.compact_size(document) <= limit, (account, role)
+            limit = MANAGED_POLICY_MAX if role == "boundary" else INLINE_POLICY_MAX
+            assert compact_size(document) <= limit, (account, role)
 
 
 def test_every_document_fits_iam(documents: Documents) -> None:

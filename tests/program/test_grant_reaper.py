@@ -8,7 +8,7 @@ import json
 import pytest
 
 from components.grant_reaper import schedule_expression
-from dbaccess import policies
+from dbaccess.iam import services
 from tests.program.conftest import Program, ProgramRunner
 
 PROD, STAGING = "123456789012", "210987654321"
@@ -147,13 +147,13 @@ def test_only_the_scheduler_invokes_the_reaper(run_sample: ProgramRunner) -> Non
     assert statement["Resource"].startswith(
         f"arn:aws:lambda:eu-west-1:{MOCK_ACCOUNT}:function:reaper-function-"
     )
-    assert document(program, "reaper-scheduler-role") == policies.scheduler_trust_policy(
+    assert document(program, "reaper-scheduler-role") == services.scheduler_trust_policy(
         MOCK_ACCOUNT
     )
 
 
 def test_the_request_table_key_is_decryptable() -> None:
-    policy = policies.reaper_policy(
+    policy = services.reaper_policy(
         usage_reader_role_arns=["arn:aws:iam::123456789012:role/r"],
         request_table_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/t",
         request_table_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",

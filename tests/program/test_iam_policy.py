@@ -3,7 +3,7 @@
 GIVEN the sample program and the prod stack,
 WHEN an operator prints the deploy and the preview role's policies of each account's role,
 THEN every resource type the program registers has its actions in the deploy policies (a new
-type fails here until dbaccess/deploy_policy.py knows it), each account's document names only
+type fails here until dbaccess/iam/deploy.py knows it), each account's document names only
 its own account's resources, the preview policies only read, and parliament finds nothing.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import parliament
 import pytest
 
-from dbaccess.deploy_policy import RULES, Declared, UncoveredType, build_policies
-from dbaccess.settings import Settings
+from dbaccess.iam.deploy import RULES, Declared, UncoveredType, build_policies
+from dbaccess.stack.settings import Settings
 from tests.program.conftest import ROOT, ProgramRunner, stack_config
 
 ACCOUNT, STAGING = "123456789012", "210987654321"
@@ -81,7 +81,7 @@ def test_every_registered_type_has_its_actions_in_the_deploy_policy(
     custom = {r.type for r in run_sample().resources if r.custom}
     assert "aws:iam/role:Role" in custom  # the run is the real program
     unknown = sorted(custom - set(RULES))
-    assert unknown == [], f"add {unknown} to RULES in dbaccess/deploy_policy.py"
+    assert unknown == [], f"add {unknown} to RULES in dbaccess/iam/deploy.py"
     granted = actions(policies["deploy"]) | actions(staging["deploy"])
     for kind in sorted(custom):
         rule = RULES[kind]

@@ -12,8 +12,8 @@ import pytest
 
 from components.credential_issuer import CredentialIssuer, CredentialIssuerArgs
 from components.refs import CatalogRef
-from dbaccess import policies
 from dbaccess.cli.preview_engine import OfflineMocks, ProgramRun, run_under_mocks
+from dbaccess.iam import documents, services
 from tests.program.conftest import stack_config
 
 ACCOUNT = OfflineMocks.DEFAULT_ACCOUNT  # the issuer's own account, as the mocks name it
@@ -36,7 +36,7 @@ ARGS = CredentialIssuerArgs(
     reserved_concurrency=5,
     code=pulumi.FileArchive("build/issuer/code.zip"),
     layer=pulumi.FileArchive("build/issuer/layer.zip"),
-    permissions_boundary=policies.boundary_arn(ACCOUNT),
+    permissions_boundary=documents.boundary_arn(ACCOUNT),
 )
 
 
@@ -198,7 +198,7 @@ def test_the_exact_iam_statements(issuer: ProgramRun) -> None:
 
 def test_only_lambda_may_become_the_issuer(issuer: ProgramRun) -> None:
     trust = json.loads(inputs(issuer, "issuer-role")["assumeRolePolicy"])
-    assert trust == policies.lambda_trust_policy()
+    assert trust == services.lambda_trust_policy()
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from typing import Any
 
-from dbaccess.cli.preview_engine import load_stack_config
+from dbaccess.stack.file import load_stack_config
 from tests.program.conftest import ROOT, Program, ProgramRunner
 
 # What Pulumi.prod.yaml sets beyond the pilot: the services and their knobs.

@@ -12,9 +12,10 @@ import pytest
 
 from components.refs import CatalogRef, RequestTableRef
 from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
-from dbaccess import policies
 from dbaccess.access.source import SourceMap
-from dbaccess.cli.preview_engine import OfflineMocks, Registration, StackConfig, run_under_mocks
+from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_under_mocks
+from dbaccess.iam import documents
+from dbaccess.stack.file import StackConfig
 
 ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/5C1A2B3C4D5E6F708192A3B4C5D6E7F8"
 OIDC_HOST = ISSUER.removeprefix("https://")
@@ -64,7 +65,7 @@ def deploy_bot(
                 slack_bot_token_secret_arn=BOT_TOKEN_ARN,
                 slack_app_token_secret_arn=APP_TOKEN_ARN,
                 secrets_key_arn=secrets_key_arn,
-                permissions_boundary=policies.boundary_arn("123456789012"),
+                permissions_boundary=documents.boundary_arn("123456789012"),
                 region="eu-west-1",
                 github=GitHubAppArgs(
                     app_id=123456,

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
 from dbaccess.bot.app import Bot
 from dbaccess.bot.settings import BotSettings
 from tests.fakes.slack import app_home_opened_event, block_actions_payload, slash_command_payload

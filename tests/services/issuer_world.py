@@ -25,14 +25,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
-from dbaccess import lambda_env
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
+from dbaccess import service_env
 from dbaccess.access import load_access_file
 from dbaccess.catalog import build_catalog, to_json
+from dbaccess.iam.documents import role_arn
 from dbaccess.issuer import handler
 from dbaccess.issuer import settings as env
 from dbaccess.issuer.flow import logger
-from dbaccess.policies import role_arn
 from tests.fakes.privatebin import FakePrivateBin
 from tests.fakes.slack import FakeSlack
 
@@ -346,14 +346,14 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for email, user in SLACK_USERS.items():
             slack.add_user(user, email)
         for name, value in {
-            lambda_env.REQUEST_TABLE: TABLE,
-            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            service_env.REQUEST_TABLE: TABLE,
+            service_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
             env.PRIVATEBIN_URL: privatebin.url,
             env.PASTE_EXPIRE: "10min",
-            lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
-            lambda_env.SLACK_API_URL: slack.api_url,
-            lambda_env.ACCESS_CONTACT: ACCESS_CONTACT,
-            lambda_env.SUPPORT_CONTACT: SUPPORT_CONTACT,
+            service_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
+            service_env.SLACK_API_URL: slack.api_url,
+            service_env.ACCESS_CONTACT: ACCESS_CONTACT,
+            service_env.SUPPORT_CONTACT: SUPPORT_CONTACT,
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_issuer", None)

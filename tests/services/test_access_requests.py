@@ -16,14 +16,14 @@ from typing import Any
 import boto3
 import pytest
 
-from dbaccess import request_pr
 from dbaccess.access import load_access_text
 from dbaccess.bot import ids
+from dbaccess.bot.access_requests import pull_request
+from dbaccess.bot.access_requests.flow import request_flow_for
+from dbaccess.bot.access_requests.github_settings import GitHubSettings
+from dbaccess.bot.access_requests.poller import DecisionPoller
 from dbaccess.bot.app import Bot, build_services, web_client
-from dbaccess.bot.github_settings import GitHubSettings
-from dbaccess.bot.request_flow import request_flow_for
-from dbaccess.bot.request_poller import DecisionPoller
-from dbaccess.github_app import GitHubAppCredentials
+from dbaccess.clients.github import GitHubAppCredentials
 from tests.fakes.github import FakeGitHub
 from tests.fakes.slack import block_actions_payload, slash_command_payload, view_submission_payload
 from tests.services.bot_world import (
@@ -206,7 +206,7 @@ def test_happy_path_opens_a_reviewed_pull_request_and_dms_its_link(
     assert f"is open for review: {rw.github.url}" not in told  # a page link, not the API
     assert f"/pull/{pull.number}" in told
     assert pull.title == f"Grant {FATIMA} read-write on orders"
-    assert pull.head == request_pr.branch_name(FATIMA, "orders", "read-write")
+    assert pull.head == pull_request.branch_name(FATIMA, "orders", "read-write")
     assert pull.reviewers == ["hugo-henley"]
     assert pull.teams == ["orders-dba"]
     assert pull.labels == ["access-request", "production"]
@@ -545,7 +545,7 @@ def test_a_leftover_branch_without_an_open_request_is_replaced(
 ) -> None:
     rw = requests_world
     repo = rw.github.repos[REPO]
-    leftover = request_pr.branch_name(FATIMA, "inventory", "read-only")
+    leftover = pull_request.branch_name(FATIMA, "inventory", "read-only")
     rw.github.commit_file(REPO, "main", "README.md", "an older main\n")
     repo.branches[leftover] = repo.branches["main"]  # e.g. a clean-up that failed
     rw.github.commit_file(REPO, "main", "README.md", "today's main\n")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from dbaccess.bot.access_requests.pull_request import Requester, requester_record
 from dbaccess.cli import app
-from dbaccess.request_pr import Requester, requester_record
 from tests.fakes.github import BOT_LOGIN, FakeGitHub
 
 REPO = "example-org/access"

@@ -24,16 +24,17 @@ from typer.testing import CliRunner
 
 from dbaccess.access import AccessPlan, load_access_file, load_access_text
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.audit.check import run_audit
-from dbaccess.audit.connect import Connection, Reach, dsn_connector, iam_members
 from dbaccess.audit.instances import Instance, rds_members
-from dbaccess.audit.mysql import MysqlAccess, sweep_mysql
-from dbaccess.audit.sweep import SweepResult, run_sweep
+from dbaccess.audit.results import SweepResult
 from dbaccess.audit.sweep_rules import NOT_GIVEN
 from dbaccess.cli import app
 from dbaccess.cli.preview_engine import Registration
 from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
+from dbaccess.mysql.audit import MysqlAccess, sweep_mysql
+from dbaccess.postgres.audit import run_audit
+from dbaccess.postgres.connect import Connection, Reach, dsn_connector, iam_members
+from dbaccess.postgres.sweep import run_sweep
 from tests import mysql_local, mysqlserver, pgserver
 from tests.program.conftest import TODAY
 from tests.services import audit_world as world

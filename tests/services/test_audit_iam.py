@@ -19,9 +19,9 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from dbaccess.access import load_access_file
-from dbaccess.audit.connect import iam_params
 from dbaccess.audit.instances import the_instance
 from dbaccess.cli import app
+from dbaccess.postgres.connect import iam_params
 from tests import pgserver
 from tests.services.audit_world import ACCESS_YAML, ADMIN, TODAY, stack_project
 

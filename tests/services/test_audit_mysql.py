@@ -1,7 +1,7 @@
 """`dbaccess audit` / `dbaccess sweep` reach MySQL databases of access.yaml: GIVEN an access file
 with two MySQL databases (one server: the local MariaDB) and planted findings on it.
 
-The readers and rules are dbaccess.mysql.audit's (tests/services/test_mysql_audit.py); here:
+The readers and rules are dbaccess.mysql.findings's (tests/services/test_mysql_audit.py); here:
 the plan's servers are dispatched to them and the results join the report, and the CLI
 reaches a MySQL server as its admin_login with an IAM token (AWS: moto). Locally
 mysql_native_password plays AWSAuthenticationPlugin and KILL plays mysql.rds_kill
@@ -21,14 +21,13 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from dbaccess.access import AccessPlan, load_access_text
-from dbaccess.audit.check import AuditResult
-from dbaccess.audit.mysql import MysqlAccess, audit_mysql, sweep_mysql
 from dbaccess.audit.report import render_audit
-from dbaccess.audit.sweep import SweepResult
+from dbaccess.audit.results import AuditResult, SweepResult
 from dbaccess.audit.sweep_rules import DROPPED, NOT_GIVEN, SweepRules
 from dbaccess.cli import app
 from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
+from dbaccess.mysql.audit import MysqlAccess, audit_mysql, sweep_mysql
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
 from tests.program.conftest import TODAY

@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from dbaccess.access import load_access_file
-from dbaccess.audit.check import run_audit
-from dbaccess.audit.connect import Connector, Reach, dsn_connector
 from dbaccess.cli import app
 from dbaccess.cli.preview_engine import Registration
+from dbaccess.postgres.audit import run_audit
+from dbaccess.postgres.connect import Connector, Reach, dsn_connector
 from tests import pgserver
 from tests.services import audit_world as world
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
 from dbaccess.bot import ids
 from dbaccess.catalog import Catalog
 from tests.services.bot_world import (

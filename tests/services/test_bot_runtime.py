@@ -26,7 +26,7 @@ from dbaccess.bot.health import HealthServer
 from dbaccess.bot.ids import RequestChoice
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, Outcome, RequestRecorder
 from dbaccess.bot.settings import ALLOW_GUESTS, SettingsError, load_settings
-from dbaccess.service_secrets import SecretReader, secret_reader
+from dbaccess.clients.secrets_manager import SecretReader, secret_reader
 from tests.fakes.slack import FakeSlack
 from tests.services.bot_world import BotWorld, bot_world, wait_until, world
 from tests.services.engineer_cli import moto_endpoint

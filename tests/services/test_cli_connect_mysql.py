@@ -21,8 +21,8 @@ from dbaccess.access import load_access_text
 from dbaccess.catalog import build_person_object, to_json
 from dbaccess.cli.doctor import tls_handshake
 from dbaccess.cli.identity import EngineerError
+from dbaccess.iam.documents import role_arn
 from dbaccess.mysql.statements import account, string_literal
-from dbaccess.policies import role_arn
 from tests import pgserver
 from tests.access_mysql import HUGO, PROD, with_mysql
 from tests.mysqlserver import MariaDBServer

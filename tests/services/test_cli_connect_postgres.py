@@ -17,7 +17,7 @@ import pytest
 
 from dbaccess.access import load_access_file
 from dbaccess.catalog import build_person_object, to_json
-from dbaccess.policies import role_arn
+from dbaccess.iam.documents import role_arn
 from tests import pgserver
 from tests.services.engineer_cli import dbaccess_as, moto_endpoint
 

@@ -29,7 +29,8 @@ from dbaccess.cli import app
 from dbaccess.cli.catalog_cache import cache_dir, fetch_catalog, person_object_location
 from dbaccess.cli.identity import resolve_identity
 from dbaccess.credentials import Credential, issue_credential, session_name_for
-from dbaccess.policies import role_arn, trust_policy
+from dbaccess.iam.documents import role_arn
+from dbaccess.iam.people import trust_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"  # moto's default account; also orders' account in access.yaml

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from components.mysql_users import MysqlLoginProvider
 from dbaccess.cli import app
-from dbaccess.deadline import DATABASE_SECONDS
+from dbaccess.clients.deadline import DATABASE_SECONDS
 from dbaccess.mysql.connect import NoAnswer
 from dbaccess.mysql.spec import AdminTarget, MysqlLogin, login_inputs
 from tests import pgserver

@@ -23,8 +23,8 @@ from dbaccess.access import load_access_text
 from dbaccess.cli import app
 from dbaccess.cli.doctor import Report, privatebin_checks, privatebin_page
 from dbaccess.cli.identity import EngineerError
+from dbaccess.mysql import preflight as preflight_mysql
 from dbaccess.preflight import Failed
-from dbaccess.preflight import mysql as preflight_mysql
 from tests import mysql_local, pgserver
 from tests.fakes.privatebin import FakePrivateBin
 from tests.mysqlserver import MariaDBServer

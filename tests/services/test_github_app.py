@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from github import Auth, Github
 
-from dbaccess import github_app
-from dbaccess.github_app import (
+from dbaccess.clients import github
+from dbaccess.clients.github import (
     BranchExists,
     FileChanged,
     GitHubAppCredentials,
@@ -55,11 +55,11 @@ def credentials(fake: FakeGitHub) -> GitHubAppCredentials:
 @pytest.fixture
 def gh(fake: FakeGitHub) -> Github:
     # Unpaced: the fake has no rate limits. One retry keeps retrying proven.
-    return github_app.connect(credentials(fake), retries=1, paced=False)
+    return github.connect(credentials(fake), retries=1, paced=False)
 
 
-def open_request(gh: Github, **overrides: object) -> github_app.PullRequestRef:
-    current = github_app.read_file(gh, REPO, "access.yaml")
+def open_request(gh: Github, **overrides: object) -> github.PullRequestRef:
+    current = github.read_file(gh, REPO, "access.yaml")
     arguments: dict[str, object] = {
         "path": "access.yaml",
         "new_text": EDITED,
@@ -71,7 +71,7 @@ def open_request(gh: Github, **overrides: object) -> github_app.PullRequestRef:
         "labels": ["access-request", "production"],
     }
     arguments.update(overrides)
-    return github_app.open_access_request(gh, REPO, **arguments)  # type: ignore[arg-type]
+    return github.open_access_request(gh, REPO, **arguments)  # type: ignore[arg-type]
 
 
 def nothing_half_made(fake: FakeGitHub) -> None:
@@ -87,7 +87,7 @@ def test_a_request_becomes_a_branch_a_commit_and_a_reviewed_labelled_pull_reques
     fake: FakeGitHub, gh: Github
 ) -> None:
     # GIVEN the current access file read through the app
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
     assert current.text == ACCESS
     assert current.sha == blob_sha(ACCESS.encode())
 
@@ -129,8 +129,8 @@ def test_without_reviewers_or_labels_only_the_pull_request_is_opened(
 def test_read_file_reads_at_a_ref(fake: FakeGitHub, gh: Github) -> None:
     open_request(gh)
 
-    assert github_app.read_file(gh, REPO, "access.yaml", ref=BRANCH).text == EDITED
-    assert github_app.read_file(gh, REPO, "access.yaml", ref="main").text == ACCESS
+    assert github.read_file(gh, REPO, "access.yaml", ref=BRANCH).text == EDITED
+    assert github.read_file(gh, REPO, "access.yaml", ref="main").text == ACCESS
 
 
 @pytest.mark.parametrize(
@@ -141,25 +141,25 @@ def test_reading_what_is_not_there_is_not_found(
     gh: Github, repo: str, path: str, ref: None
 ) -> None:
     with pytest.raises(GitHubNotFound, match=f"reading {path} in {repo}.*installed"):
-        github_app.read_file(gh, repo, path, ref)
+        github.read_file(gh, repo, path, ref)
 
 
 # ---------------------------------------------------------------------- duplicates
 
 
 def test_an_open_request_is_found_by_its_branch(fake: FakeGitHub, gh: Github) -> None:
-    assert github_app.find_open_request(gh, REPO, BRANCH) is None
+    assert github.find_open_request(gh, REPO, BRANCH) is None
     opened = open_request(gh)
 
-    assert github_app.find_open_request(gh, REPO, BRANCH) == opened
-    assert github_app.find_open_request(gh, REPO, BRANCH + "-other") is None
+    assert github.find_open_request(gh, REPO, BRANCH) == opened
+    assert github.find_open_request(gh, REPO, BRANCH + "-other") is None
 
 
 def test_a_closed_or_merged_request_is_no_longer_open(fake: FakeGitHub, gh: Github) -> None:
     opened = open_request(gh)
     fake.close(REPO, opened.number)
 
-    assert github_app.find_open_request(gh, REPO, BRANCH) is None
+    assert github.find_open_request(gh, REPO, BRANCH) is None
 
 
 def test_opening_the_same_branch_twice_is_refused_and_leaves_the_first_alone(
@@ -186,7 +186,7 @@ def test_a_leftover_branch_without_an_open_request_is_replaced(
         fake.merge(REPO, first.number)
     else:
         fake.close(REPO, first.number)
-    main = github_app.read_file(gh, REPO, "access.yaml")
+    main = github.read_file(gh, REPO, "access.yaml")
 
     # WHEN the same request is made again
     again = open_request(
@@ -209,8 +209,8 @@ def test_delete_branch_deletes_it_and_a_branch_already_gone_is_fine(
     opened = open_request(gh)
     fake.close(REPO, opened.number)
 
-    github_app.delete_branch(gh, REPO, BRANCH)
-    github_app.delete_branch(gh, REPO, BRANCH)
+    github.delete_branch(gh, REPO, BRANCH)
+    github.delete_branch(gh, REPO, BRANCH)
 
     assert fake.branch_names(REPO) == {"main"}
 
@@ -227,7 +227,7 @@ def test_a_file_over_one_megabyte_is_read_whole(fake: FakeGitHub, gh: Github) ->
     fake.commit_file(REPO, "main", "access.yaml", big)
 
     # WHEN the bot reads it
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
 
     # THEN it has every byte, and the sha an update must name
     assert current.text == big
@@ -245,7 +245,7 @@ def test_a_file_over_githubs_limit_is_refused_as_too_large_not_as_a_permission(
     fake.commit_file(REPO, "main", "access.yaml", "#" * (2**20 + 11))
 
     with pytest.raises(GitHubRejected, match="over GitHub's API limit of 100 MB") as raised:
-        github_app.read_file(gh, REPO, "access.yaml")
+        github.read_file(gh, REPO, "access.yaml")
 
     assert "too_large" in str(raised.value)
     assert not isinstance(raised.value, GitHubPermissionError)
@@ -256,20 +256,20 @@ def test_a_file_over_githubs_limit_is_refused_as_too_large_not_as_a_permission(
 
 def test_pull_request_state_follows_merge_and_close(fake: FakeGitHub, gh: Github) -> None:
     merged = open_request(gh)
-    assert github_app.pull_request_state(gh, REPO, merged.number) is PullRequestState.OPEN
+    assert github.pull_request_state(gh, REPO, merged.number) is PullRequestState.OPEN
 
     fake.merge(REPO, merged.number)
-    assert github_app.pull_request_state(gh, REPO, merged.number) is PullRequestState.MERGED
+    assert github.pull_request_state(gh, REPO, merged.number) is PullRequestState.MERGED
     assert fake.file_text(REPO, "main", "access.yaml") == EDITED
 
     declined = open_request(gh, branch=BRANCH + "-again", new_text=EDITED + "# more\n")
     fake.close(REPO, declined.number)
-    assert github_app.pull_request_state(gh, REPO, declined.number) is PullRequestState.CLOSED
+    assert github.pull_request_state(gh, REPO, declined.number) is PullRequestState.CLOSED
 
 
 def test_the_state_of_an_unknown_pull_request_is_not_found(gh: Github) -> None:
     with pytest.raises(GitHubNotFound, match="pull request #99"):
-        github_app.pull_request_state(gh, REPO, 99)
+        github.pull_request_state(gh, REPO, 99)
 
 
 # ---------------------------------------------------------------------- failures
@@ -282,9 +282,9 @@ STEPS_AFTER_THE_BRANCH = ["put_contents", "create_pull", "request_reviewers", "a
 def test_github_failing_at_any_step_leaves_nothing_half_made(
     fake: FakeGitHub, gh: Github, step: str
 ) -> None:
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
     # A fresh client, so minting its token is a step of opening the request too.
-    gh = github_app.connect(credentials(fake), retries=1, paced=False)
+    gh = github.connect(credentials(fake), retries=1, paced=False)
     fake.fail(step, 503)
 
     with pytest.raises(GitHubUnavailable, match="try again in a few minutes"):
@@ -299,7 +299,7 @@ def test_github_failing_at_any_step_leaves_nothing_half_made(
 def test_a_missing_permission_at_any_step_names_the_permissions_and_leaves_nothing(
     fake: FakeGitHub, gh: Github, step: str
 ) -> None:
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
     fake.fail(step, 403)
 
     with pytest.raises(GitHubPermissionError) as refused:
@@ -314,7 +314,7 @@ def test_a_missing_permission_at_any_step_names_the_permissions_and_leaves_nothi
 def test_permissions_are_those_the_readme_names(fake: FakeGitHub) -> None:
     # GIVEN an app granted only read access to pull requests
     fake.permissions["pull_requests"] = "read"
-    gh = github_app.connect(credentials(fake), retries=0, paced=False)
+    gh = github.connect(credentials(fake), retries=0, paced=False)
 
     # THEN it reads but cannot open a request, and the branch it made is gone again
     with pytest.raises(GitHubPermissionError, match="opening the pull request"):
@@ -326,7 +326,7 @@ def test_permissions_are_those_the_readme_names(fake: FakeGitHub) -> None:
 def test_github_going_down_before_the_branch_exists_leaves_nothing(
     fake: FakeGitHub, step: str
 ) -> None:
-    gh = github_app.connect(credentials(fake), retries=1, paced=False)
+    gh = github.connect(credentials(fake), retries=1, paced=False)
     current_sha = blob_sha(ACCESS.encode())
     fake.go_down_at(step)
 
@@ -342,7 +342,7 @@ def test_github_going_down_after_the_branch_exists_says_what_is_left(
     fake: FakeGitHub, gh: Github, step: str
 ) -> None:
     # Cleaning up needs GitHub too: the person is told exactly what to remove.
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
     fake.go_down_at(step)
 
     with pytest.raises(GitHubUnavailable) as failed:
@@ -368,8 +368,8 @@ def test_when_closing_the_pull_request_fails_deleting_its_branch_still_closes_it
     nothing_half_made(fake)
 
 
-def open_request_without_reading(gh: Github, file_sha: str) -> github_app.PullRequestRef:
-    return github_app.open_access_request(
+def open_request_without_reading(gh: Github, file_sha: str) -> github.PullRequestRef:
+    return github.open_access_request(
         gh,
         REPO,
         path="access.yaml",
@@ -385,7 +385,7 @@ def test_github_entirely_down_is_unavailable(fake: FakeGitHub, gh: Github) -> No
     fake.stop()
 
     with pytest.raises(GitHubUnavailable, match=r"reading access\.yaml in example-org/access"):
-        github_app.read_file(gh, REPO, "access.yaml")
+        github.read_file(gh, REPO, "access.yaml")
 
 
 def test_a_transient_server_error_on_a_read_is_retried(fake: FakeGitHub, gh: Github) -> None:
@@ -425,7 +425,7 @@ def test_a_failed_post_is_not_retried(fake: FakeGitHub, gh: Github) -> None:
 
 def test_an_edit_made_on_a_stale_read_is_refused(fake: FakeGitHub, gh: Github) -> None:
     # GIVEN the file read, then changed on main by someone else
-    stale = github_app.read_file(gh, REPO, "access.yaml")
+    stale = github.read_file(gh, REPO, "access.yaml")
     fake.commit_file(REPO, "main", "access.yaml", ACCESS + "# reviewed change\n")
 
     # THEN the request does not silently undo that change
@@ -446,7 +446,7 @@ def test_a_reviewer_who_is_not_a_collaborator_is_refused_with_githubs_reason(
 
 def test_team_reviewers_need_the_members_permission(fake: FakeGitHub) -> None:
     del fake.permissions["members"]
-    gh = github_app.connect(credentials(fake), retries=0, paced=False)
+    gh = github.connect(credentials(fake), retries=0, paced=False)
 
     with pytest.raises(GitHubRejected, match="Could not resolve to a node"):
         open_request(gh, reviewers=["@example-org/dba"])
@@ -459,11 +459,11 @@ def test_team_reviewers_need_the_members_permission(fake: FakeGitHub) -> None:
 def test_a_team_of_another_organization_is_refused_before_anything_is_sent(
     fake: FakeGitHub, gh: Github
 ) -> None:
-    current = github_app.read_file(gh, REPO, "access.yaml")
+    current = github.read_file(gh, REPO, "access.yaml")
     calls_before = len(fake.calls)
 
     with pytest.raises(InvalidRequest, match="not a team of example-org"):
-        github_app.open_access_request(
+        github.open_access_request(
             gh,
             REPO,
             path="access.yaml",
@@ -479,7 +479,7 @@ def test_a_team_of_another_organization_is_refused_before_anything_is_sent(
 
 
 def test_split_reviewers_turns_owners_into_logins_and_team_slugs() -> None:
-    assert github_app.split_reviewers("Example-Org", ["@hugo", "@example-org/dba", "olivia"]) == (
+    assert github.split_reviewers("Example-Org", ["@hugo", "@example-org/dba", "olivia"]) == (
         ["hugo", "olivia"],
         ["dba"],
     )
@@ -492,25 +492,25 @@ def test_the_installation_token_is_refreshed_before_it_expires(fake: FakeGitHub)
     # GIVEN tokens that live two seconds longer than PyGithub's refresh margin (GitHub's
     # expires_at is in whole seconds, so the client sees between one and two)
     fake.token_lifetime = Auth.TOKEN_REFRESH_THRESHOLD_TIMEDELTA.total_seconds() + 2
-    gh = github_app.connect(credentials(fake), retries=0, paced=False)
-    github_app.read_file(gh, REPO, "access.yaml")
+    gh = github.connect(credentials(fake), retries=0, paced=False)
+    github.read_file(gh, REPO, "access.yaml")
     assert len(fake.tokens_minted) == 1
 
     # WHEN the token enters its last seconds
     time.sleep(2.1)
 
     # THEN the next call mints a new token first, and uses only that one
-    github_app.read_file(gh, REPO, "access.yaml")
+    github.read_file(gh, REPO, "access.yaml")
     assert len(fake.tokens_minted) == 2
     assert fake.steps_called()[-3:] == ["mint_token", "get_repo", "get_contents"]
 
 
 def test_a_revoked_token_is_an_auth_error(fake: FakeGitHub, gh: Github) -> None:
-    github_app.read_file(gh, REPO, "access.yaml")
+    github.read_file(gh, REPO, "access.yaml")
     fake.revoke_tokens()
 
     with pytest.raises(GitHubAuthError, match=r"Bad credentials.*installation id"):
-        github_app.read_file(gh, REPO, "access.yaml")
+        github.read_file(gh, REPO, "access.yaml")
 
 
 def test_a_key_that_is_not_the_apps_is_refused(fake: FakeGitHub) -> None:
@@ -520,29 +520,29 @@ def test_a_key_that_is_not_the_apps_is_refused(fake: FakeGitHub) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    gh = github_app.connect(
+    gh = github.connect(
         GitHubAppCredentials(fake.app_id, fake.installation_id, pem, fake.url),
         retries=0,
         paced=False,
     )
 
     with pytest.raises(GitHubAuthError, match="JSON web token could not be decoded"):
-        github_app.read_file(gh, REPO, "access.yaml")
+        github.read_file(gh, REPO, "access.yaml")
     assert fake.tokens_minted == []
 
 
 def test_a_wrong_installation_id_is_not_found(fake: FakeGitHub) -> None:
     wrong = GitHubAppCredentials(fake.app_id, 1, fake.private_key_pem, fake.url)
-    gh = github_app.connect(wrong, retries=0, paced=False)
+    gh = github.connect(wrong, retries=0, paced=False)
 
     with pytest.raises(GitHubNotFound, match="installed"):
-        github_app.read_file(gh, REPO, "access.yaml")
+        github.read_file(gh, REPO, "access.yaml")
 
 
 def test_a_malformed_private_key_is_refused_at_connect() -> None:
     for bad in ("not a key", ec_key_pem()):
         with pytest.raises(GitHubAuthError, match="private key"):
-            github_app.connect(GitHubAppCredentials(1, 2, bad))
+            github.connect(GitHubAppCredentials(1, 2, bad))
 
 
 def ec_key_pem() -> str:
@@ -572,11 +572,11 @@ def test_a_repository_not_written_owner_slash_name_is_refused_before_anything_is
     fake: FakeGitHub, gh: Github, repo: str
 ) -> None:
     with pytest.raises(InvalidRequest, match="owner/name"):
-        github_app.read_file(gh, repo, "access.yaml")
+        github.read_file(gh, repo, "access.yaml")
     with pytest.raises(InvalidRequest, match="owner/name"):
-        github_app.find_open_request(gh, repo, BRANCH)
+        github.find_open_request(gh, repo, BRANCH)
     with pytest.raises(InvalidRequest, match="owner/name"):
-        github_app.pull_request_state(gh, repo, 1)
+        github.pull_request_state(gh, repo, 1)
 
     assert fake.calls == []
 
@@ -599,7 +599,7 @@ def test_no_token_reaches_the_logs_or_the_errors_even_at_debug(
             open_request(gh)
             fake.fail("get_pull", 403)
             with pytest.raises(GitHubError) as failed:
-                github_app.pull_request_state(gh, REPO, 1)
+                github.pull_request_state(gh, REPO, 1)
             errors.append(failed.value)
     finally:
         github_logger.setLevel(level)

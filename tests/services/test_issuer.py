@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from moto.sts.models import sts_backends
 
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
 from dbaccess.issuer import handler
 from tests.services.issuer_world import (
     ACCESS_CONTACT,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from dbaccess import request_item as rq
-from dbaccess.deadline import Deadline
+from dbaccess import request_table as rq
+from dbaccess.clients.deadline import Deadline
 from dbaccess.issuer import handler
 from dbaccess.issuer.flow import (
     BACKOFF_BASE,

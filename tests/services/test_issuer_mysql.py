@@ -14,8 +14,8 @@ import boto3
 from dbaccess.access import load_access_text
 from dbaccess.bot.grants import choices_for
 from dbaccess.catalog import Catalog, build_catalog, to_json
-from dbaccess.cli.engineer import list_rows, render_table
-from dbaccess.policies import role_arn
+from dbaccess.cli.grant_choice import list_rows, render_table
+from dbaccess.iam.documents import role_arn
 from tests.access_mysql import HUGO, with_mysql
 from tests.services.issuer_world import BUCKET, REGION, World, world
 from tests.services.test_issuer import paste_fields

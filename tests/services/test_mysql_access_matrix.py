@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components.mysql_users import MysqlLoginProvider
-from dbaccess.mysql import apply, audit
+from dbaccess.mysql import apply, findings
 from dbaccess.mysql.spec import AdminTarget, MysqlLogin, login_inputs
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
@@ -228,7 +228,7 @@ def test_a_user_made_before_the_mark_gets_it_at_the_next_deploy(
     provider.create(desired)
     try:
         with mysql_local.connect(server, ADMIN) as conn:
-            assert "ana_ro" in audit.read_marked(conn)  # create marks it
+            assert "ana_ro" in findings.read_marked(conn)  # create marks it
         # GIVEN the user as an older release made it: no mark on the server, none in its state.
         server.sql("REVOKE dbaccess_managed FROM 'ana_ro'@'%'")
         before = {k: v for k, v in desired.items() if k != "mark"}
@@ -239,6 +239,6 @@ def test_a_user_made_before_the_mark_gets_it_at_the_next_deploy(
         assert provider.diff("id", before, desired).changes
         provider.update("id", before, desired)
         with mysql_local.connect(server, ADMIN) as conn:
-            assert "ana_ro" in audit.read_marked(conn)
+            assert "ana_ro" in findings.read_marked(conn)
     finally:
         provider.delete("id", desired)

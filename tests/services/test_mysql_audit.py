@@ -1,4 +1,4 @@
-"""dbaccess.mysql.audit against a real MariaDB with planted findings, read as the
+"""dbaccess.mysql.findings against a real MariaDB with planted findings, read as the
 least-privileged admin: GIVEN access.yaml declares ana_ro (read-only on shop_a and shop_b),
 bo_rw (read-write on shop_b) and cy_ro (never created), and the server also holds a password
 user, an undeclared "IAM" user, a SUPER user, an allowed application user and a few wrong
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 
-from dbaccess.mysql import apply, audit
+from dbaccess.mysql import apply, findings
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
@@ -83,20 +83,20 @@ def admin(server: MariaDBServer) -> Iterator[pymysql.Connection]:
         yield conn
 
 
-def findings(admin: pymysql.Connection) -> set[tuple[str, str, str]]:
-    found = audit.audit(
+def found_on(admin: pymysql.Connection) -> set[tuple[str, str, str]]:
+    found = findings.audit(
         SERVER,
-        audit.read_accounts(admin),
-        audit.read_database_grants(admin),
+        findings.read_accounts(admin),
+        findings.read_database_grants(admin),
         allowed=("app",),
-        marked=audit.read_marked(admin),
+        marked=findings.read_marked(admin),
         iam_plugin=mysql_local.PLUGIN,
     )
     return {(f.kind, f.user, f.detail) for f in found}
 
 
 def test_every_planted_finding_and_nothing_else(admin: pymysql.Connection) -> None:
-    assert findings(admin) == {
+    assert found_on(admin) == {
         ("missing", "cy_ro", "declared but not on the server"),
         ("undeclared", "pw_user", "pw_user@%: unix_socket user not in access.yaml"),
         (
@@ -122,7 +122,7 @@ def test_a_declared_login_turned_password_user_is_found(
             "password-login",
             "ana_ro",
             "ana_ro@% uses unix_socket, not IAM",
-        ) in findings(admin)
+        ) in found_on(admin)
     finally:
         server.sql(f"ALTER USER 'ana_ro'@'%' {mysql_local.AUTH}")
 
@@ -143,27 +143,27 @@ def test_sweep_ends_dropped_users_and_logins_in_lost_databases(
         now = dataclasses.replace(
             SERVER, logins=(MysqlLogin("ana_ro", "read-only", (B,)), *SERVER.logins[1:])
         )
-        accounts = audit.read_accounts(admin)
-        marked = audit.read_marked(admin)
+        accounts = findings.read_accounts(admin)
+        marked = findings.read_marked(admin)
         assert {"ana_ro", "bo_rw"} <= marked  # what apply.create_login made
-        sessions = audit.read_sessions(admin)
+        sessions = findings.read_sessions(admin)
         assert {s.user for s in sessions} >= {"ana_ro", "bo_rw", "ghost_ro"}
         ending = [
             s
-            for s, _why in audit.sessions_to_end(
+            for s, _why in findings.sessions_to_end(
                 sessions, accounts, marked, now, iam_plugin=mysql_local.PLUGIN
             )
         ]
         assert sorted((s.user, s.database) for s in ending) == [("ana_ro", A), ("ghost_ro", None)]
 
-        ended = audit.end_sessions(admin, ending, rds=False)
+        ended = findings.end_sessions(admin, ending, rds=False)
         assert sorted(ended) == sorted(s.id for s in ending)
         for conn in (ana, ghost):
             with pytest.raises(pymysql.err.OperationalError):
                 conn.ping(reconnect=False)
         bo.ping(reconnect=False)  # a login in its own database keeps its session
         # Ending a session that is already gone is not an error.
-        assert audit.end_sessions(admin, ending, rds=False) == []
+        assert findings.end_sessions(admin, ending, rds=False) == []
     finally:
         for conn in (ana, bo, ghost):
             if conn.open:

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dbaccess.deadline import Deadline
-from dbaccess.privatebin import (
+from dbaccess.clients.deadline import Deadline
+from dbaccess.clients.privatebin import (
     EXPIRE_DURATIONS,
     MAX_RATE_LIMIT_RETRIES,
     MAX_RATE_LIMIT_SLEEP,
@@ -24,7 +24,7 @@ from dbaccess.privatebin import (
     base58_encode,
     rate_limit_interval,
 )
-from dbaccess.privatebin_limiter import MESSAGE_FORMS
+from dbaccess.clients.privatebin_limiter import MESSAGE_FORMS
 from tests.fakes.privatebin import NOT_FOUND, FakePrivateBin
 
 SECRET = "host=orders.example.internal user=hugohenley_ro password=tok3n/é\nline two"

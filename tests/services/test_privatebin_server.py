@@ -11,7 +11,7 @@ from pathlib import Path
 import privatebin as independent
 import pytest
 
-from dbaccess.privatebin import (
+from dbaccess.clients.privatebin import (
     EXPIRE_DURATIONS,
     MAX_RATE_LIMIT_RETRIES,
     MAX_RATE_LIMIT_SLEEP,
@@ -129,7 +129,7 @@ def test_the_limiter_messages_module_matches_the_server_source() -> None:
     if archive is None:
         pytest.skip("the source is an unpacked folder; the module is checked against archives")
 
-    # THEN dbaccess/privatebin_limiter.py holds exactly its wordings of the limiter's refusal
-    from dbaccess.privatebin_limiter import MESSAGE_FORMS
+    # THEN dbaccess/clients/privatebin_limiter.py holds exactly its wordings of the limiter's refusal
+    from dbaccess.clients.privatebin_limiter import MESSAGE_FORMS
 
     assert sorted(MESSAGE_FORMS) == message_forms(archive)

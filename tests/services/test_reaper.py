@@ -20,12 +20,12 @@ import pytest
 from moto import mock_aws
 from moto.iam.models import iam_backends
 
-from dbaccess import lambda_env
-from dbaccess import request_item as rq
+from dbaccess import request_table as rq
+from dbaccess import service_env
 from dbaccess.access import load_access_text
 from dbaccess.access.naming import role_name_for
 from dbaccess.catalog import build_catalog, to_json
-from dbaccess.policies import role_arn
+from dbaccess.iam.documents import role_arn
 from dbaccess.reaper import handler
 from dbaccess.reaper import settings as env
 from dbaccess.reaper.core import GrantKey, parse_report
@@ -246,12 +246,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for email, user in SLACK_IDS.items():
             slack.add_user(user, email)
         for name, value in {
-            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
+            service_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
             env.REPORT_URL: f"s3://{BUCKET}/stale-grants.json",
-            lambda_env.REQUEST_TABLE: REQUESTS,
+            service_env.REQUEST_TABLE: REQUESTS,
             env.REAPER_TABLE: STATE,
-            lambda_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
-            lambda_env.SLACK_API_URL: slack.api_url,
+            service_env.SLACK_TOKEN_SECRET_ARN: secret_arn,
+            service_env.SLACK_API_URL: slack.api_url,
             env.UNUSED_DAYS: "90",
             env.NOTICE_DAYS: "14,3",
             env.TIMEZONE: "UTC",

@@ -1,4 +1,4 @@
-"""The Lambdas' and the CLI's Slack caller (`dbaccess.slackweb`) against the fake Slack: what
+"""The Lambdas' and the CLI's Slack caller (`dbaccess.clients.slack`) against the fake Slack: what
 goes on the wire, what each failure becomes, and a deadline that holds whatever Slack does."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from dbaccess.deadline import Deadline
-from dbaccess.slackweb import DirectMessages, SlackFailure
+from dbaccess.clients.deadline import Deadline
+from dbaccess.clients.slack import DirectMessages, SlackFailure
 from tests.fakes.local_http import LocalHTTPServer
 from tests.fakes.slack import FakeSlack
 from tests.throwaway import free_port

@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dbaccess import ca_bundles
 from dbaccess.catalog import CatalogDatabase
 from dbaccess.cli import gui_clients
+from dbaccess.clients import ca_bundles
 from dbaccess.credentials import Credential
 from dbaccess.issuer import messages
 from tests.pgserver import PostgresServer

@@ -1,5 +1,5 @@
 """API base URLs (Slack's, GitHub's) carry tokens: https only, plain http to this machine only
-(the tests' fakes listen on loopback). One rule, `bounded_http.parse_api_url`, behind every
+(the tests' fakes listen on loopback). One rule, `clients.http.parse_api_url`, behind every
 setting that names one."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from dbaccess.access import InvalidInput
-from dbaccess.bot import github_settings
+from dbaccess.bot.access_requests import github_settings
 from dbaccess.bot.settings import load_settings
-from dbaccess.bounded_http import parse_api_url
-from dbaccess.cli.preview_engine import load_stack_config
-from dbaccess.github_app import GitHubAppCredentials, InvalidRequest
+from dbaccess.clients.github import GitHubAppCredentials, InvalidRequest
+from dbaccess.clients.http import parse_api_url
+from dbaccess.clients.slack import DirectMessages
 from dbaccess.issuer.settings import load_settings as load_issuer_settings
-from dbaccess.lambda_env import SettingsError
-from dbaccess.settings import parse_settings
-from dbaccess.slackweb import DirectMessages
+from dbaccess.service_env import SettingsError
+from dbaccess.stack.file import load_stack_config
+from dbaccess.stack.settings import parse_settings
 from tests.program.conftest import ROOT
 
 PLAIN = "http://slack.example.com/api/"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from dbaccess.clients.privatebin import EXPIRE_DURATIONS
 from dbaccess.issuer import messages
 from dbaccess.issuer.messages import in_words, local_and_utc
-from dbaccess.lambda_env import DEFAULT_ACCESS_CONTACT
-from dbaccess.privatebin import EXPIRE_DURATIONS
-from dbaccess.request_item import Request, Status
+from dbaccess.request_table import Request, Status
+from dbaccess.service_env import DEFAULT_ACCESS_CONTACT
 
 
 @pytest.mark.parametrize(

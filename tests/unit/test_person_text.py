@@ -125,9 +125,8 @@ def test_ordinary_text_in_any_script_is_taken() -> None:
 
 
 def test_the_audits_markdown_shows_a_servers_login_names_as_data() -> None:
-    from dbaccess.audit.check import AuditResult
-    from dbaccess.audit.compare import Finding
     from dbaccess.audit.report import render_audit
+    from dbaccess.audit.results import AuditResult, Finding
 
     # Anyone who may CREATE ROLE on a server names the login the job summary shows.
     login = "x` | @org/security-team [fixed](https://evil.example) <!--"

@@ -11,7 +11,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from dbaccess.settings import SETTING_KEYS, Settings
+from dbaccess.stack.settings import SETTING_KEYS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

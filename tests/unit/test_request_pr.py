@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbaccess import person_text, request_pr
-from dbaccess.request_pr import RequestedGrant
+from dbaccess import person_text
+from dbaccess.bot.access_requests import pull_request
+from dbaccess.bot.access_requests.pull_request import RequestedGrant
 
 GRANT = RequestedGrant(
     email="ana.silva@example.com",
@@ -36,7 +37,7 @@ def git_accepts_branch(name: str) -> bool:
 
 
 def test_the_branch_names_person_database_and_access() -> None:
-    name = request_pr.branch_name("Ana.Silva@Example.com", "payments-staging", "read-only")
+    name = pull_request.branch_name("Ana.Silva@Example.com", "payments-staging", "read-only")
 
     assert name.startswith("access-request/ana.silva@example.com/payments-staging-read-only-")
     assert git_accepts_branch(name)
@@ -52,7 +53,7 @@ def test_the_branch_names_person_database_and_access() -> None:
     ],
 )
 def test_characters_git_refuses_are_replaced(email: str, readable: str) -> None:
-    name = request_pr.branch_name(email, "orders", "read-only")
+    name = pull_request.branch_name(email, "orders", "read-only")
 
     assert name.startswith(readable)
     assert git_accepts_branch(name)
@@ -61,7 +62,7 @@ def test_characters_git_refuses_are_replaced(email: str, readable: str) -> None:
 def test_emails_that_read_alike_get_branches_of_their_own() -> None:
     # All three read "a-b@x.com" in a branch name; each person asks on a branch of their own.
     names = {
-        request_pr.branch_name(e, "orders", "read-only")
+        pull_request.branch_name(e, "orders", "read-only")
         for e in ("a-b@x.com", "a=b@x.com", "a,b@x.com")
     }
 
@@ -70,10 +71,10 @@ def test_emails_that_read_alike_get_branches_of_their_own() -> None:
 
 
 def test_the_same_request_always_gets_the_same_branch() -> None:
-    assert request_pr.branch_name("a@x.com", "orders", "read-only") == request_pr.branch_name(
+    assert pull_request.branch_name("a@x.com", "orders", "read-only") == pull_request.branch_name(
         "a@x.com", "orders", "read-only"
     )
-    assert request_pr.branch_name("a@x.com", "orders", "read-only") != request_pr.branch_name(
+    assert pull_request.branch_name("a@x.com", "orders", "read-only") != pull_request.branch_name(
         "a@x.com", "orders", "read-write"
     )
 
@@ -81,7 +82,7 @@ def test_the_same_request_always_gets_the_same_branch() -> None:
 @settings(max_examples=60, deadline=None)
 @given(email=st.text(max_size=30), database=st.text(max_size=20), access=st.text(max_size=12))
 def test_any_input_gives_a_branch_git_accepts(email: str, database: str, access: str) -> None:
-    name = request_pr.branch_name(email, database, access)
+    name = pull_request.branch_name(email, database, access)
 
     assert name.startswith("access-request/")
     assert name.count("/") == 2
@@ -89,13 +90,13 @@ def test_any_input_gives_a_branch_git_accepts(email: str, database: str, access:
 
 
 def test_title_and_labels() -> None:
-    assert request_pr.title(GRANT) == "Grant ana.silva@example.com read-write on orders"
-    assert request_pr.labels(production=True) == ("access-request", "production")
-    assert request_pr.labels(production=False) == ("access-request",)
+    assert pull_request.title(GRANT) == "Grant ana.silva@example.com read-write on orders"
+    assert pull_request.labels(production=True) == ("access-request", "production")
+    assert pull_request.labels(production=False) == ("access-request",)
 
 
 def test_the_body_says_who_what_until_why_the_diff_and_that_it_came_from_slack() -> None:
-    text = request_pr.body(GRANT, DIFF)
+    text = pull_request.body(GRANT, DIFF)
 
     assert "| Requested by | ana.silva@example.com |" in text
     assert "| Database | `orders` |" in text
@@ -107,7 +108,7 @@ def test_the_body_says_who_what_until_why_the_diff_and_that_it_came_from_slack()
 
 
 def test_the_body_without_until_or_reason() -> None:
-    text = request_pr.body(RequestedGrant("a@x.com", "orders", "read-only", None, None), DIFF)
+    text = pull_request.body(RequestedGrant("a@x.com", "orders", "read-only", None, None), DIFF)
 
     assert "| Until | no end date |" in text
     assert "| Reason | (none given) |" in text
@@ -116,7 +117,7 @@ def test_the_body_without_until_or_reason() -> None:
 def test_a_reason_cannot_ping_people_break_the_table_or_format_the_page() -> None:
     reason = "ping @example-org/everyone | <img src=x> **now**\nsecond line"
 
-    text = request_pr.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
+    text = pull_request.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
 
     [row] = [line for line in text.splitlines() if line.startswith("| Reason |")]
     assert row == (
@@ -127,7 +128,7 @@ def test_a_reason_cannot_ping_people_break_the_table_or_format_the_page() -> Non
 def test_the_issue_example_is_shown_as_typed_in_the_body() -> None:
     reason = "@org/security-team LGTM [approved by DBA](https://evil.example/) <!--"
 
-    text = request_pr.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
+    text = pull_request.body(RequestedGrant("a@x.com", "orders", "read-only", None, reason), DIFF)
 
     assert f"| Reason | {person_text.markdown(reason)} |" in text
     assert "<!--" not in text.replace("<!-- -->", "")

@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dbaccess.access import load_access_text
-from dbaccess.audit.compare import is_master
-from dbaccess.audit.expected import ServerPlan, is_rds_own, server_plans
-from dbaccess.audit.state import Role, ServerState, Session
-from dbaccess.audit.sweep import reason_to_end
+from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.audit.sweep_rules import DROPPED, NOT_GIVEN, UNMARKED, SweepRules
 from dbaccess.deployment import RDS_IAM
-from dbaccess.mysql import audit as mysql
+from dbaccess.mysql import findings as mysql
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
-from dbaccess.privileges import MANAGED_MARKER
+from dbaccess.postgres.expected import ServerPlan, is_rds_own, server_plans
+from dbaccess.postgres.findings import is_master
+from dbaccess.postgres.state import Role, ServerState, Session
+from dbaccess.postgres.sweep import reason_to_end
 from tests.services.audit_world import ACCESS_YAML, TODAY
 
 PLAN = load_access_text(ACCESS_YAML.format(port=5432), "access.yaml", today=TODAY)

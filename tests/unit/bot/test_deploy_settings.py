@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from dbaccess.access import InvalidInput
-from dbaccess.cli.preview_engine import load_stack_config
-from dbaccess.settings import Secret, optional_services, parse_settings
+from dbaccess.stack.file import load_stack_config
+from dbaccess.stack.settings import Secret, optional_services, parse_settings
 from tests.program.conftest import ROOT
 
 SECRETS = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbaccess/"

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dbaccess.bot import github_settings as env
-from dbaccess.lambda_env import SettingsError
-from dbaccess.service_secrets import SecretReader, secret_reader
+from dbaccess.bot.access_requests import github_settings as env
+from dbaccess.clients.secrets_manager import SecretReader, secret_reader
+from dbaccess.service_env import SettingsError
 
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"
 FULL = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dbaccess.bot import ids
-from dbaccess.bot.request_form import FormError, read_submission, request_form
+from dbaccess.bot.access_requests.form import FormError, read_submission, request_form
 from dbaccess.bot.views import home_view_dict
 from dbaccess.catalog import CatalogDatabase
 

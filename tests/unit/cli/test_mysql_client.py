@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from dbaccess.access import load_access_text
 from dbaccess.catalog import build_person_object, to_json
 from dbaccess.cli import app
-from dbaccess.cli.engineer import TokenFormat, format_credential
+from dbaccess.cli.credential_text import TokenFormat, format_credential
 from dbaccess.cli.identity import INVALID_INPUT, OPERATION_FAILED, EngineerError
 from dbaccess.cli.mysql_client import find_client
 from dbaccess.credentials import Credential

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dbaccess.access import InvalidInput
-from dbaccess.cli.preview_engine import load_stack_config, validate_stack
+from dbaccess.cli.preview_engine import validate_stack
+from dbaccess.stack.file import load_stack_config
 from tests.program.conftest import ROOT
 
 PROD = (ROOT / "Pulumi.prod.yaml").read_text()

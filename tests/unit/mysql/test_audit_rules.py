@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dbaccess.audit.sweep_rules import DATABASE_LOST, DROPPED, NOT_GIVEN, SweepRules
-from dbaccess.mysql.audit import (
+from dbaccess.mysql.findings import (
     GLOBAL_PRIVILEGE_COLUMNS,
     Account,
     DatabaseGrant,

@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbaccess import policies
 from dbaccess.access.naming import login_for
 from dbaccess.access.plan import DatabaseSpec, Grant
+from dbaccess.iam import documents, people
 from tests.unit.policy.iam_evaluator import allowed, as_list
 
 ACCOUNT = "123456789012"
@@ -76,7 +76,7 @@ def person(
     dbs = draw(databases())
     granted = draw(grants(dbs))
     ids = {db.key: resource_id(db) for db in dbs}
-    return dbs, granted, ids, policies.database_access_policy(granted, ids, "arn:aws:s3:::c/p.json")
+    return dbs, granted, ids, people.database_access_policy(granted, ids, "arn:aws:s3:::c/p.json")
 
 
 def resource_id(db: DatabaseSpec) -> str:
@@ -106,7 +106,7 @@ def test_rds_connect_is_allowed_exactly_while_a_grant_on_that_server_is_live(
     for db in (d for d in dbs if d.is_postgres):
         for access in ("read-only", "read-write"):
             login = login_for(BASE, access)
-            arn = policies.rds_dbuser_arn(db, ids[db.key], login)
+            arn = documents.rds_dbuser_arn(db, ids[db.key], login)
             for instant in instants():
                 # A login is server-wide: any live grant of it on a database of this server.
                 expected = any(
@@ -119,7 +119,7 @@ def test_rds_connect_is_allowed_exactly_while_a_grant_on_that_server_is_live(
                     db.key,
                     instant,
                 )
-                # aws:CurrentTime is never what rds-db:connect depends on (see policies.py).
+                # aws:CurrentTime is never what rds-db:connect depends on (see dbaccess/iam/people.py).
                 assert "aws:CurrentTime" not in str(
                     [s for s in policy["Statement"] if arn in as_list(s["Resource"])]
                 )
@@ -137,9 +137,9 @@ def test_redshift_credentials_pair_a_login_only_with_the_database_it_is_granted_
             for group_access in ("read-only", "read-write"):
                 group = db.group_for(group_access)  # type: ignore[arg-type]
                 request = [
-                    policies.redshift_arn(db, "dbuser", login),
-                    policies.redshift_arn(db, "dbname", db.name),
-                    policies.redshift_arn(db, "dbgroup", group),
+                    documents.redshift_arn(db, "dbuser", login),
+                    documents.redshift_arn(db, "dbname", db.name),
+                    documents.redshift_arn(db, "dbgroup", group),
                 ]
                 for instant in instants():
                     on_this_db = [
@@ -158,11 +158,11 @@ def test_two_databases_on_one_server_share_one_statement_resource() -> None:
     b = dataclasses.replace(a, key="b", name="b")
     ro = Grant("ana@example.com", "a", "read-only", "ana_ro", None, (), ())
     dated = dataclasses.replace(ro, database="b", until=DAY0)
-    policy = policies.database_access_policy(
+    policy = people.database_access_policy(
         [(a, ro), (b, dated)], {"a": "db-PG", "b": "db-PG"}, "arn:aws:s3:::c/people/a.json"
     )
     # The undated grant wins: one statement, no condition, the login named once.
-    assert policy["Statement"][0] == policies.statement(
+    assert policy["Statement"][0] == documents.statement(
         "NOREPORdsDbConnect",
         ["rds-db:connect"],
         [f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:db-PG/ana_ro"],
@@ -195,8 +195,8 @@ def test_the_size_check_counts_the_date_conditions() -> None:
             for i, db in enumerate(dbs[:count])
         ]
         try:
-            policies.check_policy_size("ana@example.com", ACCOUNT, chosen, "arn:aws:s3:::c/p.json")
-        except policies.PolicyTooLarge:
+            people.check_policy_size("ana@example.com", ACCOUNT, chosen, "arn:aws:s3:::c/p.json")
+        except people.PolicyTooLarge:
             return False
         return True
 

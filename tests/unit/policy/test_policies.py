@@ -16,8 +16,9 @@ from typing import Any
 import pulumi_policy
 import pytest
 
-from dbaccess import catalog, policies
+from dbaccess import catalog
 from dbaccess.access import load_access_file
+from dbaccess.iam import documents, people
 from policy import dbaccess_policies as pack
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,7 +33,7 @@ def database_access_document() -> dict[str, Any]:
         + PLAN.people["hugo.henley@example.com"].grants
     ]
     ids = {key: f"db-{key.upper()}" for key in PLAN.databases}
-    return policies.database_access_policy(grants, ids, "arn:aws:s3:::catalog/people/x.json")
+    return people.database_access_policy(grants, ids, "arn:aws:s3:::catalog/people/x.json")
 
 
 def person_role(**changes: Any) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def test_named_database_resources_pass(resource_type: str) -> None:
     ],
 )
 def test_a_database_action_on_a_wildcard_resource_violates(action: str, resource: str) -> None:
-    document = policies.document([policies.statement("NOREPOWide", [action], [resource])])
+    document = documents.document([documents.statement("NOREPOWide", [action], [resource])])
     [message] = pack.no_wildcard_database_resources(
         pack.ROLE_POLICY, {"policy": json.dumps(document)}
     )
@@ -77,8 +78,8 @@ def test_a_database_action_on_a_wildcard_resource_violates(action: str, resource
 
 
 def test_wildcards_in_a_role_inline_policy_violate_and_other_services_do_not() -> None:
-    wide = policies.document([policies.statement("Db", ["redshift:JoinGroup"], ["*"])])
-    s3 = policies.document([policies.statement("Logs", ["s3:GetObject"], ["*"])])
+    wide = documents.document([documents.statement("Db", ["redshift:JoinGroup"], ["*"])])
+    s3 = documents.document([documents.statement("Logs", ["s3:GetObject"], ["*"])])
     props = person_role(inlinePolicies=[{"name": "wide", "policy": json.dumps(wide)}])
     assert len(pack.no_wildcard_database_resources(pack.ROLE, props)) == 1
     props = person_role(inlinePolicies=[{"name": "logs", "policy": json.dumps(s3)}])
@@ -274,7 +275,7 @@ def test_the_pack_wires_every_check_as_a_mandatory_policy(monkeypatch: pytest.Mo
 )
 def test_a_question_mark_in_a_database_resource_violates(resource: str) -> None:
     action = "rds-db:connect" if ":rds-db:" in resource else "redshift:JoinGroup"
-    document = policies.document([policies.statement("NOREPOOne", [action], [resource])])
+    document = documents.document([documents.statement("NOREPOOne", [action], [resource])])
     assert len(pack.no_wildcard_database_resources(pack.ROLE_POLICY, {"policy": document})) == 1
 
 

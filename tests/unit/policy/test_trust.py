@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from dbaccess.access import InvalidInput
-from dbaccess.policies import trust_policy
-from dbaccess.settings import parse_settings, settings_warnings
+from dbaccess.iam.people import trust_policy
+from dbaccess.stack.settings import parse_settings, settings_warnings
 from tests.unit.test_project_files import ROOT
 
 EMAIL = "hugo.henley@example.com"

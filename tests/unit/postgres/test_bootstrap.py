@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.audit.connect import ConfigError
+from dbaccess.audit.results import ConfigError
 from dbaccess.postgres.bootstrap import blocks, master_params, statement
 
 ORDERS = DatabaseSpec(

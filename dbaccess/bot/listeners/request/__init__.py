@@ -11,11 +11,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from dbaccess.bot import grants, ids, request_texts, views
+from dbaccess.bot import grants, ids, views
+from dbaccess.bot.access_requests import texts
+from dbaccess.bot.access_requests.form import FormError, read_submission, request_form
+from dbaccess.bot.access_requests.pull_request import RequestedGrant
 from dbaccess.bot.directory import NotAllowed
-from dbaccess.bot.request_form import FormError, read_submission, request_form
 from dbaccess.bot.services import Services, services_of, tell
-from dbaccess.request_pr import RequestedGrant
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _open_form(
 ) -> None:
     try:
         if services.request_flow is None:
-            tell(client, user_id, request_texts.not_set_up(services.settings.help_channel))
+            tell(client, user_id, texts.not_set_up(services.settings.help_channel))
             return
         email = services.directory.email_of(user_id)
         if isinstance(email, NotAllowed):  # a guest or another organization's user
@@ -63,7 +64,7 @@ def _open_form(
         client.views_open(trigger_id=trigger_id, view=form)
     except Exception:
         logger.exception("opening the request form for %s failed", user_id)
-        tell(client, user_id, request_texts.failed(services.settings.help_channel))
+        tell(client, user_id, texts.failed(services.settings.help_channel))
 
 
 def submit(
@@ -79,7 +80,7 @@ def submit(
         asked = _read(services, user_id, view, today)
     except Exception:  # e.g. Slack or S3 unreachable: close the form, and say so
         logger.exception("reading %s's request form failed", user_id)
-        asked = request_texts.failed(help_channel)
+        asked = texts.failed(help_channel)
     if isinstance(asked, FormError):
         ack(response_action="errors", errors=dict(asked.errors))
         return
@@ -89,11 +90,11 @@ def submit(
             tell(client, user_id, asked)
             return
         assert services.request_flow is not None  # _read checked
-        tell(client, user_id, request_texts.working(asked))
+        tell(client, user_id, texts.working(asked))
         tell(client, user_id, services.request_flow.submit(asked, user_id, today))
     except Exception:
         logger.exception("opening %s's access request failed", user_id)
-        tell(client, user_id, request_texts.failed(help_channel))
+        tell(client, user_id, texts.failed(help_channel))
 
 
 def _read(
@@ -102,7 +103,7 @@ def _read(
     """The grant asked for, the form's errors, or why nothing can be asked (to tell)."""
     help_channel = services.settings.help_channel
     if services.request_flow is None:
-        return request_texts.not_set_up(help_channel)
+        return texts.not_set_up(help_channel)
     email = services.directory.email_of(user_id)
     if isinstance(email, NotAllowed):
         return views.refused_person(email, help_channel)
@@ -114,5 +115,5 @@ def _read(
         catalog, email, ids.RequestChoice(asked.database, asked.access), today
     ):
         # Answered from the cached catalog, before any GitHub call or daily-limit count.
-        return FormError({ids.FORM_ACCESS_BLOCK: request_texts.already_held(asked)})
+        return FormError({ids.FORM_ACCESS_BLOCK: texts.already_held(asked)})
     return asked
