@@ -3,16 +3,17 @@
     python scripts/package_issuer.py                 # for Lambda: python3.13 on arm64
     python scripts/package_issuer.py --native        # for this machine (the packaging test)
 
-The code zip holds only the dbaccess modules the issuer imports; the layer holds the
-third-party wheels (binary wheels only, for the target platform) under `python/`. boto3 and
-botocore come from the Lambda runtime: they alone are larger than every other dependency
-together. Same inputs, same bytes: entries sorted, timestamps fixed, no bytecode.
+The code zip holds only the dbaccess modules the handlers import (read from the code); the
+layer holds the third-party wheels (binary wheels only, for the target platform) under
+`python/`. boto3 and botocore come from the Lambda runtime: they alone are larger than every
+other dependency together. Same inputs, same bytes: entries sorted, timestamps fixed, no bytecode.
 Needs PyPI (or a pip index configured through PIP_INDEX_URL) for the layer.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import re
 import subprocess
@@ -28,27 +29,68 @@ sys.path.insert(0, str(ROOT))
 
 from dbaccess.issuer import CODE_ZIP, LAYER_ZIP  # noqa: E402 - after the path is set
 
-# What the issuer's and the reaper's handlers load (the packaging test proves it is enough).
-CODE = (
-    "dbaccess/__init__.py",
-    "dbaccess/py.typed",
-    "dbaccess/access",
-    "dbaccess/clients/http.py",
-    "dbaccess/clients/ca_bundles.py",
-    "dbaccess/catalog.py",
-    "dbaccess/credentials.py",
-    "dbaccess/mysql/__init__.py",  # the paste's MySQL command line
-    "dbaccess/mysql/client.py",
-    "dbaccess/clients/privatebin.py",
-    "dbaccess/request_table.py",
-    "dbaccess/clients/deadline.py",
-    "dbaccess/clients/privatebin_limiter.py",
-    "dbaccess/service_env.py",
-    "dbaccess/clients/secrets_manager.py",
-    "dbaccess/clients/slack.py",
-    "dbaccess/issuer",
-    "dbaccess/reaper",
-)
+# The Lambdas' entry points: the code zip holds what they import, found by reading the code
+# (every `import` of a dbaccess module, at module level or inside a function), so a module a
+# handler starts to use is shipped without anyone listing it. The packaging test proves the
+# handlers import from the zip alone.
+HANDLERS = ("dbaccess.issuer.handler", "dbaccess.reaper.handler")
+
+
+def _module_file(module: str) -> Path | None:
+    path = ROOT / module.replace(".", "/")
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported(module: str, file: Path) -> set[str]:
+    """The dbaccess modules `file` imports: `import a.b`, `from a import b` (b may be a module),
+    relative imports resolved against `module`."""
+    package = module if file.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(file.read_text(), str(file))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "dbaccess" and _module_file(name)}
+
+
+def shipped_modules(roots: Iterable[str] = HANDLERS) -> list[str]:
+    """The handlers and every dbaccess module they import, transitively, with the packages
+    that hold them (Python runs each package's __init__ on the way)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        for n in range(1, len(parts) + 1):
+            name = ".".join(parts[:n])
+            if name in seen:
+                continue
+            seen.add(name)
+            file = _module_file(name)
+            if file is None:
+                raise SystemExit(f"{name} is imported by the Lambdas but not found under {ROOT}")
+            todo.extend(_imported(name, file) - seen)
+    return sorted(seen)
+
+
+def code_files() -> list[str]:
+    """The code zip's entries: each shipped module's file, and the package's typing marker."""
+    files = {"dbaccess/py.typed"}
+    for module in shipped_modules():
+        file = _module_file(module)
+        assert file is not None  # shipped_modules checked it
+        files.add(file.relative_to(ROOT).as_posix())
+    return sorted(files)
+
 
 LAMBDA_PLATFORM = ("manylinux2014_aarch64", "3.13")
 # The Lambda python runtime ships these; the layer leaves them out.
@@ -95,7 +137,7 @@ def write_zip(destination: Path, files: list[tuple[Path, str]]) -> Path:
 
 
 def build_code(out: Path) -> Path:
-    return write_zip(out, _files(ROOT, CODE))
+    return write_zip(out, _files(ROOT, code_files()))
 
 
 def build_layer(out: Path, *, native: bool = False, python: str = sys.executable) -> Path:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from scripts.package_issuer import build_code, build_layer, unpack_like_lambda
+from scripts.package_issuer import (
+    HANDLERS,
+    build_code,
+    build_layer,
+    shipped_modules,
+    unpack_like_lambda,
+)
 
 
 def sha256(path: Path) -> str:
@@ -31,6 +37,30 @@ def test_the_code_zip_is_reproducible_and_holds_only_the_issuers_modules(tmp_pat
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert "dbaccess/issuer/handler.py" in names
     assert not [n for n in names if n.endswith(".pyc") or n.startswith(("dbaccess/cli/", "tests/"))]
+
+
+def test_what_ships_is_read_from_the_code_and_covers_what_the_handlers_load() -> None:
+    """No hand list: the modules a fresh interpreter loads when it imports the handlers (those
+    inside functions load later, so the static reading finds more, never fewer) all ship, and
+    nothing of the CLI, the bot, audit or the program does."""
+    code = (
+        "import sys, importlib\n"
+        f"for name in {list(HANDLERS)!r}: importlib.import_module(name)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'dbaccess')))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    shipped = shipped_modules()
+    assert set(loaded) <= set(shipped)
+    left_out = ("dbaccess.cli", "dbaccess.bot", "dbaccess.audit", "dbaccess.postgres")
+    assert not [m for m in shipped if m.startswith(tuple(f"{p}." for p in left_out))]
+    assert not set(shipped) & set(left_out)
 
 
 @pytest.mark.slow
