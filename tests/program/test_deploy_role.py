@@ -31,7 +31,7 @@ from dbaccess.iam.documents import (
     compact_size,
 )
 from tests.program.conftest import ROOT
-from tests.unit.policy.iam_evaluator import allowed
+from tests.unit.iam.iam_evaluator import allowed
 
 PROD, STAGING = "123456789012", "210987654321"
 ACCOUNTS = (PROD, STAGING)

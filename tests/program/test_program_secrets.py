@@ -14,7 +14,7 @@ import pytest
 from dbaccess.cli.iam_policy import declared_by_program, policies_of
 from dbaccess.cli.preview_engine import run_program
 from tests.program.conftest import ROOT, TODAY, ProgramRunner, stack_config
-from tests.unit.policy.iam_evaluator import allowed
+from tests.unit.iam.iam_evaluator import allowed
 
 CIPHERTEXT = "v1:cGxhY2Vob2xkZXI6c2xhY2tCb3RUb2tlbg=="
 

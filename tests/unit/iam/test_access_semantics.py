@@ -2,7 +2,7 @@
 their grants say: for random grants (hypothesis) on databases that may share a server, at every
 instant around each grant's end.
 
-They are evaluated with the repository's IAM evaluator (tests/unit/policy/iam_evaluator.py).
+They are evaluated with the repository's IAM evaluator (tests/unit/iam/iam_evaluator.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dbaccess.access.naming import login_for
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.iam import documents, people
-from tests.unit.policy.iam_evaluator import allowed, as_list
+from tests.unit.iam.iam_evaluator import allowed, as_list
 
 ACCOUNT = "123456789012"
 BASE = "ana"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.policy.iam_evaluator import allowed
+from tests.unit.iam.iam_evaluator import allowed
 
 ROLE = "arn:aws:iam::123456789012:role/dbaccess/dbaccess-ana"
 BOUNDARY = "arn:aws:iam::123456789012:policy/dbaccess/dbaccess-boundary"

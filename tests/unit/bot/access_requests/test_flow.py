@@ -13,7 +13,7 @@ from dbaccess.access.edit import EditError
 from dbaccess.bot.access_requests.flow import prepare_request
 from dbaccess.bot.access_requests.pull_request import RequestedGrant, Requester, requester_of
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 ACCESS = (ROOT / "access.yaml").read_text()
 TODAY = dt.date(2026, 11, 23)
 
