@@ -188,6 +188,22 @@ def assume_person_role(
     )
 
 
+def assume_role(
+    sts: Any, role_arn: str, session_name: str, *, duration: int = ROLE_DURATION_SECONDS
+) -> Credentials:
+    """A service role's temporary credentials (the deploy role for audit, sweep, activity);
+    the session name tells CloudTrail which command acted. Raises CredentialError."""
+    try:
+        keys = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration
+        )["Credentials"]
+    except (BotoCoreError, ClientError) as exc:
+        raise classify_aws_error(exc, f"assuming {role_arn}") from None
+    return Credentials(
+        keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], method="assume-role"
+    )
+
+
 @functools.cache
 def _client_factory() -> botocore.session.Session:
     """One botocore session per process for the clients made with a person's credentials:

@@ -15,13 +15,12 @@ from typing import Any, Final
 
 import psycopg
 from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError, ClientError
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.instances import Instance, Members, rds_members, the_instance
-from dbaccess.credentials import CredentialError, classify_aws_error, rds_auth_token
+from dbaccess.credentials import CredentialError, assume_role, rds_auth_token
 from dbaccess.deadline import DATABASE_SECONDS
 
 Connection = psycopg.Connection[TupleRow]
@@ -125,17 +124,7 @@ def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
 def deploy_credentials(deploy_role_arn: str, sts: Any) -> Credentials:
     """The deploy role's keys (assumed through `sts`), as the program uses them. Raises
     CredentialError."""
-    try:
-        keys = sts.assume_role(
-            RoleArn=deploy_role_arn,
-            RoleSessionName=SESSION_NAME,
-            DurationSeconds=ROLE_DURATION_SECONDS,
-        )["Credentials"]
-    except (BotoCoreError, ClientError) as exc:
-        raise classify_aws_error(exc, f"assuming {deploy_role_arn}") from None
-    return Credentials(
-        keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], method="assume-role"
-    )
+    return assume_role(sts, deploy_role_arn, SESSION_NAME, duration=ROLE_DURATION_SECONDS)
 
 
 def iam_params(

@@ -6,7 +6,8 @@
 - `bootstrap`: the one-time SQL that creates the admin user (`dbaccess bootstrap`);
 - `apply`: runs them on a PyMySQL connection (the dynamic provider's create/update/delete);
 - `connect`: the admin's connection over verified TLS with an RDS IAM token minted per call;
-- `audit`: reads users, privileges and sessions; findings and sessions to end, as pure functions.
+- `audit`: reads users, privileges and sessions; findings and sessions to end, as pure functions;
+- `audit_log`: the audit plugin's log lines (`dbaccess activity`), parsed.
 
 Nothing here imports pulumi: components/mysql_users.py wraps `apply` in a dynamic provider.
 """

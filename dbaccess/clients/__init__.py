@@ -1,0 +1,1 @@
+"""Clients of outside services, each bounded in time and size."""
