@@ -34,7 +34,7 @@ from dbaccess.audit.activity import (
     to_ms,
 )
 from dbaccess.cli.common import INVALID_INPUT, Format, FormatOption, exit_invalid, stack_settings
-from dbaccess.credentials import CredentialError
+from dbaccess.credentials import AwsCredentialsExpired, AwsCredentialsMissing, CredentialError
 
 if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
@@ -195,6 +195,10 @@ def _read(
             found.append(record)
             if len(found) >= limit:  # the group's earliest `limit` hold the overall earliest
                 break
+    except (AwsCredentialsMissing, AwsCredentialsExpired) as exc:
+        # Every log group would fail the same way: say it once and stop.
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(FAILED) from None
     except CredentialError as exc:
         raise _Unread(exc.message) from None
     except ClientError as exc:
