@@ -120,7 +120,8 @@ def test_each_statement_names_its_person_database_and_grant(project: Path) -> No
     assert first["time"] == (NOW - dt.timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     assert first["server"] == "main"
     assert document["lines"] == {"statements": 8, "other": 1, "unreadable": 0}
-    assert document["errors"] == [] and document["truncated"] is False
+    assert document["errors"] == []
+    assert document["truncated"] is False
 
 
 def test_the_text_timeline_reads_time_person_database_class_statement(project: Path) -> None:
@@ -217,7 +218,9 @@ def test_the_reader_follows_pages_and_stops_at_its_cap(project: Path) -> None:
             logs, reading, ms(t), ms(NOW), page_size=10, progress=lambda r: pages.append(r.events)
         )
     )
-    assert len(events) == 25 and pages == [10, 20, 25] and not reading.capped
+    assert len(events) == 25
+    assert pages == [10, 20, 25]
+    assert not reading.capped
 
     capped = Reading(PG_GROUP)
     assert len(list(read_events(logs, capped, ms(t), ms(NOW), max_events=12, page_size=10))) == 12
