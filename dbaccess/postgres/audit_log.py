@@ -8,8 +8,10 @@ RDS's log_line_prefix is fixed: '%t:%r:%u@%d:[%p]:' (time in UTC, client host(po
     WRITE,INSERT,TABLE,public.orders,"insert into orders values (1, 'a,b')",<not logged>
 
 (one line). pgaudit quotes a field only when it holds a comma, a double quote, CR or LF, and
-doubles the quotes inside; a statement with a newline is one log entry spread over several
-lines. The rest of the log (connections, errors, checkpoints) is not an audit record.
+doubles the quotes inside. A statement with a newline is one log entry over several lines, and
+PostgreSQL's log puts a tab after each newline of a message (so a continuation line never
+starts like an entry). The rest of the log (connections, errors, checkpoints) is not an audit
+record.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ _FIELDS: Final = 9
 
 def entries(message: str) -> Iterator[str]:
     """The log entries of one CloudWatch event: normally one; several when lines were
-    exported together (a statement's own newlines stay inside its entry)."""
+    exported together (a statement's own lines start with a tab and stay in its entry)."""
     yield from _NEXT_ENTRY.split(message.rstrip("\n"))
 
 
@@ -52,7 +54,7 @@ def parse_entry(text: str) -> LogEntry | None:
     match = _ENTRY.match(text)
     if match is None:
         return None
-    record = _fields(match["record"])
+    record = _fields(match["record"].replace("\n\t", "\n"))
     if len(record) < _FIELDS:
         raise UnreadableLine(f"pgaudit record with {len(record)} fields, expected {_FIELDS}")
     _type, statement_id, substatement_id, cls, _command, _otype, _oname, statement = record[:8]

@@ -33,7 +33,7 @@ from tests.activity_world import (
 )
 from tests.services.audit_world import stack_project
 from tests.unit.mysql.test_audit_log import plugin_escape
-from tests.unit.postgres.test_audit_log import pgaudit_csv
+from tests.unit.postgres.test_audit_log import rds_line
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -41,11 +41,7 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 def pg(
     when: dt.datetime, login: str, statement: str, db: str = "orders", pid: int = 4711
 ) -> tuple[dt.datetime, str]:
-    record = f"SESSION,1,1,WRITE,INSERT,TABLE,public.t,{pgaudit_csv(statement)},<not logged>"
-    line = (
-        f"{when:%Y-%m-%d %H:%M:%S} UTC:10.0.1.5(53422):{login}@{db}:[{pid}]:LOG:  AUDIT: {record}"
-    )
-    return when, line
+    return when, rds_line(statement, login=login, database=db, when=when, pid=pid)
 
 
 def my(when: dt.datetime, login: str, statement: str, db: str = "shop") -> tuple[dt.datetime, str]:

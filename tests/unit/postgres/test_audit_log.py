@@ -30,6 +30,8 @@ def rds_line(
     database: str = "orders",
     remote: str = "10.0.1.5(53422)",
     cls: str = "WRITE",
+    when: dt.datetime = WHEN,
+    pid: int = 4711,
 ) -> str:
     """One entry as RDS writes it: log_line_prefix '%t:%r:%u@%d:[%p]:', then pgaudit's record."""
     record = ",".join(
@@ -45,7 +47,9 @@ def rds_line(
             "<not logged>",
         ]
     )
-    return f"{WHEN:%Y-%m-%d %H:%M:%S} UTC:{remote}:{login}@{database}:[4711]:LOG:  AUDIT: {record}"
+    line = f"{when:%Y-%m-%d %H:%M:%S} UTC:{remote}:{login}@{database}:[{pid}]:LOG:  AUDIT: {record}"
+    # PostgreSQL's log (append_with_tabs): a tab after every newline of the message.
+    return line.replace("\n", "\n\t")
 
 
 def test_an_rds_line_gives_who_where_which_class_and_the_statement() -> None:
