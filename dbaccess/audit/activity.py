@@ -69,6 +69,12 @@ def log_sources(plan: AccessPlan, keys: Sequence[str]) -> list[LogSource]:
     return [LogSource(group, tuple(dbs)) for (_, _, group), dbs in groups.items()]
 
 
+def log_groups(plan: AccessPlan) -> list[tuple[str, str, str]]:
+    """(account, region, log group) of every log group `dbaccess activity` reads: what the
+    deploy role needs logs:FilterLogEvents on."""
+    return [(s.first.account, s.first.region, s.group) for s in log_sources(plan, [])]
+
+
 @dataclass(frozen=True)
 class Activity:
     """One statement, attributed: `person` None for a login no person of access.yaml has."""
