@@ -204,6 +204,19 @@ def assume_role(
     )
 
 
+def client_as(credentials: Credentials, service: str, region: str) -> Any:
+    """A boto3 client of `service` in `region` acting with `credentials` (an assumed role)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+    )
+
+
 @functools.cache
 def _client_factory() -> botocore.session.Session:
     """One botocore session per process for the clients made with a person's credentials:

@@ -20,7 +20,7 @@ from psycopg.rows import TupleRow
 
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.instances import Instance, Members, rds_members, the_instance
-from dbaccess.credentials import CredentialError, assume_role, rds_auth_token
+from dbaccess.credentials import CredentialError, assume_role, client_as, rds_auth_token
 from dbaccess.deadline import DATABASE_SECONDS
 
 Connection = psycopg.Connection[TupleRow]
@@ -150,20 +150,13 @@ def iam_params(
 def iam_members(accounts: Mapping[str, str], sts_for_region: Callable[[str], Any]) -> Members:
     """An Aurora cluster's members, listed with the account's deploy role (what the program
     already assumes there); an RDS instance is the host access.yaml names."""
-    import boto3
 
     def rds_for(db: DatabaseSpec) -> Any:
         try:
             keys = deploy_credentials(accounts[db.account], sts_for_region(db.region))
         except CredentialError as exc:
             raise Unreachable(exc.message) from None
-        return boto3.client(
-            "rds",
-            region_name=db.region,
-            aws_access_key_id=keys.access_key,
-            aws_secret_access_key=keys.secret_key,
-            aws_session_token=keys.token,
-        )
+        return client_as(keys, "rds", db.region)
 
     return rds_members(rds_for)
 

@@ -153,20 +153,13 @@ class _Sessions:
     def logs(self, db: Any) -> Any:
         import boto3
 
-        from dbaccess.credentials import assume_role
+        from dbaccess.credentials import assume_role, client_as
 
         role = self._roles[db.account]
         if db.account not in self._keys:
             sts = boto3.client("sts", region_name=db.region)
             self._keys[db.account] = assume_role(sts, role, SESSION_NAME)
-        keys = self._keys[db.account]
-        return boto3.client(
-            "logs",
-            region_name=db.region,
-            aws_access_key_id=keys.access_key,
-            aws_secret_access_key=keys.secret_key,
-            aws_session_token=keys.token,
-        )
+        return client_as(self._keys[db.account], "logs", db.region)
 
 
 def _read(
