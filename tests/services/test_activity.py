@@ -92,15 +92,21 @@ def test_pgaudit_lines_say_who_wrote_what_and_nothing_for_reads(
     pg.psql("CREATE DATABASE orders")
     for login in ("anasilva_rw", "bobjones_rw", "orders_app"):
         pg.create_login(login, PASSWORD)
-        pg.psql(f"ALTER ROLE {login} SET pgaudit.log = 'write,ddl'")
+        # What query_audit: write sets: one line per table a statement touches.
+        pg.psql(
+            f"ALTER ROLE {login} SET pgaudit.log = 'write,ddl,role';\n"
+            f"ALTER ROLE {login} SET pgaudit.log_relation = on;"
+        )
     pg.psql(
         "CREATE TABLE t (id int PRIMARY KEY, note text);\n"
-        "GRANT ALL ON t TO anasilva_rw, bobjones_rw, orders_app;\n"
+        "CREATE TABLE t2 (id int PRIMARY KEY);\n"
+        "GRANT ALL ON t, t2 TO anasilva_rw, bobjones_rw, orders_app;\n"
         "GRANT CREATE ON SCHEMA public TO anasilva_rw;",
         dbname="orders",
     )
 
-    as_login(pg, "bobjones_rw", "INSERT INTO t VALUES (1, 'a,b')", "SELECT * FROM t")
+    both_tables = "WITH moved AS (DELETE FROM t2 RETURNING id) INSERT INTO t SELECT id FROM moved"
+    as_login(pg, "bobjones_rw", "INSERT INTO t VALUES (1, 'a,b')", "SELECT * FROM t", both_tables)
     as_login(pg, "anasilva_rw", "SELECT count(*) FROM t", MULTI_LINE, "CREATE TABLE ana_t (a int)")
     as_login(pg, "orders_app", "DELETE FROM t WHERE id = 2")
     push(PG_GROUP, pg_entries(pg.logfile))
@@ -113,6 +119,8 @@ def test_pgaudit_lines_say_who_wrote_what_and_nothing_for_reads(
     document = json.loads(result.stdout)
     assert statements(document, "person", "database", "access", "login", "class", "statement") == [
         (BOB, "orders", "read-write", "bobjones_rw", "WRITE", "INSERT INTO t VALUES (1, 'a,b')"),
+        # Logged once per table (log_relation), shown once.
+        (BOB, "orders", "read-write", "bobjones_rw", "WRITE", both_tables),
         (ANA, "orders", "read-write", "anasilva_rw", "WRITE", MULTI_LINE),
         (ANA, "orders", "read-write", "anasilva_rw", "DDL", "CREATE TABLE ana_t (a int)"),
         (None, "orders", None, "orders_app", "WRITE", "DELETE FROM t WHERE id = 2"),
@@ -123,8 +131,8 @@ def test_pgaudit_lines_say_who_wrote_what_and_nothing_for_reads(
 
     only_bob = CliRunner().invoke(app, ["activity", "--database", "orders", "--person", BOB])
     assert only_bob.exit_code == 0, only_bob.output
-    (line,) = only_bob.stdout.splitlines()
-    assert line.endswith(f"{BOB}  orders (read-write)  WRITE     INSERT INTO t VALUES (1, 'a,b')")
+    first, _both = only_bob.stdout.splitlines()
+    assert first.endswith(f"{BOB}  orders (read-write)  WRITE     INSERT INTO t VALUES (1, 'a,b')")
 
 
 @pytest.fixture
