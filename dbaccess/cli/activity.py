@@ -195,7 +195,7 @@ def _read(
     except CredentialError as exc:
         raise _Unread(exc.message) from None
     except ClientError as exc:
-        raise _Unread(_explain(exc, source, where)) from None
+        raise _Unread(explain(exc, source, where)) from None
     except BotoCoreError as exc:
         raise _Unread(f"reading {where}: {type(exc).__name__}: {exc}") from None
     if reading.capped:
@@ -207,7 +207,8 @@ def _read(
     return found
 
 
-def _explain(exc: Any, source: LogSource, where: str) -> str:
+def explain(exc: Any, source: LogSource, where: str) -> str:
+    """What a ClientError from reading `source` means, and the fix."""
     code = exc.response.get("Error", {}).get("Code", "")
     db = source.first
     names = ", ".join(d.key for d in source.databases)
@@ -342,4 +343,4 @@ def _timeline(records: list[Activity]) -> Iterator[str]:
         )
 
 
-__all__ = ["activity"]
+__all__ = ["activity", "explain"]

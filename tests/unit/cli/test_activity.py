@@ -12,13 +12,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from typer.testing import CliRunner, Result
 
-from dbaccess.audit.activity import STATEMENT_MAX
+from dbaccess.access import load_access_file
+from dbaccess.audit.activity import STATEMENT_MAX, log_sources
 from dbaccess.cli import app
+from dbaccess.cli.activity import explain
 from dbaccess.clients.cloudwatch_logs import Reading, read_events
 from tests.activity_world import (
+    ACCOUNT,
     ANA,
     AURORA_GROUP,
     BOB,
@@ -323,3 +327,23 @@ def test_usage_errors_exit_2_with_the_fix(project: Path, args: list[str], messag
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_access_denied_names_the_permission_and_where_it_comes_from(tmp_path: Path) -> None:
+    # moto does not enforce IAM on calls made with an assumed role's keys, so AWS's answer is
+    # built here, as botocore raises it.
+    (tmp_path / "access.yaml").write_text(access_yaml())
+    plan = load_access_file(tmp_path / "access.yaml")
+    source = log_sources(plan, [])[0]
+    denied = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+        "FilterLogEvents",
+    )
+
+    message = explain(denied, source, f"{PG_GROUP} (account {ACCOUNT}, {REGION})")
+
+    assert message == (
+        f"reading {PG_GROUP} (account {ACCOUNT}, {REGION}): access denied: the deploy role "
+        "needs logs:FilterLogEvents on this log group; update it from "
+        "`dbaccess iam-policy deploy` (orders, inventory)"
+    )
