@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -37,7 +37,10 @@ from dbaccess.cli.common import INVALID_INPUT, Format, FormatOption, exit_invali
 from dbaccess.credentials import AwsCredentialsExpired, AwsCredentialsMissing, CredentialError
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+
     from dbaccess.access import AccessPlan
+    from dbaccess.access.plan import DatabaseSpec
     from dbaccess.clients.cloudwatch_logs import Reading
 
 FAILED: Final = 1
@@ -146,11 +149,12 @@ class _Unread(Exception):
 class _Sessions:
     """One deploy-role session per account, assumed once."""
 
-    def __init__(self, accounts: dict[str, str]) -> None:
+    def __init__(self, accounts: Mapping[str, str]) -> None:
         self._roles = accounts
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, Credentials] = {}
 
-    def logs(self, db: Any) -> Any:
+    def logs(self, db: DatabaseSpec) -> Any:
+        """A CloudWatch Logs client in the database's region, as its account's deploy role."""
         import boto3
 
         from dbaccess.credentials import assume_role, client_as
@@ -186,7 +190,8 @@ def _read(
         messages = ((e.stream, e.message) for e in events)
         for record in activities(source, messages, logins, wanted, count):
             found.append(record)
-            if len(found) >= limit:  # the group's earliest `limit` hold the overall earliest
+            # The group's earliest `limit` hold the overall earliest; one more says "more".
+            if len(found) > limit:
                 break
     except (AwsCredentialsMissing, AwsCredentialsExpired) as exc:
         # Every log group would fail the same way: say it once and stop.
@@ -331,14 +336,14 @@ def _print(
 
 def _timeline(records: list[Activity]) -> Iterator[str]:
     """One line per statement: time, who, database (access), class, statement on one line."""
-    who: Callable[[Activity], str] = lambda r: r.person or f"{r.login} (no person)"  # noqa: E731
-    width = max((len(who(r)) for r in records), default=0)
-    dbs = [f"{r.database}{f' ({r.access})' if r.access else ''}" for r in records]
-    db_width = max((len(d) for d in dbs), default=0)
-    for record, db in zip(records, dbs, strict=True):
+    people = [r.person or f"{r.login} (no person)" for r in records]
+    dbs = [f"{r.database} ({r.access})" if r.access else r.database for r in records]
+    width = max(map(len, people), default=0)
+    db_width = max(map(len, dbs), default=0)
+    for record, who, db in zip(records, people, dbs, strict=True):
         statement = " ".join(record.statement.split())
         yield (
-            f"{record.time:%Y-%m-%d %H:%M:%S}  {who(record):<{width}}  {db:<{db_width}}  "
+            f"{record.time:%Y-%m-%d %H:%M:%S}  {who:<{width}}  {db:<{db_width}}  "
             f"{record.cls:<8}  {statement}"
         )
 

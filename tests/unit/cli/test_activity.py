@@ -240,6 +240,19 @@ def test_limit_keeps_the_earliest_and_says_there_is_more(project: Path) -> None:
     assert "more statements than --limit 2" in result.stderr
 
 
+def test_limit_on_one_log_group_also_says_there_is_more(project: Path) -> None:
+    t = NOW - dt.timedelta(minutes=30)
+    push(
+        PG_GROUP, [pg(t + dt.timedelta(seconds=i), "bobjones_rw", f"insert {i}") for i in range(5)]
+    )
+    document = read_json("--database", "orders", "--limit", "3")
+    assert statements(document, "statement") == [("insert 0",), ("insert 1",), ("insert 2",)]
+    assert document["truncated"] is True
+    exactly = read_json("--database", "orders", "--limit", "5")
+    assert len(exactly["activity"]) == 5
+    assert exactly["truncated"] is False
+
+
 def test_long_statements_are_cut_with_a_marker(project: Path) -> None:
     long = "insert into t values " + "(1)," * 200
     push(PG_GROUP, [pg(NOW - dt.timedelta(minutes=5), "bobjones_rw", long)])
