@@ -113,7 +113,8 @@ class Logins:
     `until` has passed (their statements stay attributed after the login is dropped)."""
 
     def __init__(self, plan: AccessPlan) -> None:
-        self._grants: dict[tuple[tuple[str, str, str, str], str], list[_Grant]] = {}
+        # (server, login) -> database key -> the grant; today's win over expired ones.
+        self._grants: dict[tuple[tuple[str, str, str, str], str], dict[str, _Grant]] = {}
         self._people: dict[str, str] = {}
         for person in plan.people.values():
             for access in ACCESS_LEVELS:
@@ -131,11 +132,11 @@ class Logins:
                 )
 
     def _add(self, login: str, grant: _Grant) -> None:
-        self._grants.setdefault((grant.db.server, login), []).append(grant)
+        self._grants.setdefault((grant.db.server, login), {}).setdefault(grant.db.key, grant)
 
     def attribute(self, source: LogSource, entry: LogEntry) -> Activity:
         first = source.first
-        grants = self._grants.get((first.server, entry.login), [])
+        grants = list(self._grants.get((first.server, entry.login), {}).values())
         grant = next((g for g in grants if g.db.name == entry.database), None)
         if grant is None and len(grants) == 1:
             grant = grants[0]  # MySQL: the session's default database may be another or none
