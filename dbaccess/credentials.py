@@ -188,6 +188,35 @@ def assume_person_role(
     )
 
 
+def assume_role(
+    sts: Any, role_arn: str, session_name: str, *, duration: int = ROLE_DURATION_SECONDS
+) -> Credentials:
+    """A service role's temporary credentials (the deploy role for audit, sweep, activity);
+    the session name tells CloudTrail which command acted. Raises CredentialError."""
+    try:
+        keys = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration
+        )["Credentials"]
+    except (BotoCoreError, ClientError) as exc:
+        raise classify_aws_error(exc, f"assuming {role_arn}") from None
+    return Credentials(
+        keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], method="assume-role"
+    )
+
+
+def client_as(credentials: Credentials, service: str, region: str) -> Any:
+    """A boto3 client of `service` in `region` acting with `credentials` (an assumed role)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+    )
+
+
 @functools.cache
 def _client_factory() -> botocore.session.Session:
     """One botocore session per process for the clients made with a person's credentials:

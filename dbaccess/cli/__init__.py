@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from dbaccess.cli import approvals, audit, diff, engineer, preview, validate
+from dbaccess.cli.activity import activity
 from dbaccess.cli.bootstrap import bootstrap
 from dbaccess.cli.doctor import doctor
 from dbaccess.cli.expire import expire
@@ -46,6 +47,7 @@ app.command("expire")(expire)
 app.command("bootstrap")(bootstrap)
 app.command("audit")(audit.audit)
 app.command("sweep")(audit.sweep)
+app.command("activity")(activity)
 app.command("iam-policy")(iam_policy)
 app.command("notify")(notify)
 app.command("approvals")(approvals.approvals)

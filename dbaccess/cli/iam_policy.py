@@ -50,6 +50,7 @@ class ProgramDeclarations:
     lookups: list[Lookup]
     settings: Settings
     region: str | None  # aws:region of the stack
+    audit_log_groups: tuple[tuple[str, str, str], ...] = ()  # `activity` reads them
 
 
 def declared_by_program(
@@ -93,7 +94,10 @@ def declared_by_program(
     # Not a preview: the providers' roles are the deploy roles, as in `pulumi up`.
     engine.run_program(program_dir, config, mocks, preview=False)
     region = config.values.get("aws:region")
-    return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region)
+    from dbaccess.audit.activity import log_groups
+
+    groups = tuple(log_groups(deployment.plan))
+    return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region, groups)
 
 
 def policies_of(
@@ -111,6 +115,7 @@ def policies_of(
         secret_arns=program.settings.service_secret_arns(),
         secrets_key_arn=program.settings.secretsKmsKeyArn,
         notify_secret_arn=program.settings.slackBotTokenSecretArn,
+        audit_log_groups=program.audit_log_groups,
     )
 
 

@@ -343,6 +343,10 @@ PARAMETER_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
         "arn:aws:rds:{region}:{account}:cluster-pg:{name}",
     ),
 }
+# Audit log groups `dbaccess activity` reads, named one by one up to this many per account
+# and region (each name costs ~95 characters of the account's 10,240-character document).
+AUDIT_LOG_GROUPS_NAMED: Final = 10
+_LOG_GROUP: Final = "arn:aws:logs:{region}:{account}:log-group:"
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -541,6 +545,7 @@ def build_policies(
     secret_arns: Iterable[str] = (),
     secrets_key_arn: str | None = None,
     notify_secret_arn: str | None = None,
+    audit_log_groups: Iterable[tuple[str, str, str]] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """account -> {"deploy": policy, "preview": policy, "boundary": policy}: one document per
     account role, each holding only what that role does, so none grows with the others'
@@ -554,7 +559,8 @@ def build_policies(
     `preview_roles`: account -> the read-only role the per-account providers assume during a
     preview (dbaccess:previewAccounts); `secret_arns`: the secrets the services read,
     encrypted with `secrets_key_arn` when that is a customer managed key; `notify_secret_arn`:
-    the bot token `dbaccess notify` reads as the deploy role."""
+    the bot token `dbaccess notify` reads as the deploy role; `audit_log_groups`: (account,
+    region, log group) of the servers' audit logs `dbaccess activity` reads as that role."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -657,6 +663,9 @@ def build_policies(
             # server's parameter group enforces TLS; the group is whichever the server uses.
             action, template = group
             deploy[account].add([action], arn(template, account, "*", lookup.args))
+    for account, log_group in _audit_log_arns(audit_log_groups):
+        # `dbaccess activity` (as this role) reads each server's exported audit log.
+        deploy[account].add(["logs:FilterLogEvents"], log_group)
     # During `pulumi up` the program is previewed first: the CI role assumes both sets.
     for role in preview_roles.values():
         deploy[stack_account].add(["sts:AssumeRole"], role)
@@ -689,6 +698,24 @@ def build_policies(
         }
         for account in sorted(accounts)
     }
+
+
+def _audit_log_arns(groups: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(account, ARN) for each audit log group, in the ':*' form IAM matches for log-group
+    actions. Named one by one up to AUDIT_LOG_GROUPS_NAMED per account and region; beyond,
+    RDS's name pattern for the log types read (/aws/rds/*/postgresql, /aws/rds/*/audit), so
+    the inline policy of an account with many servers still fits IAM's 10,240 characters."""
+    by_place: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for account, region, name in groups:
+        by_place[(account, region)].append(name)
+    found = []
+    for (account, region), names in by_place.items():
+        if len(names) > AUDIT_LOG_GROUPS_NAMED:
+            names = sorted({f"/aws/rds/*/{name.rsplit('/', 1)[1]}" for name in names})
+        found += [
+            (account, f"{_LOG_GROUP.format(region=region, account=account)}{n}:*") for n in names
+        ]
+    return found
 
 
 def _guards(account: str) -> list[dict[str, Any]]:

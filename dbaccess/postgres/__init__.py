@@ -9,4 +9,5 @@
 - `bootstrap`: the one-time set-up of a managed database, run as the master user
   (`dbaccess bootstrap`); its SQL is `bootstrap.sql`, shipped in the package;
 - `preflight`: what `dbaccess doctor --operator` checks on the server before the first deploy.
+- `audit_log`: pgaudit's lines in the RDS log (`dbaccess activity`), parsed.
 """

@@ -15,7 +15,6 @@ from typing import Any, Final
 
 import psycopg
 from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError, ClientError
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
@@ -23,7 +22,7 @@ from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.instances import Instance, Members, rds_members, the_instance
 from dbaccess.audit.results import ConfigError, Unreachable
 from dbaccess.clients.deadline import DATABASE_SECONDS
-from dbaccess.credentials import CredentialError, classify_aws_error, rds_auth_token
+from dbaccess.credentials import CredentialError, assume_role, client_as, rds_auth_token
 
 Connection = psycopg.Connection[TupleRow]
 # One database on one instance of its server.
@@ -118,17 +117,7 @@ def dsn_connector(dsn: str, db: DatabaseSpec) -> Reach:
 def deploy_credentials(deploy_role_arn: str, sts: Any) -> Credentials:
     """The deploy role's keys (assumed through `sts`), as the program uses them. Raises
     CredentialError."""
-    try:
-        keys = sts.assume_role(
-            RoleArn=deploy_role_arn,
-            RoleSessionName=SESSION_NAME,
-            DurationSeconds=ROLE_DURATION_SECONDS,
-        )["Credentials"]
-    except (BotoCoreError, ClientError) as exc:
-        raise classify_aws_error(exc, f"assuming {deploy_role_arn}") from None
-    return Credentials(
-        keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], method="assume-role"
-    )
+    return assume_role(sts, deploy_role_arn, SESSION_NAME, duration=ROLE_DURATION_SECONDS)
 
 
 def iam_params(
@@ -154,20 +143,13 @@ def iam_params(
 def iam_members(accounts: Mapping[str, str], sts_for_region: Callable[[str], Any]) -> Members:
     """An Aurora cluster's members, listed with the account's deploy role (what the program
     already assumes there); an RDS instance is the host access.yaml names."""
-    import boto3
 
     def rds_for(db: DatabaseSpec) -> Any:
         try:
             keys = deploy_credentials(accounts[db.account], sts_for_region(db.region))
         except CredentialError as exc:
             raise Unreachable(exc.message) from None
-        return boto3.client(
-            "rds",
-            region_name=db.region,
-            aws_access_key_id=keys.access_key,
-            aws_secret_access_key=keys.secret_key,
-            aws_session_token=keys.token,
-        )
+        return client_as(keys, "rds", db.region)
 
     return rds_members(rds_for)
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from dbaccess.access import load_access_file
+from dbaccess.audit.activity import log_group
 from dbaccess.cli.iam_policy import ProgramDeclarations, declared_by_program, policies_of
-from dbaccess.iam.deploy import RULES, Declared
+from dbaccess.iam.deploy import AUDIT_LOG_GROUPS_NAMED, RULES, Declared
 from dbaccess.iam.documents import (
     INLINE_POLICY_MAX,
     MANAGED_POLICY_MAX,
@@ -247,6 +248,25 @@ def test_doctor_may_read_the_parameter_groups_of_each_rds_database(
         assert not allowed(documents[other(db.account)]["deploy"], action, [group]), db.key
         elsewhere = f"arn:aws:rds:{db.region}:999999999999:{kind}:dbaccess-tls"
         assert not allowed(documents[db.account]["deploy"], action, [elsewhere])
+
+
+def test_activity_may_read_each_servers_audit_log_group_and_no_other(
+    documents: Documents,
+) -> None:
+    # GIVEN the sample's RDS databases, WHEN `dbaccess activity` reads (as the deploy role)
+    # the log group each server exports its audit log to, THEN the call is allowed there,
+    # in the database's account only, and on none of the server's other logs
+    plan = load_access_file(ROOT / "access.yaml")
+    rds = [db for db in plan.databases.values() if db.uses_rds_iam]
+    assert rds
+    for db in rds:
+        arn = f"arn:aws:logs:{db.region}:{db.account}:log-group:{log_group(db)}:*"
+        mine, theirs = documents[db.account]["deploy"], documents[other(db.account)]["deploy"]
+        assert allowed(mine, "logs:FilterLogEvents", [arn]), db.key
+        assert not allowed(theirs, "logs:FilterLogEvents", [arn]), db.key
+        error_log = arn.replace("/postgresql:*", "/error:*").replace("/audit:*", "/error:*")
+        assert not allowed(mine, "logs:FilterLogEvents", [error_log]), db.key
+        assert not allowed(documents[db.account]["preview"], "logs:FilterLogEvents", [arn])
 
 
 def test_notify_may_read_the_bot_token_and_no_other_secret(
@@ -478,6 +498,7 @@ def test_a_large_estate_fits_each_accounts_role(tmp_path: Path, clusters: bool) 
     assert_every_document_fits(documents)
     lookups = [lookup for lookup in estate.lookups if lookup.token.startswith("aws:rds/")]
     assert len(lookups) == 120
+    assert len(lookups) // 3 > AUDIT_LOG_GROUPS_NAMED
     for lookup in lookups:
         kind, name, action = (
             ("cluster", lookup.args["clusterIdentifier"], "rds:DescribeDBClusters")
@@ -488,3 +509,9 @@ def test_a_large_estate_fits_each_accounts_role(tmp_path: Path, clusters: bool) 
         for account, of_account in documents.items():
             for role in ("deploy", "preview"):
                 assert allowed(of_account[role], action, [arn]) == (account == lookup.account)
+        # More servers than AUDIT_LOG_GROUPS_NAMED: activity reads their audit logs by pattern.
+        server = "cluster" if kind == "cluster" else "instance"
+        logs = f"arn:aws:logs:{REGION}:{lookup.account}:log-group:/aws/rds/{server}/{name}"
+        mine = documents[lookup.account]["deploy"]
+        assert allowed(mine, "logs:FilterLogEvents", [f"{logs}/postgresql:*"])
+        assert not allowed(mine, "logs:FilterLogEvents", [f"{logs}/error:*"])
