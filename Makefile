@@ -29,11 +29,12 @@ node_modules/.installed: package.json package-lock.json
 preview: $(STAMP)
 	$(BIN)/dbaccess preview --stack $(STACK)
 
-## lint: ruff (lint and format check) and mypy, without running tests
+## lint: ruff (lint and format check), mypy and the layering contracts, without running tests
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## test: lint, then every test (installs PostgreSQL, MariaDB and PHP for the real-server tests if missing)
 # pytest builds the docs site with `mkdocs build --strict` (tests/unit/test_docs_site.py, which

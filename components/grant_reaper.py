@@ -14,7 +14,6 @@ from components.refs import CatalogRef, RequestTableRef
 from dbaccess import service_env
 from dbaccess.iam import documents, services
 from dbaccess.issuer import ARCHITECTURE, RUNTIME
-from dbaccess.reaper import run
 from dbaccess.reaper import settings as env
 from dbaccess.stack.settings import Expiry
 
@@ -61,9 +60,9 @@ class GrantReaper(pulumi.ComponentResource):
         table = aws.dynamodb.Table(
             f"{name}-state",
             billing_mode="PAY_PER_REQUEST",
-            hash_key=run.KEY,
-            attributes=[aws.dynamodb.TableAttributeArgs(name=run.KEY, type="S")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name=run.PURGE_AT, enabled=True),
+            hash_key=env.KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=env.KEY, type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=env.PURGE_AT, enabled=True),
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             opts=child,
         )
@@ -143,7 +142,7 @@ class GrantReaper(pulumi.ComponentResource):
                 lambda arns: json.dumps(dict(zip(accounts, arns, strict=True)), sort_keys=True)
             ),
             service_env.ACCESS_CONTACT: args.access_contact,
-            "POWERTOOLS_SERVICE_NAME": run.SERVICE,
+            "POWERTOOLS_SERVICE_NAME": env.SERVICE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if args.slack_api_url:

@@ -10,8 +10,8 @@ import pulumi_postgresql as postgresql
 
 from dbaccess.access.naming import ACCESS_LEVELS, SHORT_ACCESS, Access
 from dbaccess.access.plan import DatabaseSpec
-from dbaccess.deployment import PostgresServerSpec
 from dbaccess.postgres.privileges import DATABASE_PRIVILEGES, DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
+from dbaccess.postgres.spec import PostgresServerSpec, memberships
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class PostgresUsers(pulumi.ComponentResource):
                 f"{name}-{login.email}-{SHORT_ACCESS[login.access]}",
                 name=login.login,
                 login=True,
-                roles=list(login.memberships),
+                roles=list(memberships(login)),
                 connection_limit=args.connection_limit,
                 skip_reassign_owned=NEVER_REASSIGN,
                 opts=pulumi.ResourceOptions(

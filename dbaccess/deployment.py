@@ -7,20 +7,17 @@ registers its first resource.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dbaccess import catalog
 from dbaccess.access.errors import InvalidInput, Problem
-from dbaccess.access.naming import MANAGED_MARKER, Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
 from dbaccess.iam import documents, people
-from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
+from dbaccess.mysql.spec import MysqlServer, mysql_servers
+from dbaccess.postgres.spec import PostgresServerSpec, postgres_servers
 from dbaccess.stack.settings import Settings, check_accounts, check_rds_ca_bundle
 
-# AWS: members of rds_iam can only authenticate with an IAM token.
-RDS_IAM = "rds_iam"
 # S3 bucket names stop at 63 characters: size policies with the longest possible.
 _LONGEST_BUCKET = "b" * 63
 
@@ -37,61 +34,6 @@ class RoleSpec:
     @property
     def arn(self) -> str:
         return documents.role_arn(self.account, self.role_name)
-
-
-@dataclass(frozen=True)
-class LoginSpec:
-    """One person's login at one access level on one server, and where it is a member."""
-
-    email: str
-    access: Access
-    login: str
-    databases: tuple[DatabaseSpec, ...]  # the server's databases this login is granted
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        return tuple(db.group_for(self.access) for db in self.databases)
-
-    @property
-    def memberships(self) -> tuple[str, ...]:
-        """The roles the login is a member of (PostgreSQL): rds_iam (IAM authentication only),
-        the mark of a login db-access made (what sweep acts on), and its databases' groups."""
-        return (RDS_IAM, MANAGED_MARKER, *self.groups)
-
-
-@dataclass(frozen=True)
-class _Server:
-    """One server (RDS instance or cluster) and every database of it in the access file."""
-
-    databases: tuple[DatabaseSpec, ...]
-
-    @property
-    def first(self) -> DatabaseSpec:
-        return self.databases[0]
-
-    @property
-    def name(self) -> str:
-        """A stable Pulumi name: the instance or cluster id, with its account and region (an
-        instance and a cluster may share an id: they are named apart by their engine;
-        PostgreSQL keeps the names of the first release)."""
-        account, region, _kind, identifier = self.first.server
-        engine = {"aurora-postgresql": "aurora"}.get(self.first.engine, self.first.engine)
-        return f"{engine}-{identifier}-{account}-{region}"
-
-
-@dataclass(frozen=True)
-class PostgresServerSpec(_Server):
-    """One PostgreSQL server. Roles are server-wide, so logins are declared once per server."""
-
-    logins: tuple[LoginSpec, ...]
-
-
-@dataclass(frozen=True)
-class MysqlServer(_Server):
-    """One MySQL server (RDS instance or Aurora MySQL cluster) and what
-    components/mysql_users.py creates on it."""
-
-    spec: MysqlServerSpec
 
 
 @dataclass(frozen=True)
@@ -166,62 +108,3 @@ def prepare(
     if problems:
         raise InvalidInput(problems)
     return Deployment(plan, settings, tuple(roles), postgres_servers(plan), mysql_servers(plan))
-
-
-def _servers(
-    plan: AccessPlan, wanted: Callable[[DatabaseSpec], bool]
-) -> list[tuple[tuple[DatabaseSpec, ...], tuple[LoginSpec, ...]]]:
-    """The plan's `wanted` databases grouped by server, each server with its logins (users
-    are server-wide: one login per person and level, granted on each of its databases).
-
-    Validation has made sure databases of one server agree on host, port and admin login.
-    """
-    databases: dict[tuple[str, str, str, str], list[DatabaseSpec]] = defaultdict(list)
-    for db in plan.databases.values():
-        if wanted(db):
-            databases[db.server].append(db)
-    logins: dict[tuple[str, str, str, str], dict[str, list[DatabaseSpec]]] = defaultdict(dict)
-    who: dict[str, tuple[str, Access]] = {}
-    for grant in plan.grants():
-        db = plan.databases[grant.database]
-        if wanted(db):
-            logins[db.server].setdefault(grant.login, []).append(db)
-            who[grant.login] = (grant.email, grant.access)
-    return [
-        (
-            tuple(dbs),
-            tuple(
-                LoginSpec(who[login][0], who[login][1], login, tuple(granted))
-                for login, granted in logins[server].items()
-            ),
-        )
-        for server, dbs in databases.items()
-    ]
-
-
-def postgres_servers(plan: AccessPlan) -> tuple[PostgresServerSpec, ...]:
-    """The plan's PostgreSQL databases grouped by server, each with its logins."""
-    return tuple(
-        PostgresServerSpec(dbs, logins) for dbs, logins in _servers(plan, lambda d: d.is_postgres)
-    )
-
-
-def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
-    """The plan's MySQL / Aurora MySQL databases grouped by server, each with its users."""
-    return tuple(
-        MysqlServer(
-            dbs,
-            MysqlServerSpec(
-                host=dbs[0].host,
-                port=dbs[0].port,
-                region=dbs[0].region,
-                admin_login=str(dbs[0].admin_login),  # required for MySQL by validation
-                databases=tuple(db.name for db in dbs),
-                logins=tuple(
-                    MysqlLogin(login.login, login.access, tuple(db.name for db in login.databases))
-                    for login in logins
-                ),
-            ),
-        )
-        for dbs, logins in _servers(plan, lambda d: d.is_mysql)
-    )

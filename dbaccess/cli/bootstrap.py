@@ -234,11 +234,11 @@ def _mysql(
     require_extra("pymysql", "audit", "connects to MySQL and needs PyMySQL")
     import pymysql
 
-    from dbaccess.deployment import mysql_servers
     from dbaccess.mysql.apply import MysqlApplyError
     from dbaccess.mysql.apply import bootstrap as run_bootstrap
     from dbaccess.mysql.bootstrap import bootstrap_statements
     from dbaccess.mysql.connect import verified_connection
+    from dbaccess.mysql.spec import mysql_servers
 
     if not user or not password:
         _usage(

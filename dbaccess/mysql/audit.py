@@ -19,11 +19,10 @@ from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.audit.instances import Instance, Members, MembersUnknown, the_instance
 from dbaccess.audit.results import AuditResult, Ended, Finding, SweepResult, Unreachable
 from dbaccess.audit.sweep_rules import NO_EXEMPTION, SweepRules
-from dbaccess.deployment import MysqlServer, mysql_servers
 from dbaccess.mysql import findings, statements
 from dbaccess.mysql.apply import MysqlApplyError
 from dbaccess.mysql.connect import admin_connection
-from dbaccess.mysql.spec import AdminTarget
+from dbaccess.mysql.spec import AdminTarget, MysqlServer, mysql_servers
 
 # One database's server, on one of its instances, as the admin login.
 MysqlConnector = Callable[[DatabaseSpec, Instance], pymysql.Connection]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access
+from dbaccess.access.plan import AccessPlan
+from dbaccess.access.servers import Server, by_server
 from dbaccess.mysql.names import admin_login_problem, database_problem, login_problem
 
 
@@ -110,3 +112,32 @@ def target_from_inputs(props: Mapping[str, Any]) -> AdminTarget:
 
 # A change of any of these is another user (or another server): delete the old, create the new.
 REPLACE_KEYS: tuple[str, ...] = ("login", "host", "port")
+
+
+@dataclass(frozen=True)
+class MysqlServer(Server):
+    """One MySQL server (RDS instance or Aurora MySQL cluster) and what
+    components/mysql_users.py creates on it."""
+
+    spec: MysqlServerSpec
+
+
+def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
+    """The plan's MySQL / Aurora MySQL databases grouped by server, each with its users."""
+    return tuple(
+        MysqlServer(
+            dbs,
+            MysqlServerSpec(
+                host=dbs[0].host,
+                port=dbs[0].port,
+                region=dbs[0].region,
+                admin_login=str(dbs[0].admin_login),  # required for MySQL by validation
+                databases=tuple(db.name for db in dbs),
+                logins=tuple(
+                    MysqlLogin(login.login, login.access, tuple(db.name for db in login.databases))
+                    for login in logins
+                ),
+            ),
+        )
+        for dbs, logins in by_server(plan, lambda d: d.is_mysql)
+    )

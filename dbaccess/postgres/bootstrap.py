@@ -24,9 +24,9 @@ from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.results import ConfigError
 from dbaccess.clients import ca_bundles
-from dbaccess.deployment import RDS_IAM
 from dbaccess.postgres.connect import _open, dsn_params
 from dbaccess.postgres.expected import is_rds_own
+from dbaccess.postgres.spec import RDS_IAM
 
 SQL_FILE: Final = Path(__file__).with_name("bootstrap.sql")
 SIGNAL_BACKEND: Final = "pg_signal_backend"

@@ -12,8 +12,8 @@ from functools import cached_property
 
 from dbaccess.access.naming import Access
 from dbaccess.access.plan import AccessPlan, DatabaseSpec
-from dbaccess.deployment import PostgresServerSpec, postgres_servers
 from dbaccess.postgres.privileges import PRIVILEGES
+from dbaccess.postgres.spec import PostgresServerSpec, memberships, postgres_servers
 
 # RDS's own roles besides the rds_* prefix; the bootstrap superuser (oid 10) is RDS's too.
 RDS_ROLES = frozenset({"rdsadmin", "rdsrepladmin", "rdstopmgr", "rdsproxyadmin", "rdsdb"})
@@ -42,7 +42,7 @@ class ServerPlan:
     @cached_property
     def logins(self) -> Mapping[str, frozenset[str]]:
         """Each declared login -> its expected memberships: rds_iam, the mark, its groups."""
-        return {login.login: frozenset(login.memberships) for login in self.spec.logins}
+        return {login.login: frozenset(memberships(login)) for login in self.spec.logins}
 
     @cached_property
     def granted(self) -> Mapping[str, frozenset[str]]:

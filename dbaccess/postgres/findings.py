@@ -8,9 +8,9 @@ from typing import Final
 from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.results import Finding
-from dbaccess.deployment import RDS_IAM
 from dbaccess.postgres.expected import RDS_SUPERUSER, ServerPlan, expected_privileges, is_rds_own
 from dbaccess.postgres.privileges import DEFAULT_PRIVILEGE_TYPES
+from dbaccess.postgres.spec import RDS_IAM
 from dbaccess.postgres.state import PUBLIC, DatabaseState, ObjectGrants, Role, ServerState
 
 # How many object names a detail lists before it says "and N more".

@@ -33,10 +33,10 @@ from dbaccess.audit.sweep_rules import (
     UNMARKED,
     SweepRules,
 )
-from dbaccess.deployment import RDS_IAM
 from dbaccess.postgres.connect import Connection, Reach
 from dbaccess.postgres.expected import ServerPlan, is_rds_own, select, server_plans
 from dbaccess.postgres.findings import is_master
+from dbaccess.postgres.spec import RDS_IAM
 from dbaccess.postgres.state import ServerState, Session, read_server, read_sessions
 
 SIGNAL_SQL = """

@@ -23,15 +23,12 @@ from dbaccess.catalog import Catalog
 from dbaccess.clients.deadline import Deadline
 from dbaccess.clients.slack import DirectMessages, SlackFailure
 from dbaccess.reaper import core, messages
-from dbaccess.reaper.settings import ReaperSettings
+from dbaccess.reaper.settings import KEY, PURGE_AT, SERVICE, ReaperSettings
 
-SERVICE = "dbaccess-reaper"
 logger = Logger(service=SERVICE)
 
-KEY = "key"  # the reaper table's partition key
 FIRST_SEEN = "first_seen"
 SENT_ON = "sent_on"
-PURGE_AT = "purge_at"  # the reaper table's TTL attribute
 NOTICE_RETENTION_DAYS = 30  # kept past the removal date they were about
 NOTICE_SEND_SECONDS = 30.0  # for one person's notice, Slack's Retry-After waits included
 

@@ -106,3 +106,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ReaperSettings:
         usage_reader_roles=readers,
         access_contact=access_contact(env),
     )
+
+
+# The reaper's service name (logs, metrics) and its state table's keys: the component that
+# creates the table and the Lambda that writes it both read them here.
+SERVICE: Final = "dbaccess-reaper"
+KEY: Final = "key"  # the state table's partition key
+PURGE_AT: Final = "purge_at"  # the state table's TTL attribute

@@ -6,8 +6,9 @@ import dataclasses
 
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from dbaccess.access.plan import DatabaseSpec
+from dbaccess.access.servers import LoginSpec
 from dbaccess.cli.preview_engine import Registration, run_under_mocks
-from dbaccess.deployment import LoginSpec, PostgresServerSpec
+from dbaccess.postgres.spec import PostgresServerSpec
 from tests.program.conftest import stack_config
 
 ORDERS = DatabaseSpec(

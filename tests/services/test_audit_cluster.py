@@ -29,9 +29,9 @@ from dbaccess.audit.results import SweepResult
 from dbaccess.audit.sweep_rules import NOT_GIVEN
 from dbaccess.cli import app
 from dbaccess.cli.preview_engine import Registration
-from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
 from dbaccess.mysql.audit import MysqlAccess, sweep_mysql
+from dbaccess.mysql.spec import mysql_servers
 from dbaccess.postgres.audit import run_audit
 from dbaccess.postgres.connect import Connection, Reach, dsn_connector, iam_members
 from dbaccess.postgres.sweep import run_sweep

@@ -25,9 +25,9 @@ from dbaccess.audit.report import render_audit
 from dbaccess.audit.results import AuditResult, SweepResult
 from dbaccess.audit.sweep_rules import DROPPED, NOT_GIVEN, SweepRules
 from dbaccess.cli import app
-from dbaccess.deployment import mysql_servers
 from dbaccess.mysql import apply
 from dbaccess.mysql.audit import MysqlAccess, audit_mysql, sweep_mysql
+from dbaccess.mysql.spec import mysql_servers
 from tests import mysql_local
 from tests.mysqlserver import MariaDBServer
 from tests.program.conftest import TODAY

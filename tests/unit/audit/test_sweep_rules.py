@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from dbaccess.access import load_access_text
 from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.audit.sweep_rules import DROPPED, NOT_GIVEN, UNMARKED, SweepRules
-from dbaccess.deployment import RDS_IAM
 from dbaccess.mysql import findings as mysql
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
 from dbaccess.postgres.expected import ServerPlan, is_rds_own, server_plans
 from dbaccess.postgres.findings import is_master
+from dbaccess.postgres.spec import RDS_IAM
 from dbaccess.postgres.state import Role, ServerState, Session
 from dbaccess.postgres.sweep import reason_to_end
 from tests.services.audit_world import ACCESS_YAML, TODAY
