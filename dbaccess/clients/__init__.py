@@ -1,0 +1,1 @@
+"""The wire: each call to another service bounded and its failures translated."""
