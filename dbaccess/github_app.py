@@ -113,7 +113,7 @@ class FileVersion:
 class PullRequestRef:
     number: int
     url: str  # the page a person opens
-    head_sha: str = ""  # the commit the bot made, when it opened the pull request
+    head_sha: str  # its head commit; for one just opened, the bot's own commit
 
 
 class PullRequestState(StrEnum):
@@ -194,7 +194,7 @@ def find_open_request(gh: Github, repo: str, branch: str) -> PullRequestRef | No
     with _translated(f"looking for an open pull request from {branch} in {repo}"):
         pulls = gh.get_repo(repo).get_pulls(state="open", head=f"{owner}:{branch}")
         for pull in pulls:
-            return PullRequestRef(number=pull.number, url=pull.html_url)
+            return PullRequestRef(number=pull.number, url=pull.html_url, head_sha=pull.head.sha)
     return None
 
 

@@ -55,7 +55,7 @@ def read_merge_facts(gh: Github, repo: str, number: int) -> MergeFacts:
         )
         if state is not PullRequestState.OPEN:
             return MergeFacts(number, state, head, pull.mergeable_state or "unknown", ())
-        commit = repository.get_commit(head)  # lazy: no request of its own
+        commit = repository.get_commit(head)
         checks = [
             Check(status.context, _status_state(status.state))
             for status in commit.get_combined_status().statuses

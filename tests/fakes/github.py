@@ -153,6 +153,11 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     ),
     # --- Auto-merge (issue 27, point 4): the checks of a commit, merging, and a review made
     # with a person's token (what the Slack Approve button does underneath).
+    "get_commit": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)",
+        (("contents", "read"),),
+    ),
     "combined_status": (
         "GET",
         r"/repos/(?P<repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)/status",
@@ -911,6 +916,17 @@ class FakeGitHub(LocalHTTPServer):
         for status in repo.statuses.get(sha, []):
             latest[status["context"]] = status
         return latest
+
+    def _get_commit(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        commit = self._commit_at(repo, unquote(params["ref"]))
+        url = f"{self._repo_url(repo)}/commits/{commit.sha}"
+        parents = [{"sha": commit.parent}] if commit.parent else []
+        return 200, {
+            "sha": commit.sha,
+            "url": url,
+            "commit": {"message": commit.message},
+            "parents": parents,
+        }
 
     def _combined_status(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
         sha = self._commit_at(repo, unquote(params["ref"])).sha
