@@ -19,6 +19,11 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.github_app:
     GET    /repos/{owner}/{repo}/pulls/{number}/reviews          (the owner-approval check)
     POST   /repos/{owner}/{repo}/statuses/{sha}
     GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
+    GET    /repos/{owner}/{repo}/commits/{ref}                  (auto-merge: a pull request's
+    GET    /repos/{owner}/{repo}/commits/{ref}/status            head, its statuses, check
+    GET    /repos/{owner}/{repo}/commits/{ref}/check-runs        runs; branch protection's
+    PUT    /repos/{owner}/{repo}/pulls/{number}/merge            required checks)
+    POST   /repos/{owner}/{repo}/pulls/{number}/reviews          (a person's token: `user_token`)
 
 Every repository call must carry a live installation token the fake minted, and the
 installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
@@ -176,12 +181,12 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "create_review": (
         "POST",
         r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews",
-        (),  # a person's token: their own right to review, not an installation's permission
+        (("pull_requests", "write"),),  # for the app; a person's token reviews as them
     ),
 }
 STEPS = tuple(_ROUTES)
-# Steps made with a person's token (`user_token`), never an installation's.
-_USER_STEPS = frozenset({"create_review"})
+# What a person's token (`user_token`) may do here: read the pull request, review it.
+_USER_STEPS = frozenset({"get_repo", "get_pull", "get_commit", "create_review"})
 MERGE_METHODS = ("merge", "squash", "rebase")
 
 
@@ -490,8 +495,8 @@ class FakeGitHub(LocalHTTPServer):
             if int(params["installation"]) != self.installation_id:
                 raise _Answer(404, "Not Found")
             return 201, self._mint()
-        if step in _USER_STEPS:
-            return self._as_user(step, params, headers, body)
+        if self._user_of(headers) is not None:
+            return self._as_user(step, params, query, headers, body)
         self._check_installation_token(headers.get("authorization", ""))
         if step == "team_membership":
             return self._team_membership(params)
@@ -880,16 +885,34 @@ class FakeGitHub(LocalHTTPServer):
             self._user_tokens[token] = login
             return token
 
-    def _as_user(
-        self, step: str, params: dict[str, str], headers: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
+    def _user_of(self, headers: dict[str, str]) -> str | None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        login = self._user_tokens.get(token) if scheme.lower() in ("token", "bearer") else None
-        if login is None:
-            raise _Answer(401, "Bad credentials")
+        return self._user_tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+
+    def _as_user(
+        self,
+        step: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, Any]:
+        login = self._user_of(headers)
+        if step not in _USER_STEPS:
+            raise _Answer(403, "Resource not accessible by personal access token")
         repo = self.repos.get(params["repo"].lower())
         if repo is None:
             raise _Answer(404, "Not Found")
+        if step == "create_review":
+            assert login is not None
+            return self._create_review(repo, params, query, body, login)
+        result: tuple[int, Any] = getattr(self, f"_{step}")(repo, params, query, body)
+        return result
+
+    def _create_review(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any, login: str = BOT_LOGIN
+    ) -> tuple[int, Any]:
+        """A review by the token's owner: a person, or the app itself."""
         pull = self._pull(repo, params)
         event = body.get("event") if isinstance(body, dict) else None
         states = {
