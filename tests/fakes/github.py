@@ -266,6 +266,7 @@ class Repo:
     # Branch protection of the default branch: the status or check names required to merge.
     required_checks: set[str] = field(default_factory=set)
     merge_methods: tuple[str, ...] = MERGE_METHODS  # what the repository allows
+    strict: bool = False  # branch protection: "Require branches to be up to date"
 
     @property
     def full_name(self) -> str:
@@ -1000,6 +1001,8 @@ class FakeGitHub(LocalHTTPServer):
         if pull.state != "open":
             return {"mergeable": None, "mergeable_state": "unknown"}
         sha = repo.branches.get(pull.head)
+        if sha is not None and repo.strict and not _descends(repo, sha, repo.branches[pull.base]):
+            return {"mergeable": True, "mergeable_state": "behind"}
         blocked = sha is None or self._unmet_required_checks(repo, sha)
         return {"mergeable": True, "mergeable_state": "blocked" if blocked else "clean"}
 
@@ -1017,6 +1020,8 @@ class FakeGitHub(LocalHTTPServer):
         if method not in repo.merge_methods:
             kind = {"merge": "Merge commits", "squash": "Squash merges", "rebase": "Rebase merges"}
             raise _Answer(405, f"{kind.get(method, method)} are not allowed on this repository.")
+        if self._mergeability(repo, pull)["mergeable_state"] == "behind":
+            raise _Answer(405, "Head branch is out of date. Review and try the merge again.")
         unmet = self._unmet_required_checks(repo, head)
         if unmet:
             raise _Answer(405, f'Required status check "{unmet[0]}" is expected.')

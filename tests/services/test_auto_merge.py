@@ -161,6 +161,19 @@ def test_a_head_someone_pushed_to_is_left_to_a_person_and_told_once(mw: MergeWor
     assert "was approved" in texts(flow.poll())[0]
 
 
+def test_a_request_behind_a_strict_base_is_left_to_a_person(mw: MergeWorld) -> None:
+    pull = mw.request()
+    mw.github.repos[REPO].strict = True  # "Require branches to be up to date before merging"
+    mw.github.commit_file(REPO, "main", "README.md", "another change merged first\n")
+    mw.green(pull)
+
+    (told,) = mw.flow().poll()
+
+    assert "the base branch moved on" in told.text
+    assert not pull.merged
+    assert "merge_pull" not in mw.github.steps_called()
+
+
 def test_github_failing_at_the_merge_leaves_it_for_the_next_poll(mw: MergeWorld) -> None:
     pull = mw.request()
     mw.green(pull)

@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 REPOSITORY_METHOD: Final = "repository"  # the setting's word for "the repository's method"
 # GitHub's mergeable_state values that let a merge through (has_hooks: clean, with hooks).
 _MERGEABLE: Final = frozenset({"clean", "has_hooks"})
+# States only a new commit cures, which would not be the bot's: a person takes over.
+_NEEDS_A_PERSON: Final = {
+    "behind": "the base branch moved on and the repository requires branches to be up to date",
+    "dirty": "it conflicts with the base branch",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ def decide(facts: MergeFacts, opened_head: str) -> Verdict:
         return Verdict(Step.STOP, "it was opened before auto-merge recorded its commit")
     if facts.head_sha != opened_head:
         return Verdict(Step.STOP, "commits were added to it after the bot opened it")
+    if facts.mergeable_state in _NEEDS_A_PERSON:
+        return Verdict(Step.STOP, _NEEDS_A_PERSON[facts.mergeable_state])
     approval = [c for c in facts.checks if c.name == STATUS_CONTEXT]
     if not approval or any(c.state != "success" for c in approval):
         return Verdict(Step.WAIT, f"{STATUS_CONTEXT} is not green (owner approval)")
