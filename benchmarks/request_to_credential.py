@@ -44,18 +44,10 @@ sys.path.insert(0, str(ROOT))
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # read when the issuer's logger is made
 
 from benchmarks.bot_ack import answer, offline_aws, start_sides  # noqa: E402
+from benchmarks.click_to_link import BUCKET, TABLE, serve_aws, set_environment  # noqa: E402
 from dbaccess.approvals import STATUS_CONTEXT  # noqa: E402
 from dbaccess.bot import ids  # noqa: E402
-from tests.services.issuer_world import (  # noqa: E402
-    BUCKET,
-    LINK,
-    REGION,
-    SLACK_USERS,
-    TABLE,
-    World,
-    catalog_document,
-    create_table,
-)
+from tests.services.issuer_world import LINK, SLACK_USERS, World, catalog_document  # noqa: E402
 
 REPO = "example-org/access"
 ACCESS_YAML = (ROOT / "access.yaml").read_text()
@@ -70,36 +62,13 @@ PULL = re.compile(r"/pull/(\d+)")
 
 
 def aws_side(pipe: Connection) -> None:
-    """moto's server (request table and its stream, catalog, the bot token's secret) and the
-    fake PrivateBin, until told to stop."""
-    from moto.server import ThreadedMotoServer
-
+    """moto's server (as click_to_link's, with the repository's catalog) and the fake
+    PrivateBin, until told to stop."""
     from tests.fakes.privatebin import FakePrivateBin
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    aws = boto3.Session(region_name=REGION)
-    stream_arn = create_table(aws.client("dynamodb", endpoint_url=endpoint))
-    s3 = aws.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket=BUCKET, Key="catalog.json", Body=catalog_document())
-    from tests.fakes.slack import BOT_TOKEN
-
-    secret = aws.client("secretsmanager", endpoint_url=endpoint).create_secret(
-        Name="dbaccess/slack-bot-token", SecretString=BOT_TOKEN
-    )
+    moto, where = serve_aws(BUCKET, catalog_document())
     with FakePrivateBin() as privatebin:
-        pipe.send(
-            {
-                "endpoint": endpoint,
-                "stream_arn": stream_arn,
-                "secret_arn": secret["ARN"],
-                "privatebin": privatebin.url,
-            }
-        )
+        pipe.send(where | {"privatebin": privatebin.url})
         pipe.recv()  # stop
     moto.stop()
 
@@ -317,23 +286,6 @@ def form_values(until: dt.date) -> dict[str, Any]:
     }
 
 
-def set_environment(aws: dict[str, str], slack_api_url: str) -> None:
-    """What the issuer's component would set, pointing at this run's servers."""
-    from dbaccess import lambda_env
-    from dbaccess.issuer import settings as issuer_env
-
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": aws["endpoint"],
-            lambda_env.REQUEST_TABLE: TABLE,
-            lambda_env.CATALOG_URL: f"s3://{BUCKET}/catalog.json",
-            lambda_env.SLACK_TOKEN_SECRET_ARN: aws["secret_arn"],
-            lambda_env.SLACK_API_URL: slack_api_url,
-            issuer_env.PRIVATEBIN_URL: aws["privatebin"],
-        }
-    )
-
-
 def start_bot(slack: dict[str, str], github: dict[str, Any]) -> Any:
     """The real bot, as its Deployment starts it, with auto-merge on (the repository's method);
     its own poller waits an hour: the run polls when the step comes."""
@@ -454,7 +406,8 @@ def main() -> None:
             "github": answer(github_pipe, 120, "the fake GitHub"),
             "slack": answer(slack_pipe, 120, "the fake Slack"),
         }
-        set_environment(where["aws"], where["slack"]["api_url"])
+        aws = where["aws"]
+        set_environment(aws, where["slack"]["api_url"], aws["privatebin"])
         timeline = Timeline(github_pipe)
         facts = run(timeline, slack_pipe, where)
     finally:

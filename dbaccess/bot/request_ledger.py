@@ -130,31 +130,27 @@ class RequestLedger:
 
     def forget(self, number: int) -> bool:
         """Stop watching; False if another replica did already (then it tells the person)."""
-        try:
-            self._dynamodb.update_item(
-                TableName=self._table,
-                Key={REQUEST_ID: _to_item(WATCH_KEY)},
-                UpdateExpression="REMOVE #pr",
-                ConditionExpression="attribute_exists(#pr)",
-                ExpressionAttributeNames={"#pr": f"{_PR}{number}"},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._update_if(
+            UpdateExpression="REMOVE #pr",
+            ConditionExpression="attribute_exists(#pr)",
+            ExpressionAttributeNames={"#pr": f"{_PR}{number}"},
+        )
 
     def stop_auto_merge(self, number: int) -> bool:
         """Auto-merge gives #`number` up; False if it did already (or the request is no longer
         watched), so the requester is told once."""
+        return self._update_if(
+            UpdateExpression="SET #pr.#stopped = :yes",
+            ConditionExpression="attribute_exists(#pr) AND attribute_not_exists(#pr.#stopped)",
+            ExpressionAttributeNames={"#pr": f"{_PR}{number}", "#stopped": _STOPPED},
+            ExpressionAttributeValues={":yes": _to_item(True)},
+        )
+
+    def _update_if(self, **update: Any) -> bool:
+        """The watch item's conditional update; False when its condition did not hold."""
         try:
             self._dynamodb.update_item(
-                TableName=self._table,
-                Key={REQUEST_ID: _to_item(WATCH_KEY)},
-                UpdateExpression="SET #pr.#stopped = :yes",
-                ConditionExpression="attribute_exists(#pr) AND attribute_not_exists(#pr.#stopped)",
-                ExpressionAttributeNames={"#pr": f"{_PR}{number}", "#stopped": _STOPPED},
-                ExpressionAttributeValues={":yes": _to_item(True)},
+                TableName=self._table, Key={REQUEST_ID: _to_item(WATCH_KEY)}, **update
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

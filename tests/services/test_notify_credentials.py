@@ -9,7 +9,6 @@ that opens her credential.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -18,6 +17,7 @@ from dbaccess import request_item as rq
 from dbaccess.bot import ids
 from dbaccess.cli import app
 from tests.fakes.slack import dm_channel_id
+from tests.git_repo import git
 from tests.services.bot_world import BotWorld, bot_world, world
 from tests.services.issuer_world import ROOT, SLACK_USERS
 
@@ -27,15 +27,6 @@ FATIMA = "fatima.zahra@example.com"
 FATIMA_ID = SLACK_USERS[FATIMA]
 DEPLOYED = (ROOT / "access.yaml").read_text()  # what the world's catalog was built from
 GRANT_LINE = "      - {database: orders, access: read-only}\n"
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 def deploy_that_grants_fatima_orders(tmp_path: Path) -> Path:

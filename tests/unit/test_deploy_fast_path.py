@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.git_repo import git
 from tests.unit.test_workflows import ROOT, load
 
 SCRIPT = ROOT / "scripts" / "deploy-scope.sh"
@@ -138,17 +139,6 @@ def test_the_deploy_reuses_a_virtualenv_keyed_on_python_and_requirements() -> No
 
 
 # --- scripts/deploy-scope.sh against real git -------------------------------------------------
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str | None], message: str) -> str:
