@@ -57,21 +57,21 @@ def read_merge_facts(gh: Github, repo: str, number: int) -> MergeFacts:
             return MergeFacts(number, state, head, pull.mergeable_state or "unknown", ())
         commit = repository.get_commit(head)
         checks = [
-            Check(status.context, _status_state(status.state))
+            Check(status.context, commit_status_state(status.state))
             for status in commit.get_combined_status().statuses
         ]
         checks += [
-            Check(run.name, _run_state(run.status, run.conclusion))
+            Check(run.name, check_run_state(run.status, run.conclusion))
             for run in commit.get_check_runs()
         ]
         return MergeFacts(number, state, head, pull.mergeable_state or "unknown", tuple(checks))
 
 
-def _status_state(state: str) -> str:
+def commit_status_state(state: str) -> str:
     return state if state in ("success", "pending") else "failure"  # error, failure
 
 
-def _run_state(status: str, conclusion: str | None) -> str:
+def check_run_state(status: str, conclusion: str | None) -> str:
     if status != "completed":
         return "pending"  # queued, in_progress, waiting
     return "success" if conclusion in _PASSING_CONCLUSIONS else "failure"
