@@ -16,6 +16,8 @@ from github import Github, GithubException
 from dbaccess.github_app import GitHubRejected, PullRequestState, _github_message, _translated
 
 MERGE_METHODS: Final = ("merge", "squash", "rebase")
+# GitHub's mergeable_state values that let a merge through (has_hooks: clean, with hooks).
+MERGEABLE_STATES: Final = frozenset({"clean", "has_hooks"})
 # Check-run conclusions that let a merge through (GitHub's own rule for required checks).
 _PASSING_CONCLUSIONS: Final = frozenset({"success", "neutral", "skipped"})
 
@@ -38,14 +40,19 @@ class MergeFacts:
     state: PullRequestState
     head_sha: str
     mergeable_state: str  # GitHub's: clean, blocked, behind, dirty, unstable, unknown, ...
-    checks: tuple[Check, ...]  # the head commit's statuses (latest per context) and check runs
+    # The head commit's statuses (latest per context) and check runs; read only when GitHub
+    # says the pull request can merge (MERGEABLE_STATES): otherwise they decide nothing.
+    checks: tuple[Check, ...]
+    methods: tuple[str, ...]  # the merge methods the repository allows, in GitHub's order
 
 
 def read_merge_facts(gh: Github, repo: str, number: int) -> MergeFacts:
+    """Two requests for a pull request that cannot merge yet (most polls), five for one that
+    can."""
     with _translated(f"reading pull request #{number} and its checks in {repo}"):
         repository = gh.get_repo(repo)
         pull = repository.get_pull(number)
-        head = pull.head.sha
+        head, mergeable = pull.head.sha, pull.mergeable_state or "unknown"
         state = (
             PullRequestState.MERGED
             if pull.merged
@@ -53,18 +60,24 @@ def read_merge_facts(gh: Github, repo: str, number: int) -> MergeFacts:
             if pull.state == "closed"
             else PullRequestState.OPEN
         )
-        if state is not PullRequestState.OPEN:
-            return MergeFacts(number, state, head, pull.mergeable_state or "unknown", ())
-        commit = repository.get_commit(head)
-        checks = [
-            Check(status.context, commit_status_state(status.state))
-            for status in commit.get_combined_status().statuses
-        ]
-        checks += [
-            Check(run.name, check_run_state(run.status, run.conclusion))
-            for run in commit.get_check_runs()
-        ]
-        return MergeFacts(number, state, head, pull.mergeable_state or "unknown", tuple(checks))
+        checks: list[Check] = []
+        if state is PullRequestState.OPEN and mergeable in MERGEABLE_STATES:
+            commit = repository.get_commit(head)
+            checks += [
+                Check(status.context, commit_status_state(status.state))
+                for status in commit.get_combined_status().statuses
+            ]
+            checks += [
+                Check(run.name, check_run_state(run.status, run.conclusion))
+                for run in commit.get_check_runs()
+            ]
+        allowed = {
+            "merge": repository.allow_merge_commit,
+            "squash": repository.allow_squash_merge,
+            "rebase": repository.allow_rebase_merge,
+        }
+    methods = tuple(method for method in MERGE_METHODS if allowed[method] is True)
+    return MergeFacts(number, state, head, mergeable, tuple(checks), methods)
 
 
 def commit_status_state(state: str) -> str:
@@ -77,29 +90,16 @@ def check_run_state(status: str, conclusion: str | None) -> str:
     return "success" if conclusion in _PASSING_CONCLUSIONS else "failure"
 
 
-def repository_merge_method(gh: Github, repo: str) -> str | None:
-    """The first method the repository allows, in GitHub's own order (merge, squash,
-    rebase); None when GitHub does not say (then GitHub's default applies)."""
-    with _translated(f"reading the merge methods of {repo}"):
-        repository = gh.get_repo(repo)
-        allowed = {
-            "merge": repository.allow_merge_commit,
-            "squash": repository.allow_squash_merge,
-            "rebase": repository.allow_rebase_merge,
-        }
-    return next((method for method in MERGE_METHODS if allowed[method] is True), None)
-
-
 def merge_pull(gh: Github, repo: str, number: int, head_sha: str, method: str | None) -> None:
-    """Merge #`number` if its head is still `head_sha` (GitHub checks it: 409 otherwise)."""
+    """Merge #`number` if its head is still `head_sha` (GitHub checks it: 409 otherwise);
+    `method` None: GitHub's default. One request."""
     doing = f"merging pull request #{number} in {repo}"
+    merge = {"sha": head_sha} | ({"merge_method": method} if method else {})
     with _translated(doing):
-        pull = gh.get_repo(repo).get_pull(number)
         try:
-            if method:
-                pull.merge(sha=head_sha, merge_method=method)
-            else:
-                pull.merge(sha=head_sha)
+            gh.requester.requestJsonAndCheck(
+                "PUT", f"/repos/{repo}/pulls/{number}/merge", input=merge
+            )
         except GithubException as error:
             if error.status in (405, 409):
                 raise MergeRefused(

@@ -240,3 +240,16 @@ def test_without_the_checks_permission_it_waits_and_says_nothing(
     assert not pull.merged
     assert "will retry" in caplog.text
     assert "ghs_" not in caplog.text
+
+
+def test_a_request_waiting_for_its_owners_costs_a_poll_two_reads(mw: MergeWorld) -> None:
+    # The installation's hourly quota is shared by every watched request at every poll.
+    pull = mw.request()
+    flow = mw.flow()
+    flow.poll()  # the token is minted
+    before = len(mw.github.calls)
+
+    assert flow.poll() == []
+
+    assert mw.github.steps_called()[before:] == ["get_repo", "get_pull"]
+    assert not pull.merged

@@ -19,19 +19,17 @@ from github import Github
 
 from dbaccess.approvals import STATUS_CONTEXT
 from dbaccess.clients.github_merge import (
+    MERGEABLE_STATES,
     MergeFacts,
     MergeRefused,
     merge_pull,
     read_merge_facts,
-    repository_merge_method,
 )
 from dbaccess.github_app import PullRequestState
 
 logger = logging.getLogger(__name__)
 
 REPOSITORY_METHOD: Final = "repository"  # the setting's word for "the repository's method"
-# GitHub's mergeable_state values that let a merge through (has_hooks: clean, with hooks).
-_MERGEABLE: Final = frozenset({"clean", "has_hooks"})
 # States only a new commit cures, which would not be the bot's: a person takes over.
 _NEEDS_A_PERSON: Final = {
     "behind": "the base branch moved on and the repository requires branches to be up to date",
@@ -76,7 +74,7 @@ def decide(facts: MergeFacts, opened_head: str) -> Verdict:
     pending = sorted(c.name for c in facts.checks if c.state == "pending")
     if pending:
         return Verdict(Step.WAIT, f"pending: {', '.join(pending)}")
-    if facts.mergeable_state not in _MERGEABLE:
+    if facts.mergeable_state not in MERGEABLE_STATES:
         return Verdict(Step.WAIT, f"GitHub says it is {facts.mergeable_state}")
     return Verdict(Step.MERGE, "approved and green")
 
@@ -101,7 +99,7 @@ def advance(gh: Github, repo: str, number: int, opened_head: str, setting: AutoM
         return Progress(PullRequestState.OPEN)
     if verdict.step is Step.STOP:
         return Progress(PullRequestState.OPEN, verdict.why)
-    method = setting.method or repository_merge_method(gh, repo)
+    method = setting.method or next(iter(facts.methods), None)
     try:
         merge_pull(gh, repo, number, facts.head_sha, method)
     except MergeRefused as refused:

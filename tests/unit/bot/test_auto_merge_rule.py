@@ -13,7 +13,7 @@ HEAD = "a" * 40
 
 
 def facts(*checks: Check, head: str = HEAD, state: str = "clean") -> MergeFacts:
-    return MergeFacts(7, PullRequestState.OPEN, head, state, checks)
+    return MergeFacts(7, PullRequestState.OPEN, head, state, checks, ("merge",))
 
 
 APPROVED = Check(STATUS_CONTEXT, "success")
