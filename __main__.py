@@ -193,6 +193,8 @@ def credential_services(
                         repository=settings.github.repository,
                         access_file=settings.github.accessFile,
                         private_key_secret_arn=settings.githubAppPrivateKeySecretArn,
+                        auto_merge=settings.github.autoMerge,
+                        merge_method=settings.github.mergeMethod,
                     )
                     if settings.github and settings.githubAppPrivateKeySecretArn
                     else None

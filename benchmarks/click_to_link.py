@@ -74,6 +74,15 @@ def catalog() -> str:
 
 def aws_side(pipe: Connection) -> None:
     """moto's server with the request table (and its stream), the catalog and the Slack token."""
+    moto, where = serve_aws(BUCKET, catalog())
+    pipe.send(where)
+    pipe.recv()  # stop
+    moto.stop()
+
+
+def serve_aws(bucket: str, catalog_text: str) -> tuple[Any, dict[str, str]]:
+    """moto's server, started, with the request table and its stream, `bucket` holding the
+    catalog, and the Slack bot token's secret; (the server, where things are)."""
     from moto.server import ThreadedMotoServer
 
     from tests.services.issuer_world import create_table
@@ -86,14 +95,12 @@ def aws_side(pipe: Connection) -> None:
     aws = boto3.Session(region_name=REGION)
     stream_arn = create_table(aws.client("dynamodb", endpoint_url=endpoint))
     s3 = aws.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket=BUCKET, Key="catalog.json", Body=catalog())
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="catalog.json", Body=catalog_text)
     secret = aws.client("secretsmanager", endpoint_url=endpoint).create_secret(
         Name="dbaccess/slack-bot-token", SecretString=FakeSlack().bot_token
     )
-    pipe.send({"endpoint": endpoint, "stream_arn": stream_arn, "secret_arn": secret["ARN"]})
-    pipe.recv()  # stop
-    moto.stop()
+    return moto, {"endpoint": endpoint, "stream_arn": stream_arn, "secret_arn": secret["ARN"]}
 
 
 def slack_side(pipe: Connection) -> None:

@@ -14,6 +14,7 @@ from components.refs import CatalogRef, RequestTableRef
 from dbaccess import service_env
 from dbaccess.bot import settings as bot_env
 from dbaccess.bot.access_requests import github_settings as github_env
+from dbaccess.bot.auto_merge import REPOSITORY_METHOD
 from dbaccess.iam import documents, services
 from dbaccess.stack import kube
 
@@ -33,6 +34,8 @@ class GitHubAppArgs:
     repository: str
     access_file: str
     private_key_secret_arn: str
+    auto_merge: bool = False
+    merge_method: str | None = None  # None: the repository's
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,15 @@ class SlackBot(pulumi.ComponentResource):
 
 def github_env_vars(github: GitHubAppArgs) -> list[dict[str, object]]:
     """The GitHub App's settings; its private key by ARN, like the Slack tokens."""
-    return [
+    env: list[dict[str, object]] = [
         {"name": github_env.APP_ID, "value": str(github.app_id)},
         {"name": github_env.INSTALLATION_ID, "value": str(github.installation_id)},
         {"name": github_env.REPOSITORY, "value": github.repository},
         {"name": github_env.ACCESS_FILE_PATH, "value": github.access_file},
         {"name": github_env.PRIVATE_KEY_SECRET_ARN, "value": github.private_key_secret_arn},
     ]
+    if github.auto_merge:
+        env.append(
+            {"name": github_env.AUTO_MERGE, "value": github.merge_method or REPOSITORY_METHOD}
+        )
+    return env

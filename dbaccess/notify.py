@@ -3,7 +3,9 @@
 `notices` is pure: from the access diff between the deployed and the newly deployed versions of
 access.yaml to one message per person. `send_notices` DMs them (users.lookupByEmail, then
 clients.slack's DM sender); a person Slack does not know is reported, not fatal:
-the deploy has happened either way.
+the deploy has happened either way. A message about new access carries a "Get credentials"
+button per new grant: the bot's own request button (same action id and value as on its Home
+tab), so a click goes through the bot's one handler and ends in the one-time link.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dbaccess.access.diff import AccessDiff, Change
+from dbaccess.bot import ids
+from dbaccess.bot.ids import RequestChoice
 from dbaccess.clients.deadline import Deadline
 from dbaccess.clients.slack import DirectMessages, SlackFailure
 
@@ -28,6 +32,7 @@ HOW_TO_USE: Final = (
 
 
 MAX_BLOCKS: Final = 50  # Slack's limit for a message
+MAX_BUTTONS: Final = 25  # Slack's limit for an actions block
 SECONDS_PER_PERSON: Final = 30.0  # lookup, open and post, rate limits waited out within it
 
 
@@ -35,6 +40,7 @@ SECONDS_PER_PERSON: Final = 30.0  # lookup, open and post, rate limits waited ou
 class Notice:
     email: str
     text: str
+    credentials: tuple[RequestChoice, ...] = ()  # the new grants: a button each
 
 
 @dataclass(frozen=True)
@@ -67,21 +73,47 @@ def _line(change: Change) -> str | None:
 def notices(diff: AccessDiff) -> list[Notice]:
     """One message per person whose access changed, in email order."""
     lines: dict[str, list[str]] = defaultdict(list)
+    usable: dict[str, list[RequestChoice]] = defaultdict(list)
     for change in diff.changes:
         if (line := _line(change)) is not None:
             lines[change.person].append(line)
+        if change.change in ("gained", "escalated"):
+            usable[change.person].append(RequestChoice(change.database, change.access))
     return [
-        Notice(email, "Your database access changed with the latest deploy:\n" + "\n".join(text))
+        Notice(
+            email,
+            "Your database access changed with the latest deploy:\n" + "\n".join(text),
+            tuple(usable[email]),
+        )
         for email, text in sorted(lines.items())
     ]
 
 
 def blocks_of(notice: Notice) -> list[dict[str, Any]]:
-    """One section per line (each well under Slack's 3,000 characters), at most 50 blocks."""
+    """One section per line (each well under Slack's 3,000 characters), then the "Get
+    credentials" buttons; at most 50 blocks."""
+    buttons = [_credentials_button(choice) for choice in notice.credentials[:MAX_BUTTONS]]
+    room = MAX_BLOCKS - (1 if buttons else 0)
     lines = notice.text.split("\n")
-    if len(lines) > MAX_BLOCKS:
-        lines = [*lines[: MAX_BLOCKS - 1], f"… and {len(lines) - MAX_BLOCKS + 1} more changes."]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines]
+    if len(lines) > room:
+        lines = [*lines[: room - 1], f"… and {len(lines) - room + 1} more changes."]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": ids.CREDENTIALS_BLOCK, "elements": buttons})
+    return blocks
+
+
+def _credentials_button(choice: RequestChoice) -> dict[str, Any]:
+    label = f"Get credentials: {choice.database} ({choice.access})"
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:75]},  # Slack's limit for a button
+        "action_id": choice.action_id,
+        "value": choice.value,
+        "style": "primary",
+    }
 
 
 def send_notices(dms: DirectMessages, to_send: Sequence[Notice]) -> Delivery:

@@ -24,6 +24,8 @@ NO_ACCESS_BLOCK: Final = "no-access"
 PAGER_BLOCK: Final = "pager"
 DATABASE_BLOCK_PREFIX: Final = "db:"  # + database key: the section describing a database
 BUTTONS_BLOCK_PREFIX: Final = "buttons:"  # + database key: its request buttons
+# `dbaccess notify`'s DM after a deploy: a request button ("Get credentials") per new grant.
+CREDENTIALS_BLOCK: Final = "credentials"
 
 # Actions
 REQUEST_PREFIX: Final = "request:"  # request:<database>:<access>

@@ -49,8 +49,9 @@ def notify(
     """DM each person who gained or lost database access between --base and --head.
 
     Each message says what changed, until when, and how to connect (the Slack
-    Home tab or `dbaccess connect`). Run it after a successful deploy; people
-    Slack does not know are listed, not an error.
+    Home tab or `dbaccess connect`); new access comes with a "Get credentials"
+    button that sends the one-time link. Run it after a successful deploy;
+    people Slack does not know are listed, not an error.
 
     Exit 0 when sent (or printed); 2 when a version cannot be read or is invalid,
     or no Slack token was given or could be read.

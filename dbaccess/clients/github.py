@@ -113,6 +113,7 @@ class FileVersion:
 class PullRequestRef:
     number: int
     url: str  # the page a person opens
+    head_sha: str  # its head commit; for one just opened, the bot's own commit
 
 
 class PullRequestState(StrEnum):
@@ -193,7 +194,7 @@ def find_open_request(gh: Github, repo: str, branch: str) -> PullRequestRef | No
     with _translated(f"looking for an open pull request from {branch} in {repo}"):
         pulls = gh.get_repo(repo).get_pulls(state="open", head=f"{owner}:{branch}")
         for pull in pulls:
-            return PullRequestRef(number=pull.number, url=pull.html_url)
+            return PullRequestRef(number=pull.number, url=pull.html_url, head_sha=pull.head.sha)
     return None
 
 
@@ -241,7 +242,7 @@ def open_access_request(
     pull: PullRequest | None = None
     try:
         with _translated(f"committing {path} on {branch} in {repo}"):
-            repository.update_file(path, title, new_text, file_sha, branch=branch)
+            committed = repository.update_file(path, title, new_text, file_sha, branch=branch)
         with _translated(f"opening the pull request from {branch} in {repo}"):
             pull = repository.create_pull(base=base, head=branch, title=title, body=body)
         if users or teams:
@@ -250,7 +251,9 @@ def open_access_request(
         if labels:
             with _translated(f"labelling pull request #{pull.number} in {repo}"):
                 pull.add_to_labels(*labels)
-        return PullRequestRef(number=pull.number, url=pull.html_url)
+        return PullRequestRef(
+            number=pull.number, url=pull.html_url, head_sha=committed["commit"].sha
+        )
     except GitHubError as error:
         _undo(repo, branch, created, pull, error)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -219,6 +219,17 @@ class GitHubRequestSettings(BaseModel):
     accessFile: Annotated[str, Field(description="the access file's path in that repository")] = (
         "access.yaml"
     )
+    autoMerge: Annotated[
+        bool,
+        Field(
+            description="the bot merges a request once the owner-approval check and every "
+            "other check on it are green (docs/how-to/auto-merge.md)"
+        ),
+    ] = False
+    mergeMethod: Annotated[
+        Literal["merge", "squash", "rebase"] | None,
+        Field(description="how auto-merge merges; unset: the first the repository allows"),
+    ] = None
 
     @field_validator("repository")
     @classmethod

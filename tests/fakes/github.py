@@ -19,6 +19,11 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.clients.githu
     GET    /repos/{owner}/{repo}/pulls/{number}/reviews          (the owner-approval check)
     POST   /repos/{owner}/{repo}/statuses/{sha}
     GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
+    GET    /repos/{owner}/{repo}/commits/{ref}                  (auto-merge: a pull request's
+    GET    /repos/{owner}/{repo}/commits/{ref}/status            head, its statuses, check
+    GET    /repos/{owner}/{repo}/commits/{ref}/check-runs        runs; branch protection's
+    PUT    /repos/{owner}/{repo}/pulls/{number}/merge            required checks)
+    POST   /repos/{owner}/{repo}/pulls/{number}/reviews          (a person's token: `user_token`)
 
 Every repository call must carry a live installation token the fake minted, and the
 installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
@@ -151,8 +156,38 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
         r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<login>[^/]+)",
         (("members", "read"),),
     ),
+    # --- Auto-merge (issue 27, point 4): the checks of a commit, merging, and a review made
+    # with a person's token (what the Slack Approve button does underneath).
+    "get_commit": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)",
+        (("contents", "read"),),
+    ),
+    "combined_status": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)/status",
+        (("statuses", "read"),),
+    ),
+    "list_check_runs": (
+        "GET",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)/check-runs",
+        (("checks", "read"),),
+    ),
+    "merge_pull": (
+        "PUT",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/merge",
+        (("contents", "write"),),
+    ),
+    "create_review": (
+        "POST",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews",
+        (("pull_requests", "write"),),  # for the app; a person's token reviews as them
+    ),
 }
 STEPS = tuple(_ROUTES)
+# What a person's token (`user_token`) may do here: read the pull request, review it.
+_USER_STEPS = frozenset({"get_repo", "get_pull", "get_commit", "create_review"})
+MERGE_METHODS = ("merge", "squash", "rebase")
 
 
 class _Answer(Exception):
@@ -227,6 +262,11 @@ class Repo:
     blobs: dict[str, bytes] = field(default_factory=dict)
     pulls: dict[int, Pull] = field(default_factory=dict)
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha -> statuses
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha -> runs
+    # Branch protection of the default branch: the status or check names required to merge.
+    required_checks: set[str] = field(default_factory=set)
+    merge_methods: tuple[str, ...] = MERGE_METHODS  # what the repository allows
+    strict: bool = False  # branch protection: "Require branches to be up to date"
 
     @property
     def full_name(self) -> str:
@@ -266,6 +306,7 @@ class FakeGitHub(LocalHTTPServer):
         self.calls: list[Call] = []
         self.tokens_minted: list[str] = []
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self._user_tokens: dict[str, str] = {}  # a person's token -> their login
         self._faults: dict[str, list[_Answer]] = {}  # step -> refusals still to answer
         self._down_at: str | None = None
         self._down = False
@@ -455,6 +496,8 @@ class FakeGitHub(LocalHTTPServer):
             if int(params["installation"]) != self.installation_id:
                 raise _Answer(404, "Not Found")
             return 201, self._mint()
+        if self._user_of(headers) is not None:
+            return self._as_user(step, params, query, headers, body)
         self._check_installation_token(headers.get("authorization", ""))
         if step == "team_membership":
             return self._team_membership(params)
@@ -514,6 +557,9 @@ class FakeGitHub(LocalHTTPServer):
             "owner": {"login": repo.owner, "type": "Organization"},
             "private": True,
             "default_branch": repo.default_branch,
+            "allow_merge_commit": "merge" in repo.merge_methods,
+            "allow_squash_merge": "squash" in repo.merge_methods,
+            "allow_rebase_merge": "rebase" in repo.merge_methods,
             "url": self._repo_url(repo),
             "html_url": f"https://github.com/{repo.full_name}",
         }
@@ -795,6 +841,7 @@ class FakeGitHub(LocalHTTPServer):
             "requested_reviewers": [{"login": login} for login in pull.reviewers],
             "requested_teams": [{"slug": slug, "name": slug} for slug in pull.teams],
             "labels": [_label_json(name) for name in pull.labels],
+            **self._mergeability(repo, pull),
         }
 
     def _blob_data(self, repo: Repo, sha: str) -> bytes:
@@ -815,6 +862,175 @@ class FakeGitHub(LocalHTTPServer):
         if sha not in repo.commits:
             raise _Answer(404, f"No commit found for the ref {ref}")
         return repo.commits[sha]
+
+    # --- Auto-merge (issue 27, point 4): set-up, and the endpoints of its route-table block.
+
+    def add_check_run(
+        self, repo: str, sha: str, name: str, status: str = "completed", conclusion: str = "success"
+    ) -> None:
+        """A CI job reports on a commit (`status`: queued, in_progress, completed)."""
+        with self._lock:
+            run = {"name": name, "status": status, "conclusion": conclusion}
+            self.repos[repo.lower()].check_runs.setdefault(sha, []).append(run)
+
+    def set_status(self, repo: str, sha: str, context: str, state: str) -> None:
+        """A commit status from someone else's token (a CI system, the approvals app)."""
+        with self._lock:
+            status = {"state": state, "context": context, "description": None}
+            self.repos[repo.lower()].statuses.setdefault(sha, []).append(status)
+
+    def user_token(self, login: str) -> str:
+        """A person's token (what the bot holds for a linked owner): acts as `login`."""
+        with self._lock:
+            token = "ghu_" + secrets.token_hex(18)
+            self._user_tokens[token] = login
+            return token
+
+    def _user_of(self, headers: dict[str, str]) -> str | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return self._user_tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+
+    def _as_user(
+        self,
+        step: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+    ) -> tuple[int, Any]:
+        login = self._user_of(headers)
+        if step not in _USER_STEPS:
+            raise _Answer(403, "Resource not accessible by personal access token")
+        repo = self.repos.get(params["repo"].lower())
+        if repo is None:
+            raise _Answer(404, "Not Found")
+        if step == "create_review":
+            assert login is not None
+            return self._create_review(repo, params, query, body, login)
+        result: tuple[int, Any] = getattr(self, f"_{step}")(repo, params, query, body)
+        return result
+
+    def _create_review(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any, login: str = BOT_LOGIN
+    ) -> tuple[int, Any]:
+        """A review by the token's owner: a person, or the app itself."""
+        pull = self._pull(repo, params)
+        event = body.get("event") if isinstance(body, dict) else None
+        states = {
+            "APPROVE": "APPROVED",
+            "REQUEST_CHANGES": "CHANGES_REQUESTED",
+            "COMMENT": "COMMENTED",
+        }
+        if event not in states:
+            raise _Answer(422, "Unprocessable Entity", ["event is not a valid review event"])
+        if login.lower() == pull.author.lower():
+            raise _Answer(422, "Unprocessable Entity", ["Can not approve your own pull request"])
+        commit = body.get("commit_id") or repo.branches[pull.head]
+        review_id = self.review(repo.full_name, pull.number, login, states[event], commit)
+        return 200, {
+            "id": review_id,
+            "user": {"login": login, "type": "User"},
+            "state": states[event],
+            "commit_id": commit,
+            "body": body.get("body") or "",
+        }
+
+    def _latest_statuses(self, repo: Repo, sha: str) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for status in repo.statuses.get(sha, []):
+            latest[status["context"]] = status
+        return latest
+
+    def _get_commit(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        commit = self._commit_at(repo, unquote(params["ref"]))
+        url = f"{self._repo_url(repo)}/commits/{commit.sha}"
+        parents = [{"sha": commit.parent}] if commit.parent else []
+        return 200, {
+            "sha": commit.sha,
+            "url": url,
+            "commit": {"message": commit.message},
+            "parents": parents,
+        }
+
+    def _combined_status(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        sha = self._commit_at(repo, unquote(params["ref"])).sha
+        statuses = list(self._latest_statuses(repo, sha).values())
+        states = {s["state"] for s in statuses}
+        state = (
+            "failure"
+            if states & {"failure", "error"}
+            else "pending"
+            if not statuses or "pending" in states
+            else "success"
+        )
+        return 200, {
+            "state": state,
+            "sha": sha,
+            "total_count": len(statuses),
+            "statuses": [{"id": n, **s} for n, s in enumerate(statuses, start=1)],
+            "url": f"{self._repo_url(repo)}/commits/{sha}/status",
+        }
+
+    def _list_check_runs(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
+        sha = self._commit_at(repo, unquote(params["ref"])).sha
+        runs = [
+            {
+                "id": n,
+                "head_sha": sha,
+                "name": run["name"],
+                "status": run["status"],
+                "conclusion": run["conclusion"] if run["status"] == "completed" else None,
+                "url": f"{self._repo_url(repo)}/check-runs/{n}",
+            }
+            for n, run in enumerate(repo.check_runs.get(sha, []), start=1)
+        ]
+        return 200, {"total_count": len(runs), "check_runs": runs}
+
+    def _unmet_required_checks(self, repo: Repo, sha: str) -> list[str]:
+        """Branch protection: the required names without a green status or check run."""
+        green = {c for c, s in self._latest_statuses(repo, sha).items() if s["state"] == "success"}
+        green |= {
+            run["name"]
+            for run in repo.check_runs.get(sha, [])
+            if run["status"] == "completed"
+            and run["conclusion"] in ("success", "neutral", "skipped")
+        }
+        return sorted(repo.required_checks - green)
+
+    def _mergeability(self, repo: Repo, pull: Pull) -> dict[str, Any]:
+        if pull.state != "open":
+            return {"mergeable": None, "mergeable_state": "unknown"}
+        sha = repo.branches.get(pull.head)
+        if sha is not None and repo.strict and not _descends(repo, sha, repo.branches[pull.base]):
+            return {"mergeable": True, "mergeable_state": "behind"}
+        blocked = sha is None or self._unmet_required_checks(repo, sha)
+        return {"mergeable": True, "mergeable_state": "blocked" if blocked else "clean"}
+
+    def _merge_pull(
+        self, repo: Repo, params: dict[str, str], _q: Any, body: Any
+    ) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        body = body if isinstance(body, dict) else {}
+        if pull.state != "open":
+            raise _Answer(405, "Pull Request is not mergeable")
+        head = repo.branches[pull.head]
+        if body.get("sha") and body["sha"] != head:
+            raise _Answer(409, "Head branch was modified. Review and try the merge again.")
+        method = body.get("merge_method") or "merge"
+        if method not in repo.merge_methods:
+            kind = {"merge": "Merge commits", "squash": "Squash merges", "rebase": "Rebase merges"}
+            raise _Answer(405, f"{kind.get(method, method)} are not allowed on this repository.")
+        if self._mergeability(repo, pull)["mergeable_state"] == "behind":
+            raise _Answer(405, "Head branch is out of date. Review and try the merge again.")
+        unmet = self._unmet_required_checks(repo, head)
+        if unmet:
+            raise _Answer(405, f'Required status check "{unmet[0]}" is expected.')
+        self.merge(repo.full_name, pull.number)
+        return 200, {
+            "sha": repo.branches[pull.base],
+            "merged": True,
+            "message": "Pull Request successfully merged",
+        }
 
 
 def _route(method: str, path: str) -> tuple[str | None, dict[str, str]]:

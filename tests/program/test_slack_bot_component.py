@@ -11,8 +11,9 @@ import pulumi
 import pytest
 
 from components.refs import CatalogRef, RequestTableRef
-from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
+from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs, github_env_vars
 from dbaccess.access.source import SourceMap
+from dbaccess.bot.access_requests import github_settings
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_under_mocks
 from dbaccess.iam import documents
 from dbaccess.stack.file import StackConfig
@@ -265,3 +266,15 @@ def bot_env(bot: dict[str, Registration]) -> dict[str, Any]:
 def test_slack_guests_are_let_in_only_when_the_stack_says_so(bot: dict[str, Registration]) -> None:
     assert "DBACCESS_ALLOW_GUESTS" not in bot_env(bot)  # the bot's default: refused
     assert bot_env(deploy_bot(allow_guests=True))["DBACCESS_ALLOW_GUESTS"]["value"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("auto_merge", "method", "value"),
+    [(False, None, None), (True, None, "repository"), (True, "squash", "squash")],
+)
+def test_auto_merge_reaches_the_bot_as_one_variable_only_when_on(
+    auto_merge: bool, method: str | None, value: str | None
+) -> None:
+    args = GitHubAppArgs(1, 2, "o/r", "access.yaml", GITHUB_KEY_ARN, auto_merge, method)
+    env = {str(v["name"]): v["value"] for v in github_env_vars(args)}
+    assert env.get(github_settings.AUTO_MERGE) == value

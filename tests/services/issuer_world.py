@@ -27,7 +27,7 @@ from moto import mock_aws
 
 from dbaccess import request_table as rq
 from dbaccess import service_env
-from dbaccess.access import load_access_file
+from dbaccess.access import load_access_file, load_access_text
 from dbaccess.catalog import build_catalog, to_json
 from dbaccess.iam.documents import role_arn
 from dbaccess.issuer import handler
@@ -288,8 +288,14 @@ class World:
         return found.group(1)
 
 
-def catalog_document() -> str:
-    plan = load_access_file(ROOT / "access.yaml", today=dt.datetime.now(dt.UTC).date())
+def catalog_document(access_text: str | None = None) -> str:
+    """The catalog the program writes for the repository's access.yaml (or `access_text`)."""
+    today = dt.datetime.now(dt.UTC).date()
+    plan = (
+        load_access_text(access_text, "access.yaml", today=today)
+        if access_text is not None
+        else load_access_file(ROOT / "access.yaml", today=today)
+    )
     roles = {
         email: {a: role_arn(a, person.role_name) for a in plan.accounts_of(person)}
         for email, person in plan.people.items()

@@ -8,7 +8,6 @@ and how to connect; --dry-run prints the same messages and sends nothing.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from typer.testing import CliRunner, Result
 
 from dbaccess.cli import app
 from tests.fakes.slack import FakeSlack, dm_channel_id
+from tests.git_repo import git
 from tests.services.audit_world import stack_project
 from tests.services.issuer_world import ROOT
 
@@ -37,17 +37,6 @@ AFTER = BEFORE.replace(
     "      - {database: payments-staging, access: read-write}\n",
 )
 FATIMA, MARCO = "fatima.zahra@example.com", "marco.rossi@example.com"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture

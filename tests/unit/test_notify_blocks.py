@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dbaccess.notify import MAX_BLOCKS, Notice, blocks_of
+from dbaccess.bot.ids import RequestChoice
+from dbaccess.notify import MAX_BLOCKS, MAX_BUTTONS, Notice, blocks_of
 
 
 def test_a_long_notice_is_cut_to_fifty_blocks_saying_how_many_more() -> None:
@@ -14,3 +15,23 @@ def test_a_long_notice_is_cut_to_fifty_blocks_saying_how_many_more() -> None:
     assert len(blocks) == MAX_BLOCKS
     assert blocks[-1]["text"]["text"] == "… and 32 more changes."
     assert blocks[1]["text"]["text"] == "• You now have read-only on *db00*."
+
+
+def test_new_grants_get_a_credentials_button_each_within_the_limits() -> None:
+    lines = ["Your database access changed with the latest deploy:"]
+    lines += [f"• You now have read-only on *db{n:02d}*." for n in range(80)]
+    choices = tuple(RequestChoice(f"db{n:02d}", "read-only") for n in range(80))
+
+    blocks = blocks_of(Notice("a@example.com", "\n".join(lines), choices))
+
+    assert len(blocks) == MAX_BLOCKS
+    assert blocks[-2]["text"]["text"] == "… and 33 more changes."
+    buttons = blocks[-1]["elements"]
+    assert len(buttons) == MAX_BUTTONS  # Slack's limit for one actions block
+    assert buttons[0]["action_id"] == "request:db00:read-only"  # the bot's own request button
+
+
+def test_a_notice_of_lost_access_has_no_button() -> None:
+    blocks = blocks_of(Notice("a@example.com", "• You no longer have read-only on *db*."))
+
+    assert [b["type"] for b in blocks] == ["section"]

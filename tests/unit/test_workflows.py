@@ -79,13 +79,21 @@ def test_aws_through_github_oidc_with_the_role_from_a_repository_variable(name: 
     assert "AWS_SECRET_ACCESS_KEY" not in text
 
 
+def deploy_and_test_jobs() -> dict[Any, Any]:
+    """deploy.yml's test job then its deploy job, as one job (the order they run in)."""
+    jobs = load("deploy.yml")["jobs"]
+    test_steps = [s for s in jobs["test"]["steps"] if "setup-python" not in s.get("uses", "")]
+    return {"jobs": {"deploy": {"steps": test_steps + jobs["deploy"]["steps"]}}}
+
+
 def order_of(workflow: dict[Any, Any]) -> list[str]:
     return [s.get("run") or s["uses"].split("@")[0] for s in steps(workflow)]
 
 
 @pytest.mark.parametrize("name", ["preview.yml", "preview-cloud.yml", "deploy.yml"])
 def test_validation_runs_first_and_tests_before_the_offline_plan_or_pulumi(name: str) -> None:
-    workflow = load(name)
+    # deploy.yml's suite is a job of its own (tests/unit/test_deploy_fast_path.py).
+    workflow = load(name) if name != "deploy.yml" else deploy_and_test_jobs()
     order = order_of(workflow)
     last = "make preview" if name == "preview.yml" else "pulumi/actions"
     assert order.index(".venv/bin/dbaccess validate access.yaml") < order.index(last)
@@ -136,7 +144,7 @@ def test_deploy_is_approved_serialised_and_policy_enforced() -> None:
     workflow = load("deploy.yml")
     assert workflow["on"] == {"push": {"branches": ["main"]}}
     assert workflow["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False}
-    [job] = workflow["jobs"].values()
+    job = workflow["jobs"]["deploy"]
     assert job["environment"] == "production"
     pulumi = uses(workflow, "pulumi/actions")["with"]
     assert (pulumi["command"], pulumi["stack-name"], pulumi["policyPacks"]) == (
@@ -223,7 +231,7 @@ def test_audit_runs_daily_on_the_deploy_runner_with_its_own_role() -> None:
     assert cron["cron"].split()[2:] == ["*", "*", "*"]  # every day
     assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
     [job] = workflow["jobs"].values()
-    [deploy_job] = deploy["jobs"].values()
+    deploy_job = deploy["jobs"]["deploy"]
     assert job["runs-on"] == deploy_job["runs-on"]  # the databases are reachable from there
     # Its own queue: a pending deploy in deploy-prod must never be replaced by an audit.
     assert workflow["concurrency"]["group"] != deploy["concurrency"]["group"]
@@ -269,7 +277,8 @@ def test_expire_opens_its_pull_request_with_a_github_app_token() -> None:
     ],
 )
 def test_each_workflow_runs_on_its_runner(name: str, runner: str) -> None:
-    [job] = load(name)["jobs"].values()
+    jobs = load(name)["jobs"]
+    [job] = [jobs["deploy"]] if name == "deploy.yml" else jobs.values()
     assert job["runs-on"] == runner
 
 

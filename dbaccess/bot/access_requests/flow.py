@@ -25,6 +25,7 @@ from dbaccess.bot.access_requests import pull_request, texts
 from dbaccess.bot.access_requests.github_settings import GitHubSettings
 from dbaccess.bot.access_requests.ledger import RequestLedger, WatchedRequest
 from dbaccess.bot.access_requests.pull_request import RequestedGrant
+from dbaccess.bot.auto_merge import AutoMerge, advance
 from dbaccess.clients import github
 from dbaccess.clients.github import (
     BranchExists,
@@ -124,17 +125,25 @@ def request_flow_for(
         AccessFile(settings.repository, settings.access_file),
         RequestLedger(dynamodb, table),
         help_channel,
+        auto_merge=settings.auto_merge,
     )
 
 
 class RequestFlow:
     def __init__(
-        self, gh: Github, access_file: AccessFile, ledger: RequestLedger, help_channel: str
+        self,
+        gh: Github,
+        access_file: AccessFile,
+        ledger: RequestLedger,
+        help_channel: str,
+        *,
+        auto_merge: AutoMerge | None = None,  # None: people merge
     ) -> None:
         self._gh = gh
         self._file = access_file
         self._ledger = ledger
         self._help = help_channel
+        self._auto_merge = auto_merge
 
     def submit(self, grant: RequestedGrant, slack_user_id: str, today: dt.date) -> str:
         """Open the pull request for `grant`; the text to tell the person, whatever happened."""
@@ -210,6 +219,7 @@ class RequestFlow:
             email=grant.email,
             database=grant.database,
             access=grant.access,
+            head_sha=pull.head_sha,
         )
         try:
             self._ledger.watch(watched)
@@ -242,14 +252,17 @@ class RequestFlow:
 
     def poll(self) -> list[Decision]:
         """The watched pull requests decided since the last poll, each claimed once (a
-        replica that loses the claim leaves the DM to the one that won)."""
+        replica that loses the claim leaves the DM to the one that won). With auto-merge on,
+        an approved and green one is merged first (and so decided in this same poll)."""
         decided = []
         for request in self._ledger.watched():
             try:
-                state = github.pull_request_state(self._gh, self._file.repo, request.number)
+                state, stopped = self._state_after_merging(request)
             except GitHubError as error:
                 logger.warning("reading #%s failed, will retry: %s", request.number, error)
                 continue
+            if stopped is not None and self._ledger.stop_auto_merge(request.number):
+                decided.append(Decision(request, texts.auto_merge_stopped(request, stopped)))
             if state is PullRequestState.OPEN or not self._ledger.forget(request.number):
                 continue
             self._delete_branch(request)
@@ -260,3 +273,12 @@ class RequestFlow:
             )
             decided.append(Decision(request, text))
         return decided
+
+    def _state_after_merging(self, request: WatchedRequest) -> tuple[PullRequestState, str | None]:
+        """The pull request's state, merged first if auto-merge may; and why auto-merge gave
+        it up, if it did just now."""
+        repo = self._file.repo
+        if self._auto_merge is None or request.auto_merge_stopped:
+            return github.pull_request_state(self._gh, repo, request.number), None
+        progress = advance(self._gh, repo, request.number, request.head_sha, self._auto_merge)
+        return progress.state, progress.stopped

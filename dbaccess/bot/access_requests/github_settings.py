@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
+from dbaccess.bot.auto_merge import REPOSITORY_METHOD, AutoMerge
 from dbaccess.clients.github import DEFAULT_API_URL, GitHubAppCredentials
+from dbaccess.clients.github_merge import MERGE_METHODS
 from dbaccess.clients.http import parse_api_url
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
 from dbaccess.service_env import SettingsError
@@ -25,6 +27,9 @@ REPOSITORY: Final = "DBACCESS_GITHUB_REPOSITORY"  # owner/name
 ACCESS_FILE_PATH: Final = "DBACCESS_GITHUB_ACCESS_FILE"  # the path in the repository
 API_URL: Final = "DBACCESS_GITHUB_API_URL"  # GitHub Enterprise Server, or a test's fake
 POLL_SECONDS: Final = "DBACCESS_GITHUB_POLL_SECONDS"
+# Unset or "off": people merge. "repository" (the repository's merge method), "merge",
+# "squash" or "rebase": the bot merges an approved, green request (docs/how-to/auto-merge.md).
+AUTO_MERGE: Final = "DBACCESS_GITHUB_AUTO_MERGE"
 
 DEFAULT_ACCESS_FILE: Final = "access.yaml"
 DEFAULT_POLL_SECONDS: Final = 60
@@ -36,6 +41,7 @@ class GitHubSettings:
     repository: str
     access_file: str = DEFAULT_ACCESS_FILE
     poll_seconds: int = DEFAULT_POLL_SECONDS
+    auto_merge: AutoMerge | None = None  # None: off
 
 
 def load_github_settings(
@@ -85,4 +91,16 @@ def load_github_settings(
         repository=repository,
         access_file=path,
         poll_seconds=number(POLL_SECONDS, poll, 5, 3600) if poll else DEFAULT_POLL_SECONDS,
+        auto_merge=_auto_merge(environ.get(AUTO_MERGE, "").strip()),
     )
+
+
+def _auto_merge(value: str) -> AutoMerge | None:
+    if value in ("", "off"):
+        return None
+    if value == REPOSITORY_METHOD:
+        return AutoMerge()
+    if value in MERGE_METHODS:
+        return AutoMerge(value)
+    choices = ", ".join(("off", REPOSITORY_METHOD, *MERGE_METHODS))
+    raise SettingsError(f"{AUTO_MERGE}={value!r} is not one of {choices}")

@@ -30,6 +30,7 @@ from dbaccess.request_table import PURGE_AT, REQUEST_ID
 WATCH_KEY: Final = f"{KEY_PREFIX}watch"
 COUNT: Final = "count"
 _PR: Final = "pr_"
+_STOPPED: Final = "auto_merge_stopped"
 DAILY_LIMIT: Final = 5
 COUNTER_DAYS_KEPT: Final = 2
 
@@ -47,6 +48,8 @@ class WatchedRequest:
     email: str
     database: str
     access: str
+    head_sha: str = ""  # the bot's own commit: auto-merge merges nothing else
+    auto_merge_stopped: bool = False  # the requester was told a person has to merge it
 
 
 class RequestLedger:
@@ -97,6 +100,7 @@ class RequestLedger:
             "email": request.email,
             "database": request.database,
             "access": request.access,
+            "head_sha": request.head_sha,
         }
         self._dynamodb.update_item(
             TableName=self._table,
@@ -120,17 +124,33 @@ class RequestLedger:
                     email=str(fields["email"]),
                     database=str(fields["database"]),
                     access=str(fields["access"]),
+                    head_sha=str(fields.get("head_sha", "")),
+                    auto_merge_stopped=bool(fields.get(_STOPPED)),
                 )
 
     def forget(self, number: int) -> bool:
         """Stop watching; False if another replica did already (then it tells the person)."""
+        return self._update_if(
+            UpdateExpression="REMOVE #pr",
+            ConditionExpression="attribute_exists(#pr)",
+            ExpressionAttributeNames={"#pr": f"{_PR}{number}"},
+        )
+
+    def stop_auto_merge(self, number: int) -> bool:
+        """Auto-merge gives #`number` up; False if it did already (or the request is no longer
+        watched), so the requester is told once."""
+        return self._update_if(
+            UpdateExpression="SET #pr.#stopped = :yes",
+            ConditionExpression="attribute_exists(#pr) AND attribute_not_exists(#pr.#stopped)",
+            ExpressionAttributeNames={"#pr": f"{_PR}{number}", "#stopped": _STOPPED},
+            ExpressionAttributeValues={":yes": _to_item(True)},
+        )
+
+    def _update_if(self, **update: Any) -> bool:
+        """The watch item's conditional update; False when its condition did not hold."""
         try:
             self._dynamodb.update_item(
-                TableName=self._table,
-                Key={REQUEST_ID: _to_item(WATCH_KEY)},
-                UpdateExpression="REMOVE #pr",
-                ConditionExpression="attribute_exists(#pr)",
-                ExpressionAttributeNames={"#pr": f"{_PR}{number}"},
+                TableName=self._table, Key={REQUEST_ID: _to_item(WATCH_KEY)}, **update
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

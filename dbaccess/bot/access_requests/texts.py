@@ -101,3 +101,11 @@ def declined(request: WatchedRequest) -> str:
         f"Your request for {_what(request.database, request.access)} was declined "
         f"(the pull request was closed without merging): {request.url}"
     )
+
+
+def auto_merge_stopped(request: WatchedRequest, why: str) -> str:
+    return (
+        f"Your request for {_what(request.database, request.access)} will not be merged "
+        f"automatically ({escape(why)}): {request.url}\nOnce it is approved, one of the "
+        "database's owners merges it on GitHub; I'll message you when it is decided."
+    )

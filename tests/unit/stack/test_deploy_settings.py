@@ -97,9 +97,30 @@ def test_github_with_its_key_by_arn_is_accepted() -> None:
     assert settings.githubAppPrivateKeySecretArn == GITHUB_KEY_ARN
 
 
+def test_auto_merge_is_off_unless_set() -> None:
+    off = parse_settings(prod(github=GITHUB, githubAppPrivateKeySecretArn=GITHUB_KEY_ARN))
+    on = parse_settings(
+        prod(
+            github=GITHUB | {"autoMerge": True, "mergeMethod": "squash"},
+            githubAppPrivateKeySecretArn=GITHUB_KEY_ARN,
+        )
+    )
+    assert off.github is not None
+    assert on.github is not None
+    assert (off.github.autoMerge, off.github.mergeMethod) == (False, None)
+    assert (on.github.autoMerge, on.github.mergeMethod) == (True, "squash")
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("repository", "access"), ("accessFile", "../access.yaml"), ("appId", 0), ("appId", True)],
+    [
+        ("repository", "access"),
+        ("accessFile", "../access.yaml"),
+        ("appId", 0),
+        ("appId", True),
+        ("mergeMethod", "fast-forward"),
+        ("autoMerge", "sometimes"),
+    ],
 )
 def test_bad_github_settings_are_refused(key: str, value: Any) -> None:
     with pytest.raises(InvalidInput):

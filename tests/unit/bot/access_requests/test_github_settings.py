@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from dbaccess.bot.access_requests import github_settings as env
+from dbaccess.bot.auto_merge import AutoMerge
 from dbaccess.clients.secrets_manager import SecretReader, secret_reader
 from dbaccess.service_env import SettingsError
 
@@ -45,7 +46,22 @@ def test_a_full_set_is_read_with_defaults(stored: tuple[dict[str, str], SecretRe
     assert (settings.app.app_id, settings.app.installation_id) == (123456, 7890123)
     assert (settings.repository, settings.access_file) == ("example-org/access", "access.yaml")
     assert settings.poll_seconds == env.DEFAULT_POLL_SECONDS
+    assert settings.auto_merge is None  # off unless set
     assert "PRIVATE KEY" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("off", None), ("repository", AutoMerge()), ("squash", AutoMerge("squash"))],
+)
+def test_auto_merge_is_off_by_default_and_names_its_method(
+    value: str, expected: AutoMerge | None, stored: tuple[dict[str, str], SecretReader]
+) -> None:
+    arns, read = stored
+    full = FULL | {env.PRIVATE_KEY_SECRET_ARN: arns["key"], env.AUTO_MERGE: value}
+    settings = env.load_github_settings(full, read)
+    assert settings is not None
+    assert settings.auto_merge == expected
 
 
 @pytest.mark.parametrize(
@@ -60,6 +76,7 @@ def test_a_full_set_is_read_with_defaults(stored: tuple[dict[str, str], SecretRe
         (env.ACCESS_FILE_PATH, "../etc/passwd", "not a path"),
         (env.API_URL, "ftp://github", "not an http(s) URL"),
         (env.POLL_SECONDS, "1", "not a whole number from 5"),
+        (env.AUTO_MERGE, "yes", "not one of off, repository, merge, squash, rebase"),
     ],
 )
 def test_a_bad_variable_is_named(
