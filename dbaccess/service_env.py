@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from dbaccess.clients.http import parse_api_url
+from dbaccess.formats import parse_api_url
 
 REQUEST_TABLE: Final = "DBACCESS_REQUEST_TABLE"
 CATALOG_URL: Final = "DBACCESS_CATALOG_URL"

@@ -7,14 +7,13 @@ in the environment: it names their Secrets Manager secrets, read here once (IRSA
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.bot.access_requests.github_settings import GitHubSettings, load_github_settings
-from dbaccess.catalog import parse_s3_url
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
+from dbaccess.formats import is_dynamodb_table_name, is_slack_channel, parse_s3_url
 from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
@@ -35,11 +34,9 @@ RATE_WINDOW: Final = "DBACCESS_RATE_WINDOW_SECONDS"
 # organization, through Slack Connect, never may).
 ALLOW_GUESTS: Final = "DBACCESS_ALLOW_GUESTS"
 
-DEFAULT_HEALTH_PORT: Final = 8080
+DEFAULT_HEALTH_PORT: Final = 8080  # the pod's probes too (components/slack_bot.py)
 DEFAULT_RATE_LIMIT: Final = 5
 DEFAULT_RATE_WINDOW_SECONDS: Final = 600
-
-_CHANNEL: Final = re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,7 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
         )
     api_url = slack_api_url(environ)
     table = required(REQUEST_TABLE)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+    if not is_dynamodb_table_name(table):
         raise SettingsError(f"{REQUEST_TABLE}={table!r} is not a DynamoDB table name")
     catalog = required(CATALOG_URL)
     try:
@@ -110,7 +107,7 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
     if allow_guests not in ("true", "false"):
         raise SettingsError(f"{ALLOW_GUESTS}={allow_guests!r} is not true or false")
     channel = required(HELP_CHANNEL)
-    if not _CHANNEL.fullmatch(channel):
+    if not is_slack_channel(channel):
         raise SettingsError(
             f"{HELP_CHANNEL}={channel!r} is not a channel name (#data-access) or id"
         )

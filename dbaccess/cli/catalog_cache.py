@@ -30,6 +30,7 @@ from dbaccess.cli.identity import (
     quiet,
 )
 from dbaccess.credentials import classify_aws_error
+from dbaccess.formats import split_s3_location
 
 
 def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -45,13 +46,14 @@ def person_object_location(url: str, email: str) -> tuple[str, str]:
 def object_location(url: str, name: str) -> tuple[str, str]:
     """(bucket, key) of the catalog object `name` (catalog.json, people/<email>.json) for a
     catalog URL."""
-    if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+    try:
+        bucket, key = split_s3_location(url)
+    except ValueError:
         raise EngineerError(
             f"the catalog location {url!r} is not an s3://bucket/prefix URL",
             "set DBACCESS_CATALOG (or `catalog` in the config file) to e.g. "
             "s3://dbaccess-catalog/prod/catalog.json, or use --catalog FILE",
-        )
-    bucket, _, key = url[5:].partition("/")
+        ) from None
     # A key naming an object (catalog.json) means its folder; anything else is the folder.
     prefix = key.rpartition("/")[0] if key.endswith(".json") else key.rstrip("/")
     return bucket, f"{prefix}/{name}" if prefix else name

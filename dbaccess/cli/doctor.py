@@ -50,7 +50,7 @@ from dbaccess.cli.identity import (
     resolve_identity,
 )
 from dbaccess.clients import ca_bundles
-from dbaccess.clients.http import parse_url
+from dbaccess.formats import parse_url
 from dbaccess.preflight import Failed, Unchecked
 
 OK: Final = "✓"

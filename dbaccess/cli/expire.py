@@ -16,6 +16,7 @@ from dbaccess.access.edit import EditError, Expiry, expire_grants
 from dbaccess.access.source import NotAFile, read_limited, read_text
 from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
 from dbaccess.cli.diff import DiffFormat
+from dbaccess.formats import parse_s3_url
 from dbaccess.person_text import markdown as as_markdown
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
 
@@ -155,8 +156,6 @@ REPORT_MAX_BYTES = 128 * 2**20
 def _read_report(location: str) -> StaleReport:
     s3 = location.startswith("s3://")
     try:
-        from dbaccess.catalog import parse_s3_url
-
         bucket, key = parse_s3_url(location) if s3 else ("", "")
     except ValueError as exc:
         _fail(str(exc), INVALID_INPUT)

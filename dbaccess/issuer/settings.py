@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from dbaccess.catalog import parse_s3_url
 from dbaccess.clients.privatebin import EXPIRE_DURATIONS
+from dbaccess.formats import parse_s3_url
 from dbaccess.request_table import MAX_ATTEMPTS
 from dbaccess.service_env import (
     CATALOG_URL,

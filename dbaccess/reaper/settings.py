@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from dbaccess.catalog import parse_s3_url
+from dbaccess.formats import parse_s3_url
 from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,

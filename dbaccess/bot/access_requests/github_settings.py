@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
 from dbaccess.clients.github import DEFAULT_API_URL, GitHubAppCredentials
-from dbaccess.clients.http import parse_api_url
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
+from dbaccess.formats import is_repository_name, is_repository_path, parse_api_url
 from dbaccess.service_env import SettingsError
 
 APP_ID: Final = "DBACCESS_GITHUB_APP_ID"
