@@ -10,10 +10,10 @@ from typing import Annotated, NoReturn
 import typer
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
+from dbaccess.cli.common import Format, exit_invalid, require_extra
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.formats import is_repository_name, is_repository_path, parse_api_url
 
-NOT_APPROVED = 1
 # The bot's setting (dbaccess.bot.access_requests.github_settings.API_URL), named here without
 # importing PyGithub, which an engineer's install leaves out.
 API_URL = "DBACCESS_GITHUB_API_URL"
@@ -128,10 +128,10 @@ def approvals(
             facts.set_status(gh, repo, pull.head_sha, state, report.summary(), details_url)
     except GitHubError as error:
         print(f"error: {error}", file=sys.stderr)
-        raise typer.Exit(NOT_APPROVED) from None
+        raise typer.Exit(ExitCode.FAILED) from None
     print(render(report))
     if not report.passed:
-        raise typer.Exit(NOT_APPROVED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _plan(text: str | None, name: str, file: str, today: dt.date) -> AccessPlan:
@@ -142,4 +142,4 @@ def _plan(text: str | None, name: str, file: str, today: dt.date) -> AccessPlan:
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)

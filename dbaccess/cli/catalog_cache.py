@@ -21,9 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dbaccess.access.errors import InvalidInput
 from dbaccess.access.source import read_text
 from dbaccess.catalog import Catalog, CatalogError, person_key
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.identity import (
-    INVALID_INPUT,
-    OPERATION_FAILED,
     EngineerError,
     Say,
     aws_failure,
@@ -132,7 +131,7 @@ def fetch_catalog(s3: Any, bucket: str, key: str, directory: Path, *, say: Say =
                 f"cannot read your catalog object {where} ({error.get('Code')})",
                 "You have no grants yet, the email is not yours, or DBACCESS_CATALOG points at "
                 "the wrong place.\nAsk for access with a pull request to access.yaml.",
-                INVALID_INPUT,
+                ExitCode.INVALID_INPUT,
             ) from None
         raise aws_failure(classify_aws_error(exc, f"reading {where}")) from None
     except BotoCoreError as exc:
@@ -154,7 +153,7 @@ def _parse(body: bytes, where: str) -> Catalog:
     try:
         return Catalog.from_json(body)
     except CatalogError as exc:
-        raise EngineerError(f"{where}: {exc}", exit_code=OPERATION_FAILED) from None
+        raise EngineerError(f"{where}: {exc}", exit_code=ExitCode.FAILED) from None
 
 
 def known_database_names(directory: Path, catalog_file: Path | None, email: str | None) -> set[str]:

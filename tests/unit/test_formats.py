@@ -55,7 +55,9 @@ def old_catalog_location(url: str) -> tuple[str, str] | None:  # cli/catalog_cac
 
 def old_approvals_api_url(text: str) -> bool:  # cli/approvals.py
     url = urlsplit(text)
-    return not (url.scheme != "https" and not (url.scheme == "http" and url.hostname in OLD_LOOPBACK))
+    return not (
+        url.scheme != "https" and not (url.scheme == "http" and url.hostname in OLD_LOOPBACK)
+    )
 
 
 def accepts(rule: object, text: str) -> bool:
