@@ -19,7 +19,10 @@ from dbaccess.service_env import (
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,
     SettingsError,
+    optional,
+    required,
     slack_api_url,
+    whole_number,
 )
 
 # The bot's own variables (the shared ones are in dbaccess.service_env); components/slack_bot.py
@@ -68,21 +71,6 @@ class BotSettings:
 def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotSettings:
     """Build the settings from `environ` (os.environ in production), reading the secrets it
     names with `read_secret` (Secrets Manager in production)."""
-
-    def required(name: str) -> str:
-        value = environ.get(name, "").strip()
-        if not value:
-            raise SettingsError(f"{name} is not set")
-        return value
-
-    def integer(name: str, default: int, low: int, high: int) -> int:
-        text = environ.get(name, "").strip()
-        if not text:
-            return default
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
-        return int(text)
-
     bot_token = read_named_secret(environ, BOT_TOKEN_SECRET_ARN, read_secret)
     if not bot_token.startswith("xoxb-"):
         raise SettingsError(
@@ -95,18 +83,18 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
             "with xapp-, scope connections:write)"
         )
     api_url = slack_api_url(environ)
-    table = required(REQUEST_TABLE)
+    table = required(environ, REQUEST_TABLE)
     if not is_dynamodb_table_name(table):
         raise SettingsError(f"{REQUEST_TABLE}={table!r} is not a DynamoDB table name")
-    catalog = required(CATALOG_URL)
+    catalog = required(environ, CATALOG_URL)
     try:
         bucket, key = parse_s3_url(catalog)
     except ValueError:
         raise SettingsError(f"{CATALOG_URL}={catalog!r} is not an s3://bucket/key URL") from None
-    allow_guests = environ.get(ALLOW_GUESTS, "").strip().lower() or "false"
+    allow_guests = optional(environ, ALLOW_GUESTS, "false").lower()
     if allow_guests not in ("true", "false"):
         raise SettingsError(f"{ALLOW_GUESTS}={allow_guests!r} is not true or false")
-    channel = required(HELP_CHANNEL)
+    channel = required(environ, HELP_CHANNEL)
     if not is_slack_channel(channel):
         raise SettingsError(
             f"{HELP_CHANNEL}={channel!r} is not a channel name (#data-access) or id"
@@ -119,9 +107,11 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
         catalog_bucket=bucket,
         catalog_key=key,
         help_channel=channel,
-        health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
-        rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
-        rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
+        health_port=whole_number(environ, HEALTH_PORT, 1, 65535, default=DEFAULT_HEALTH_PORT),
+        rate_limit=whole_number(environ, RATE_LIMIT, 1, 1000, default=DEFAULT_RATE_LIMIT),
+        rate_window_seconds=whole_number(
+            environ, RATE_WINDOW, 1, 86400, default=DEFAULT_RATE_WINDOW_SECONDS
+        ),
         allow_guests=allow_guests == "true",
         github=load_github_settings(environ, read_secret),
     )
