@@ -151,7 +151,7 @@ class SlackBot(pulumi.ComponentResource):
             {"name": service_env.REQUEST_TABLE, "value": args.requests.name},
             {"name": service_env.CATALOG_URL, "value": args.catalog.url},
             {"name": bot_env.HELP_CHANNEL, "value": args.help_channel},
-            {"name": bot_env.HEALTH_PORT, "value": str(kube.HEALTH_PORT)},
+            {"name": bot_env.HEALTH_PORT, "value": str(bot_env.DEFAULT_HEALTH_PORT)},
             {"name": bot_env.BOT_TOKEN_SECRET_ARN, "value": args.slack_bot_token_secret_arn},
             {"name": bot_env.APP_TOKEN_SECRET_ARN, "value": args.slack_app_token_secret_arn},
         ]
@@ -197,7 +197,9 @@ class SlackBot(pulumi.ComponentResource):
                         {
                             "name": "bot",
                             "image": args.image,
-                            "ports": [{"name": "health", "containerPort": kube.HEALTH_PORT}],
+                            "ports": [
+                                {"name": "health", "containerPort": bot_env.DEFAULT_HEALTH_PORT}
+                            ],
                             "env": env,
                             "resources": RESOURCES,
                             # A reconnect takes seconds: 3 misses (30 s) before a restart.

@@ -207,16 +207,6 @@ class Catalog:
         return cls.from_document(document)
 
 
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """'s3://bucket/key' -> (bucket, key)."""
-    if not url.startswith("s3://") or "/" not in url[5:]:
-        raise ValueError(f"'{url}' is not an s3://bucket/key URL")
-    bucket, key = url[5:].split("/", 1)
-    if not bucket or not key:
-        raise ValueError(f"'{url}' is not an s3://bucket/key URL")
-    return bucket, key
-
-
 class CatalogSource:
     """Reads a catalog object from S3, re-reading only when its ETag changes.
 

@@ -294,9 +294,10 @@ def cli_page() -> str:
 
 
 def exit_codes_page() -> str:
-    from dbaccess import cli
+    from dbaccess.cli.exit_codes import ExitCode
 
-    convention = next(line for line in (cli.__doc__ or "").splitlines() if "Exit codes" in line)
+    codes = ["| code | name | what it means |", "|---|---|---|"]
+    codes += [f"| {code.value} | `{code.name}` | {code.meaning} |" for code in ExitCode]
     rows = ["| command | exit codes |", "|---|---|"]
     for name, command in _commands():
         text = " ".join((command.help or "").split())
@@ -304,8 +305,10 @@ def exit_codes_page() -> str:
         rows.append(f"| `dbaccess {name}` | {' '.join(said) or 'the convention above'} |")
     return (
         f"# Exit codes\n\n{GENERATED}\n\n"
-        f"Every command: {convention.removeprefix('Exit codes: ')} A Python traceback is "
-        "never the answer to bad input. Where a command says more in its help, it is here:\n\n"
+        "Every command exits with one of these (`dbaccess.cli.exit_codes.ExitCode`). A Python "
+        "traceback is never the answer to bad input.\n\n"
+        + "\n".join(codes)
+        + "\n\nWhere a command says more in its help, it is here:\n\n"
         + "\n".join(rows)
         + "\n\n`dbaccess connect` exits with the client's own code once `psql` / `mysql` "
         "has started. The Slack bot stops at start-up with exit code 2 when one of its "

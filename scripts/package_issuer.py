@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dbaccess.issuer import CODE_ZIP, LAYER_ZIP  # noqa: E402 - after the path is set
+from dbaccess.cli.exit_codes import ExitCode  # noqa: E402 - after the path is set
+from dbaccess.issuer import CODE_ZIP, LAYER_ZIP  # noqa: E402
 
 # The Lambdas' entry points: the code zip holds what they import, found by reading the code
 # (every `import` of a dbaccess module, at module level or inside a function), so a module a
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"code:  {build_code(args.code)}")
     if not args.skip_layer:
         print(f"layer: {build_layer(args.layer, native=args.native)}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

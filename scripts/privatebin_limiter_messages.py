@@ -43,16 +43,17 @@ def render(forms: list[str], version: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from dbaccess.cli.exit_codes import ExitCode
     from tests.privatebin_server import source_archive
 
     archive = Path(argv[1]) if len(argv) > 1 else source_archive()
     if archive is None:
         print("no PrivateBin source archive found (see tests/privatebin_server.py)")
-        return 1
+        return ExitCode.FAILED
     version = archive.name.removeprefix("privatebin-").removesuffix(".tar.gz")
     TARGET.write_text(render(message_forms(archive), version), encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from dbaccess.access import InvalidInput, load_access_file  # noqa: E402
 from dbaccess.bot import views  # noqa: E402
 from dbaccess.bot.grants import choices_for  # noqa: E402
 from dbaccess.catalog import Catalog, build_catalog  # noqa: E402
+from dbaccess.cli.exit_codes import ExitCode  # noqa: E402
 
 PERSON = "hugo.henley@example.com"
 TODAY = dt.date(2026, 11, 23)
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         plan = load_access_file(args.file, today=args.date)
     except InvalidInput as exc:
-        parser.exit(2, f"error: {exc.problems[0].message}\n")
+        parser.exit(ExitCode.INVALID_INPUT, f"error: {exc.problems[0].message}\n")
     catalog = Catalog.from_document(build_catalog(plan, {}, {}))
     email = args.person.strip().lower()
     view = views.home_view_dict(

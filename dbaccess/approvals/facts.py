@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 from github import Github, GithubException
 
+from dbaccess.approvals.requester import requester_of
 from dbaccess.approvals.rules import STATUS_CONTEXT, PullRequestFacts, Review, TeamMembership
-from dbaccess.bot.access_requests.pull_request import requester_of
 from dbaccess.clients import github
 from dbaccess.clients.github import GitHubNotFound, GitHubPermissionError, _translated
 

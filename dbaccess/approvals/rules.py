@@ -26,7 +26,7 @@ from typing import Final
 
 from dbaccess.access import AccessPlan
 from dbaccess.access.diff import AccessDiff, Change, diff_plans
-from dbaccess.bot.access_requests.pull_request import Requester
+from dbaccess.approvals.requester import Requester
 
 # What a review that decides says; COMMENTED reviews leave an earlier decision standing, as
 # on GitHub. A dismissed review is DISMISSED.

@@ -7,20 +7,22 @@ in the environment: it names their Secrets Manager secrets, read here once (IRSA
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.bot.access_requests.github_settings import GitHubSettings, load_github_settings
-from dbaccess.catalog import parse_s3_url
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
+from dbaccess.formats import is_dynamodb_table_name, is_slack_channel, parse_s3_url
 from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,
     SettingsError,
+    optional,
+    required,
     slack_api_url,
+    whole_number,
 )
 
 # The bot's own variables (the shared ones are in dbaccess.service_env); components/slack_bot.py
@@ -35,11 +37,9 @@ RATE_WINDOW: Final = "DBACCESS_RATE_WINDOW_SECONDS"
 # organization, through Slack Connect, never may).
 ALLOW_GUESTS: Final = "DBACCESS_ALLOW_GUESTS"
 
-DEFAULT_HEALTH_PORT: Final = 8080
+DEFAULT_HEALTH_PORT: Final = 8080  # the pod's probes too (components/slack_bot.py)
 DEFAULT_RATE_LIMIT: Final = 5
 DEFAULT_RATE_WINDOW_SECONDS: Final = 600
-
-_CHANNEL: Final = re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}")
 
 
 @dataclass(frozen=True)
@@ -71,21 +71,6 @@ class BotSettings:
 def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotSettings:
     """Build the settings from `environ` (os.environ in production), reading the secrets it
     names with `read_secret` (Secrets Manager in production)."""
-
-    def required(name: str) -> str:
-        value = environ.get(name, "").strip()
-        if not value:
-            raise SettingsError(f"{name} is not set")
-        return value
-
-    def integer(name: str, default: int, low: int, high: int) -> int:
-        text = environ.get(name, "").strip()
-        if not text:
-            return default
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
-        return int(text)
-
     bot_token = read_named_secret(environ, BOT_TOKEN_SECRET_ARN, read_secret)
     if not bot_token.startswith("xoxb-"):
         raise SettingsError(
@@ -98,19 +83,19 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
             "with xapp-, scope connections:write)"
         )
     api_url = slack_api_url(environ)
-    table = required(REQUEST_TABLE)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+    table = required(environ, REQUEST_TABLE)
+    if not is_dynamodb_table_name(table):
         raise SettingsError(f"{REQUEST_TABLE}={table!r} is not a DynamoDB table name")
-    catalog = required(CATALOG_URL)
+    catalog = required(environ, CATALOG_URL)
     try:
         bucket, key = parse_s3_url(catalog)
     except ValueError:
         raise SettingsError(f"{CATALOG_URL}={catalog!r} is not an s3://bucket/key URL") from None
-    allow_guests = environ.get(ALLOW_GUESTS, "").strip().lower() or "false"
+    allow_guests = optional(environ, ALLOW_GUESTS, "false").lower()
     if allow_guests not in ("true", "false"):
         raise SettingsError(f"{ALLOW_GUESTS}={allow_guests!r} is not true or false")
-    channel = required(HELP_CHANNEL)
-    if not _CHANNEL.fullmatch(channel):
+    channel = required(environ, HELP_CHANNEL)
+    if not is_slack_channel(channel):
         raise SettingsError(
             f"{HELP_CHANNEL}={channel!r} is not a channel name (#data-access) or id"
         )
@@ -122,9 +107,11 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
         catalog_bucket=bucket,
         catalog_key=key,
         help_channel=channel,
-        health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 1, 65535),
-        rate_limit=integer(RATE_LIMIT, DEFAULT_RATE_LIMIT, 1, 1000),
-        rate_window_seconds=integer(RATE_WINDOW, DEFAULT_RATE_WINDOW_SECONDS, 1, 86400),
+        health_port=whole_number(environ, HEALTH_PORT, 1, 65535, default=DEFAULT_HEALTH_PORT),
+        rate_limit=whole_number(environ, RATE_LIMIT, 1, 1000, default=DEFAULT_RATE_LIMIT),
+        rate_window_seconds=whole_number(
+            environ, RATE_WINDOW, 1, 86400, default=DEFAULT_RATE_WINDOW_SECONDS
+        ),
         allow_guests=allow_guests == "true",
         github=load_github_settings(environ, read_secret),
     )

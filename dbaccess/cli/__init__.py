@@ -1,6 +1,6 @@
 """The `dbaccess` command: a thin layer over importable functions.
 
-Exit codes: 0 success, 1 an operation failed (AWS, network), 2 invalid input or usage.
+Every command exits with a `dbaccess.cli.exit_codes.ExitCode`.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ from dbaccess.audit.activity import (
     summary_json,
     to_ms,
 )
-from dbaccess.cli.common import INVALID_INPUT, Format, FormatOption, exit_invalid, stack_settings
+from dbaccess.cli.common import Format, FormatOption, exit_invalid, stack_settings
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.credentials import AwsCredentialsExpired, AwsCredentialsMissing, CredentialError
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from dbaccess.access.plan import DatabaseSpec
     from dbaccess.clients.cloudwatch_logs import Reading
 
-FAILED: Final = 1
 SESSION_NAME: Final = "dbaccess-activity"
 DEFAULT_LIMIT: Final = 1000
 PROGRESS_EVERY_PAGES: Final = 5
@@ -136,7 +136,7 @@ def activity(
     records, more = sort_and_limit(found, limit)
     _print(records, more, count, errors, start, end, fmt)
     if errors:
-        raise typer.Exit(FAILED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def _read(
     except (AwsCredentialsMissing, AwsCredentialsExpired) as exc:
         # Every log group would fail the same way: say it once and stop.
         print(f"error: {exc.message}", file=sys.stderr)
-        raise typer.Exit(FAILED) from None
+        raise typer.Exit(ExitCode.FAILED) from None
     except CredentialError as exc:
         raise _Unread(exc.message) from None
     except ClientError as exc:
@@ -245,7 +245,7 @@ def _progress(reading: Reading) -> None:
 
 def _usage(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def _window(since: str, until: str | None, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -6,19 +6,17 @@ import datetime as dt
 import enum
 import sys
 from typing import Annotated, NoReturn
-from urllib.parse import urlsplit
 
 import typer
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_utc
-from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
+from dbaccess.cli.common import Format, exit_invalid, require_extra
+from dbaccess.cli.exit_codes import ExitCode
+from dbaccess.formats import is_repository_name, is_repository_path, parse_api_url
 
-NOT_APPROVED = 1
 # The bot's setting (dbaccess.bot.access_requests.github_settings.API_URL), named here without
 # importing PyGithub, which an engineer's install leaves out.
 API_URL = "DBACCESS_GITHUB_API_URL"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class ApprovalsFormat(enum.StrEnum):
@@ -96,9 +94,10 @@ def approvals(
         _fail(f"--file {file!r} is not a path in the repository, e.g. access.yaml")
     if not token:
         _fail("no GitHub token: set GITHUB_TOKEN (docs/how-to/owner-approval.md)")
-    url = urlsplit(api_url)
-    if url.scheme != "https" and not (url.scheme == "http" and url.hostname in _LOOPBACK):
-        _fail(f"{API_URL}={api_url!r} is not an https URL (the token would travel in clear)")
+    try:
+        parse_api_url(api_url)  # the token goes there
+    except ValueError as exc:
+        _fail(f"{API_URL}: {exc}")
     gh = facts.connect_with_token(token, api_url.rstrip("/"))
     render = {
         ApprovalsFormat.text: rules.render_text,
@@ -129,10 +128,10 @@ def approvals(
             facts.set_status(gh, repo, pull.head_sha, state, report.summary(), details_url)
     except GitHubError as error:
         print(f"error: {error}", file=sys.stderr)
-        raise typer.Exit(NOT_APPROVED) from None
+        raise typer.Exit(ExitCode.FAILED) from None
     print(render(report))
     if not report.passed:
-        raise typer.Exit(NOT_APPROVED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _plan(text: str | None, name: str, file: str, today: dt.date) -> AccessPlan:
@@ -143,4 +142,4 @@ def _plan(text: str | None, name: str, file: str, today: dt.date) -> AccessPlan:
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)

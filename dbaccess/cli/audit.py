@@ -19,7 +19,6 @@ import typer
 from dbaccess.access import InvalidInput, load_access_file
 from dbaccess.access.errors import did_you_mean
 from dbaccess.cli.common import (
-    INVALID_INPUT,
     DateOption,
     Format,
     exit_invalid,
@@ -28,13 +27,12 @@ from dbaccess.cli.common import (
     stack_settings,
 )
 from dbaccess.cli.diff import DiffFormat
+from dbaccess.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from dbaccess.access import AccessPlan
     from dbaccess.mysql.audit import MysqlAccess
     from dbaccess.postgres.connect import Reach
-
-FINDINGS = 1
 
 
 def _require_driver() -> None:
@@ -131,7 +129,7 @@ def audit(
         audit_mysql(plan, keys, mysql, result)
     print(render_audit(result, fmt.value))
     if failing(result.findings):
-        raise typer.Exit(FINDINGS)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def sweep(
@@ -197,7 +195,7 @@ def sweep(
         sweep_mysql(plan, keys, mysql, result, rules)
     print(render_sweep(result, fmt.value))
     if result.errors:
-        raise typer.Exit(FINDINGS)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -205,7 +203,7 @@ def sweep(
 
 def _usage(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def _plan(file: Path, date: str | None, fmt: Format) -> AccessPlan:

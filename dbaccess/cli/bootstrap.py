@@ -18,13 +18,13 @@ import typer
 from dbaccess.access import InvalidInput, load_access_file
 from dbaccess.access.errors import did_you_mean
 from dbaccess.cli.audit import FileOption
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, require_extra
+from dbaccess.cli.common import Format, exit_invalid, require_extra
+from dbaccess.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from dbaccess.access.plan import AccessPlan, DatabaseSpec
     from dbaccess.postgres.bootstrap import Plan
 
-FAILED = 1
 
 MasterUserOption = Annotated[
     str | None,
@@ -115,12 +115,12 @@ def bootstrap(
 
 def _usage(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def _failed(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(FAILED)
+    raise typer.Exit(ExitCode.FAILED)
 
 
 def _database(file: Path, key: str) -> tuple[AccessPlan, DatabaseSpec]:

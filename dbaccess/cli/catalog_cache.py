@@ -21,15 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dbaccess.access.errors import InvalidInput
 from dbaccess.access.source import read_text
 from dbaccess.catalog import Catalog, CatalogError, person_key
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.identity import (
-    INVALID_INPUT,
-    OPERATION_FAILED,
     EngineerError,
     Say,
     aws_failure,
     quiet,
 )
 from dbaccess.credentials import classify_aws_error
+from dbaccess.formats import split_s3_location
 
 
 def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -45,13 +45,14 @@ def person_object_location(url: str, email: str) -> tuple[str, str]:
 def object_location(url: str, name: str) -> tuple[str, str]:
     """(bucket, key) of the catalog object `name` (catalog.json, people/<email>.json) for a
     catalog URL."""
-    if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+    try:
+        bucket, key = split_s3_location(url)
+    except ValueError:
         raise EngineerError(
             f"the catalog location {url!r} is not an s3://bucket/prefix URL",
             "set DBACCESS_CATALOG (or `catalog` in the config file) to e.g. "
             "s3://dbaccess-catalog/prod/catalog.json, or use --catalog FILE",
-        )
-    bucket, _, key = url[5:].partition("/")
+        ) from None
     # A key naming an object (catalog.json) means its folder; anything else is the folder.
     prefix = key.rpartition("/")[0] if key.endswith(".json") else key.rstrip("/")
     return bucket, f"{prefix}/{name}" if prefix else name
@@ -130,7 +131,7 @@ def fetch_catalog(s3: Any, bucket: str, key: str, directory: Path, *, say: Say =
                 f"cannot read your catalog object {where} ({error.get('Code')})",
                 "You have no grants yet, the email is not yours, or DBACCESS_CATALOG points at "
                 "the wrong place.\nAsk for access with a pull request to access.yaml.",
-                INVALID_INPUT,
+                ExitCode.INVALID_INPUT,
             ) from None
         raise aws_failure(classify_aws_error(exc, f"reading {where}")) from None
     except BotoCoreError as exc:
@@ -152,7 +153,7 @@ def _parse(body: bytes, where: str) -> Catalog:
     try:
         return Catalog.from_json(body)
     except CatalogError as exc:
-        raise EngineerError(f"{where}: {exc}", exit_code=OPERATION_FAILED) from None
+        raise EngineerError(f"{where}: {exc}", exit_code=ExitCode.FAILED) from None
 
 
 def known_database_names(directory: Path, catalog_file: Path | None, email: str | None) -> set[str]:

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from dbaccess.access import InvalidInput
+from dbaccess.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from dbaccess.access.plan import AccessPlan
     from dbaccess.stack.settings import Settings
-
-INVALID_INPUT = 2
 
 
 class Format(enum.StrEnum):
@@ -55,7 +54,7 @@ def exit_invalid(exc: InvalidInput, fmt: Format) -> NoReturn:
         print(exc.as_json())
     else:
         print(exc.render(), file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def require_extra(module: str, extra: str, what: str) -> None:
@@ -69,7 +68,7 @@ def require_extra(module: str, extra: str, what: str) -> None:
             f"with pipx: pipx install 'dbaccess[{extra}] @ git+https://github.com/<org>/db-access'",
             file=sys.stderr,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def require_program_extra() -> None:

@@ -12,9 +12,8 @@ from urllib.parse import quote
 
 from dbaccess.access.naming import MYSQL_ENGINES
 from dbaccess.cli import mysql_client
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.identity import (
-    INVALID_INPUT,
-    OPERATION_FAILED,
     Config,
     EngineerError,
     config_dir,
@@ -97,7 +96,7 @@ def format_credential(cred: Credential, fmt: TokenFormat, ca_bundle: Path) -> st
         raise EngineerError(
             f"--format {fmt.value} is PostgreSQL's; {cred.database} is a {cred.engine} database",
             "use --format env, json, uri or password",
-            INVALID_INPUT,
+            ExitCode.INVALID_INPUT,
         )
     fields = (cred.host, str(cred.port), cred.database, cred.user, cred.password)
     return ":".join(_pgpass_field(f) for f in fields)
@@ -124,5 +123,5 @@ def missing_ca_bundle(path: Path, engine: str) -> EngineerError:
         f"the CA bundle {path} does not exist (needed for sslmode=verify-full)",
         f"Download the {which} bundle ({engine}):\n  mkdir -p {path.parent} && "
         f"{bundle.curl(str(path))}\nor pass --ca-bundle FILE.",
-        OPERATION_FAILED,
+        ExitCode.FAILED,
     )

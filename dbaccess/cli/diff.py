@@ -15,7 +15,8 @@ from dbaccess.access import AccessPlan, InvalidInput, load_access_text, today_ut
 from dbaccess.access.background import loading
 from dbaccess.access.diff import diff_plans, render_json, render_markdown, render_text
 from dbaccess.access.source import read_text
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
+from dbaccess.cli.common import Format, exit_invalid, parse_date
+from dbaccess.cli.exit_codes import ExitCode
 
 
 class DiffFormat(enum.StrEnum):
@@ -102,7 +103,7 @@ def plans_between(
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

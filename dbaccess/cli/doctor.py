@@ -38,6 +38,7 @@ from dbaccess.cli.catalog_cache import (
 from dbaccess.cli.credential_text import missing_ca_bundle, resolve_ca_bundle
 from dbaccess.cli.engineer import CatalogOpt, EmailOpt, complete_database
 from dbaccess.cli.engineer_work import Context, catalog_url, make_credential, no_catalog_location
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.grant_choice import Level, select_grant
 from dbaccess.cli.identity import (
     Config,
@@ -50,7 +51,7 @@ from dbaccess.cli.identity import (
     resolve_identity,
 )
 from dbaccess.clients import ca_bundles
-from dbaccess.clients.http import parse_url
+from dbaccess.formats import parse_url
 from dbaccess.preflight import Failed, Unchecked
 
 OK: Final = "✓"
@@ -462,5 +463,5 @@ def doctor(
 
 def _finish(report: Report) -> None:
     if report.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     print("All good.")

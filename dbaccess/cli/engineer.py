@@ -35,9 +35,9 @@ from dbaccess.cli.credential_text import (
     resolve_ca_bundle,
 )
 from dbaccess.cli.engineer_work import PSQL_INSTALL, exec_psql, make_credential, open_context
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.grant_choice import ASK_FOR_ACCESS, Level, list_rows, render_table, select_grant
 from dbaccess.cli.identity import (
-    OPERATION_FAILED,
     EngineerError,
     Say,
     config_dir,
@@ -262,7 +262,7 @@ def connect(
             raise mysql_client.missing_client()
         if not mysql and shutil.which("psql") is None:
             raise EngineerError(
-                "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
+                "psql is not installed (or not on PATH)", PSQL_INSTALL, ExitCode.FAILED
             )
         cred = make_credential(ctx, database, level, utc_today(), say)
         if mysql:

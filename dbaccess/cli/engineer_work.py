@@ -26,9 +26,9 @@ from dbaccess.cli.catalog_cache import (
     person_object_location,
 )
 from dbaccess.cli.credential_text import pg_environment
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.grant_choice import select_grant
 from dbaccess.cli.identity import (
-    OPERATION_FAILED,
     Config,
     EngineerError,
     Identity,
@@ -198,9 +198,7 @@ def exec_psql(cred: Credential, ca_bundle: Path, psql_args: Sequence[str], say: 
     env.update(pg_environment(cred, ca_bundle))
     psql = shutil.which("psql", path=env.get("PATH"))
     if psql is None:
-        raise EngineerError(
-            "psql is not installed (or not on PATH)", PSQL_INSTALL, OPERATION_FAILED
-        )
+        raise EngineerError("psql is not installed (or not on PATH)", PSQL_INSTALL, ExitCode.FAILED)
     say(f"running {psql} {shlex.join(psql_args)} (password in PGPASSWORD)")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -14,12 +14,13 @@ from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import AccessDiff, diff_plans, render_json, render_markdown, render_text
 from dbaccess.access.edit import EditError, Expiry, expire_grants
 from dbaccess.access.source import NotAFile, read_limited, read_text
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, parse_date
+from dbaccess.cli.common import Format, exit_invalid, parse_date
 from dbaccess.cli.diff import DiffFormat
+from dbaccess.cli.exit_codes import ExitCode
+from dbaccess.formats import parse_s3_url
 from dbaccess.person_text import markdown as as_markdown
 from dbaccess.reaper.core import GrantKey, ReportError, StaleGrant, StaleReport, parse_report
 
-FAILED = 1
 UNMATCHED = "granted to nobody in access.yaml"
 
 
@@ -69,7 +70,7 @@ def expire(
     except InvalidInput as exc:
         exit_invalid(exc, problems_format)
     except EditError as exc:
-        _fail(str(exc), INVALID_INPUT)
+        _fail(str(exc), ExitCode.INVALID_INPUT)
     diff = diff_plans(result.before, result.after)
     if write and result.text != original:
         file.write_bytes(result.text.encode("utf-8"))
@@ -155,11 +156,9 @@ REPORT_MAX_BYTES = 128 * 2**20
 def _read_report(location: str) -> StaleReport:
     s3 = location.startswith("s3://")
     try:
-        from dbaccess.catalog import parse_s3_url
-
         bucket, key = parse_s3_url(location) if s3 else ("", "")
     except ValueError as exc:
-        _fail(str(exc), INVALID_INPUT)
+        _fail(str(exc), ExitCode.INVALID_INPUT)
     try:
         if s3:
             import boto3
@@ -169,17 +168,18 @@ def _read_report(location: str) -> StaleReport:
         else:
             body = read_limited(Path(location), REPORT_MAX_BYTES)
     except NotAFile as exc:
-        _fail(str(exc), INVALID_INPUT)
+        _fail(str(exc), ExitCode.INVALID_INPUT)
     except Exception as exc:  # noqa: BLE001 - boto3/OS errors: say which, never a trace
-        _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", FAILED)
+        _fail(f"cannot read the report {location}: {type(exc).__name__}: {exc}", ExitCode.FAILED)
     if len(body) > REPORT_MAX_BYTES:
         _fail(
-            f"{location} is larger than {REPORT_MAX_BYTES // 2**20} MB: not a report", INVALID_INPUT
+            f"{location} is larger than {REPORT_MAX_BYTES // 2**20} MB: not a report",
+            ExitCode.INVALID_INPUT,
         )
     try:
         return parse_report(body)
     except ReportError as exc:
-        _fail(f"{location}: {exc}", INVALID_INPUT)
+        _fail(f"{location}: {exc}", ExitCode.INVALID_INPUT)
 
 
 def _fail(message: str, code: int) -> NoReturn:

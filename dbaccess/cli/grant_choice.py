@@ -11,9 +11,8 @@ from typing import Any, Final
 
 from dbaccess.access.errors import shown
 from dbaccess.catalog import Catalog, CatalogDatabase, CatalogGrant, CatalogPerson
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.identity import (
-    INVALID_INPUT,
-    OPERATION_FAILED,
     EngineerError,
 )
 
@@ -44,7 +43,9 @@ def select_grant(
     person = catalog.person(email)
     if person is None or not person.grants:
         raise EngineerError(
-            f"{shown(email)} has no database grants in the catalog", ASK_FOR_ACCESS, INVALID_INPUT
+            f"{shown(email)} has no database grants in the catalog",
+            ASK_FOR_ACCESS,
+            ExitCode.INVALID_INPUT,
         )
     mine = {g.database for g in person.grants}
     if database not in mine:
@@ -56,7 +57,9 @@ def select_grant(
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             message = f"unknown database '{shown(database)}'{hint}"
         raise EngineerError(
-            message, f"Your databases: {_your_databases(person)}.\n{ASK_FOR_ACCESS}", INVALID_INPUT
+            message,
+            f"Your databases: {_your_databases(person)}.\n{ASK_FOR_ACCESS}",
+            ExitCode.INVALID_INPUT,
         )
     grant = person.grant(database, access)
     if grant is None:
@@ -66,20 +69,22 @@ def select_grant(
         else:
             fix = "Add --rw: you have read-write access only (chosen explicitly, never by default)."
         raise EngineerError(
-            f"you have {other.access} access to {database!r}, not {access}", fix, INVALID_INPUT
+            f"you have {other.access} access to {database!r}, not {access}",
+            fix,
+            ExitCode.INVALID_INPUT,
         )
     if grant.expired_on(today):
         raise EngineerError(
             f"your {access} access to {database!r} expired on {grant.until}",
             "To renew it, open a pull request moving `until:` of your grant in access.yaml "
             "to a later date.",
-            INVALID_INPUT,
+            ExitCode.INVALID_INPUT,
         )
     if database not in catalog.databases:
         raise EngineerError(
             f"the catalog has no connection details for {database!r}",
             "The catalog looks incomplete; try again after the next deploy.",
-            OPERATION_FAILED,
+            ExitCode.FAILED,
         )
     return catalog.databases[database], grant
 

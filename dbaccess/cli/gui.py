@@ -29,8 +29,9 @@ from dbaccess.cli.engineer import (
     verbose_say,
 )
 from dbaccess.cli.engineer_work import make_credential, open_context
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.cli.grant_choice import Level, select_grant
-from dbaccess.cli.identity import INVALID_INPUT, EngineerError
+from dbaccess.cli.identity import EngineerError
 
 
 class Client(enum.StrEnum):
@@ -160,7 +161,7 @@ def gui(
                     f"{client.value} definitions here are for PostgreSQL databases; "
                     f"{db.key} is {db.engine}",
                     f"use `dbaccess token {db.key} --format json` for its fields",
-                    INVALID_INPUT,
+                    ExitCode.INVALID_INPUT,
                 )
             user = grant.login
             if client in WITH_PASSWORD:

@@ -20,13 +20,13 @@ import typer
 
 from dbaccess.access import InvalidInput
 from dbaccess.cli.common import (
-    INVALID_INPUT,
     Format,
     ProgramDirOption,
     StackOption,
     exit_invalid,
     require_program_extra,
 )
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.iam.deploy import Declared, Lookup, UncoveredType, build_policies
 from dbaccess.iam.documents import INLINE_POLICY_MAX, MANAGED_POLICY_MAX, compact_size
 from dbaccess.stack.settings import Settings
@@ -121,7 +121,7 @@ def policies_of(
 
 def _fail(message: str, fix: str) -> NoReturn:
     print(f"error: {message}\n{fix}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def iam_policy(

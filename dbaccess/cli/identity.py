@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dbaccess.access.naming import ROLE_PREFIX, login_base, role_name_for
 from dbaccess.access.schema import email_problem
 from dbaccess.catalog import Catalog, CatalogPerson
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.credentials import (
     AccessDenied,
     AwsCredentialsExpired,
@@ -36,8 +37,6 @@ from dbaccess.credentials import (
 )
 from dbaccess.iam.documents import role_arn
 
-OPERATION_FAILED: Final = 1  # AWS said no, or could not be reached
-INVALID_INPUT: Final = 2  # usage, bad config, unknown database, not granted
 CONFIG_KEYS: Final = ("email", "catalog", "ca_bundle", "redshift_ca_bundle", "region")
 DEFAULT_STS_REGION: Final = "us-east-1"
 ROLE_TAG_KEY: Final = "consoleme-authorized"
@@ -58,7 +57,9 @@ def quiet(_: str) -> None:
 class EngineerError(Exception):
     """Something the engineer can fix: what went wrong, what to do, and the exit code."""
 
-    def __init__(self, message: str, fix: str = "", exit_code: int = INVALID_INPUT) -> None:
+    def __init__(
+        self, message: str, fix: str = "", exit_code: ExitCode = ExitCode.INVALID_INPUT
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
@@ -165,15 +166,15 @@ class Identity:
 def aws_failure(exc: CredentialError) -> EngineerError:
     """Explain an AWS failure to a person, with what to do."""
     if isinstance(exc, AwsCredentialsMissing):
-        return EngineerError(f"{exc.message}.", LOGIN_HELP, OPERATION_FAILED)
+        return EngineerError(f"{exc.message}.", LOGIN_HELP, ExitCode.FAILED)
     if isinstance(exc, AwsCredentialsExpired):
         return EngineerError(
             f"your AWS credentials have expired or are not valid ({exc.message}).",
             LOGIN_HELP.replace("Log in to AWS first", "Log in again"),
-            OPERATION_FAILED,
+            ExitCode.FAILED,
         )
     fix = "AWS is busy or unreachable; try again in a minute." if exc.transient else ""
-    return EngineerError(exc.message, fix, OPERATION_FAILED)
+    return EngineerError(exc.message, fix, ExitCode.FAILED)
 
 
 def caller_identity(session: boto3.Session, region: str | None = None) -> Caller:
@@ -287,7 +288,7 @@ def assume_role_or_explain(
             "platform team configured (extraTrustedPrincipals), and only with your own email.\n"
             "Check that --email is yours, or get the role through ConsoleMe:\n"
             f'  eval "$(weep export {arn})"',
-            OPERATION_FAILED,
+            ExitCode.FAILED,
         ) from None
     except CredentialError as exc:
         raise aws_failure(exc) from None

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
-from dbaccess.cli.identity import OPERATION_FAILED, EngineerError, Say
+from dbaccess.cli.exit_codes import ExitCode
+from dbaccess.cli.identity import EngineerError, Say
 from dbaccess.credentials import Credential
 from dbaccess.mysql.client import client_args
 
@@ -64,7 +65,7 @@ def missing_client() -> EngineerError:
     return EngineerError(
         "no MySQL client (mysql or mariadb) is installed (or on PATH)",
         MYSQL_INSTALL,
-        OPERATION_FAILED,
+        ExitCode.FAILED,
     )
 
 

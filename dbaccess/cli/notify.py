@@ -10,8 +10,9 @@ import typer
 
 from dbaccess.access import InvalidInput, today_utc
 from dbaccess.access.diff import diff_plans
-from dbaccess.cli.common import INVALID_INPUT, Format, exit_invalid, stack_settings
+from dbaccess.cli.common import Format, exit_invalid, stack_settings
 from dbaccess.cli.diff import GitError, plans_between
+from dbaccess.cli.exit_codes import ExitCode
 from dbaccess.service_env import DEFAULT_SLACK_API_URL
 
 
@@ -113,4 +114,4 @@ def _token_of(stack: str) -> str:
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(INVALID_INPUT)
+    raise typer.Exit(ExitCode.INVALID_INPUT)

@@ -28,12 +28,10 @@ from github.GitRef import GitRef
 from github.PullRequest import PullRequest
 from urllib3.util.retry import Retry
 
-from dbaccess.bot.access_requests.pull_request import is_repository_name
-from dbaccess.clients.http import parse_api_url
+from dbaccess.formats import is_repository_name, parse_api_url
 
 logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
-# GitHub's owner and repository names: letters, digits, "-", "_" and ".".
 MAX_RATE_LIMIT_WAIT_SECONDS = 30
 
 # What docs/how-to/set-up-github-app.md tells operators to grant; quoted in permission errors.

@@ -17,8 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 
 @dataclass(frozen=True)
@@ -41,31 +40,6 @@ class Unanswered(Exception):
         self.reason = reason
         self.timed_out = timed_out
         self.sent = sent
-
-
-def parse_url(text: str) -> SplitResult:
-    """`text` as an http(s) URL with a host (and a valid port, if any); ValueError otherwise."""
-    url = urlsplit(text)  # ValueError for a broken IPv6 host
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(f"not an http(s) URL: {text!r}")
-    url.port  # noqa: B018 - ValueError for a port out of range, here rather than mid-call
-    return url
-
-
-# Where plain http may go: this machine (the tests' fake Slack and GitHub listen there).
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-def parse_api_url(text: str) -> SplitResult:
-    """`text` as the base URL of an API we send tokens to: https, or plain http to this
-    machine only (127.0.0.1, ::1, localhost); ValueError saying so otherwise."""
-    url = parse_url(text)
-    if url.scheme != "https" and url.hostname not in LOOPBACK_HOSTS:
-        raise ValueError(
-            f"{text!r} is not an https URL: API URLs must use https (plain http only to "
-            "127.0.0.1, ::1 or localhost, for local tests)"
-        )
-    return url
 
 
 def post(

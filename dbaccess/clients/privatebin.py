@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from dbaccess import formats
 from dbaccess.clients import http
 from dbaccess.clients.deadline import Deadline
 from dbaccess.clients.privatebin_limiter import MESSAGE_FORMS
@@ -97,7 +98,7 @@ class PrivateBin:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base_url = base_url
-        self._url = http.parse_url(base_url)
+        self._url = formats.parse_url(base_url)
         self._timeout = timeout
         self._ssl_context = ssl.create_default_context(cafile=ca_bundle)
         self._sleep = sleep

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbaccess.service_env import SettingsError
+from dbaccess.service_env import SettingsError, required
 
 # ARN -> the secret's text; SettingsError when it cannot be read.
 SecretReader = Callable[[str], str]
@@ -20,9 +20,7 @@ SECRET_ARN: Final = re.compile(
 
 def read_named_secret(environ: Mapping[str, str], name: str, read_secret: SecretReader) -> str:
     """The text of the secret whose ARN the variable `name` holds."""
-    arn = environ.get(name, "").strip()
-    if not arn:
-        raise SettingsError(f"{name} is not set (the ARN of a Secrets Manager secret)")
+    arn = required(environ, name, "the ARN of a Secrets Manager secret")
     if not SECRET_ARN.fullmatch(arn):
         raise SettingsError(f"{name}={arn!r} is not a Secrets Manager secret ARN")
     value = read_secret(arn)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from dbaccess import formats
 from dbaccess.clients import http
 from dbaccess.clients.deadline import Deadline
 from dbaccess.clients.secrets_manager import read_secret
@@ -91,7 +92,7 @@ class DirectMessages:
         call_timeout: float = CALL_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._api = http.parse_api_url(api_url if api_url.endswith("/") else api_url + "/")
+        self._api = formats.parse_api_url(api_url if api_url.endswith("/") else api_url + "/")
         self._token = token
         self._call_timeout = call_timeout
         self._sleep = sleep

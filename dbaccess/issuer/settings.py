@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from dbaccess.catalog import parse_s3_url
 from dbaccess.clients.privatebin import EXPIRE_DURATIONS
+from dbaccess.formats import parse_s3_url
 from dbaccess.request_table import MAX_ATTEMPTS
 from dbaccess.service_env import (
     CATALOG_URL,
@@ -20,9 +20,11 @@ from dbaccess.service_env import (
     SLACK_TOKEN_SECRET_ARN,
     SettingsError,
     access_contact,
+    optional,
     require,
     slack_api_url,
     support_contact,
+    whole_number,
 )
 
 # The variable names, shared with components/credential_issuer.py.
@@ -58,25 +60,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IssuerSettings:
         bucket, key = parse_s3_url(env[CATALOG_URL])
     except ValueError as exc:
         raise SettingsError(f"{CATALOG_URL}: {exc}") from None
-    expire = env.get(PASTE_EXPIRE) or "10min"
+    expire = optional(env, PASTE_EXPIRE, "10min")
     if expire not in EXPIRE_DURATIONS:
         raise SettingsError(f"{PASTE_EXPIRE} must be one of {', '.join(EXPIRE_DURATIONS)}")
-    try:
-        max_attempts = int(env.get(MAX_ATTEMPTS_VAR) or MAX_ATTEMPTS)
-    except ValueError:
-        raise SettingsError(f"{MAX_ATTEMPTS_VAR} must be a whole number") from None
-    if max_attempts < 1:
-        raise SettingsError(f"{MAX_ATTEMPTS_VAR} must be at least 1")
     return IssuerSettings(
         request_table=env[REQUEST_TABLE],
         catalog_bucket=bucket,
         catalog_key=key,
         privatebin_url=env[PRIVATEBIN_URL],
-        privatebin_ca_bundle=env.get(PRIVATEBIN_CA_BUNDLE) or None,
+        privatebin_ca_bundle=optional(env, PRIVATEBIN_CA_BUNDLE, "") or None,
         paste_expire=expire,
         slack_token_secret_arn=env[SLACK_TOKEN_SECRET_ARN],
         slack_api_url=slack_api_url(env),
         access_contact=access_contact(env),
         support_contact=support_contact(env),
-        max_attempts=max_attempts,
+        max_attempts=whole_number(env, MAX_ATTEMPTS_VAR, 1, default=MAX_ATTEMPTS),
     )

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from dbaccess.catalog import parse_s3_url
+from dbaccess.formats import parse_s3_url
 from dbaccess.service_env import (
     CATALOG_URL,
     REQUEST_TABLE,
     SLACK_TOKEN_SECRET_ARN,
     SettingsError,
     access_contact,
+    optional,
     require,
     slack_api_url,
 )
@@ -80,11 +81,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ReaperSettings:
     if unused_days < 1 or any(not 0 < d < unused_days for d in notice_days):
         raise SettingsError(f"{NOTICE_DAYS} must be between 1 and {UNUSED_DAYS} - 1")
     try:
-        timezone = zoneinfo.ZoneInfo(env.get(TIMEZONE) or "UTC")
+        timezone = zoneinfo.ZoneInfo(optional(env, TIMEZONE, "UTC"))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"{TIMEZONE} is not an IANA time zone") from None
     try:
-        readers = json.loads(env.get(USAGE_READER_ROLES) or "{}")
+        readers = json.loads(optional(env, USAGE_READER_ROLES, "{}"))
     except json.JSONDecodeError:
         raise SettingsError(f"{USAGE_READER_ROLES} is not JSON") from None
     if not isinstance(readers, dict) or not all(

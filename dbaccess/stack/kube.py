@@ -9,7 +9,6 @@ from typing import Any, Final
 BOT_SERVICE_ACCOUNT: Final = "dbaccess-bot"
 BOT_APP_LABEL: Final = "dbaccess-bot"
 BOT_USER_ID: Final = 10001  # the Dockerfile's non-root user
-HEALTH_PORT: Final = 8080
 
 
 def eks_kubeconfig(

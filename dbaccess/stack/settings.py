@@ -25,9 +25,15 @@ from dbaccess.access.errors import InvalidInput, did_you_mean, shown
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.report import Reporter
 from dbaccess.access.source import Path, SourceMap
-from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
-from dbaccess.clients.http import parse_api_url
+from dbaccess.clients.ca_bundles import RDS
 from dbaccess.clients.secrets_manager import SECRET_ARN
+from dbaccess.formats import (
+    is_repository_name,
+    is_repository_path,
+    is_slack_channel,
+    parse_api_url,
+    parse_base_url,
+)
 from dbaccess.service_env import DEFAULT_ACCESS_CONTACT, DEFAULT_SUPPORT_CONTACT
 
 # ASCII classes throughout: Python's \d and \w also match fullwidth and Arabic-Indic digits.
@@ -44,7 +50,6 @@ SSO_ROLE_ARN = re.compile(
 )
 KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}")
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
-HTTP_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 # A PostgreSQL role or MySQL user name, as people and applications are named: no space, quote
 # or wildcard, at most PostgreSQL's 63 bytes.
 LOGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}")
@@ -198,7 +203,7 @@ class SlackBotSettings(BaseModel):
     @field_validator("helpChannel")
     @classmethod
     def _channel(cls, value: str) -> str:
-        if not re.fullmatch(r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}", value):
+        if not is_slack_channel(value):
             raise ValueError(
                 f"'{shown(value)}' is not a channel name (#db-access) or id (C0123ABCD)"
             )
@@ -354,7 +359,7 @@ class Settings(BaseModel):
     rdsCaBundle: Annotated[
         str | None,
         Field(
-            description="the RDS CA bundle (global-bundle.pem) on the machine running "
+            description=f"the RDS CA bundle ({RDS.file_name}) on the machine running "
             "`pulumi up`: MySQL admin connections verify the server against it"
         ),
     ] = None
@@ -438,8 +443,13 @@ class Settings(BaseModel):
     @field_validator("privatebinUrl", "slackApiUrl")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not HTTP_URL.fullmatch(value):
-            raise ValueError(f"'{shown(value)}' is not an http(s) URL without query or fragment")
+        if value is not None:
+            try:
+                parse_base_url(value)
+            except ValueError:
+                raise ValueError(
+                    f"'{shown(value)}' is not an http(s) URL without query or fragment"
+                ) from None
         return value
 
     @field_validator("slackApiUrl")
@@ -717,8 +727,7 @@ def check_rds_ca_bundle(
                 where.problem(
                     prefix,
                     f"MySQL databases ({', '.join(mysql)}) need setting 'dbaccess:rdsCaBundle'",
-                    "add `dbaccess:rdsCaBundle: global-bundle.pem` (the path of "
-                    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem on the "
+                    f"add `dbaccess:rdsCaBundle: {RDS.file_name}` (the path of {RDS.url} on the "
                     "machine running `pulumi up`; relative to the project directory)",
                     at_key=True,
                 )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from dbaccess.bot.access_requests.pull_request import Requester, requester_record
+from dbaccess.approvals.requester import Requester, requester_record
 from dbaccess.cli import app
 from tests.fakes.github import BOT_LOGIN, FakeGitHub
 

@@ -21,6 +21,7 @@ from dbaccess.access import AccessPlan, InvalidInput, load_access_text
 from dbaccess.access.diff import diff_plans, render_markdown
 from dbaccess.access.edit import EditError, add_grant
 from dbaccess.access.naming import Access
+from dbaccess.approvals.requester import Requester, requester_record
 from dbaccess.bot.access_requests import pull_request, texts
 from dbaccess.bot.access_requests.github_settings import GitHubSettings
 from dbaccess.bot.access_requests.ledger import RequestLedger, WatchedRequest
@@ -86,10 +87,10 @@ def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date)
     # same result as the whole files, without comparing every other grant (1 s at 5,000 people).
     diff = diff_plans(_only(before, grant.email), _only(after, grant.email))
     known = before.people.get(grant.email)
-    requester = pull_request.Requester(grant.email, known.github if known else None)
+    requester = Requester(grant.email, known.github if known else None)
     reviewers, own = _reviewers_besides(requester, database.owners)
     parts = [
-        pull_request.requester_record(requester),
+        requester_record(requester),
         pull_request.body(grant, render_markdown(diff)),
     ]
     if own:
@@ -103,7 +104,7 @@ def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date)
 
 
 def _reviewers_besides(
-    requester: pull_request.Requester, owners: tuple[str, ...]
+    requester: Requester, owners: tuple[str, ...]
 ) -> tuple[tuple[str, ...], bool]:
     """The owners to ask, never the requester (who gains the access), and whether the
     requester was one of them."""

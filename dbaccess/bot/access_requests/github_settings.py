@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from dbaccess.bot.access_requests.pull_request import is_repository_name, is_repository_path
 from dbaccess.bot.auto_merge import REPOSITORY_METHOD, AutoMerge
 from dbaccess.clients.github import DEFAULT_API_URL, GitHubAppCredentials
 from dbaccess.clients.github_merge import MERGE_METHODS
-from dbaccess.clients.http import parse_api_url
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
-from dbaccess.service_env import SettingsError
+from dbaccess.formats import is_repository_name, is_repository_path
+from dbaccess.service_env import SettingsError, api_url, optional, required, whole_number
 
 APP_ID: Final = "DBACCESS_GITHUB_APP_ID"
 INSTALLATION_ID: Final = "DBACCESS_GITHUB_INSTALLATION_ID"
@@ -33,6 +32,7 @@ AUTO_MERGE: Final = "DBACCESS_GITHUB_AUTO_MERGE"
 
 DEFAULT_ACCESS_FILE: Final = "access.yaml"
 DEFAULT_POLL_SECONDS: Final = 60
+_ID_MAX: Final = 10**12  # the app's and installation's ids
 
 
 @dataclass(frozen=True)
@@ -48,49 +48,33 @@ def load_github_settings(
     environ: Mapping[str, str], read_secret: SecretReader
 ) -> GitHubSettings | None:
     """None when the app id is unset (requests off); SettingsError when half set."""
-    if not environ.get(APP_ID, "").strip():
+    if not optional(environ, APP_ID, ""):
         return None
-
-    def required(name: str) -> str:
-        value = environ.get(name, "").strip()
-        if not value:
-            raise SettingsError(f"{name} is not set (needed with {APP_ID})")
-        return value
-
-    def number(name: str, text: str, low: int = 1, high: int = 10**12) -> int:
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise SettingsError(f"{name}={text!r} is not a whole number from {low} to {high}")
-        return int(text)
-
-    required(PRIVATE_KEY_SECRET_ARN)
+    needed = f"needed with {APP_ID}"
+    required(environ, PRIVATE_KEY_SECRET_ARN, needed)
     key = read_named_secret(environ, PRIVATE_KEY_SECRET_ARN, read_secret)
     if "PRIVATE KEY-----" not in key:
         raise SettingsError(
             f"the secret {PRIVATE_KEY_SECRET_ARN} names is not a PEM private key (the app's "
             ".pem file)"
         )
-    repository = required(REPOSITORY)
+    repository = required(environ, REPOSITORY, needed)
     if not is_repository_name(repository):
         raise SettingsError(f"{REPOSITORY}={repository!r} is not owner/name")
-    path = environ.get(ACCESS_FILE_PATH, "").strip() or DEFAULT_ACCESS_FILE
+    path = optional(environ, ACCESS_FILE_PATH, DEFAULT_ACCESS_FILE)
     if not is_repository_path(path):
         raise SettingsError(f"{ACCESS_FILE_PATH}={path!r} is not a path in the repository")
-    api_url = environ.get(API_URL, "").strip() or DEFAULT_API_URL
-    try:
-        parse_api_url(api_url)
-    except ValueError as exc:
-        raise SettingsError(f"{API_URL}: {exc}") from None
-    poll = environ.get(POLL_SECONDS, "").strip()
+    url = api_url(environ, API_URL, DEFAULT_API_URL)
     return GitHubSettings(
         app=GitHubAppCredentials(
-            app_id=number(APP_ID, environ[APP_ID].strip()),
-            installation_id=number(INSTALLATION_ID, required(INSTALLATION_ID)),
+            app_id=whole_number(environ, APP_ID, 1, _ID_MAX),
+            installation_id=whole_number(environ, INSTALLATION_ID, 1, _ID_MAX, why=needed),
             private_key=key,
-            api_url=api_url.rstrip("/"),
+            api_url=url.rstrip("/"),
         ),
         repository=repository,
         access_file=path,
-        poll_seconds=number(POLL_SECONDS, poll, 5, 3600) if poll else DEFAULT_POLL_SECONDS,
+        poll_seconds=whole_number(environ, POLL_SECONDS, 5, 3600, default=DEFAULT_POLL_SECONDS),
         auto_merge=_auto_merge(environ.get(AUTO_MERGE, "").strip()),
     )
 

@@ -8,13 +8,12 @@ Pure functions: the bot passes in the request and the access diff (rendered by
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 
 from dbaccess import person_text
-from dbaccess.access.naming import GITHUB_LOGIN
+from dbaccess.approvals.requester import Requester
 
 BRANCH_PREFIX = "access-request"
 REQUEST_LABEL = "access-request"
@@ -26,21 +25,6 @@ _UNSAFE_IN_BRANCH = re.compile(r"[^a-z0-9._@+-]+")
 # Hex digits of the request's hash in its branch name: two requests whose readable parts are
 # alike (`a-b@`, `a=b@`) still get branches of their own.
 _HASH_DIGITS = 10
-
-
-# GitHub's names, said once: a repository is owner/name, the access file a relative path in it.
-_NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-def is_repository_name(text: str) -> bool:
-    """owner/name, each part of the characters GitHub allows."""
-    owner, slash, name = text.partition("/")
-    return bool(slash) and all(_NAME_PART.fullmatch(p) for p in (owner, name))
-
-
-def is_repository_path(text: str) -> bool:
-    """A relative path inside a repository (no `..`, no empty part)."""
-    return all(_NAME_PART.fullmatch(p) and p != ".." for p in text.split("/"))
 
 
 @dataclass(frozen=True)
@@ -107,42 +91,6 @@ def _component(text: str) -> str:
     safe = re.sub(r"\.{2,}", ".", safe).strip(".-")
     safe = re.sub(r"\.lock$", "-lock", safe)
     return safe or "x"
-
-
-# --- who asked: recorded for the owner-approval check (`dbaccess approvals`) ----------------
-
-_REQUESTER = re.compile(r"<!-- dbaccess-requester (\{[^<>]*\}) -->")
-
-
-@dataclass(frozen=True)
-class Requester:
-    email: str
-    github: str | None  # their `github:` login in access.yaml, if they declared one
-
-
-def requester_record(requester: Requester) -> str:
-    """The body's first line: who asked, as an HTML comment (invisible on the page). Only the
-    first line is read back, and the bot writes it before any person-supplied text, so a
-    reason cannot replace it; a copy elsewhere in the body is ignored."""
-    record = json.dumps({"email": requester.email, "github": requester.github})
-    return f"<!-- dbaccess-requester {record} -->"
-
-
-def requester_of(body: str | None) -> Requester | None:
-    """The requester the bot recorded on the body's first line, or None."""
-    first = (body or "").partition("\n")[0].strip()
-    match = _REQUESTER.fullmatch(first)
-    if match is None:
-        return None
-    try:
-        record = json.loads(match.group(1))
-    except ValueError:
-        return None
-    email, github = record.get("email"), record.get("github")
-    if not isinstance(email, str) or not email:
-        return None
-    login = github if isinstance(github, str) and GITHUB_LOGIN.fullmatch(github) else None
-    return Requester(email.lower(), login)
 
 
 def self_review_note(requester: Requester, database: str) -> str:

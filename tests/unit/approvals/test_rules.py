@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from dbaccess.access import load_access_text
+from dbaccess.approvals.requester import Requester
 from dbaccess.approvals.rules import ApprovalReport, PullRequestFacts, Review, approvers, evaluate
-from dbaccess.bot.access_requests.pull_request import Requester
 
 TODAY = dt.date(2026, 11, 23)
 HEAD = "h" * 40

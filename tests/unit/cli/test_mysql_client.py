@@ -14,7 +14,8 @@ from dbaccess.access import load_access_text
 from dbaccess.catalog import build_person_object, to_json
 from dbaccess.cli import app
 from dbaccess.cli.credential_text import TokenFormat, format_credential
-from dbaccess.cli.identity import INVALID_INPUT, OPERATION_FAILED, EngineerError
+from dbaccess.cli.exit_codes import ExitCode
+from dbaccess.cli.identity import EngineerError
 from dbaccess.cli.mysql_client import find_client
 from dbaccess.credentials import Credential
 from dbaccess.mysql.client import client_args
@@ -67,7 +68,7 @@ def test_json_and_uri_carry_mysql_tls_settings() -> None:
 def test_a_pgpass_line_for_mysql_is_a_usage_error() -> None:
     with pytest.raises(EngineerError) as caught:
         format_credential(CRED, TokenFormat.pgpass, CA)
-    assert caught.value.exit_code == INVALID_INPUT
+    assert caught.value.exit_code == ExitCode.INVALID_INPUT
     assert TOKEN not in caught.value.render()
 
 
@@ -117,6 +118,6 @@ def test_connect_without_a_mysql_client_says_how_to_install_one(
         str(bundle),
     ]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == OPERATION_FAILED, result.output
+    assert result.exit_code == ExitCode.FAILED, result.output
     assert "no MySQL client (mysql or mariadb) is installed" in result.stderr
     assert "brew install mysql-client" in result.stderr

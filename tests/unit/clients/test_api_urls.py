@@ -1,5 +1,5 @@
 """API base URLs (Slack's, GitHub's) carry tokens: https only, plain http to this machine only
-(the tests' fakes listen on loopback). One rule, `clients.http.parse_api_url`, behind every
+(the tests' fakes listen on loopback). One rule, `formats.parse_api_url`, behind every
 setting that names one."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dbaccess.access import InvalidInput
 from dbaccess.bot.access_requests import github_settings
 from dbaccess.bot.settings import load_settings
 from dbaccess.clients.github import GitHubAppCredentials, InvalidRequest
-from dbaccess.clients.http import parse_api_url
 from dbaccess.clients.slack import DirectMessages
+from dbaccess.formats import parse_api_url
 from dbaccess.issuer.settings import load_settings as load_issuer_settings
 from dbaccess.service_env import SettingsError
 from dbaccess.stack.file import load_stack_config

@@ -10,8 +10,9 @@ import pytest
 from dbaccess.access import load_access_text
 from dbaccess.access.diff import diff_plans, render_markdown
 from dbaccess.access.edit import EditError
+from dbaccess.approvals.requester import Requester, requester_of
 from dbaccess.bot.access_requests.flow import prepare_request
-from dbaccess.bot.access_requests.pull_request import RequestedGrant, Requester, requester_of
+from dbaccess.bot.access_requests.pull_request import RequestedGrant
 
 ROOT = Path(__file__).resolve().parents[4]
 ACCESS = (ROOT / "access.yaml").read_text()
