@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from dbaccess import catalog, policies
 from dbaccess.access.errors import InvalidInput, Problem
-from dbaccess.access.naming import Access
+from dbaccess.access.naming import Access, AuditLevel, highest_audit
 from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 from dbaccess.access.source import SourceMap
+from dbaccess.mysql.server_audit import ServerAudit, server_audit
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
 from dbaccess.privileges import MANAGED_MARKER
 from dbaccess.settings import Settings, check_accounts, check_rds_ca_bundle
@@ -47,6 +48,9 @@ class LoginSpec:
     access: Access
     login: str
     databases: tuple[DatabaseSpec, ...]  # the server's databases this login is granted
+    # The highest query_audit among the grants it serves: the log setting is per login, and
+    # a login serves one person's grants of one access level on every database of its server.
+    query_audit: AuditLevel = "none"
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -92,6 +96,12 @@ class MysqlServer(_Server):
     components/mysql_users.py creates on it."""
 
     spec: MysqlServerSpec
+
+    @property
+    def audit(self) -> ServerAudit:
+        """What its audit plugin should hold (server-wide): computed, shown, audited; the
+        parameter or option group is the operator's."""
+        return server_audit(self.first.engine, ((x.login, x.query_audit) for x in self.spec.logins))
 
 
 @dataclass(frozen=True)
@@ -180,19 +190,23 @@ def _servers(
     for db in plan.databases.values():
         if wanted(db):
             databases[db.server].append(db)
-    logins: dict[tuple[str, str, str, str], dict[str, list[DatabaseSpec]]] = defaultdict(dict)
-    who: dict[str, tuple[str, Access]] = {}
+    logins: dict[tuple[str, str, str, str], dict[str, list[Grant]]] = defaultdict(dict)
     for grant in plan.grants():
         db = plan.databases[grant.database]
         if wanted(db):
-            logins[db.server].setdefault(grant.login, []).append(db)
-            who[grant.login] = (grant.email, grant.access)
+            logins[db.server].setdefault(grant.login, []).append(grant)
     return [
         (
             tuple(dbs),
             tuple(
-                LoginSpec(who[login][0], who[login][1], login, tuple(granted))
-                for login, granted in logins[server].items()
+                LoginSpec(
+                    grants[0].email,
+                    grants[0].access,
+                    login,
+                    tuple(plan.databases[g.database] for g in grants),
+                    highest_audit(g.query_audit for g in grants),
+                )
+                for login, grants in logins[server].items()
             ),
         )
         for server, dbs in databases.items()
@@ -218,7 +232,12 @@ def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
                 admin_login=str(dbs[0].admin_login),  # required for MySQL by validation
                 databases=tuple(db.name for db in dbs),
                 logins=tuple(
-                    MysqlLogin(login.login, login.access, tuple(db.name for db in login.databases))
+                    MysqlLogin(
+                        login.login,
+                        login.access,
+                        tuple(db.name for db in login.databases),
+                        login.query_audit,
+                    )
                     for login in logins
                 ),
             ),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from dbaccess.access.naming import ACCESS_LEVELS, Access
+from dbaccess.access.naming import ACCESS_LEVELS, Access, AuditLevel
 from dbaccess.mysql.names import admin_login_problem, database_problem, login_problem
 from dbaccess.privileges import MANAGED_MARKER
 
@@ -20,6 +20,8 @@ class MysqlLogin:
     login: str
     access: Access
     databases: tuple[str, ...]
+    # Not a Pulumi input: the audit plugin's user list is server-wide (dbaccess.mysql.server_audit).
+    query_audit: AuditLevel = "none"
 
 
 @dataclass(frozen=True)
