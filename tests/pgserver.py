@@ -411,6 +411,9 @@ class PostgresServer(ServerFiles):
             "full_page_writes": "off",
             # Connection/auth lines make the log tail useful when a login is refused.
             "log_connections": "on",
+            # RDS's fixed prefix: every line names its login and database, as pgaudit's AUDIT
+            # lines in RDS's postgresql log (and CloudWatch) do.
+            "log_line_prefix": "'%t:%r:%u@%d:[%p]:'",
         }
         if has_pgaudit(self.bindir):
             # Loaded on every test server, as on an RDS instance whose parameter group preloads

@@ -16,6 +16,7 @@ from dbaccess.audit.expected import (
 )
 from dbaccess.audit.state import PUBLIC, DatabaseState, ObjectGrants, Role, ServerState
 from dbaccess.deployment import RDS_IAM
+from dbaccess.postgres import query_audit
 from dbaccess.privileges import DEFAULT_PRIVILEGE_TYPES, MANAGED_MARKER
 
 # Every kind, in the order reports list them: what it means, how to fix it
@@ -61,6 +62,16 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     "group-privileges": (
         "a group role's privileges differ from its access level",
         "`pulumi up --refresh`; REVOKE what is extra; add missing tables' owners to table_owners",
+    ),
+    "audit-setting": (
+        "a declared login whose pgaudit settings differ from its query_audit in access.yaml",
+        "`pulumi up --refresh` sets them again; remove settings made by hand "
+        "(ALTER ROLE <name> [IN DATABASE <db>] RESET pgaudit.log;)",
+    ),
+    "audit-not-loaded": (
+        "pgaudit is not loaded on a server where access.yaml declares query_audit",
+        "add pgaudit to shared_preload_libraries in the parameter group and reboot "
+        "(`dbaccess doctor --operator` checks it)",
     ),
     "master-login": (
         "RDS's own role or the master user can log in with a password (a fact; not failing)",
@@ -159,6 +170,29 @@ def role_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterat
             missing -= {MANAGED_MARKER}
         if missing or extra:
             yield Finding(database, "wrong-membership", login, _difference(missing, extra))
+    yield from _audit_findings(plan, state, database)
+
+
+def _audit_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterator[Finding]:
+    """pgaudit: loaded where query_audit is declared, and each declared login's settings as
+    its level says (none: no setting of pgaudit's at all)."""
+    audited = sorted(login for login, level in plan.audit_levels.items() if level != "none")
+    if audited and not state.pgaudit_loaded:
+        yield Finding(
+            database,
+            "audit-not-loaded",
+            plan.label,
+            f"pgaudit.log is not a setting of this server, yet {len(audited)} login(s) declare "
+            f"query_audit ({', '.join(audited[:NAMES_SHOWN])}"
+            f"{' …' if len(audited) > NAMES_SHOWN else ''}): nothing they run is logged",
+        )
+    for login, level in sorted(plan.audit_levels.items()):
+        if login not in state.roles:
+            continue  # missing-login says it
+        expected = query_audit.role_settings(level)
+        problems = query_audit.differences(expected, state.audit_settings.get(login))
+        if problems:
+            yield Finding(database, "audit-setting", login, "; ".join(problems))
 
 
 def database_findings(
