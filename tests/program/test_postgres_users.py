@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.cli.preview_engine import Registration, run_under_mocks
 from dbaccess.deployment import LoginSpec, PostgresServerSpec
-from tests.program.conftest import stack_config
+from tests.program.conftest import ROOT, stack_config
 
 ORDERS = DatabaseSpec(
     key="orders",
@@ -27,16 +31,18 @@ STOCK = dataclasses.replace(ORDERS, key="stock", name="stock", schemas=("public"
 SERVER = PostgresServerSpec(
     (ORDERS, STOCK),
     (
-        LoginSpec("ana@example.com", "read-only", "ana_ro", (ORDERS, STOCK)),
+        LoginSpec("ana@example.com", "read-only", "ana_ro", (ORDERS, STOCK), "write"),
         LoginSpec("bo@example.com", "read-write", "bo_rw", (STOCK,)),
     ),
 )
 DEPLOY_ROLE = "arn:aws:iam::123456789012:role/dbaccess-deploy"
+CA = "/etc/ssl/rds/global-bundle.pem"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 
 
 def register() -> list[Registration]:
     run = run_under_mocks(
-        lambda: PostgresUsers("pg", PostgresUsersArgs(SERVER, 7, DEPLOY_ROLE)), stack_config()
+        lambda: PostgresUsers("pg", PostgresUsersArgs(SERVER, 7, DEPLOY_ROLE, CA)), stack_config()
     )
     return [r for r in run.registrations if r.type != "pulumi:pulumi:Stack"]
 
@@ -103,3 +109,60 @@ def test_no_role_is_deleted_by_reassigning_what_it_owns() -> None:
     assert len(roles) == 6
     assert all(r.inputs.get("skipReassignOwned") is True for r in roles)
     assert not any(r.inputs.get("skipDropRole") for r in roles)
+
+
+def test_an_audited_login_gets_its_pgaudit_settings_and_an_unaudited_one_none() -> None:
+    settings = [r for r in register() if r.type == DYNAMIC]
+    assert [r.name for r in settings] == ["pg-ana@example.com-ro-audit"]
+    inputs = {k: v for k, v in settings[0].inputs.items() if k != "__provider"}
+    assert inputs == {
+        "login": "ana_ro",
+        "query_audit": "write",
+        "settings": {
+            "pgaudit.log": "write,ddl,role",
+            "pgaudit.log_relation": "on",
+            "pgaudit.log_parameter": "off",
+            "pgaudit.log_catalog": "off",
+        },
+        # Where and as whom: the token is minted at each operation, never an input.
+        "host": ORDERS.host,
+        "port": 5432,
+        "database": "orders",
+        "region": "eu-west-1",
+        "admin_login": "dbaccess_admin",
+        "deploy_role_arn": DEPLOY_ROLE,
+        "ca_bundle": CA,
+    }
+
+
+def test_the_settings_provider_is_in_the_state_by_reference_and_holds_no_secret(
+    tmp_path: Path,
+) -> None:
+    provider = next(r for r in register() if r.type == DYNAMIC).inputs["__provider"]
+    pickled = provider["value"] if isinstance(provider, dict) else provider
+    blob = tmp_path / "provider.b64"
+    blob.write_text(pickled)
+    check = (
+        "import base64, sys, dill\n"
+        "p = dill.loads(base64.b64decode(open(sys.argv[1]).read()))\n"
+        "print(type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", check, str(blob)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [
+        "components.postgres_role_settings",
+        "PostgresRoleSettingsProvider",
+        "dbaccess.postgres.admin",
+        "admin_connection",
+    ]
+    raw = base64.b64decode(pickled)
+    assert len(raw) < 2000
+    for secret_word in (b"password", b"token", b"Secret"):
+        assert secret_word not in raw
