@@ -104,6 +104,16 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "a declared MySQL user whose privileges differ from its grants",
         "REVOKE what is extra; `pulumi up --refresh` grants what is lacking",
     ),
+    "mysql-audit-not-loaded": (
+        "the audit plugin is not loaded on a MySQL server where access.yaml declares query_audit",
+        "add the MARIADB_AUDIT_PLUGIN option to the option group (RDS MySQL / MariaDB), or set "
+        "server_audit_logging in the cluster parameter group (Aurora MySQL)",
+    ),
+    "mysql-audit-drift": (
+        "the audit plugin's server-wide settings differ from what access.yaml computes",
+        "set the values `dbaccess preview` shows (server_audit_incl_users, "
+        "server_audit_events, server_audit_logging) in the option or parameter group",
+    ),
 }
 # Facts the operator must know that no deploy can change: reported, never failing the audit.
 INFORMATIONAL: Final = frozenset({"master-login"})

@@ -23,7 +23,7 @@ from dbaccess.audit.instances import Instance, Members, MembersUnknown, the_inst
 from dbaccess.audit.sweep import Ended, SweepResult
 from dbaccess.audit.sweep_rules import NO_EXEMPTION, SweepRules
 from dbaccess.deployment import MysqlServer, mysql_servers
-from dbaccess.mysql import audit, statements
+from dbaccess.mysql import audit, server_audit, statements
 from dbaccess.mysql.apply import MysqlApplyError
 from dbaccess.mysql.connect import admin_connection
 from dbaccess.mysql.spec import AdminTarget
@@ -39,6 +39,11 @@ KIND_OF: Final[Mapping[str, str]] = {
     "undeclared": "mysql-undeclared-user",
     "privileged": "mysql-privileged-user",
     "wrong-privileges": "mysql-wrong-privileges",
+}
+# dbaccess.mysql.server_audit's kinds -> the kinds reports list.
+AUDIT_KIND_OF: Final[Mapping[str, str]] = {
+    "not-loaded": "mysql-audit-not-loaded",
+    "drift": "mysql-audit-drift",
 }
 
 
@@ -106,6 +111,7 @@ def audit_mysql(
                 accounts = audit.read_accounts(conn)
                 grants = audit.read_database_grants(conn)
                 marked = audit.read_marked(conn)
+                plugin = server_audit.read_variables(conn)
         except (Unreachable, MembersUnknown) as exc:
             result.findings += [Finding(key, "unreachable", where, str(exc)) for key in chosen]
             continue
@@ -124,6 +130,13 @@ def audit_mysql(
         result.findings += [
             Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail, first.name) for f in found
         ]
+        kind, problems = server_audit.differences(server.audit, plugin)
+        if kind:
+            result.findings.append(
+                Finding(
+                    chosen[0], AUDIT_KIND_OF[kind], server.name, "; ".join(problems), first.name
+                )
+            )
         result.servers.append(server.name)
         result.instances.append(first.name)
         result.databases += chosen

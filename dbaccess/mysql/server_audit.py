@@ -12,7 +12,9 @@ server-wide:
   follow the highest level on the server: a `ddl` login on a server with a `write` login has
   its writes logged too. ddl -> QUERY_DDL, QUERY_DCL (GRANT, REVOKE, users); write -> also
   QUERY_DML_NO_SELECT (Aurora MySQL has no such class: QUERY_DML, which logs reads too);
-  all -> QUERY (every statement). CONNECT (log-ins and log-outs) at every level.
+  all -> QUERY (every statement). Never CONNECT: the plugin logs the log-ins and log-outs of
+  every user whatever `server_audit_incl_users` says (seen on MariaDB), so it would not be
+  per person; each logged statement carries its connection id.
 - `server_audit_logging`: ON.
 
 db-access does not own the parameter or option group (it holds settings db-access knows
@@ -28,7 +30,6 @@ from typing import Any, Final
 
 from dbaccess.access.naming import AuditLevel, highest_audit
 
-CONNECT: Final = "CONNECT"
 # The classes of each level, over what the level below logs. Aurora MySQL's names first where
 # they differ: it has no QUERY_DML_NO_SELECT.
 _EVENTS: Final[Mapping[AuditLevel, tuple[str, ...]]] = {
@@ -69,7 +70,7 @@ def server_audit(engine: str, logins: Iterable[tuple[str, AuditLevel]]) -> Serve
     events = [_AURORA.get(e, e) if engine == "aurora-mysql" else e for e in _EVENTS[top]]
     return ServerAudit(
         incl_users=tuple(sorted(audited)),
-        events=tuple(sorted({CONNECT, *events})) if audited else (),
+        events=tuple(sorted(set(events))),
     )
 
 
