@@ -343,6 +343,14 @@ PARAMETER_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
         "arn:aws:rds:{region}:{account}:cluster-pg:{name}",
     ),
 }
+# The option groups of the account and region (read-only), per lookup of an instance: an RDS
+# MySQL instance loads its audit plugin through one (query_audit).
+OPTION_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
+    "aws:rds/getInstance:getInstance": (
+        "rds:DescribeOptionGroups",
+        "arn:aws:rds:{region}:{account}:og:{name}",
+    ),
+}
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -652,11 +660,14 @@ def build_policies(
             deploy[account].add(
                 ["rds:DescribeDBInstances"], arn(CLUSTER_MEMBERS, account, "*", lookup.args)
             )
-        if group := PARAMETER_GROUPS.get(lookup.token):
-            # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether the
-            # server's parameter group enforces TLS; the group is whichever the server uses.
-            action, template = group
-            deploy[account].add([action], arn(template, account, "*", lookup.args))
+        for groups in (PARAMETER_GROUPS, OPTION_GROUPS):
+            if group := groups.get(lookup.token):
+                # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether
+                # the server's parameter group enforces TLS and preloads the audit extension,
+                # and its option group holds the audit plugin; the groups are whichever the
+                # server uses.
+                action, template = group
+                deploy[account].add([action], arn(template, account, "*", lookup.args))
     # During `pulumi up` the program is previewed first: the CI role assumes both sets.
     for role in preview_roles.values():
         deploy[stack_account].add(["sts:AssumeRole"], role)

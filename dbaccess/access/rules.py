@@ -28,7 +28,7 @@ _ENGINE_LABEL = {
 # Settings that must agree between databases on one server: they describe the server.
 # The engine first: when it differs, the others are not comparable.
 _SERVER_FIELDS = ("engine", "host", "port", "admin_login")
-# Redshift's user activity log is one cluster-wide switch (docs/reference/query-audit.md).
+# Redshift's user activity log is one cluster-wide switch (docs/explanation/query-audit.md).
 _REDSHIFT_AUDIT = (
     "'query_audit' does not apply to redshift: its user activity log records every user's "
     "queries or nobody's (a cluster-wide parameter), never one person's",

@@ -151,7 +151,7 @@ def _print_query_audit(deployment: Any) -> None:
     if audit["postgres"]:
         print(
             "\nQuery audit, PostgreSQL (pgaudit settings the program sets on each login with "
-            "ALTER ROLE ... SET; docs/reference/query-audit.md):"
+            "ALTER ROLE ... SET; docs/explanation/query-audit.md):"
         )
         for server, logins in audit["postgres"].items():
             print(f"  {server}:")

@@ -1,5 +1,5 @@
 """The MySQL / Aurora MySQL audit plugin's settings for one server, from access.yaml's
-query_audit, and how a server's differ (docs/reference/query-audit.md).
+query_audit, and how a server's differ (docs/explanation/query-audit.md).
 
 RDS MySQL and MariaDB (the MARIADB_AUDIT_PLUGIN option of the option group) and Aurora MySQL
 (Advanced Auditing, the cluster parameter group) log through the same variables, all of them

@@ -1,5 +1,5 @@
 """pgaudit per login: the settings each `query_audit` level means, the statements that set
-them on a role, and what a server holds (read-only SQL). docs/reference/query-audit.md.
+them on a role, and what a server holds (read-only SQL). docs/explanation/query-audit.md.
 
 pgaudit reads its settings per session, from the role's settings (`ALTER ROLE ... SET`) over
 the server's; a role's settings are its own, never inherited from the roles it is a member of

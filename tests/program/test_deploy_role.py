@@ -484,3 +484,17 @@ def test_a_large_estate_fits_each_accounts_role(tmp_path: Path, clusters: bool) 
         for account, of_account in documents.items():
             for role in ("deploy", "preview"):
                 assert allowed(of_account[role], action, [arn]) == (account == lookup.account)
+
+
+def test_doctor_may_read_the_option_groups_of_each_rds_instance(documents: Documents) -> None:
+    # An RDS MySQL instance loads its audit plugin (query_audit) through its option group.
+    plan = load_access_file(ROOT / "access.yaml")
+    instances = [db for db in plan.databases.values() if db.uses_rds_iam and not db.is_cluster]
+    assert instances
+    for db in instances:
+        group = f"arn:aws:rds:{db.region}:{db.account}:og:shop-mysql80"
+        deploy = documents[db.account]["deploy"]
+        assert allowed(deploy, "rds:DescribeOptionGroups", [group]), db.key
+        elsewhere = f"arn:aws:rds:{db.region}:999999999999:og:shop-mysql80"
+        assert not allowed(deploy, "rds:DescribeOptionGroups", [elsewhere])
+        assert not allowed(documents[db.account]["preview"], "rds:DescribeOptionGroups", [group])
