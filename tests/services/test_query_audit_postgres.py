@@ -26,6 +26,7 @@ from dbaccess.audit.compare import INFORMATIONAL, Finding
 from dbaccess.audit.connect import dsn_connector
 from dbaccess.cli.preview_engine import Registration
 from dbaccess.postgres.admin import AdminTarget
+from dbaccess.postgres.bootstrap import BootstrapError, plan_bootstrap, run_bootstrap
 from tests import pgserver
 from tests.services import audit_world as world
 
@@ -214,3 +215,37 @@ def test_audit_finds_a_server_without_pgaudit(tmp_path: Path) -> None:
         ("audit-setting", "anasilva_ro"),
         ("audit-setting", "bobjones_rw"),
     }
+
+
+def test_the_bootstrap_gives_the_admin_set_on_pgaudits_settings_once(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    held = server.psql(
+        "SELECT string_agg(n, ',' ORDER BY n) FROM unnest(ARRAY['pgaudit.log', "
+        "'pgaudit.log_relation', 'pgaudit.log_parameter', 'pgaudit.log_catalog']) n "
+        f"WHERE has_parameter_privilege('{world.ADMIN}', n, 'SET')"
+    )
+    assert held == "pgaudit.log,pgaudit.log_catalog,pgaudit.log_parameter,pgaudit.log_relation"
+    plan = load_access_file(access_file, today=world.TODAY)
+    with server.connect("orders") as conn:
+        again = plan_bootstrap(conn, plan.databases["orders"], query_audit=True)
+    assert [step.block for step in again.steps] == []
+
+
+def test_a_master_that_may_not_grant_set_changes_nothing(
+    server: pgserver.PostgresServer, access_file: Path
+) -> None:
+    # A master user without SET WITH GRANT OPTION on the parameters (here: not a superuser).
+    server.psql(
+        f"REVOKE SET ON PARAMETER pgaudit.log FROM {world.ADMIN};"
+        "CREATE ROLE weak_master LOGIN CREATEROLE;"
+        f"GRANT {world.ADMIN}, dbaccess_managed, rds_iam TO weak_master WITH ADMIN OPTION;"
+    )
+    plan = load_access_file(access_file, today=world.TODAY)
+    with server.connect("orders") as conn:
+        conn.execute("SET ROLE weak_master")
+        conn.commit()
+        with pytest.raises(BootstrapError) as refused:
+            run_bootstrap(conn, plan.databases["orders"], dry_run=False, query_audit=True)
+    assert 'GRANT SET ON PARAMETER "pgaudit"."log" TO "dbaccess_admin"' in str(refused.value)
+    assert "Nothing was changed." in str(refused.value)
