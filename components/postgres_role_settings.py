@@ -30,6 +30,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from components import dynamic
 from dbaccess.audit.connect import Unreachable
 from dbaccess.postgres import query_audit
 from dbaccess.postgres.admin import AdminTarget, admin_connection
@@ -43,11 +44,6 @@ REPLACE_KEYS = ("login", "host", "port")
 class RoleSettingsError(RuntimeError):
     """A statement failed or the server could not be reached; the message names the login and
     what the server said (statements carry names and levels only, never a token)."""
-
-
-def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    # The engine adds its own keys (`__provider`: this provider, pickled) to olds and news.
-    return {k: v for k, v in props.items() if not k.startswith("__")}
 
 
 def _settings(props: Mapping[str, Any]) -> dict[str, str]:
@@ -93,23 +89,21 @@ class PostgresRoleSettingsProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._change(props, {})
-        return CreateResult(id_=str(props["login"]), outs=_inputs(props))
+        return CreateResult(id_=str(props["login"]), outs=dynamic.inputs(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old, new = _inputs(olds), _inputs(news)
-        replaces = [k for k in REPLACE_KEYS if old.get(k) != new.get(k)]
-        return DiffResult(changes=old != new, replaces=replaces, delete_before_replace=True)
+        return dynamic.diff(olds, news, REPLACE_KEYS)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         self._change(news, _settings(olds))
-        return UpdateResult(outs=_inputs(news))
+        return UpdateResult(outs=dynamic.inputs(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """`pulumi refresh`: the login's own pgaudit settings as the server holds them."""
         login = str(props["login"])
         found = self._run(props, query_audit.read_settings).get(login)
         held = dict(found.own) if found else {}
-        return ReadResult(id_, {**_inputs(props), "settings": held})
+        return ReadResult(id_, {**dynamic.inputs(props), "settings": held})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """RESET what we set; the server's own value applies again. A login dropped already

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.cli.preview_engine import Registration, run_under_mocks
 from dbaccess.deployment import LoginSpec, PostgresServerSpec
-from tests.program.conftest import ROOT, stack_config
+from tests.program.conftest import load_pickled_provider, stack_config
 
 ORDERS = DatabaseSpec(
     key="orders",
@@ -138,31 +135,15 @@ def test_an_audited_login_gets_its_pgaudit_settings_and_an_unaudited_one_none() 
 def test_the_settings_provider_is_in_the_state_by_reference_and_holds_no_secret(
     tmp_path: Path,
 ) -> None:
-    provider = next(r for r in register() if r.type == DYNAMIC).inputs["__provider"]
-    pickled = provider["value"] if isinstance(provider, dict) else provider
-    blob = tmp_path / "provider.b64"
-    blob.write_text(pickled)
-    check = (
-        "import base64, sys, dill\n"
-        "p = dill.loads(base64.b64decode(open(sys.argv[1]).read()))\n"
-        "print(type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__)\n"
+    printed, raw = load_pickled_provider(
+        next(r for r in register() if r.type == DYNAMIC).inputs["__provider"],
+        tmp_path,
+        "type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__",
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", check, str(blob)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [
-        "components.postgres_role_settings",
-        "PostgresRoleSettingsProvider",
-        "dbaccess.postgres.admin",
-        "admin_connection",
+    assert printed == [
+        "components.postgres_role_settings PostgresRoleSettingsProvider "
+        "dbaccess.postgres.admin admin_connection"
     ]
-    raw = base64.b64decode(pickled)
     assert len(raw) < 2000
     for secret_word in (b"password", b"token", b"Secret"):
         assert secret_word not in raw
