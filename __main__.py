@@ -257,7 +257,10 @@ def database_logins(deployment: Deployment) -> None:
         PostgresUsers(
             server.name,
             PostgresUsersArgs(
-                server, settings.connectionLimit, settings.accounts[server.first.account]
+                server,
+                settings.connectionLimit,
+                settings.accounts[server.first.account],
+                ca_bundle=str(settings.rdsCaBundle or ""),
             ),
         )
     for mysql in deployment.mysql:

@@ -24,6 +24,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from components import dynamic
 from dbaccess.mysql import apply, findings
 from dbaccess.mysql import statements as sql
 from dbaccess.mysql.connect import admin_connection
@@ -50,11 +51,6 @@ class MysqlUsersArgs:
     ca_bundle: str
 
 
-def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    # The engine adds its own keys (`__provider`: this provider, pickled) to olds and news.
-    return {k: v for k, v in props.items() if not k.startswith("__")}
-
-
 class MysqlLoginProvider(ResourceProvider):
     """Create / update / delete one login. `connect` and `auth` are replaced only in tests
     (a local MariaDB has no AWSAuthenticationPlugin and no IAM)."""
@@ -74,13 +70,10 @@ class MysqlLoginProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         login = login_from_inputs(props)
         self._run(props, lambda conn: apply.create_login(conn, login, self._auth))
-        return CreateResult(id_=sql.account(login.login), outs=_inputs(props))
+        return CreateResult(id_=sql.account(login.login), outs=dynamic.inputs(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old, new = _inputs(olds), _inputs(news)
-        replaces = [k for k in REPLACE_KEYS if old.get(k) != new.get(k)]
-        # Same user name on the same server: drop the old user before creating the new one.
-        return DiffResult(changes=old != new, replaces=replaces, delete_before_replace=True)
+        return dynamic.diff(olds, news, REPLACE_KEYS)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         before, after = login_from_inputs(olds), login_from_inputs(news)
@@ -90,7 +83,7 @@ class MysqlLoginProvider(ResourceProvider):
                 conn, after.login, sql.grants_of(before), sql.grants_of(after)
             ),
         )
-        return UpdateResult(outs=_inputs(news))
+        return UpdateResult(outs=dynamic.inputs(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """`pulumi refresh`: the user as the server holds it, or gone (blank id)."""
@@ -105,9 +98,9 @@ class MysqlLoginProvider(ResourceProvider):
 
         found = self._run(props, live)
         if found is None:
-            return ReadResult("", _inputs(props))
+            return ReadResult("", dynamic.inputs(props))
         held, marked = found
-        outs = {**_inputs(props), "databases": list(held.databases)}
+        outs = {**dynamic.inputs(props), "databases": list(held.databases)}
         if not marked:  # the next deploy's update grants it again
             outs.pop("mark", None)
         return ReadResult(id_, outs)

@@ -1,5 +1,5 @@
 """PostgresUsers: on one PostgreSQL server, each database's group roles and one IAM-auth login
-per person and access level."""
+per person and access level, with its pgaudit settings when its query_audit is not none."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_postgresql as postgresql
 
+from components.postgres_role_settings import (
+    PostgresRoleSettings,
+    PostgresRoleSettingsProvider,
+)
 from dbaccess.access.naming import ACCESS_LEVELS, SHORT_ACCESS, Access
 from dbaccess.access.plan import DatabaseSpec
+from dbaccess.postgres.admin import AdminTarget
 from dbaccess.postgres.privileges import DATABASE_PRIVILEGES, DEFAULT_PRIVILEGE_TYPES, PRIVILEGES
+from dbaccess.postgres.query_audit import role_settings
 from dbaccess.postgres.spec import PostgresServerSpec, memberships
 
 
@@ -20,6 +26,9 @@ class PostgresUsersArgs:
     connection_limit: int
     # The role Pulumi assumes in the server's account; it signs the admin's IAM token.
     deploy_role_arn: str
+    # The RDS CA bundle on the machine that runs `pulumi up` (dbaccess:rdsCaBundle), if named:
+    # the pgaudit settings' connection verifies TLS against it.
+    ca_bundle: str = ""
 
 
 # Our roles never own anything: group roles get no CREATE and person logins only memberships.
@@ -56,9 +65,20 @@ class PostgresUsers(pulumi.ComponentResource):
         for db in server.databases:
             for access in ACCESS_LEVELS:
                 groups[db.group_for(access)] = self._group(name, provider, db, access)
+        target = AdminTarget(
+            host=first.host,
+            port=first.port,
+            database=first.name,
+            region=first.region,
+            admin_login=str(first.admin_login),  # required for PostgreSQL by validation
+            deploy_role_arn=args.deploy_role_arn,
+            ca_bundle=args.ca_bundle,
+        )
+        audit = PostgresRoleSettingsProvider()
         for login in server.logins:
-            postgresql.Role(
-                f"{name}-{login.email}-{SHORT_ACCESS[login.access]}",
+            key = f"{name}-{login.email}-{SHORT_ACCESS[login.access]}"
+            role = postgresql.Role(
+                key,
                 name=login.login,
                 login=True,
                 roles=list(memberships(login)),
@@ -70,6 +90,18 @@ class PostgresUsers(pulumi.ComponentResource):
                     depends_on=[groups[g] for g in login.groups],
                 ),
             )
+            if login.query_audit != "none":
+                PostgresRoleSettings(
+                    f"{key}-audit",
+                    {
+                        "login": login.login,
+                        "query_audit": login.query_audit,
+                        "settings": role_settings(login.query_audit),
+                        **target.inputs(),
+                    },
+                    audit,
+                    pulumi.ResourceOptions(parent=self, depends_on=[role]),
+                )
         self.register_outputs({})
 
     def _group(

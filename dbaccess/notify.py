@@ -50,6 +50,15 @@ class Delivery:
     failed: tuple[str, ...]  # Slack refused; the log says why
 
 
+# What the audit log records of a login at each query_audit level, as people read it.
+AUDIT_LOGGED: Final = {
+    "none": "none of the statements",
+    "ddl": "the schema and role changes",
+    "write": "the writes and schema and role changes",
+    "all": "every statement",
+}
+
+
 def _until(change: Change) -> str:
     until = change.grant.until if change.grant else None
     return f" until {until} (the last day)" if until else ""
@@ -67,6 +76,9 @@ def _line(change: Change) -> str | None:
     if change.change == "expiry-changed":
         end = f"now ends on {change.after}" if change.after else "no longer has an end date"
         return f"• Your {change.access} on {db} {end}."
+    if change.change == "audit-changed":
+        logged = AUDIT_LOGGED[change.after or "none"]
+        return f"• The audit log of {db} now records {logged} you run as {change.access}."
     return None  # a reason or login change is not news to the person
 
 

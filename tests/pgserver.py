@@ -265,6 +265,7 @@ class PostgresServer(ServerFiles):
     host: str = "localhost"
     superuser: str = SUPERUSER
     startup_seconds: float = 0.0
+    pgaudit: bool = True  # load pgaudit (when installed), as a parameter group that preloads it
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -411,8 +412,11 @@ class PostgresServer(ServerFiles):
             "full_page_writes": "off",
             # Connection/auth lines make the log tail useful when a login is refused.
             "log_connections": "on",
+            # RDS's fixed prefix: every line names its login and database, as pgaudit's AUDIT
+            # lines in RDS's postgresql log (and CloudWatch) do.
+            "log_line_prefix": "'%t:%r:%u@%d:[%p]:'",
         }
-        if has_pgaudit(self.bindir):
+        if self.pgaudit and has_pgaudit(self.bindir):
             # Loaded on every test server, as on an RDS instance whose parameter group preloads
             # it; pgaudit.log defaults to none, so nothing is logged until a role asks for it.
             settings["shared_preload_libraries"] = "'pgaudit'"
@@ -481,8 +485,9 @@ class PostgresServer(ServerFiles):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_server(bindir: Path | None = None) -> PostgresServer:
+def start_server(bindir: Path | None = None, *, pgaudit: bool = True) -> PostgresServer:
     """initdb + start a TLS PostgreSQL server on a free 127.0.0.1 port; call .stop() when done.
+    `pgaudit=False`: a server whose parameter group does not preload pgaudit.
 
     Raises PostgresError (with the server log tail) if it fails to come up in START_TIMEOUT_S.
     """
@@ -502,6 +507,7 @@ def start_server(bindir: Path | None = None) -> PostgresServer:
         ca_file=workdir / "ca.pem",
         psql_path=psql_path,
         run_as=user.pw_name if user else None,
+        pgaudit=pgaudit,
     )
     try:
         write_test_pki(workdir)

@@ -27,6 +27,7 @@ ChangeKind = Literal[
     "expiry-changed",
     "reason-changed",
     "login-changed",
+    "audit-changed",
 ]
 # Every field of a database, so a field added to DatabaseSpec is compared without a change
 # here; named as access.yaml names them.
@@ -46,7 +47,7 @@ class Change:
     database: str
     change: ChangeKind
     access: Access
-    before: str | None  # the access level, expiry date or login before the edit
+    before: str | None  # the access level, expiry date, login or audit level before the edit
     after: str | None
     production: bool
     grant: Grant | None  # the head grant, for its expiry, reasons and sources; None when lost
@@ -124,6 +125,7 @@ class AccessDiff:
             "expiry_changes": number("expiry-changed"),
             "reason_changes": number("reason-changed"),
             "login_changes": number("login-changed"),
+            "audit_changes": number("audit-changed"),
             "people_added": len(self.people_added),
             "people_removed": len(self.people_removed),
             "databases_added": len(self.databases_added),
@@ -153,6 +155,7 @@ class AccessDiff:
             _count(n["expiry_changes"], "expiry change", "expiry changes"),
             _count(n["reason_changes"], "reason change", "reason changes"),
             _count(n["login_changes"], "login change", "login changes"),
+            _count(n["audit_changes"], "query audit change", "query audit changes"),
             _count(n["databases_added"], "new database", "new databases"),
             _count(n["databases_removed"], "removed database", "removed databases"),
             _count(
@@ -281,6 +284,8 @@ def _pair_changes(
             result.append(change("reason-changed", access, *reasons))
         if was.login != now.login:
             result.append(change("login-changed", access, was.login, now.login))
+        if was.query_audit != now.query_audit:
+            result.append(change("audit-changed", access, was.query_audit, now.query_audit))
     return result
 
 
@@ -292,6 +297,7 @@ _KIND_ORDER: Final = (
     "expiry-changed",
     "reason-changed",
     "login-changed",
+    "audit-changed",
 )
 
 
@@ -364,7 +370,12 @@ def render_json(diff: AccessDiff) -> str:
     )
 
 
-_LABELS: Final = {"expiry-changed": "until", "reason-changed": "reason", "login-changed": "login"}
+_LABELS: Final = {
+    "expiry-changed": "until",
+    "reason-changed": "reason",
+    "login-changed": "login",
+    "audit-changed": "query_audit",
+}
 
 
 def _detail(c: Change) -> str:
@@ -381,6 +392,8 @@ def _grant_note(c: Change) -> str:
         return ""
     parts = [f"until {c.grant.until}" if c.grant.until else "no expiry"]
     parts += [f'"{r}"' for r in c.grant.reasons]
+    if c.grant.query_audit != "none":
+        parts.append(f"query_audit {c.grant.query_audit}")
     return ", ".join(parts)
 
 
@@ -424,8 +437,8 @@ _SECTIONS: Final[tuple[tuple[str, tuple[ChangeKind, ...], bool], ...]] = (
     ("Access lost", ("lost",), False),
     ("De-escalations to read-only", ("deescalated",), False),
     (
-        "Expiry, reason and login changes",
-        ("expiry-changed", "reason-changed", "login-changed"),
+        "Expiry, reason, login and query audit changes",
+        ("expiry-changed", "reason-changed", "login-changed", "audit-changed"),
         False,
     ),
 )

@@ -11,7 +11,8 @@ from dbaccess.access.plan import AccessPlan
 def render_matrix(plan: AccessPlan) -> str:
     """A text table: one row per person, one column per database; ro, rw or ro+rw.
 
-    `*` marks a time-bound grant, `expired` a grant past its `until` (listed below).
+    `*` marks a time-bound grant, `expired` a grant past its `until` (listed below); the
+    grants whose statements the audit log records follow, with their query_audit level.
     """
     cells: dict[tuple[str, str], list[str]] = defaultdict(list)
     notes: list[str] = []
@@ -44,4 +45,17 @@ def render_matrix(plan: AccessPlan) -> str:
     out = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
     if notes:
         out += ["", *notes]
+    if audited := audit_lines(plan):
+        out += ["", *audited]
     return "\n".join(out)
+
+
+def audit_lines(plan: AccessPlan) -> list[str]:
+    """The grants whose statements the audit log records, with their query_audit level (a
+    heading and one line each; none when no grant is audited)."""
+    lines = [
+        f"  {g.email}: {g.access} on {g.database} ({g.login}): {g.query_audit}"
+        for g in plan.grants()
+        if g.query_audit != "none"
+    ]
+    return ["Query audit (what the database's audit log records):", *lines] if lines else []

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final, Literal
 
 Access = Literal["read-only", "read-write"]
 Engine = Literal["postgres", "aurora-postgresql", "redshift", "mysql", "aurora-mysql"]
+# Which statements of a login the database's audit log records (`query_audit:`), from least to
+# most: none, DDL (and role changes), also writes, everything (reads too).
+AuditLevel = Literal["none", "ddl", "write", "all"]
 
 ACCESS_LEVELS: Final[tuple[Access, ...]] = ("read-only", "read-write")
+AUDIT_LEVELS: Final[tuple[AuditLevel, ...]] = ("none", "ddl", "write", "all")
 ENGINES: Final[tuple[Engine, ...]] = (
     "postgres",
     "aurora-postgresql",
@@ -91,6 +96,12 @@ def group_role_for(database_key: str, access: str) -> str:
 def is_group_role(name: str) -> bool:
     """True for a name of the group-role shape (whatever the database key)."""
     return name.startswith(GROUP_PREFIX) and name.endswith(tuple(LOGIN_SUFFIX.values()))
+
+
+def highest_audit(levels: Iterable[AuditLevel]) -> AuditLevel:
+    """The most a set of query_audit levels asks for (none when empty): a login's level is the
+    highest among the grants it serves."""
+    return max(levels, key=AUDIT_LEVELS.index, default="none")
 
 
 def login_for(base: str, access: str) -> str:

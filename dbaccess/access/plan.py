@@ -12,6 +12,7 @@ from dbaccess.access.naming import (
     POSTGRES_ENGINES,
     RDS_IAM_ENGINES,
     Access,
+    AuditLevel,
     Engine,
     group_role_for,
 )
@@ -34,6 +35,7 @@ class DatabaseSpec:
     table_owners: tuple[str, ...] = ()
     redshift_groups: Mapping[str, str] = field(default_factory=dict)
     owners: tuple[str, ...] = ()  # GitHub reviewers of access requests: @login or @org/team
+    query_audit: AuditLevel = "none"  # the default audit level of its grants
 
     @property
     def is_postgres(self) -> bool:
@@ -81,6 +83,9 @@ class Grant:
     until: dt.date | None
     reasons: tuple[str, ...]
     sources: tuple[str, ...]  # where it came from: "people" and/or "group <name>"
+    # The highest audit level among its live sources (each: its own query_audit, else the
+    # database's).
+    query_audit: AuditLevel = "none"
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ class Reporter:
                     at_key=True,
                 )
         elif kind == "literal_error":
-            choices = [str(c) for c in typing.get_args(info.annotation)] if info else []
+            choices = _choices(info.annotation) if info else []
             if loc == ("version",):
                 self.report(
                     path, f"unsupported version {shown(value)}", "this db-access reads `version: 1`"
@@ -189,3 +189,12 @@ def _field_at(cls: type[BaseModel], loc: Path) -> FieldInfo | None:
 def _allowed_keys(cls: type[BaseModel], loc: Path) -> list[str]:
     model = _walk(cls, loc)[0] if loc else cls
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
+
+
+def _choices(annotation: Any) -> list[str]:
+    """The values of a Literal field, also when it is optional (`Literal[...] | None`)."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return [str(c) for c in typing.get_args(annotation)]
+    return [
+        c for arg in typing.get_args(annotation) if arg is not type(None) for c in _choices(arg)
+    ]

@@ -113,6 +113,7 @@ def _effective(
             gone.append(ExpiredGrant(email, database, access, last, _unique(o for o, _ in items)))
             continue
         untils = [g.until for _, g in live]
+        default = databases[database].query_audit
         grants.append(
             Grant(
                 email=email,
@@ -122,6 +123,7 @@ def _effective(
                 until=None if None in untils else max(u for u in untils if u is not None),
                 reasons=_unique(g.reason for _, g in live if g.reason),
                 sources=_unique(o for o, _ in live),
+                query_audit=naming.highest_audit(g.query_audit or default for _, g in live),
             )
         )
     return tuple(grants), gone

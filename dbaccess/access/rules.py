@@ -28,6 +28,13 @@ _ENGINE_LABEL = {
 # Settings that must agree between databases on one server: they describe the server.
 # The engine first: when it differs, the others are not comparable.
 _SERVER_FIELDS = ("engine", "host", "port", "admin_login")
+# Redshift's user activity log is one cluster-wide switch (docs/explanation/query-audit.md).
+_REDSHIFT_AUDIT = (
+    "'query_audit' does not apply to redshift: its user activity log records every user's "
+    "queries or nobody's (a cluster-wide parameter), never one person's",
+    "remove it; turn on enable_user_activity_logging in the cluster's parameter group and "
+    "audit logging to record every query",
+)
 # A grant may run at most this long from the day it is validated; renewals are reviewed.
 MAX_GRANT_DAYS = 365
 
@@ -41,6 +48,8 @@ class Rules(Reporter):
         # Database key -> production, also for databases whose own entry has problems, so
         # that the grants on them are still checked against the production rule.
         self.production: dict[str, bool] = {}
+        # Database key -> engine, for the rules on grants that depend on it.
+        self.engines: dict[str, str] = {}
 
     # --- databases -------------------------------------------------------------------
 
@@ -62,6 +71,7 @@ class Rules(Reporter):
                 self._broken_database(key, value, path)
             else:
                 self.production[key] = db.production
+                self.engines[key] = db.engine
                 if (spec := self._database(key, db, path)) is not None:
                     result[key] = spec
         self._servers(result)
@@ -127,6 +137,7 @@ class Rules(Reporter):
                 {"read-only": groups.read_only, "read-write": groups.read_write} if groups else {}
             ),
             owners=tuple(db.owners or ()),
+            query_audit=db.query_audit or "none",
         )
 
     def _redshift(self, key: str, db: schema.Database, path: Path) -> None:
@@ -138,6 +149,8 @@ class Rules(Reporter):
                     "remove it; Redshift logins are created at first use and join `groups:`",
                     at_key=True,
                 )
+        if db.query_audit is not None:
+            self.report((*path, "query_audit"), *_REDSHIFT_AUDIT, at_key=True)
         if db.groups is None:
             self.report(
                 path,
@@ -306,6 +319,8 @@ class Rules(Reporter):
                     f"use a key under `databases:` ({', '.join(choices) or 'none defined'})",
                 )
                 continue
+            if grant.query_audit is not None and self.engines.get(grant.database) == "redshift":
+                self.report((*path, "query_audit"), *_REDSHIFT_AUDIT, at_key=True)
             if grant.until is not None and grant.until > latest:
                 self.report(
                     (*path, "until"),

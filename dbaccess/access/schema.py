@@ -23,6 +23,7 @@ from dbaccess.access.naming import (
     GITHUB_LOGIN,
     LEGACY_GROUP_ROLES,
     Access,
+    AuditLevel,
     Engine,
     is_group_role,
 )
@@ -180,6 +181,15 @@ class Database(_Strict):
         ),
     ] = None
 
+    query_audit: Annotated[
+        AuditLevel | None,
+        Field(
+            description="which statements of each person's login the database's audit log "
+            "records: none (default), ddl, write (and ddl) or all (reads too); a grant's own "
+            "query_audit overrides it (PostgreSQL: pgaudit; MySQL: the server audit plugin)"
+        ),
+    ] = None
+
     _owners = field_validator("owners")(_distinct)
 
     @field_validator("account", mode="before")
@@ -277,6 +287,13 @@ class Grant(_Strict):
         dt.date | None, Field(description="the last day of access, YYYY-MM-DD", strict=False)
     ] = None
     reason: Annotated[str | None, Field(description="why, e.g. a ticket: INC-1234 backfill")] = None
+    query_audit: Annotated[
+        AuditLevel | None,
+        Field(
+            description="this grant's audit level (none, ddl, write, all), overriding the "
+            "database's query_audit, e.g. all for a temporary read-write grant"
+        ),
+    ] = None
 
     _check_until = field_validator("until", mode="before")(_until)
 

@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dbaccess.access.naming import Access
-from dbaccess.access.plan import AccessPlan, DatabaseSpec
+from dbaccess.access.naming import Access, AuditLevel, highest_audit
+from dbaccess.access.plan import AccessPlan, DatabaseSpec, Grant
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class LoginSpec:
     access: Access
     login: str
     databases: tuple[DatabaseSpec, ...]  # the server's databases this login is granted
+    # The highest query_audit among the grants it serves: the log setting is per login, and
+    # a login serves one person's grants of one access level on every database of its server.
+    query_audit: AuditLevel = "none"
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -58,19 +61,23 @@ def by_server(
     for db in plan.databases.values():
         if wanted(db):
             databases[db.server].append(db)
-    logins: dict[tuple[str, str, str, str], dict[str, list[DatabaseSpec]]] = defaultdict(dict)
-    who: dict[str, tuple[str, Access]] = {}
+    logins: dict[tuple[str, str, str, str], dict[str, list[Grant]]] = defaultdict(dict)
     for grant in plan.grants():
         db = plan.databases[grant.database]
         if wanted(db):
-            logins[db.server].setdefault(grant.login, []).append(db)
-            who[grant.login] = (grant.email, grant.access)
+            logins[db.server].setdefault(grant.login, []).append(grant)
     return [
         (
             tuple(dbs),
             tuple(
-                LoginSpec(who[login][0], who[login][1], login, tuple(granted))
-                for login, granted in logins[server].items()
+                LoginSpec(
+                    grants[0].email,
+                    grants[0].access,
+                    login,
+                    tuple(plan.databases[g.database] for g in grants),
+                    highest_audit(g.query_audit for g in grants),
+                )
+                for login, grants in logins[server].items()
             ),
         )
         for server, dbs in databases.items()

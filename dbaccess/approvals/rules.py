@@ -26,6 +26,7 @@ from typing import Final
 
 from dbaccess.access import AccessPlan
 from dbaccess.access.diff import AccessDiff, Change, diff_plans
+from dbaccess.access.naming import AUDIT_LEVELS
 from dbaccess.approvals.requester import Requester
 
 # What a review that decides says; COMMENTED reviews leave an earlier decision standing, as
@@ -125,9 +126,14 @@ def beneficiaries(diff: AccessDiff, base: AccessPlan, head: AccessPlan) -> dict[
 
 def gains(change: Change) -> bool:
     """Whether the person gets more: new access, read-write, a later or no end date, a new
-    login. Losing access, de-escalating, an earlier end and a new reason are not gains."""
+    login, less of their statements logged. Losing access, de-escalating, an earlier end, a
+    new reason and more logging are not gains."""
     if change.change == "expiry-changed":
         return change.after is None or (change.before is not None and change.after > change.before)
+    if change.change == "audit-changed":
+        return AUDIT_LEVELS.index(change.after or "none") < AUDIT_LEVELS.index(
+            change.before or "none"
+        )
     return change.change in ("gained", "escalated", "login-changed")
 
 

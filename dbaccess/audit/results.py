@@ -52,6 +52,16 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "a group role's privileges differ from its access level",
         "`pulumi up --refresh`; REVOKE what is extra; add missing tables' owners to table_owners",
     ),
+    "audit-setting": (
+        "a declared login whose pgaudit settings differ from its query_audit in access.yaml",
+        "`pulumi up --refresh` sets them again; remove settings made by hand "
+        "(ALTER ROLE <name> [IN DATABASE <db>] RESET pgaudit.log;)",
+    ),
+    "audit-not-loaded": (
+        "pgaudit is not loaded on a server where access.yaml declares query_audit",
+        "add pgaudit to shared_preload_libraries in the parameter group and reboot "
+        "(`dbaccess doctor --operator` checks it)",
+    ),
     "master-login": (
         "RDS's own role or the master user can log in with a password (a fact; not failing)",
         "keep the master password in a vault or rotate it; RDS's own roles are RDS's",
@@ -82,6 +92,16 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     "mysql-wrong-privileges": (
         "a declared MySQL user whose privileges differ from its grants",
         "REVOKE what is extra; `pulumi up --refresh` grants what is lacking",
+    ),
+    "mysql-audit-not-loaded": (
+        "the audit plugin is not loaded on a MySQL server where access.yaml declares query_audit",
+        "add the MARIADB_AUDIT_PLUGIN option to the option group (RDS MySQL / MariaDB), or set "
+        "server_audit_logging in the cluster parameter group (Aurora MySQL)",
+    ),
+    "mysql-audit-drift": (
+        "the audit plugin's server-wide settings differ from what access.yaml computes",
+        "set the values `dbaccess preview` shows (server_audit_incl_users, "
+        "server_audit_events, server_audit_logging) in the option or parameter group",
     ),
 }
 # Facts the operator must know that no deploy can change: reported, never failing the audit.

@@ -86,8 +86,10 @@ def bootstrap(
     grants CONNECT directly to every login that can connect today only through PUBLIC, then
     revokes CONNECT and TEMPORARY from PUBLIC; on each schema, keeps CREATE for the roles that
     own objects there, revokes it from PUBLIC and gives the admin USAGE to pass on; makes the
-    admin a member of each table owner. MySQL / Aurora MySQL: creates the admin user with its
-    privileges on the server's managed databases (MySQL has no PUBLIC: nobody loses access).
+    admin a member of each table owner; when a login on the server declares query_audit,
+    gives the admin SET on pgaudit's settings (PostgreSQL 15 and later). MySQL / Aurora
+    MySQL: creates the admin user with its privileges on the server's managed databases
+    (MySQL has no PUBLIC: nobody loses access).
 
     Connects to access.yaml's host over TLS verified against --ca-bundle, as --master-user
     with DBACCESS_MASTER_PASSWORD; or, PostgreSQL only, with --dsn.
@@ -101,7 +103,13 @@ def bootstrap(
     access, db = _database(file, database)
     bundle = _ca_bundle(ca_bundle)
     if db.is_postgres:
-        _postgres(db, dsn, master_user, master_password, bundle, dry_run)
+        # pgaudit's settings are per login, and logins are server-wide.
+        audited = any(
+            g.query_audit != "none"
+            for g in access.grants()
+            if access.databases[g.database].server == db.server
+        )
+        _postgres(db, dsn, master_user, master_password, bundle, dry_run, audited)
     else:
         if dsn is not None:
             _usage(
@@ -159,6 +167,7 @@ def _postgres(
     password: str | None,
     bundle: Path,
     dry_run: bool,
+    audited: bool,
 ) -> None:
     require_extra("psycopg", "audit", "connects to PostgreSQL and needs psycopg")
     from dbaccess.audit.results import ConfigError, Unreachable
@@ -176,7 +185,7 @@ def _postgres(
     print(f"{db.key}: PostgreSQL database {db.name} on {params['host']}:{params['port']}")
     try:
         with connect_master(params) as conn:
-            plan = run_bootstrap(conn, db, dry_run=dry_run)
+            plan = run_bootstrap(conn, db, dry_run=dry_run, query_audit=audited)
             lines = render_postgres(plan, db, dry_run, lambda s: s.as_string(conn))
     except Unreachable as exc:
         _failed(f"cannot connect to {db.key} as the master user: {exc}")

@@ -3,9 +3,10 @@ of access.yaml and per stack, one line a check (✓, ✗ with the fix, or ? coul
 
 Per database: the instance or cluster exists in its account and region (asked through the
 account's deploy role, as `pulumi up` sees it), IAM database authentication is on, TLS is
-enforced; as its admin login (an IAM token, as audit connects; or --dsn): the admin signs in
-with IAM and the bootstrap has run. Per stack: PrivateBin answers and takes two pastes in a
-row. The checks live in dbaccess.preflight; here they are run and printed.
+enforced; where a login on it declares query_audit, the audit extension is loaded and its
+log exported to CloudWatch Logs; as its admin login (an IAM token, as audit connects; or
+--dsn): the admin signs in with IAM and the bootstrap has run. Per stack: PrivateBin answers
+and takes two pastes in a row. The checks live in dbaccess.preflight; here they are run and printed.
 """
 
 from __future__ import annotations
@@ -82,7 +83,17 @@ class _Accounts:
         )
 
 
-def _aws_checks(report: Report, accounts: _Accounts, db: DatabaseSpec) -> None:
+def audited_servers(plan: AccessPlan) -> frozenset[tuple[str, str, str, str]]:
+    """The servers where some login declares query_audit (its settings are per login, its
+    prerequisites per server)."""
+    return frozenset(
+        plan.databases[g.database].server for g in plan.grants() if g.query_audit != "none"
+    )
+
+
+def _aws_checks(
+    report: Report, accounts: _Accounts, db: DatabaseSpec, *, audited: bool = False
+) -> None:
     session = report.must("deploy role assumed", lambda: accounts.session(db))
     service = "redshift" if db.engine == "redshift" else "rds"
     client = session.client(service, region_name=db.region)
@@ -99,6 +110,12 @@ def _aws_checks(report: Report, accounts: _Accounts, db: DatabaseSpec) -> None:
             "IAM database authentication", lambda: (True, aws.iam_authentication(server, db))
         )
     report.may("TLS enforced", lambda: (True, aws.tls_enforced(client, server, db)))
+    if audited:
+        report.may(
+            "query audit: extension loaded",
+            lambda: (True, aws.audit_extension(client, server, db)),
+        )
+        report.may("query audit: log exported", lambda: (True, aws.audit_log_exported(server, db)))
 
 
 def _connector(given: OperatorInput, db: DatabaseSpec) -> Callable[[DatabaseSpec], Any]:
@@ -163,7 +180,7 @@ def _database(report: Report, given: OperatorInput, accounts: _Accounts, db: Dat
     print(f"{db.key}: {db.engine} {kind} {db.identifier} (account {db.account}, {db.region})")
     # Without the role or the server, its own checks may still work (--dsn).
     with suppress(Blocked):
-        _aws_checks(report, accounts, db)
+        _aws_checks(report, accounts, db, audited=db.server in audited_servers(given.plan))
     if db.admin_login is None:  # Redshift: IAM through GetClusterCredentials, no admin login
         return
     try:

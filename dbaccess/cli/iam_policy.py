@@ -51,6 +51,8 @@ class ProgramDeclarations:
     settings: Settings
     region: str | None  # aws:region of the stack
     audit_log_groups: tuple[tuple[str, str, str], ...] = ()  # `activity` reads them
+    # (account, region) of RDS MySQL instances: doctor reads their option groups
+    option_group_regions: tuple[tuple[str, str], ...] = ()
 
 
 def declared_by_program(
@@ -97,7 +99,18 @@ def declared_by_program(
     from dbaccess.audit.activity import log_groups
 
     groups = tuple(log_groups(deployment.plan))
-    return ProgramDeclarations(mocks.declared, mocks.lookups, deployment.settings, region, groups)
+    mysql_instances = tuple(
+        sorted(
+            {
+                (db.account, db.region)
+                for db in deployment.plan.databases.values()
+                if db.engine == "mysql" and not db.is_cluster
+            }
+        )
+    )
+    return ProgramDeclarations(
+        mocks.declared, mocks.lookups, deployment.settings, region, groups, mysql_instances
+    )
 
 
 def policies_of(
@@ -116,6 +129,7 @@ def policies_of(
         secrets_key_arn=program.settings.secretsKmsKeyArn,
         notify_secret_arn=program.settings.slackBotTokenSecretArn,
         audit_log_groups=program.audit_log_groups,
+        option_group_regions=program.option_group_regions,
     )
 
 

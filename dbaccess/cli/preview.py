@@ -68,6 +68,7 @@ def preview(
                     "outputs": run.outputs,
                     "access": json.loads(_access_json(deployment.plan)),
                     "mysql_sql": _mysql_sql(deployment),
+                    "query_audit": _query_audit(deployment),
                     "dated_statements": [
                         {
                             "person": email,
@@ -120,6 +121,52 @@ def preview(
         for server, statements in mysql.items():
             print(f"  {server}:")
             print("\n".join(f"    {statement};" for statement in statements))
+    _print_query_audit(deployment)
+
+
+def _query_audit(deployment: Any) -> dict[str, dict[str, Any]]:
+    """PostgreSQL: each server's audited logins and the settings the program sets on each.
+    MySQL: each server's audit plugin values, which the operator sets (server-wide)."""
+    from dbaccess.postgres.query_audit import role_settings
+
+    return {
+        "postgres": {
+            server.name: {
+                login.login: role_settings(login.query_audit)
+                for login in server.logins
+                if login.query_audit != "none"
+            }
+            for server in deployment.postgres
+            if any(login.query_audit != "none" for login in server.logins)
+        },
+        "mysql": {
+            server.name: server.audit.variables()
+            for server in deployment.mysql
+            if server.audit.wanted
+        },
+    }
+
+
+def _print_query_audit(deployment: Any) -> None:
+    audit = _query_audit(deployment)
+    if audit["postgres"]:
+        print(
+            "\nQuery audit, PostgreSQL (pgaudit settings the program sets on each login with "
+            "ALTER ROLE ... SET; docs/explanation/query-audit.md):"
+        )
+        for server, logins in audit["postgres"].items():
+            print(f"  {server}:")
+            for login, settings in logins.items():
+                shown = ", ".join(f"{k} = '{v}'" for k, v in settings.items())
+                print(f"    {login}: {shown}")
+    if audit["mysql"]:
+        print(
+            "\nQuery audit, MySQL (server-wide: set these in the server's parameter group or "
+            "option group; db-access does not own it, `dbaccess audit` reports drift):"
+        )
+        for server, variables in audit["mysql"].items():
+            print(f"  {server}:")
+            print("\n".join(f"    {k} = {v}" for k, v in variables.items()))
 
 
 def _mysql_sql(deployment: Any) -> dict[str, list[str]]:
@@ -208,6 +255,7 @@ def _access_json(plan: Any) -> str:
                     "access": g.access,
                     "login": g.login,
                     "until": g.until.isoformat() if g.until else None,
+                    "query_audit": g.query_audit,
                 }
                 for g in plan.grants()
             ],

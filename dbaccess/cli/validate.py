@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dbaccess.access import InvalidInput, load_access_file
+from dbaccess.access.matrix import audit_lines
 from dbaccess.access.until import access_ends, iso_z
 from dbaccess.cli.common import DateOption, Format, FormatOption, exit_invalid, parse_date
 
@@ -60,6 +61,17 @@ def validate(
                         }
                         for until, ends, email, database, access in dated
                     ],
+                    "query_audit": [
+                        {
+                            "email": g.email,
+                            "database": g.database,
+                            "access": g.access,
+                            "login": g.login,
+                            "level": g.query_audit,
+                        }
+                        for g in plan.grants()
+                        if g.query_audit != "none"
+                    ],
                 }
             )
         )
@@ -72,3 +84,5 @@ def validate(
         )
         for until, ends, email, database, access in dated:
             print(f"  until {until} (ends {iso_z(ends)}): {email} {access} on {database}")
+    if audited := audit_lines(plan):
+        print("", *audited, sep="\n")

@@ -347,6 +347,9 @@ PARAMETER_GROUPS: Final[Mapping[str, tuple[str, str]]] = {
 # and region (each name costs ~95 characters of the account's 10,240-character document).
 AUDIT_LOG_GROUPS_NAMED: Final = 10
 _LOG_GROUP: Final = "arn:aws:logs:{region}:{account}:log-group:"
+# An RDS MySQL instance loads its audit plugin through an option group, whichever it uses:
+# `dbaccess doctor --operator` reads it (query_audit) in the accounts and regions that have one.
+OPTION_GROUP: Final = "arn:aws:rds:{region}:{account}:og:*"
 # Creating a function or a schedule hands it a role; only our service roles, only to them.
 PASS_ROLE_SERVICES: Final = ("lambda.amazonaws.com", "scheduler.amazonaws.com")
 # A VPC Lambda's subnets and security groups are checked with calls that take no resource.
@@ -546,6 +549,7 @@ def build_policies(
     secrets_key_arn: str | None = None,
     notify_secret_arn: str | None = None,
     audit_log_groups: Iterable[tuple[str, str, str]] = (),
+    option_group_regions: Iterable[tuple[str, str]] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """account -> {"deploy": policy, "preview": policy, "boundary": policy}: one document per
     account role, each holding only what that role does, so none grows with the others'
@@ -560,7 +564,9 @@ def build_policies(
     preview (dbaccess:previewAccounts); `secret_arns`: the secrets the services read,
     encrypted with `secrets_key_arn` when that is a customer managed key; `notify_secret_arn`:
     the bot token `dbaccess notify` reads as the deploy role; `audit_log_groups`: (account,
-    region, log group) of the servers' audit logs `dbaccess activity` reads as that role."""
+    region, log group) of the servers' audit logs `dbaccess activity` reads as that role;
+    `option_group_regions`: (account, region) where RDS MySQL instances live (their option
+    groups hold the audit plugin)."""
     declared, lookups = list(declared), list(lookups)
     if gaps := coverage_gaps(declared, lookups):
         raise UncoveredType(
@@ -660,9 +666,14 @@ def build_policies(
             )
         if group := PARAMETER_GROUPS.get(lookup.token):
             # `dbaccess doctor --operator` (as this role, before `pulumi up`) reads whether the
-            # server's parameter group enforces TLS; the group is whichever the server uses.
+            # server's parameter group enforces TLS and preloads the audit extension; the group
+            # is whichever the server uses.
             action, template = group
             deploy[account].add([action], arn(template, account, "*", lookup.args))
+    for account, where in sorted(set(option_group_regions)):
+        deploy[account].add(
+            ["rds:DescribeOptionGroups"], OPTION_GROUP.format(region=where, account=account)
+        )
     for account, log_group in _audit_log_arns(audit_log_groups):
         # `dbaccess activity` (as this role) reads each server's exported audit log.
         deploy[account].add(["logs:FilterLogEvents"], log_group)

@@ -19,7 +19,7 @@ from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.audit.instances import Instance, Members, MembersUnknown, the_instance
 from dbaccess.audit.results import AuditResult, Ended, Finding, SweepResult, Unreachable
 from dbaccess.audit.sweep_rules import NO_EXEMPTION, SweepRules
-from dbaccess.mysql import findings, statements
+from dbaccess.mysql import findings, server_audit, statements
 from dbaccess.mysql.apply import MysqlApplyError
 from dbaccess.mysql.connect import admin_connection
 from dbaccess.mysql.spec import AdminTarget, MysqlServer, mysql_servers
@@ -35,6 +35,11 @@ KIND_OF: Final[Mapping[str, str]] = {
     "undeclared": "mysql-undeclared-user",
     "privileged": "mysql-privileged-user",
     "wrong-privileges": "mysql-wrong-privileges",
+}
+# dbaccess.mysql.server_audit's kinds -> the kinds reports list.
+AUDIT_KIND_OF: Final[Mapping[str, str]] = {
+    "not-loaded": "mysql-audit-not-loaded",
+    "drift": "mysql-audit-drift",
 }
 
 
@@ -102,6 +107,7 @@ def audit_mysql(
                 accounts = findings.read_accounts(conn)
                 grants = findings.read_database_grants(conn)
                 marked = findings.read_marked(conn)
+                plugin = server_audit.read_variables(conn)
         except (Unreachable, MembersUnknown) as exc:
             result.findings += [Finding(key, "unreachable", where, str(exc)) for key in chosen]
             continue
@@ -120,6 +126,13 @@ def audit_mysql(
         result.findings += [
             Finding(chosen[0], KIND_OF[f.kind], f.user, f.detail, first.name) for f in found
         ]
+        kind, problems = server_audit.differences(server.audit, plugin)
+        if kind:
+            result.findings.append(
+                Finding(
+                    chosen[0], AUDIT_KIND_OF[kind], server.name, "; ".join(problems), first.name
+                )
+            )
         result.servers.append(server.name)
         result.instances.append(first.name)
         result.databases += chosen

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access
+from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access, AuditLevel
 from dbaccess.access.plan import AccessPlan
 from dbaccess.access.servers import Server, by_server
 from dbaccess.mysql.names import admin_login_problem, database_problem, login_problem
+from dbaccess.mysql.server_audit import ServerAudit, server_audit
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class MysqlLogin:
     login: str
     access: Access
     databases: tuple[str, ...]
+    # Not a Pulumi input: the audit plugin's user list is server-wide (dbaccess.mysql.server_audit).
+    query_audit: AuditLevel = "none"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class MysqlServer(Server):
 
     spec: MysqlServerSpec
 
+    @property
+    def audit(self) -> ServerAudit:
+        """What its audit plugin should hold (server-wide): computed, shown, audited; the
+        parameter or option group is the operator's."""
+        return server_audit(self.first.engine, ((x.login, x.query_audit) for x in self.spec.logins))
+
 
 def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
     """The plan's MySQL / Aurora MySQL databases grouped by server, each with its users."""
@@ -134,7 +143,12 @@ def mysql_servers(plan: AccessPlan) -> tuple[MysqlServer, ...]:
                 admin_login=str(dbs[0].admin_login),  # required for MySQL by validation
                 databases=tuple(db.name for db in dbs),
                 logins=tuple(
-                    MysqlLogin(login.login, login.access, tuple(db.name for db in login.databases))
+                    MysqlLogin(
+                        login.login,
+                        login.access,
+                        tuple(db.name for db in login.databases),
+                        login.query_audit,
+                    )
                     for login in logins
                 ),
             ),

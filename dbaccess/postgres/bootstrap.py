@@ -24,12 +24,15 @@ from dbaccess.access.naming import MANAGED_MARKER
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.results import ConfigError
 from dbaccess.clients import ca_bundles
+from dbaccess.postgres import query_audit
 from dbaccess.postgres.connect import _open, dsn_params
 from dbaccess.postgres.expected import is_rds_own
 from dbaccess.postgres.spec import RDS_IAM
 
 SQL_FILE: Final = Path(__file__).with_name("bootstrap.sql")
 SIGNAL_BACKEND: Final = "pg_signal_backend"
+# GRANT SET ON PARAMETER came with PostgreSQL 15.
+PARAMETER_GRANTS_SINCE: Final = 150000
 PUBLIC: Final = "PUBLIC"
 # The privileges on a database PUBLIC has by default and the bootstrap revokes.
 PUBLIC_DATABASE_PRIVILEGES: Final = ("CONNECT", "TEMPORARY")
@@ -170,6 +173,29 @@ class _Planner:
                     admin=self.admin,
                 )
 
+    def audit_parameters(self) -> None:
+        """SET on pgaudit's settings for the admin, when a login on this server declares
+        query_audit."""
+        [(version,)] = _rows(self.conn, "server_version")
+        if int(version) < PARAMETER_GRANTS_SINCE:
+            raise BootstrapError(
+                "query_audit is declared for a login on this server, but PostgreSQL "
+                f"{int(version) // 10000} cannot let the admin login set pgaudit's settings "
+                "(GRANT SET ON PARAMETER needs PostgreSQL 15); upgrade, or remove query_audit"
+            )
+        names = list(query_audit.NAMES)
+        for (name,) in _rows(self.conn, "audit_parameters", names=names, admin=self.admin):
+            self.steps.append(
+                Step(
+                    f"SET on {name} for {self.admin} (query_audit)",
+                    "grant_audit_parameter",
+                    sql.SQL(blocks()["grant_audit_parameter"]).format(
+                        parameter=sql.Identifier(*name.split(".")),
+                        admin=sql.Identifier(self.admin),
+                    ),
+                )
+            )
+
     def database(self) -> tuple[list[Reach], int, list[str]]:
         acl = _acl(_rows(self.conn, "database_grants"))
         public = set(acl.get(PUBLIC, {})) & set(PUBLIC_DATABASE_PRIVILEGES)
@@ -284,13 +310,18 @@ class _Planner:
         return tuple(keep)
 
 
-def plan_bootstrap(conn: psycopg.Connection[Any], db: DatabaseSpec) -> Plan:
+def plan_bootstrap(
+    conn: psycopg.Connection[Any], db: DatabaseSpec, *, query_audit: bool = False
+) -> Plan:
     """What the bootstrap of `db` would run on `conn` (the master user's connection to that
-    database), and who can connect afterwards. Reads only."""
+    database), and who can connect afterwards. Reads only. `query_audit`: a login on the
+    server declares it, so the admin needs SET on pgaudit's settings."""
     assert db.admin_login is not None  # the loader requires it for PostgreSQL
     planner = _Planner(conn, db, db.admin_login)
     master = planner.check_master()
     planner.roles()
+    if query_audit:
+        planner.audit_parameters()
     reach, managed, shut_out = planner.database()
     create = planner.schemas()
     return Plan(
@@ -309,13 +340,15 @@ def _in_file_order(steps: list[Step]) -> tuple[Step, ...]:
     return tuple(sorted(steps, key=lambda step: order[step.block]))
 
 
-def run_bootstrap(conn: psycopg.Connection[Any], db: DatabaseSpec, *, dry_run: bool) -> Plan:
+def run_bootstrap(
+    conn: psycopg.Connection[Any], db: DatabaseSpec, *, dry_run: bool, query_audit: bool = False
+) -> Plan:
     """Plan the bootstrap of `db`, then (unless `dry_run`) run its statements in one
     transaction. Raises BootstrapError, with nothing changed, when a statement is refused or
     leaves something undone."""
     conn.read_only = dry_run  # a dry run cannot write, whatever happens
     try:
-        plan = plan_bootstrap(conn, db)
+        plan = plan_bootstrap(conn, db, query_audit=query_audit)
         if dry_run or not plan.steps:
             conn.rollback()
             return plan
@@ -330,7 +363,7 @@ def run_bootstrap(conn: psycopg.Connection[Any], db: DatabaseSpec, *, dry_run: b
                     f"the server refused {step.statement.as_string(conn)}: {primary}; "
                     f"{AS_MASTER}. Nothing was changed."
                 ) from None
-        left = plan_bootstrap(conn, db).steps
+        left = plan_bootstrap(conn, db, query_audit=query_audit).steps
         if left:
             undone = "; ".join(step.statement.as_string(conn) for step in left)
             said = f" (the server said: {'; '.join(warnings)})" if warnings else ""

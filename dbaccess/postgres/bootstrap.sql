@@ -18,6 +18,17 @@ SELECT current_user, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = curre
 -- name: roles
 SELECT rolname, rolcanlogin, rolcreaterole FROM pg_roles WHERE rolname = ANY(%(names)s)
 
+-- name: server_version
+SELECT current_setting('server_version_num')
+
+-- name: audit_parameters
+-- The pgaudit settings the admin may not SET yet (it sets them per login for query_audit);
+-- only the loaded ones: pgaudit's settings exist once it is in shared_preload_libraries.
+SELECT name FROM pg_settings
+ WHERE name = ANY(%(names)s)
+   AND NOT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = %(admin)s)
+                THEN has_parameter_privilege(%(admin)s, name, 'SET') ELSE false END
+
 -- name: memberships
 -- The roles the admin is a direct member of, and whether it may grant them on.
 SELECT g.rolname, bool_or(m.admin_option)
@@ -114,6 +125,11 @@ GRANT rds_iam TO {admin} WITH ADMIN OPTION
 
 -- name: grant_signal_backend
 GRANT pg_signal_backend TO {admin}
+
+-- name: grant_audit_parameter
+-- query_audit: the admin sets pgaudit's settings per login (ALTER ROLE ... SET), which a
+-- non-superuser may only do with SET on the parameter (PostgreSQL 15 and later).
+GRANT SET ON PARAMETER {parameter} TO {admin}
 
 -- name: create_marker
 -- The mark of a login db-access made: the program grants it to every login it declares, and

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from dbaccess.access.naming import Access
+from dbaccess.access.naming import Access, AuditLevel
 from dbaccess.access.plan import AccessPlan, DatabaseSpec
 from dbaccess.postgres.privileges import PRIVILEGES
 from dbaccess.postgres.spec import PostgresServerSpec, memberships, postgres_servers
@@ -43,6 +43,11 @@ class ServerPlan:
     def logins(self) -> Mapping[str, frozenset[str]]:
         """Each declared login -> its expected memberships: rds_iam, the mark, its groups."""
         return {login.login: frozenset(memberships(login)) for login in self.spec.logins}
+
+    @cached_property
+    def audit_levels(self) -> Mapping[str, AuditLevel]:
+        """Each declared login -> its query_audit level (the highest among its grants)."""
+        return {login.login: login.query_audit for login in self.spec.logins}
 
     @cached_property
     def granted(self) -> Mapping[str, frozenset[str]]:

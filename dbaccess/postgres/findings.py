@@ -8,6 +8,7 @@ from typing import Final
 from dbaccess.access.naming import ACCESS_LEVELS, MANAGED_MARKER, Access
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.audit.results import Finding
+from dbaccess.postgres import query_audit
 from dbaccess.postgres.expected import RDS_SUPERUSER, ServerPlan, expected_privileges, is_rds_own
 from dbaccess.postgres.privileges import DEFAULT_PRIVILEGE_TYPES
 from dbaccess.postgres.spec import RDS_IAM
@@ -58,6 +59,29 @@ def role_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterat
             missing -= {MANAGED_MARKER}
         if missing or extra:
             yield Finding(database, "wrong-membership", login, _difference(missing, extra))
+    yield from _audit_findings(plan, state, database)
+
+
+def _audit_findings(plan: ServerPlan, state: ServerState, database: str) -> Iterator[Finding]:
+    """pgaudit: loaded where query_audit is declared, and each declared login's settings as
+    its level says (none: no setting of pgaudit's at all)."""
+    audited = sorted(login for login, level in plan.audit_levels.items() if level != "none")
+    if audited and not state.pgaudit_loaded:
+        yield Finding(
+            database,
+            "audit-not-loaded",
+            plan.label,
+            f"pgaudit.log is not a setting of this server, yet {len(audited)} login(s) declare "
+            f"query_audit ({', '.join(audited[:NAMES_SHOWN])}"
+            f"{' …' if len(audited) > NAMES_SHOWN else ''}): nothing they run is logged",
+        )
+    for login, level in sorted(plan.audit_levels.items()):
+        if login not in state.roles:
+            continue  # missing-login says it
+        expected = query_audit.role_settings(level)
+        problems = query_audit.differences(expected, state.audit_settings.get(login))
+        if problems:
+            yield Finding(database, "audit-setting", login, "; ".join(problems))
 
 
 def database_findings(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from dbaccess.postgres import query_audit
 
 PUBLIC = "PUBLIC"
 # SUPERUSER and friends: what a role beyond its grants can do to the whole server.
@@ -50,6 +52,9 @@ class ServerState:
     # database name -> grantee (a role name or PUBLIC) -> privileges
     database_acl: Mapping[str, Mapping[str, frozenset[str]]]
     current_user: str
+    pgaudit_loaded: bool = False
+    # role -> its pgaudit settings (only roles that have one)
+    audit_settings: Mapping[str, query_audit.RoleSettings] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ def _nested(rows: Iterable[tuple[Any, ...]]) -> dict[Any, dict[str, frozenset[st
 
 
 def read_server(conn: Any) -> ServerState:
-    """Roles, memberships and database ACLs of the whole server."""
+    """Roles, memberships, database ACLs and pgaudit's settings of the whole server."""
     with conn.cursor() as cur:
         cur.execute(ROLES_SQL)
         roles = {
@@ -164,7 +169,13 @@ def read_server(conn: Any) -> ServerState:
         database_acl = _nested(cur.fetchall())
         cur.execute("SELECT current_user")
         (current_user,) = cur.fetchone()
-    return ServerState(roles, database_acl, current_user)
+    return ServerState(
+        roles,
+        database_acl,
+        current_user,
+        query_audit.pgaudit_loaded(conn),
+        query_audit.read_settings(conn),
+    )
 
 
 def read_database(conn: Any, schemas: Iterable[str]) -> DatabaseState:

@@ -1,7 +1,8 @@
 """What AWS says about each database's server: it exists in its account and region, IAM
 database authentication is on (RDS, Aurora), and it refuses connections without TLS (the
 engine's parameter: PostgreSQL rds.force_ssl, MySQL require_secure_transport, Redshift
-require_ssl), read from the instance's or cluster's parameter group.
+require_ssl), read from the instance's or cluster's parameter group. Where access.yaml
+declares query_audit: the audit extension is loaded and its log is exported to CloudWatch.
 
 The clients are the account's, through the deploy role (as `pulumi up` sees the servers).
 """
@@ -159,24 +160,38 @@ def _group(server: dict[str, Any], db: DatabaseSpec) -> tuple[_GroupApi, str]:
     return _RDS_INSTANCE, server["DBParameterGroups"][0]["DBParameterGroupName"]
 
 
+def _parameter(
+    client: Any, server: dict[str, Any], db: DatabaseSpec, name: str
+) -> tuple[str | None, str, _GroupApi]:
+    """(the value of parameter `name` in the server's parameter group or None, the group,
+    how to change it)."""
+    api, group = _group(server, db)
+    found = _parameters(client, api.describe, **{api.name_arg: group})
+    value = next((p.get("ParameterValue") for p in found if p.get("ParameterName") == name), None)
+    return value, group, api
+
+
+def _parameter_fix(
+    api: _GroupApi, group: str, db: DatabaseSpec, name: str, value: str, apply: str = ""
+) -> str:
+    """The command that sets `name` to `value` in `group` (a default group: how to replace it)."""
+    if group.startswith("default."):
+        return (
+            f"A default parameter group cannot be changed: create one for the engine's "
+            f"family with {name} = {value}, attach it to {db.identifier} and "
+            "reboot it (console: Parameter groups, Create; then Modify the server)."
+        )
+    return (
+        f"{api.command} {api.option} {group} --region {db.region} --parameters "
+        f"ParameterName={name},ParameterValue={value}{apply or api.apply}"
+    )
+
+
 def tls_enforced(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
     """The engine's TLS parameter is on in the server's parameter group."""
     wanted = TLS_PARAMETER[db.engine]
-    api, group = _group(server, db)
-    found = _parameters(client, api.describe, **{api.name_arg: group})
-    fix = (
-        f"{api.command} {api.option} {group} --region {db.region} --parameters "
-        f"ParameterName={wanted.name},ParameterValue={wanted.fix_value}{api.apply}"
-    )
-    if group.startswith("default."):
-        fix = (
-            f"A default parameter group cannot be changed: create one for the engine's "
-            f"family with {wanted.name} = {wanted.fix_value}, attach it to {db.identifier} and "
-            "reboot it (console: Parameter groups, Create; then Modify the server)."
-        )
-    value = next(
-        (p.get("ParameterValue") for p in found if p.get("ParameterName") == wanted.name), None
-    )
+    value, group, api = _parameter(client, server, db, wanted.name)
+    fix = _parameter_fix(api, group, db, wanted.name, wanted.fix_value)
     if value is None:
         raise Unchecked(
             f"parameter group {group} gives no value for {wanted.name} (the engine's default "
@@ -189,3 +204,88 @@ def tls_enforced(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
             fix,
         )
     return f"{wanted.name} = {value} in parameter group {group}"
+
+
+# query_audit (docs/explanation/query-audit.md) ------------------------------------------------
+
+PGAUDIT: Final = "pgaudit"
+MYSQL_AUDIT_OPTION: Final = "MARIADB_AUDIT_PLUGIN"
+# The log each engine exports to CloudWatch Logs, where `dbaccess activity` reads it.
+AUDIT_LOG_EXPORT: Final = {
+    "postgres": "postgresql",
+    "aurora-postgresql": "postgresql",
+    "mysql": "audit",
+    "aurora-mysql": "audit",
+}
+
+
+def audit_extension(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
+    """The engine's audit extension is loaded: pgaudit in shared_preload_libraries (PostgreSQL
+    and Aurora PostgreSQL, the parameter group), the MARIADB_AUDIT_PLUGIN option (RDS MySQL,
+    the option group), server_audit_logging on (Aurora MySQL, the cluster parameter group)."""
+    if db.is_postgres:
+        return _pgaudit_preloaded(client, server, db)
+    if db.engine == "aurora-mysql":
+        value, group, api = _parameter(client, server, db, "server_audit_logging")
+        if value not in ("1", "ON", "on"):
+            raise Failed(
+                f"server_audit_logging is {value or 'not set'} in cluster parameter group "
+                f"{group}: Advanced Auditing logs nothing",
+                _parameter_fix(api, group, db, "server_audit_logging", "1")
+                + "\n  and set server_audit_events / server_audit_incl_users to what "
+                "`dbaccess preview` shows",
+            )
+        return f"server_audit_logging = {value} in cluster parameter group {group}"
+    return _mysql_audit_option(client, server, db)
+
+
+def _pgaudit_preloaded(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
+    name = "shared_preload_libraries"
+    value, group, api = _parameter(client, server, db, name)
+    libraries = [v.strip() for v in (value or "").split(",") if v.strip()]
+    if PGAUDIT in libraries:
+        return f"{name} = {value} in parameter group {group}"
+    wanted = "'" + ",".join([*libraries, PGAUDIT]) + "'"
+    raise Failed(
+        f"{name} is {value or 'not set'} in parameter group {group}: pgaudit is not loaded, "
+        "so no login's pgaudit.log setting logs anything",
+        _parameter_fix(api, group, db, name, wanted, ",ApplyMethod=pending-reboot (then reboot)"),
+    )
+
+
+def _mysql_audit_option(client: Any, server: dict[str, Any], db: DatabaseSpec) -> str:
+    groups = [m.get("OptionGroupName", "") for m in server.get("OptionGroupMemberships", [])]
+    for group in groups:
+        found = _call(client, "describe_option_groups", OptionGroupName=group)
+        for option_group in found.get("OptionGroupsList", []):
+            if any(o.get("OptionName") == MYSQL_AUDIT_OPTION for o in option_group["Options"]):
+                return f"{MYSQL_AUDIT_OPTION} in option group {group}"
+    named = ", ".join(groups) or "none"
+    raise Failed(
+        f"no {MYSQL_AUDIT_OPTION} in the option group of {db.identifier} ({named}): the audit "
+        "plugin is not loaded",
+        f"aws rds add-option-to-option-group --option-group-name <its own option group> "
+        f"--options 'OptionName={MYSQL_AUDIT_OPTION},OptionSettings=[{{Name=SERVER_AUDIT_EVENTS,"
+        f"Value=<as dbaccess preview shows>}},{{Name=SERVER_AUDIT_INCL_USERS,Value=<as dbaccess "
+        f"preview shows>}}]' --apply-immediately --region {db.region} (a default option group "
+        "cannot be changed: create one and attach it)",
+    )
+
+
+def audit_log_exported(server: dict[str, Any], db: DatabaseSpec) -> str:
+    """The audit lines reach CloudWatch Logs: the engine's log is among the server's exports."""
+    log = AUDIT_LOG_EXPORT[db.engine]
+    exported = server.get("EnabledCloudwatchLogsExports") or []
+    if log in exported:
+        return f"{log} log exported to CloudWatch Logs"
+    kind, option = (
+        ("cluster", "--db-cluster-identifier")
+        if db.is_cluster
+        else ("instance", "--db-instance-identifier")
+    )
+    raise Failed(
+        f"the {log} log of {db.identifier} is not exported to CloudWatch Logs (exports: "
+        f"{', '.join(exported) or 'none'}): the audit lines stay on the server, rotated away",
+        f"aws rds modify-db-{kind} {option} {db.identifier} --cloudwatch-logs-export-configuration "
+        f'\'{{"EnableLogTypes":["{log}"]}}\' --apply-immediately --region {db.region}',
+    )

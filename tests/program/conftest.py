@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +68,25 @@ def run_sample() -> ProgramRunner:
         )
 
     return run
+
+
+def load_pickled_provider(provider: Any, directory: Path, *prints: str) -> tuple[list[str], bytes]:
+    """A dynamic resource's pickled provider (its `__provider` input), loaded where `pulumi up`
+    later runs it: a fresh Python in the project directory. Returns what `prints` (expressions
+    over the loaded provider `p`) print there, one line each, and the pickled bytes."""
+    # Pulumi stores the pickled provider as a secret: {<secret signature>: ..., "value": ...}.
+    pickled = provider["value"] if isinstance(provider, dict) else provider
+    blob = directory / "provider.b64"
+    blob.write_text(pickled)
+    check = "import base64, sys, dill\np = dill.loads(base64.b64decode(open(sys.argv[1]).read()))\n"
+    check += "".join(f"print({expression})\n" for expression in prints)
+    proc = subprocess.run(
+        [sys.executable, "-c", check, str(blob)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines(), base64.b64decode(pickled)

@@ -31,6 +31,7 @@ from dbaccess.iam.documents import (
     boundary_arn,
     compact_size,
 )
+from tests.access_mysql import CA, with_mysql
 from tests.program.conftest import ROOT
 from tests.unit.iam.iam_evaluator import allowed
 
@@ -515,3 +516,29 @@ def test_a_large_estate_fits_each_accounts_role(tmp_path: Path, clusters: bool) 
         mine = documents[lookup.account]["deploy"]
         assert allowed(mine, "logs:FilterLogEvents", [f"{logs}/postgresql:*"])
         assert not allowed(mine, "logs:FilterLogEvents", [f"{logs}/error:*"])
+
+
+def test_doctor_may_read_option_groups_only_where_rds_mysql_instances_are(
+    tmp_path: Path, documents: Documents
+) -> None:
+    # An RDS MySQL instance loads its audit plugin (query_audit) through its option group;
+    # the sample has none, so no account reads option groups.
+    for of_account in documents.values():
+        assert "rds:DescribeOptionGroups" not in json.dumps(of_account["deploy"])
+    # GIVEN the sample plus an RDS MySQL instance (shop-prod) in the stack account
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "components", project / "components")
+    (project / "access.yaml").write_text(with_mysql())
+    stack = (ROOT / "Pulumi.prod.yaml").read_text()
+    (project / "Pulumi.prod.yaml").write_text(stack + f"  dbaccess:rdsCaBundle: {CA}\n")
+    mysql = policies_of(declared_by_program(project, STACK, PROD), STACK, REGION, PROD)
+    group = f"arn:aws:rds:{REGION}:{PROD}:og:shop-mysql80"
+    assert allowed(mysql[PROD]["deploy"], "rds:DescribeOptionGroups", [group])
+    assert not allowed(mysql[PROD]["preview"], "rds:DescribeOptionGroups", [group])
+    elsewhere = f"arn:aws:rds:{REGION}:999999999999:og:shop-mysql80"
+    assert not allowed(mysql[PROD]["deploy"], "rds:DescribeOptionGroups", [elsewhere])
+    # the ledger cluster (Aurora MySQL) in the other account uses a cluster parameter group
+    assert "rds:DescribeOptionGroups" not in json.dumps(mysql[STAGING]["deploy"])

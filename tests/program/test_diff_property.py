@@ -136,6 +136,7 @@ GRANT_MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("*", "access"): [other_access],
     ("*", "until"): [shift_days(30), shift_days(-400), delete],
     ("*", "reason"): [setting("INC-9 other"), delete],
+    ("*", "query_audit"): [setting("ddl"), setting("none"), delete],
 }
 NEW_DATABASE = {**SAMPLE["databases"]["orders"], "instance": "billing-prod", "database": "billing"}
 MUTATIONS: dict[FieldPath, list[Mutation]] = {
@@ -171,6 +172,7 @@ MUTATIONS: dict[FieldPath, list[Mutation]] = {
     ("databases", "*", "schemas"): [setting(["public"]), setting(["public", "extra"]), delete],
     ("databases", "*", "table_owners"): [setting(["someone_else"]), drop_first, delete],
     ("databases", "*", "owners"): [setting(["@someone"]), drop_first, delete],
+    ("databases", "*", "query_audit"): [setting("all"), setting("none"), delete],
     ("databases", "*", "groups"): [swap_groups],
     ("databases", "*", "groups", "read-only"): [setting("other_ro")],
     ("databases", "*", "groups", "read-write"): [setting("other_rw")],

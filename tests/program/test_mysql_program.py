@@ -238,3 +238,40 @@ def test_the_deploy_role_may_log_in_as_each_mysql_admin(tmp_path: Path) -> None:
             f"arn:aws:rds-db:eu-central-1:{STAGING}:dbuser:*/my_admin",
         ],
     }
+
+
+def test_preview_shows_each_mysql_servers_audit_plugin_values(tmp_path: Path) -> None:
+    # GIVEN query_audit: ddl on shop (priya's read-write at write) and hugo's ledger grant at all
+    project = copy_project(tmp_path)
+    text = (
+        with_mysql()
+        .replace("    database: shop\n", "    database: shop\n    query_audit: ddl\n")
+        .replace(
+            "{database: ledger, access: read-write}",
+            "{database: ledger, access: read-write, query_audit: all}",
+        )
+        .replace(PRIYA_GRANTS, PRIYA_GRANTS.replace("}", ", query_audit: write}"))
+    )
+    (project / "access.yaml").write_text(text)
+    stack = project / "Pulumi.prod.yaml"
+    stack.write_text(stack.read_text() + f"  dbaccess:rdsCaBundle: {CA}\n")
+    result = preview("--date", "2026-11-23", "--format", "json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    mysql = json.loads(result.stdout)["query_audit"]["mysql"]
+    # Server-wide: who is logged per person, what is logged by the server's highest level.
+    assert mysql == {
+        f"mysql-shop-prod-{PROD}-eu-west-1": {
+            "server_audit_logging": "ON",
+            "server_audit_events": "QUERY_DCL,QUERY_DDL,QUERY_DML_NO_SELECT",
+            "server_audit_incl_users": "hhenley_ro,priyaraman_rw",
+        },
+        f"aurora-mysql-ledger-staging-{STAGING}-eu-central-1": {
+            "server_audit_logging": "ON",
+            "server_audit_events": "QUERY",
+            "server_audit_incl_users": "hhenley_rw",
+        },
+    }
+    text_result = preview("--date", "2026-11-23", cwd=project)
+    assert "Query audit, MySQL (server-wide: set these in the server's parameter group" in (
+        text_result.stdout
+    )

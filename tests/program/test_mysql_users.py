@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import subprocess
-import sys
 from pathlib import Path
 
 from components.mysql_users import MysqlUsers, MysqlUsersArgs
 from dbaccess.cli.preview_engine import Registration, run_under_mocks
 from dbaccess.mysql.spec import MysqlLogin, MysqlServerSpec
-from tests.program.conftest import stack_config
+from tests.program.conftest import load_pickled_provider, stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = MysqlServerSpec(
@@ -59,31 +56,16 @@ def test_one_dynamic_login_per_person_and_level_under_the_component() -> None:
 def test_the_state_holds_the_provider_by_reference_and_no_secret(tmp_path: Path) -> None:
     """The pickled provider must load where `pulumi up` later runs it - a fresh Python in the
     project directory - and must be the production one (IAM auth, token minted per call)."""
-    provider = register()[-1].inputs["__provider"]
-    # Pulumi stores the pickled provider as a secret: {<secret signature>: ..., "value": ...}.
-    pickled = provider["value"] if isinstance(provider, dict) else provider
-    blob = tmp_path / "provider.b64"
-    blob.write_text(pickled)
-    check = (
-        "import base64, sys, dill\n"
-        "p = dill.loads(base64.b64decode(open(sys.argv[1]).read()))\n"
-        "print(type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__)\n"
-        "print(p._auth)\n"
+    printed, raw = load_pickled_provider(
+        register()[-1].inputs["__provider"],
+        tmp_path,
+        "type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__",
+        "p._auth",
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", check, str(blob)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [
+    assert printed == [
         "components.mysql_users MysqlLoginProvider dbaccess.mysql.connect admin_connection",
         "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'",
     ]
-    raw = base64.b64decode(pickled)
     assert len(raw) < 2000  # a reference, not the code of the modules it uses
     for secret_word in (b"password", b"token", b"Secret"):
         assert secret_word not in raw

@@ -65,7 +65,8 @@ def test_a_pilot_deploys_roles_users_policies_and_the_catalog_only(
 ) -> None:
     pilot = run_sample(load_stack_config(ROOT, "pilot"))
     types = {r.type for r in pilot.resources}
-    assert {t.split(":")[0] for t in types - PILOT_TYPES} == {"postgresql"}  # roles, grants
+    # roles and grants; the pgaudit settings of the logins on orders (query_audit)
+    assert {t.split(":")[0] for t in types - PILOT_TYPES} == {"postgresql", "pulumi-python"}
     assert not [t for t in types if "lambda" in t or "dynamodb" in t or "kubernetes" in t]
     assert set(pilot.run.outputs) == {"roleArns", "catalog", "counts"}
     role = pilot.named("hugo.henley@example.com-123456789012-role")

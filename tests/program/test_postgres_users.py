@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from dbaccess.access.plan import DatabaseSpec
 from dbaccess.access.servers import LoginSpec
 from dbaccess.cli.preview_engine import Registration, run_under_mocks
 from dbaccess.postgres.spec import PostgresServerSpec
-from tests.program.conftest import stack_config
+from tests.program.conftest import load_pickled_provider, stack_config
 
 ORDERS = DatabaseSpec(
     key="orders",
@@ -28,16 +29,18 @@ STOCK = dataclasses.replace(ORDERS, key="stock", name="stock", schemas=("public"
 SERVER = PostgresServerSpec(
     (ORDERS, STOCK),
     (
-        LoginSpec("ana@example.com", "read-only", "ana_ro", (ORDERS, STOCK)),
+        LoginSpec("ana@example.com", "read-only", "ana_ro", (ORDERS, STOCK), "write"),
         LoginSpec("bo@example.com", "read-write", "bo_rw", (STOCK,)),
     ),
 )
 DEPLOY_ROLE = "arn:aws:iam::123456789012:role/dbaccess-deploy"
+CA = "/etc/ssl/rds/global-bundle.pem"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 
 
 def register() -> list[Registration]:
     run = run_under_mocks(
-        lambda: PostgresUsers("pg", PostgresUsersArgs(SERVER, 7, DEPLOY_ROLE)), stack_config()
+        lambda: PostgresUsers("pg", PostgresUsersArgs(SERVER, 7, DEPLOY_ROLE, CA)), stack_config()
     )
     return [r for r in run.registrations if r.type != "pulumi:pulumi:Stack"]
 
@@ -104,3 +107,44 @@ def test_no_role_is_deleted_by_reassigning_what_it_owns() -> None:
     assert len(roles) == 6
     assert all(r.inputs.get("skipReassignOwned") is True for r in roles)
     assert not any(r.inputs.get("skipDropRole") for r in roles)
+
+
+def test_an_audited_login_gets_its_pgaudit_settings_and_an_unaudited_one_none() -> None:
+    settings = [r for r in register() if r.type == DYNAMIC]
+    assert [r.name for r in settings] == ["pg-ana@example.com-ro-audit"]
+    inputs = {k: v for k, v in settings[0].inputs.items() if k != "__provider"}
+    assert inputs == {
+        "login": "ana_ro",
+        "query_audit": "write",
+        "settings": {
+            "pgaudit.log": "write,ddl,role",
+            "pgaudit.log_relation": "on",
+            "pgaudit.log_parameter": "off",
+            "pgaudit.log_catalog": "off",
+        },
+        # Where and as whom: the token is minted at each operation, never an input.
+        "host": ORDERS.host,
+        "port": 5432,
+        "database": "orders",
+        "region": "eu-west-1",
+        "admin_login": "dbaccess_admin",
+        "deploy_role_arn": DEPLOY_ROLE,
+        "ca_bundle": CA,
+    }
+
+
+def test_the_settings_provider_is_in_the_state_by_reference_and_holds_no_secret(
+    tmp_path: Path,
+) -> None:
+    printed, raw = load_pickled_provider(
+        next(r for r in register() if r.type == DYNAMIC).inputs["__provider"],
+        tmp_path,
+        "type(p).__module__, type(p).__name__, p._connect.__module__, p._connect.__name__",
+    )
+    assert printed == [
+        "components.postgres_role_settings PostgresRoleSettingsProvider "
+        "dbaccess.postgres.admin admin_connection"
+    ]
+    assert len(raw) < 2000
+    for secret_word in (b"password", b"token", b"Secret"):
+        assert secret_word not in raw

@@ -32,7 +32,7 @@ def test_preview_of_the_sample_matches_the_golden_file() -> None:
 def test_preview_json_lists_every_resource_with_its_parent() -> None:
     result = preview("--date", "2026-11-23", "--format", "json")
     document = json.loads(result.stdout)
-    assert document["summary"] == {"create": 165}
+    assert document["summary"] == {"create": 170}
     parents = {(r["type"], r["name"]): r["parent"] for r in document["resources"]}
     assert parents["aws:iam/role:Role", "hugo.henley@example.com-123456789012-role"] == (
         "hugo.henley@example.com-123456789012"
@@ -54,7 +54,7 @@ def test_invalid_access_file_prints_only_the_errors_and_exits_2(tmp_path: Path) 
     result = preview(cwd=project)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "access.yaml:55:11: port 99999 is outside 1–65535" in result.stderr
+    assert "access.yaml:56:11: port 99999 is outside 1–65535" in result.stderr
     assert "Traceback" not in result.stderr
 
 

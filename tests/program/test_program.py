@@ -275,7 +275,8 @@ def test_removing_one_grant_changes_only_that_persons_resources(
     after = run_sample(stack_config(edited))
     old = {r.name: r for r in before.resources}
     new = {r.name: r for r in after.resources}
-    assert set(old) - set(new) == {f"{ORDERS_SERVER}-{HUGO}-rw"}
+    # The login goes, and with it its pgaudit settings (orders declares query_audit).
+    assert set(old) - set(new) == {f"{ORDERS_SERVER}-{HUGO}-rw", f"{ORDERS_SERVER}-{HUGO}-rw-audit"}
     assert set(new) - set(old) == set()
     changed = {
         n for n in old.keys() & new.keys() if comparable(old[n].inputs) != comparable(new[n].inputs)

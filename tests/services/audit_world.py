@@ -109,28 +109,32 @@ CREATE TABLE public.stock (sku text PRIMARY KEY, quantity int);
 }
 
 
-def declared(directory: Path) -> list[Registration]:
+def declared(directory: Path, access_yaml: str = ACCESS_YAML) -> list[Registration]:
     """What the program registers for the access file (under Pulumi's mock engine)."""
     access_file = directory / "access.yaml"
-    access_file.write_text(ACCESS_YAML.format(port=5432))
+    access_file.write_text(access_yaml.format(port=5432))
     run = run_program(ROOT, stack_config(access_file), OfflineMocks(fake_resource_id), today=TODAY)
     return run.registrations
 
 
 def build(
-    server: pgserver.PostgresServer, directory: Path, registrations: list[Registration]
+    server: pgserver.PostgresServer,
+    directory: Path,
+    registrations: list[Registration],
+    access_yaml: str = ACCESS_YAML,
 ) -> Path:
     """Reset the server, run the bootstrap as the master user, then apply what the program
     declares as the admin login (tests/pg_translator.py). Returns the access file."""
     server.psql(RESET_SQL)
     server.psql(SERVER_SQL)
     path = directory / "access.yaml"
-    path.write_text(ACCESS_YAML.format(port=server.port))
+    path.write_text(access_yaml.format(port=server.port))
     plan = load_access_file(path, today=TODAY)
+    audited = any(g.query_audit != "none" for g in plan.grants())  # one server
     for database, tables in TABLES_SQL.items():
         server.psql(tables, dbname=database)
         with server.connect(database) as conn:
-            run_bootstrap(conn, plan.databases[database], dry_run=False)
+            run_bootstrap(conn, plan.databases[database], dry_run=False, query_audit=audited)
     # Locally the admin and the logins need a password (on RDS: an IAM token). The docs
     # recommend pg_read_all_stats so that sweep can say since when a session runs.
     server.psql(

@@ -417,3 +417,56 @@ def test_a_stack_without_privatebin_has_nothing_to_check_there(
     privatebin_checks(report, None)
     assert capsys.readouterr().out == "✓ PrivateBin: none set (no issuer: a CLI-only pilot)\n"
     assert not report.failed
+
+
+def test_query_audit_needs_pgaudit_preloaded_and_the_log_exported(
+    project: Path, pg_server: pgserver.PostgresServer, privatebin: FakePrivateBin
+) -> None:
+    # GIVEN orders declares query_audit for ana's login, on an instance without pgaudit
+    access = project / "access.yaml"
+    access.write_text(
+        access.read_text().replace(
+            "    admin_login: dbaccess_admin\n  payments:",
+            "    admin_login: dbaccess_admin\n    query_audit: write\n  payments:",
+        )
+        + "people:\n  ana@example.com:\n    grants:\n"
+        "      - {database: orders, access: read-only}\n"
+    )
+    rds_instance()
+    result = doctor("orders", pg=pg_server, pb=privatebin)
+    assert result.exit_code == 1, result.output
+    assert [step for mark, step in lines(result.stdout) if mark == "✗"] == [
+        "query audit",
+        "query audit",
+    ]
+    assert "shared_preload_libraries is not set in parameter group orders-pg16" in result.stdout
+    assert (
+        "aws rds modify-db-parameter-group --db-parameter-group-name orders-pg16 --region "
+        "eu-west-1 --parameters ParameterName=shared_preload_libraries,ParameterValue='pgaudit'"
+        in result.stdout
+    )
+    assert "--cloudwatch-logs-export-configuration" in result.stdout
+    # WHEN the operator preloads pgaudit and exports the postgresql log
+    rds = boto3.client("rds", region_name=REGION)
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="orders-pg16",
+        Parameters=[
+            {
+                "ParameterName": "shared_preload_libraries",
+                "ParameterValue": "pg_stat_statements,pgaudit",
+                "ApplyMethod": "pending-reboot",
+            }
+        ],
+    )
+    rds.modify_db_instance(
+        DBInstanceIdentifier="orders-db",
+        CloudwatchLogsExportConfiguration={"EnableLogTypes": ["postgresql"]},
+        ApplyImmediately=True,
+    )
+    result = doctor("orders", pg=pg_server, pb=privatebin)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if "query audit" in line] == [
+        "✓ query audit: extension loaded: shared_preload_libraries = pg_stat_statements,pgaudit "
+        "in parameter group orders-pg16",
+        "✓ query audit: log exported: postgresql log exported to CloudWatch Logs",
+    ]

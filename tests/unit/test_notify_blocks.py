@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from dbaccess.access import load_access_text
+from dbaccess.access.diff import diff_plans
 from dbaccess.bot.ids import RequestChoice
-from dbaccess.notify import MAX_BLOCKS, MAX_BUTTONS, Notice, blocks_of
+from dbaccess.notify import MAX_BLOCKS, MAX_BUTTONS, Notice, blocks_of, notices
 
 
 def test_a_long_notice_is_cut_to_fifty_blocks_saying_how_many_more() -> None:
@@ -35,3 +39,31 @@ def test_a_notice_of_lost_access_has_no_button() -> None:
     blocks = blocks_of(Notice("a@example.com", "• You no longer have read-only on *db*."))
 
     assert [b["type"] for b in blocks] == ["section"]
+
+
+def test_a_person_is_told_when_their_statements_start_being_logged() -> None:
+    base = """\
+version: 1
+databases:
+  orders:
+    engine: postgres
+    account: "123456789012"
+    region: eu-west-1
+    instance: orders-prod
+    host: orders.example.com
+    port: 5432
+    database: orders
+    admin_login: dbaccess_admin
+people:
+  ana@example.com:
+    grants:
+      - {database: orders, access: read-only}
+"""
+    head = base.replace("access: read-only}", "access: read-only, query_audit: write}")
+    on = dt.date(2026, 11, 23)
+    diff = diff_plans(load_access_text(base, "a", today=on), load_access_text(head, "a", today=on))
+    [notice] = notices(diff)
+    assert notice.text.endswith(
+        "• The audit log of *orders* now records the writes and schema and role changes you "
+        "run as read-only."
+    )

@@ -239,7 +239,7 @@ def test_a_reason_change_is_shown_in_all_three_formats() -> None:
     text, markdown, document = rendered(diff(BASE, head))
     assert text.splitlines()[0] == "1 reason change"
     assert "reason audit → AUD-7 year-end audit" in text
-    assert "#### Expiry, reason and login changes" in markdown
+    assert "#### Expiry, reason, login and query audit changes" in markdown
     assert "| reason audit → AUD-7 year-end audit |" in markdown
     assert document["changes"] == [  # type: ignore[index]
         {
@@ -517,3 +517,38 @@ def test_cli_outside_a_git_repository(tmp_path: Path) -> None:
     result = run(tmp_path, "--base", "main")
     assert result.returncode == 2
     assert "is not inside a git repository" in result.stderr
+
+
+def test_a_query_audit_level_is_an_access_change_per_grant_and_the_database_default_too() -> None:
+    # A grant's own level overrides the database's; raising the database's changes each of
+    # its grants that has none of its own.
+    head = BASE.replace(
+        "      - {database: payments-staging, access: read-write}",
+        "      - {database: payments-staging, access: read-write, query_audit: all}",
+    ).replace(
+        "    description: Payments (staging)\n",
+        "    description: Payments (staging)\n    query_audit: write\n",
+    )
+    result = diff(BASE, head)
+    assert [(c["change"], c["person"], c["from"], c["to"]) for c in changes(result)] == [
+        ("audit-changed", "marco.rossi@example.com", "none", "all"),
+        ("audit-changed", "tomas.novak@example.com", "none", "write"),
+    ]
+    assert [(c.database, c.field, c.before, c.after) for c in result.databases_changed] == [
+        ("payments-staging", "query_audit", "none", "write")
+    ]
+    assert result.summary() == "2 query audit changes, 1 database with changed settings"
+    text = render_text(result)
+    assert "marco.rossi@example.com  payments-staging: query_audit none → all" in text
+    assert "#### Expiry, reason, login and query audit changes" in render_markdown(result)
+
+
+def test_a_gained_grant_shows_its_query_audit_level() -> None:
+    head = BASE.replace(
+        "      - {database: orders, access: read-only}",
+        "      - {database: orders, access: read-only}\n"
+        "      - {database: orders, access: read-write, until: 2026-12-01, reason: INC-9,"
+        " query_audit: all}",
+    )
+    text = render_text(diff(BASE, head))
+    assert '(until 2026-12-01, "INC-9", query_audit all)' in text

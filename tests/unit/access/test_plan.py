@@ -87,3 +87,26 @@ def test_the_sample_access_file_is_realistic() -> None:
     assert {g.access for g in plan.grants()} == {"read-only", "read-write"}
     assert any(g.until for g in plan.grants())
     assert plan.summary() == "9 people, 4 databases, 19 grants (1 expired)"
+
+
+def test_a_grant_audits_at_the_highest_level_of_its_live_sources() -> None:
+    # The database says ddl; the group's grant has none of its own (ddl), hugo's own says all
+    # until 2026-12-05: while that source lives it wins, then the group's ddl is left.
+    text = TEXT.replace(
+        "    admin_login: dbaccess_admin\n",
+        "    admin_login: dbaccess_admin\n    query_audit: ddl\n",
+    ).replace(
+        "      - {database: orders, access: read-only}\n",
+        "      - {database: orders, access: read-only, until: 2026-12-05, query_audit: all}\n",
+    )
+
+    def levels(today: dt.date) -> list[tuple[str, str]]:
+        plan = load_access_text(text, "access.yaml", today=today)
+        return [(g.login, g.query_audit) for g in plan.grants()]
+
+    assert levels(dt.date(2026, 11, 23)) == [
+        ("ana_ro", "ddl"),
+        ("hugohenley_ro", "all"),
+        ("hugohenley_rw", "ddl"),
+    ]
+    assert levels(dt.date(2026, 12, 6))[1] == ("hugohenley_ro", "ddl")

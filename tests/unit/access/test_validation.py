@@ -679,3 +679,16 @@ def test_structure_references_regions_and_production_rules_are_reported_in_one_r
         "17:9: read-write on production database 'orders' needs 'until' and 'reason'",
         "18:20: grant names unknown database 'order' (did you mean 'orders'?)",
     ]
+
+
+def test_query_audit_takes_four_levels_and_never_redshift() -> None:
+    redshift = DB + REDSHIFT.replace("    groups:", "    query_audit: all\n    groups:")
+    found = problems(doc(redshift, grant("{database: dwh, access: read-only, query_audit: ddl}")))
+    message = (
+        "'query_audit' does not apply to redshift: its user activity log records every user's "
+        "queries or nobody's (a cluster-wide parameter), never one person's"
+    )
+    assert found == [f"20:5: {message}", f"25:44: {message}"]
+    assert problems(
+        doc(rest=grant("{database: orders, access: read-only, query_audit: alll}"))
+    ) == ["15:60: query_audit 'alll' is not one of none, ddl, write, all (did you mean 'all'?)"]

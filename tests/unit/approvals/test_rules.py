@@ -159,3 +159,20 @@ def _db(key: str) -> str:
         f"    instance: {key}-prod\n    host: {key}.example.com\n    port: 5432\n"
         f'    database: {key}\n    admin_login: dbaccess_admin\n    owners: ["@zed"]\n'
     )
+
+
+def test_less_of_ones_own_statements_logged_is_a_gain_more_is_not() -> None:
+    audited = BASE.replace("until: 2026-12-31}", "until: 2026-12-31, query_audit: all}")
+    reviews = [("ana-lee", "APPROVED")]
+    lowered = evaluate(
+        load_access_text(audited, "access.yaml", today=TODAY),
+        load_access_text(BASE, "access.yaml", today=TODAY),
+        PullRequestFacts(7, "bob", HEAD, "b" * 40, None, (Review("ana-lee", "APPROVED", HEAD),)),
+        lambda org, slug, login: False,
+    )
+    [verdict] = lowered.verdicts
+    assert verdict.gaining == ("ana@example.com",)
+    assert verdict.not_counted == (("ana-lee", "gains access"),)
+    raised = check(audited, reviews)
+    [verdict] = raised.verdicts
+    assert verdict.gaining == ()

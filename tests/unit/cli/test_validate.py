@@ -51,6 +51,13 @@ def test_valid_file_prints_the_summary_and_when_dated_grants_end() -> None:
         "on analytics\n"
         "  until 2026-12-31 (ends 2027-01-01T00:00:00Z): hugo.henley@example.com read-write "
         "on orders\n"
+        "\n"
+        "Query audit (what the database's audit log records):\n"
+        "  fatima.zahra@example.com: read-only on orders (fatimazahra_ro): write\n"
+        "  hugo.henley@example.com: read-only on orders (hhenley_ro): write\n"
+        "  hugo.henley@example.com: read-write on orders (hhenley_rw): write\n"
+        "  marco.rossi@example.com: read-only on orders (marcorossi_ro): write\n"
+        "  priya.raman@example.com: read-only on orders (priyaraman_ro): write\n"
     )
 
 
@@ -90,6 +97,22 @@ def test_json_format_for_machines(tmp_path: Path) -> None:
                 "until": "2026-12-31",
                 "ends": "2027-01-01T00:00:00Z",
             },
+        ],
+        "query_audit": [
+            {
+                "email": email,
+                "database": "orders",
+                "access": access,
+                "login": login,
+                "level": "write",
+            }
+            for email, access, login in [
+                ("fatima.zahra@example.com", "read-only", "fatimazahra_ro"),
+                ("hugo.henley@example.com", "read-only", "hhenley_ro"),
+                ("hugo.henley@example.com", "read-write", "hhenley_rw"),
+                ("marco.rossi@example.com", "read-only", "marcorossi_ro"),
+                ("priya.raman@example.com", "read-only", "priyaraman_ro"),
+            ]
         ],
     }
     bad = tmp_path / "access.yaml"

@@ -46,6 +46,7 @@ def test_every_statement_takes_names_only_as_identifiers() -> None:
             "database",
             "schema",
             "role",
+            "parameter",  # a setting's name, filled as dotted identifiers ("pgaudit"."log")
         }
 
 
