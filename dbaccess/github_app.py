@@ -113,6 +113,7 @@ class FileVersion:
 class PullRequestRef:
     number: int
     url: str  # the page a person opens
+    head_sha: str = ""  # when known (open_access_request)
 
 
 class PullRequestState(StrEnum):
@@ -250,9 +251,15 @@ def open_access_request(
         if labels:
             with _translated(f"labelling pull request #{pull.number} in {repo}"):
                 pull.add_to_labels(*labels)
-        return PullRequestRef(number=pull.number, url=pull.html_url)
+        return PullRequestRef(number=pull.number, url=pull.html_url, head_sha=pull.head.sha)
     except GitHubError as error:
         _undo(repo, branch, created, pull, error)
+
+
+def close_pull_request(gh: Github, repo: str, number: int) -> None:
+    _owner(repo)
+    with _translated(f"closing pull request #{number} in {repo}"):
+        gh.get_repo(repo).get_pull(number).edit(state="closed")
 
 
 def delete_branch(gh: Github, repo: str, branch: str) -> None:
