@@ -18,6 +18,9 @@ from typing import Any, Final
 from dbaccess.access.plan import DatabaseSpec, Grant
 from dbaccess.access.until import access_ends, iso_z
 from dbaccess.bot.request_ledger import KEY_PREFIX as LEDGER_KEY_PREFIX
+from dbaccess.bot.slack_approval.links import KEY_PREFIX as LINK_KEY_PREFIX
+from dbaccess.bot.slack_approval.links import PURPOSE as LINK_PURPOSE
+from dbaccess.bot.slack_approval.links import PURPOSE_KEY as LINK_PURPOSE_KEY
 from dbaccess.request_item import EMAIL_INDEX
 
 Policy = dict[str, Any]
@@ -496,9 +499,13 @@ def slack_bot_policy(
     catalog_object_arn: str,
     secret_arns: Sequence[str],
     secrets_key_arn: str | None = None,
+    *,
+    github_links: bool = False,
 ) -> Policy:
     """The bot reads its secrets at start, writes requests, counts a person's recent ones, and
-    reads the catalog."""
+    reads the catalog. With `github_links` (approve in Slack) it also keeps people's linked
+    GitHub accounts, their tokens encrypted with the table's key under an encryption context
+    that names the purpose (dbaccess.bot.slack_approval.links)."""
     secrets = [statement("ServiceSecrets", ["secretsmanager:GetSecretValue"], list(secret_arns))]
     if secrets_key_arn:
         # A customer managed key: decrypt through Secrets Manager only (the key's region).
@@ -535,8 +542,28 @@ def slack_bot_policy(
                 },
             ),
             statement("CatalogRead", ["s3:GetObject"], [catalog_object_arn]),
+            *(_github_link_statements(table_arn, table_key_arn) if github_links else []),
         ]
     )
+
+
+def _github_link_statements(table_arn: str, table_key_arn: str) -> list[dict[str, Any]]:
+    return [
+        statement(
+            "GitHubLinks",
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [table_arn],
+            Condition={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{LINK_KEY_PREFIX}*"]}
+            },
+        ),
+        statement(
+            "GitHubTokenKey",
+            ["kms:Decrypt", "kms:Encrypt"],
+            [table_key_arn],
+            Condition={"StringEquals": {f"kms:EncryptionContext:{LINK_PURPOSE_KEY}": LINK_PURPOSE}},
+        ),
+    ]
 
 
 # --- the grant reaper ------------------------------------------------------------------------

@@ -109,14 +109,14 @@ FORM_REASON_ACTION: Final = "reason"
 LINK_SUBCOMMAND: Final = "link-github"  # `/dbaccess link-github`
 UNLINK_SUBCOMMAND: Final = "unlink-github"
 GITHUB_LINK_BLOCK: Final = "github-link"  # the Home tab's Link / Unlink row
-LINK_GITHUB: Final = "link-github"
-UNLINK_GITHUB: Final = "unlink-github"
+LINK_GITHUB: Final = "github-link-start"
+UNLINK_GITHUB: Final = "github-unlink"
 DECISION_BLOCK: Final = "decision"  # a request message's Approve / Decline row
 APPROVE_REQUEST: Final = "approve-request"  # value: <pull request number>:<head commit>
 DECLINE_REQUEST: Final = "decline-request"
 DECLINE_CALLBACK: Final = "decline-request-reason"  # private_metadata: the same value
 DECLINE_REASON_BLOCK: Final = "decline-reason"
-DECLINE_REASON_ACTION: Final = "reason"
+DECLINE_REASON_ACTION: Final = "decline-reason-text"
 _DECISION_VALUE: Final = re.compile(r"([1-9][0-9]{0,9}):([0-9a-f]{40})")
 
 
