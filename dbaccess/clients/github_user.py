@@ -79,7 +79,7 @@ def start_device_flow(web_url: str, client_id: str) -> DeviceCode:
             device_code=str(answer["device_code"]),
             user_code=str(answer["user_code"]),
             verification_uri=str(answer["verification_uri"]),
-            interval=int(answer.get("interval") or DEFAULT_INTERVAL),
+            interval=int(answer.get("interval", DEFAULT_INTERVAL)),
             expires_in=int(answer["expires_in"]),
         )
     except (KeyError, TypeError, ValueError):

@@ -22,7 +22,7 @@ from github import Github
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from dbaccess import github_app
+from dbaccess import github_app, person_text
 from dbaccess.access import InvalidInput, load_access_text
 from dbaccess.approval_facts import team_membership
 from dbaccess.approvals import is_owner
@@ -322,21 +322,13 @@ class ApprovalFlow:
                 "The pull request changed since you were asked (a new commit): nothing was "
                 "approved. A fresh request with the new change was sent."
             )
+        body = (
+            f"Approved from Slack by @{link.login}."
+            if event == "APPROVE"
+            else f"Declined from Slack by @{link.login}: {person_text.markdown(reason)}"
+        )
         try:
-            token = self._access_token(link)
-            body = (
-                f"Approved from Slack by @{link.login}."
-                if event == "APPROVE"
-                else f"Declined from Slack by @{link.login}: {reason}"
-            )
-            github_user.submit_review(
-                github_user.connect_as_user(token, self._repo.api_url),
-                self._repo.name,
-                number,
-                request.head_sha,
-                event,
-                body,
-            )
+            self._review_as(link, number, request.head_sha, event, body)
         except AuthorizationGone:
             self._links.delete(link.slack_user_id)
             logger.info("@%s's GitHub authorization is gone; link deleted", link.login)
@@ -364,10 +356,25 @@ class ApprovalFlow:
         with github_app._translated(f"reading the head of #{number}"):
             return str(self._gh.get_repo(self._repo.name).get_pull(number).head.sha)
 
-    def _access_token(self, link: Link) -> str:
-        """A live access token of the link, refreshed (and stored, rotated) when due."""
-        if link.tokens.access_expires_at - REFRESH_MARGIN_SECONDS > self._clock():
-            return link.tokens.access_token
+    def _review_as(self, link: Link, number: int, commit: str, event: str, body: str) -> None:
+        """Submit the review with the person's token; a token GitHub refuses before its time
+        (clocks, a revoked token whose refresh token still works) is refreshed once."""
+        fresh = link.tokens.access_expires_at - REFRESH_MARGIN_SECONDS > self._clock()
+        token = link.tokens.access_token if fresh else self._refreshed(link)
+        try:
+            self._submit(token, number, commit, event, body)
+        except AuthorizationGone:
+            if not fresh:
+                raise
+            self._submit(self._refreshed(link), number, commit, event, body)
+
+    def _submit(self, token: str, number: int, commit: str, event: str, body: str) -> None:
+        gh = github_user.connect_as_user(token, self._repo.api_url)
+        github_user.submit_review(gh, self._repo.name, number, commit, event, body)
+
+    def _refreshed(self, link: Link) -> str:
+        """A new access token for the link (its refresh token spent, the new pair stored);
+        AuthorizationGone when GitHub no longer honours the link."""
         try:
             tokens = github_user.refresh(
                 self._settings.web_url,
