@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from botocore.exceptions import BotoCoreError, ClientError
 from github import Github
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -297,30 +298,33 @@ class ApprovalFlow:
             return "Another owner is deciding this request right now."
         decided = False
         try:
-            told = self._decide_claimed(request, link, event, reason)
-            decided = told.startswith(("Approved", "Declined"))
+            told, decided = self._decide_claimed(request, link, event, reason)
             return told
         finally:
-            if not decided:
+            if not decided:  # GitHub holds no review of this click: the next one may retry
                 self._decisions.release(request.number, slack_user_id)
 
-    def _decide_claimed(self, request: Announced, link: Link, event: str, reason: str) -> str:
+    def _decide_claimed(
+        self, request: Announced, link: Link, event: str, reason: str
+    ) -> tuple[str, bool]:
+        """(what to tell, whether GitHub now holds the review)."""
         number = request.number
         try:
             state = github_app.pull_request_state(self._gh, self._repo.name, number)
             if state is not PullRequestState.OPEN:
                 self._update_all(request, blocks.CLOSED_NOTE)
-                return "The pull request is no longer open: nothing to decide."
+                return "The pull request is no longer open: nothing to decide.", False
             head = self._head_sha(number)
         except GitHubError as error:
             logger.error("reading #%s failed: %s", number, error)
-            return "GitHub did not answer: nothing was decided, try again in a minute."
+            return "GitHub did not answer: nothing was decided, try again in a minute.", False
         if head != request.head_sha:
             self._update_all(request, blocks.SUPERSEDED_NOTE)
             self._send(replace(request, head_sha=head, messages=()))
             return (
                 "The pull request changed since you were asked (a new commit): nothing was "
-                "approved. A fresh request with the new change was sent."
+                "approved. A fresh request with the new change was sent.",
+                False,
             )
         body = (
             f"Approved from Slack by @{link.login}."
@@ -335,22 +339,29 @@ class ApprovalFlow:
             return (
                 "GitHub no longer accepts your linked account (the authorization was revoked or "
                 "expired): nothing was decided. Link your GitHub account again (the bot's Home "
-                "tab), then click again."
+                "tab), then click again.",
+                False,
             )
         except GitHubError as error:
             logger.error("reviewing #%s as @%s failed: %s", number, link.login, error)
-            return "GitHub did not take the review: nothing was decided, try again in a minute."
+            return (
+                "GitHub did not take the review: nothing was decided, try again in a minute.",
+                False,
+            )
         decision = "approved" if event == "APPROVE" else "declined"
         if event != "APPROVE":
             try:
                 github_app.close_pull_request(self._gh, self._repo.name, number)
             except GitHubError as error:  # changes are requested: it cannot merge anyway
                 logger.warning("closing declined #%s failed: %s", number, error)
-        self._decisions.decide(number, link.slack_user_id, decision, link.login)
+        try:
+            self._decisions.decide(number, link.slack_user_id, decision, link.login)
+        except (ClientError, BotoCoreError):  # the review exists: say so; the claim lapses
+            logger.exception("recording #%s as %s failed", number, decision)
         self._update_all(request, blocks.decided_note(decision, link.login))
         logger.info("#%s %s by @%s from Slack", number, decision, link.login)
         verb = "Approved" if decision == "approved" else "Declined"
-        return f"{verb} #{number} as @{link.login}: the review is on GitHub under your name."
+        return f"{verb} #{number} as @{link.login}: the review is on GitHub under your name.", True
 
     def _head_sha(self, number: int) -> str:
         with github_app._translated(f"reading the head of #{number}"):
