@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from dbaccess.bot import ids
@@ -29,6 +30,7 @@ from dbaccess.bot.github_settings import GitHubSettings
 from dbaccess.bot.request_flow import request_flow_for
 from dbaccess.bot.slack_approval.flow import approval_flow_for
 from dbaccess.bot.slack_approval.links import KEY_PREFIX as LINK_PREFIX
+from dbaccess.bot.slack_approval.links import LinkStore
 from dbaccess.bot.slack_approval.rules import SlackApprovalPolicy
 from dbaccess.bot.slack_approval.settings import SlackApprovalSettings
 from dbaccess.cli import app as cli
@@ -447,3 +449,33 @@ def test_tokens_are_never_logged_or_stored_in_plain_text_and_unlink_deletes_them
     aw.click(HUGO, ids.UNLINK_GITHUB, "unlink", in_dm=False)
     aw.wait_for_dm(HUGO, "Unlinked")
     assert not [i for i in aw.items() if i["request_id"]["S"] == f"{LINK_PREFIX}{HUGO}"]
+
+
+def test_cancelling_on_github_links_nothing(aw: ApprovalWorld) -> None:
+    aw.click(PRIYA, ids.LINK_GITHUB, "link", in_dm=False)
+    match = CODE.search(aw.wait_for_dm(PRIYA, "To link your GitHub account"))
+    assert match
+    aw.github.deny_device(match[1])
+
+    assert aw.wait_for_dm(PRIYA, "Not linked") == (
+        "Not linked: The authorization was cancelled on GitHub."
+    )
+    assert aw.bot.services.approval is not None
+    assert aw.bot.services.approval.linked_login(PRIYA) is None
+
+
+def test_a_token_ciphertext_moved_to_another_persons_item_does_not_decrypt(
+    linked: ApprovalWorld,
+) -> None:
+    dynamodb = linked.world.dynamodb
+    key = {"request_id": {"S": f"{LINK_PREFIX}{HUGO}"}}
+    hugos = dynamodb.get_item(TableName=TABLE, Key=key)["Item"]
+    dynamodb.put_item(TableName=TABLE, Item={**hugos, "request_id": {"S": f"{LINK_PREFIX}{PRIYA}"}})
+    approval = linked.bot.services.settings.slack_approval
+    assert approval is not None
+    kms = boto3.client("kms", region_name=REGION)
+    store = LinkStore(dynamodb, kms, TABLE, approval.token_key_arn)
+
+    assert store.get(HUGO) is not None
+    with pytest.raises(ClientError, match="InvalidCiphertext"):
+        store.get(PRIYA)  # the encryption context names Hugo's Slack user

@@ -43,8 +43,9 @@ from dbaccess.clients.github_user import (
     DeviceCode,
     DeviceFlowEnded,
     DeviceFlowWaiting,
+    UserTokens,
 )
-from dbaccess.github_app import GitHubError, PullRequestState
+from dbaccess.github_app import GitHubError, GitHubUnavailable, PullRequestState
 
 logger = logging.getLogger(__name__)
 
@@ -117,38 +118,46 @@ class ApprovalFlow:
             tell(self._client, slack_user_id, "Linking your GitHub account failed: try again.")
 
     def _await_link(self, slack_user_id: str, email: str, code: DeviceCode) -> None:
+        tokens = self._wait_for_tokens(slack_user_id, code)
+        if tokens is None:
+            return
+        login = github_user.login_of(
+            github_user.connect_as_user(tokens.access_token, self._repo.api_url)
+        )
+        expected = self._declared_login(email)
+        if expected is None or expected.lower() != login.lower():
+            logger.info("%s linked @%s, access.yaml says %s", email, login, expected)
+            tell(self._client, slack_user_id, _mismatch(login, expected, email))
+            return
+        self._links.save(slack_user_id, login, email, tokens)
+        logger.info("%s linked the GitHub account @%s", email, login)
+        tell(
+            self._client,
+            slack_user_id,
+            f"Linked: you approve access requests from Slack as @{login}.",
+        )
+
+    def _wait_for_tokens(self, slack_user_id: str, code: DeviceCode) -> UserTokens | None:
+        """Poll at GitHub's interval until the person approved; None once they were told
+        why not (expired, cancelled) or the bot stops."""
         ends = self._clock() + code.expires_in
         interval = code.interval
         while not self._stop.wait(max(interval, MIN_POLL_SECONDS)):
             if self._clock() > ends:
-                tell(self._client, slack_user_id, "The code expired before it was entered.")
-                return
+                tell(self._client, slack_user_id, "Not linked: the code expired. Link again.")
+                return None
             try:
-                tokens = github_user.poll_device_flow(
+                return github_user.poll_device_flow(
                     self._settings.web_url, self._settings.client_id, code, interval, self._clock()
                 )
             except DeviceFlowWaiting as waiting:
                 interval = waiting.interval
-                continue
+            except GitHubUnavailable as error:  # a blip: the code is still good
+                logger.warning("polling %s's device flow: %s", slack_user_id, error)
             except DeviceFlowEnded as ended:
                 tell(self._client, slack_user_id, f"Not linked: {ended}")
-                return
-            login = github_user.login_of(
-                github_user.connect_as_user(tokens.access_token, self._repo.api_url)
-            )
-            expected = self._declared_login(email)
-            if expected is None or expected.lower() != login.lower():
-                logger.info("%s linked @%s, access.yaml says %s", email, login, expected)
-                tell(self._client, slack_user_id, _mismatch(login, expected, email))
-                return
-            self._links.save(slack_user_id, login, email, tokens)
-            logger.info("%s linked the GitHub account @%s", email, login)
-            tell(
-                self._client,
-                slack_user_id,
-                f"Linked: you approve access requests from Slack as @{login}.",
-            )
-            return
+                return None
+        return None
 
     def _declared_login(self, email: str) -> str | None:
         """The person's `github:` in access.yaml on the default branch."""
