@@ -61,6 +61,7 @@ HUGO, PRIYA, TOMAS = (
     SLACK_USERS[f"{n}@example.com"] for n in ("hugo.henley", "priya.raman", "tomas.novak")
 )
 ANA = "U0ANA"
+OWNERS_CHANNEL = "C0ORDERSDBA"
 CODE = re.compile(r"\*([0-9A-F]{4}-[0-9A-F]{4})\*")
 
 
@@ -196,6 +197,7 @@ def aw(world: World, caplog: pytest.LogCaptureFixture) -> Iterator[ApprovalWorld
             token_key_arn=key_arn,
             web_url=github.url,
             policy=SlackApprovalPolicy(),
+            owners_channels={"orders": OWNERS_CHANNEL},
         )
         settings = settings_for(world, github=github_settings, slack_approval=approval)
         client = web_client(settings)
@@ -247,6 +249,7 @@ def test_a_linked_owner_approves_as_themself_and_the_owner_check_counts_it(
     assert f"/pull/{number}" in shown
     assert aw.buttons(message)[ids.APPROVE_REQUEST] == f"{number}:{head}"
     assert aw.buttons(aw.request_message(PRIYA))  # every linked owner is asked
+    assert aw.buttons(aw.slack.messages(OWNERS_CHANNEL)[0])  # and the database's channel
     assert code_of(aw.approvals_check(number)) == 1  # nobody approved yet
 
     told = aw.approve(HUGO)
@@ -257,9 +260,9 @@ def test_a_linked_owner_approves_as_themself_and_the_owner_check_counts_it(
     exit_code, report = aw.approvals_check(number)
     assert exit_code == 0
     assert report["databases"][0]["approved_by"] == ["hugo-henley"]
-    # Both owners' messages now say who decided, without buttons.
-    for owner in (HUGO, PRIYA):
-        updated = aw.request_message(owner)
+    # Both owners' messages and the owners channel's now say who decided, without buttons.
+    [in_channel] = aw.slack.messages(OWNERS_CHANNEL)
+    for updated in (aw.request_message(HUGO), aw.request_message(PRIYA), in_channel):
         assert not aw.buttons(updated)
         assert "Approved* by @hugo-henley" in json.dumps(updated["blocks"])
     # A late click by the other owner: told who decided, no second review.
