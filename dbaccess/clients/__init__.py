@@ -1,1 +1,3 @@
-"""The wire: each call to another service bounded in time, its failures in our own words."""
+"""The wire: every call to another system (HTTP, Slack, PrivateBin, GitHub, Secrets Manager)
+bounded in time, with errors a person can act on. What the Lambdas ship besides their own
+package."""
