@@ -482,3 +482,19 @@ def test_a_token_ciphertext_moved_to_another_persons_item_does_not_decrypt(
     assert store.get(HUGO) is not None
     with pytest.raises(ClientError, match="InvalidCiphertext"):
         store.get(PRIYA)  # the encryption context names Hugo's Slack user
+
+
+def test_github_dropping_the_review_call_leaves_no_claim_and_no_decision(
+    linked: ApprovalWorld,
+) -> None:
+    aw = linked
+    number = aw.open_request("ana.silva@example.com", ANA)
+    aw.github.go_down_at("create_review")  # the connection drops: a timeout's outcome
+
+    told = aw.approve(HUGO)
+
+    assert told == "GitHub did not take the review: nothing was decided, try again in a minute."
+    key = {"request_id": {"S": f"access-request#decision#{number}"}}
+    item = aw.world.dynamodb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+    assert "claim" not in item  # the next click may try again at once
+    assert "decision" not in item
