@@ -271,13 +271,14 @@ class ApprovalFlow:
         if request.decision and request.decided_by:
             return f"Already {request.decision} by @{request.decided_by}."
         email = self._directory.email_of(slack_user_id)
-        email_or_none = None if isinstance(email, NotAllowed) else email
+        if isinstance(email, NotAllowed):  # a guest, another organization's user
+            return "Only people of this workspace can decide requests."
         link = self._links.get(slack_user_id)
         why = refusal(
             self._settings.policy,
             request.facts,
             slack_user_id,
-            email_or_none,
+            email,
             link.login if link else None,
             team_membership(self._gh),
         )
