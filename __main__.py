@@ -20,7 +20,7 @@ from components.grant_reaper import GrantReaper, GrantReaperArgs
 from components.mysql_users import MysqlUsers, MysqlUsersArgs
 from components.postgres_users import PostgresUsers, PostgresUsersArgs
 from components.refs import CatalogRef
-from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs
+from components.slack_bot import GitHubAppArgs, SlackApprovalArgs, SlackBot, SlackBotArgs
 from components.user_role import DatabaseUserRole, DatabaseUserRoleArgs
 from dbaccess import catalog
 from dbaccess import issuer as issuer_package
@@ -199,9 +199,24 @@ def credential_services(
                     if settings.github and settings.githubAppPrivateKeySecretArn
                     else None
                 ),
+                slack_approval=slack_approval_args(settings),
             ),
         )
     return issuer, reaper
+
+
+def slack_approval_args(settings: Settings) -> SlackApprovalArgs | None:
+    approval = settings.slackApproval
+    if approval is None:
+        return None
+    return SlackApprovalArgs(
+        client_id=approval.clientId,
+        client_secret_secret_arn=approval.clientSecretSecretArn,
+        access_levels=approval.accessLevels,
+        databases=approval.databases,
+        owners_channels=tuple(sorted(approval.ownersChannels.items())),
+        web_url=approval.webUrl,
+    )
 
 
 def person_roles(

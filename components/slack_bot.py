@@ -15,6 +15,7 @@ from dbaccess import service_env
 from dbaccess.bot import settings as bot_env
 from dbaccess.bot.access_requests import github_settings as github_env
 from dbaccess.bot.auto_merge import REPOSITORY_METHOD
+from dbaccess.bot.slack_approval import settings as approval_env
 from dbaccess.iam import documents, services
 from dbaccess.stack import kube
 
@@ -39,6 +40,19 @@ class GitHubAppArgs:
 
 
 @dataclass(frozen=True)
+class SlackApprovalArgs:
+    """Approve in Slack: the GitHub App's OAuth client (its secret by ARN) and which requests
+    Slack may decide (dbaccess.bot.slack_approval.settings reads the variables)."""
+
+    client_id: str
+    client_secret_secret_arn: str
+    access_levels: tuple[str, ...]
+    databases: tuple[str, ...] | None = None
+    owners_channels: tuple[tuple[str, str], ...] = ()  # (database, channel)
+    web_url: str | None = None
+
+
+@dataclass(frozen=True)
 class SlackBotArgs:
     cluster_name: str
     namespace: str
@@ -57,6 +71,7 @@ class SlackBotArgs:
     region: str | None = None
     github: GitHubAppArgs | None = None  # None: no "Request access"
     allow_guests: bool = False
+    slack_approval: SlackApprovalArgs | None = None  # None: approve on GitHub only
 
 
 class SlackBot(pulumi.ComponentResource):
@@ -94,6 +109,8 @@ class SlackBot(pulumi.ComponentResource):
         secret_arns = [args.slack_bot_token_secret_arn, args.slack_app_token_secret_arn]
         if args.github:
             secret_arns.append(args.github.private_key_secret_arn)
+        if args.slack_approval:
+            secret_arns.append(args.slack_approval.client_secret_secret_arn)
         aws.iam.RolePolicy(
             f"{name}-policy",
             name="slack-bot",
@@ -108,6 +125,7 @@ class SlackBot(pulumi.ComponentResource):
                         documents.s3_object_arn(v[2], args.catalog.key),
                         secret_arns,
                         args.secrets_key_arn,
+                        github_links=args.slack_approval is not None,
                     )
                 )
             ),
@@ -163,6 +181,8 @@ class SlackBot(pulumi.ComponentResource):
             env.append({"name": "AWS_REGION", "value": args.region})
         if args.github:
             env += github_env_vars(args.github)
+        if args.slack_approval:
+            env += slack_approval_env_vars(args.slack_approval, args.requests.key_arn)
 
         def probe(path: str, failures: int) -> dict[str, object]:
             return {
@@ -239,4 +259,25 @@ def github_env_vars(github: GitHubAppArgs) -> list[dict[str, object]]:
         env.append(
             {"name": github_env.AUTO_MERGE, "value": github.merge_method or REPOSITORY_METHOD}
         )
+    return env
+
+
+def slack_approval_env_vars(
+    approval: SlackApprovalArgs, token_key_arn: pulumi.Input[str]
+) -> list[dict[str, object]]:
+    """Approve in Slack: the OAuth client (its secret by ARN) and the key the people's GitHub
+    tokens are encrypted with (the request table's)."""
+    env: list[dict[str, object]] = [
+        {"name": approval_env.CLIENT_ID, "value": approval.client_id},
+        {"name": approval_env.CLIENT_SECRET_SECRET_ARN, "value": approval.client_secret_secret_arn},
+        {"name": approval_env.TOKEN_KEY_ARN, "value": token_key_arn},
+        {"name": approval_env.ACCESS_LEVELS_VAR, "value": ",".join(approval.access_levels)},
+    ]
+    if approval.databases is not None:
+        env.append({"name": approval_env.DATABASES_VAR, "value": ",".join(approval.databases)})
+    if approval.owners_channels:
+        channels = ",".join(f"{db}={channel}" for db, channel in approval.owners_channels)
+        env.append({"name": approval_env.OWNERS_CHANNELS, "value": channels})
+    if approval.web_url:
+        env.append({"name": approval_env.WEB_URL, "value": approval.web_url})
     return env

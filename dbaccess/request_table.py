@@ -1,9 +1,10 @@
 """The request table: the keys of every item kind it holds, and the credential request item
 (the one place that reads and writes it).
 
-Item kinds, by their key `request_id`: a credential request (a random id), and the "Request
+Item kinds, by their key `request_id`: a credential request (a random id), the "Request
 access" feature's items, whose keys start with `ACCESS_REQUEST_PREFIX`
-(dbaccess.bot.access_requests.ledger reads and writes those).
+(dbaccess.bot.access_requests.ledger reads and writes those), and linked GitHub accounts,
+`GITHUB_LINK_PREFIX` (dbaccess.bot.slack_approval.links).
 
 One DynamoDB item per request in the request table (pk `request_id`): the Slack bot puts it,
 the issuer claims and finishes it, the reaper reads who was issued what. Every expression on
@@ -38,6 +39,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 # The key prefix of the "Request access" items; credential requests never start with it.
 ACCESS_REQUEST_PREFIX: Final = "access-request#"
+# The key prefix of the linked GitHub accounts (approve in Slack), whose tokens are encrypted
+# with the table's key under an encryption context naming this purpose
+# (dbaccess.bot.slack_approval.links reads and writes them; the bot's IAM allows only them).
+GITHUB_LINK_PREFIX: Final = "github-link#"
+GITHUB_TOKEN_PURPOSE_KEY: Final = "dbaccess:purpose"
+GITHUB_TOKEN_PURPOSE: Final = "github-user-token"
 
 # Field names, as stored.
 REQUEST_ID: Final = "request_id"

@@ -30,6 +30,7 @@ from dbaccess.access import errors, naming, rules, schema, source
 from dbaccess.audit import results
 from dbaccess.bot import settings as bot_settings
 from dbaccess.bot.access_requests import github_settings
+from dbaccess.bot.slack_approval import settings as approval_settings
 from dbaccess.cli import app
 from dbaccess.issuer import settings as issuer_settings
 from dbaccess.mysql import findings as mysql_findings
@@ -247,7 +248,8 @@ def settings_page() -> str:
         "refused. Optional services are all or none: `privatebinUrl`, "
         "`slackBotTokenSecretArn` and `network` turn on the issuer and the reaper; `bot` and "
         "`slackAppTokenSecretArn` the bot (it needs the issuer); `github` and "
-        "`githubAppPrivateKeySecretArn` Slack requests (they need the bot). Without any of "
+        "`githubAppPrivateKeySecretArn` Slack requests (they need the bot); `slackApproval` "
+        "approving them from Slack (it needs `github`). Without any of "
         "them the stack is a CLI-only pilot.\n",
         "## `dbaccess:*`\n\n" + model_table(settings.Settings, prefix="dbaccess:"),
     ]
@@ -256,6 +258,7 @@ def settings_page() -> str:
         ("dbaccess:expiry", settings.Expiry),
         ("dbaccess:bot", settings.SlackBotSettings),
         ("dbaccess:github", settings.GitHubRequestSettings),
+        ("dbaccess:slackApproval", settings.SlackApprovalStackSettings),
     ]
     for key, model in nested:
         parts.append(f"## `{key}` {{ #{model.__name__.lower()} }}\n\n{model_table(model)}")
@@ -427,6 +430,7 @@ def environment_page() -> str:
         ("reaper Lambda", reaper_settings),
         ("Slack bot", bot_settings),
         ("Slack bot (GitHub App)", github_settings),
+        ("Slack bot (approve in Slack)", approval_settings),
     ]
     readers: dict[str, list[str]] = {}
     owner: dict[str, str] = dict.fromkeys(shared.values(), "dbaccess.service_env")
@@ -441,6 +445,10 @@ def environment_page() -> str:
         bot_settings.HEALTH_PORT: str(bot_settings.DEFAULT_HEALTH_PORT),
         bot_settings.RATE_LIMIT: str(bot_settings.DEFAULT_RATE_LIMIT),
         bot_settings.RATE_WINDOW: str(bot_settings.DEFAULT_RATE_WINDOW_SECONDS),
+        approval_settings.WEB_URL: approval_settings.DEFAULT_WEB_URL,
+        approval_settings.ACCESS_LEVELS_VAR: ",".join(
+            sorted(approval_settings.DEFAULT_ACCESS_LEVELS)
+        ),
     }
     rows = ["| variable | read by | defined in | default |", "|---|---|---|---|"]
     for var in sorted(readers):

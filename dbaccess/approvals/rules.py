@@ -185,7 +185,7 @@ def _verdict(
     not_counted: list[tuple[str, str]] = []
     for login in approvers(facts.reviews, facts.head_sha):
         why = _not_counted_because(login, facts.author, excluded, undeclared, known_others)
-        if why is None and owners and not _is_owner(login, owners, is_member):
+        if why is None and owners and not is_owner(login, owners, is_member):
             why = "not an owner"
         if why is not None:
             not_counted.append((login, why))
@@ -221,7 +221,7 @@ def _not_counted_because(
     return None
 
 
-def _is_owner(login: str, owners: tuple[str, ...], is_member: TeamMembership) -> bool:
+def is_owner(login: str, owners: tuple[str, ...], is_member: TeamMembership) -> bool:
     names = [owner.removeprefix("@") for owner in owners]
     if any(name.lower() == login.lower() for name in names if "/" not in name):
         return True

@@ -32,6 +32,7 @@ from dbaccess.bot.listeners import register_listeners
 from dbaccess.bot.recorder import DYNAMODB_CONFIG, RequestRecorder
 from dbaccess.bot.services import CONTEXT_KEY, Services
 from dbaccess.bot.settings import BotSettings, SettingsError, load_settings
+from dbaccess.bot.slack_approval.flow import approval_flow_for
 from dbaccess.bot.socket_mode import HandoverSocketModeHandler
 from dbaccess.catalog import CatalogSource
 from dbaccess.clients.secrets_manager import secret_reader
@@ -69,7 +70,8 @@ def build_services(
     """AWS clients honour the standard AWS_* variables, AWS_ENDPOINT_URL included."""
     session = session or boto3.Session()
     dynamodb = session.client("dynamodb", config=DYNAMODB_CONFIG)
-    return Services(
+    directory = Directory(client, allow_guests=settings.allow_guests)
+    services = Services(
         settings=settings,
         catalog=CatalogSource(session.client("s3"), settings.catalog_bucket, settings.catalog_key),
         recorder=RequestRecorder(
@@ -78,7 +80,7 @@ def build_services(
             limit=settings.rate_limit,
             window_seconds=settings.rate_window_seconds,
         ),
-        directory=Directory(client, allow_guests=settings.allow_guests),
+        directory=directory,
         request_flow=(
             request_flow_for(
                 settings.github, dynamodb, settings.request_table, settings.help_channel
@@ -87,6 +89,18 @@ def build_services(
             else None
         ),
     )
+    if settings.slack_approval and settings.github and services.request_flow:
+        services.approval = approval_flow_for(
+            settings.slack_approval,
+            settings.github,
+            settings.request_table,
+            client,
+            directory,
+            dynamodb=dynamodb,
+            kms=session.client("kms"),
+        )
+        services.request_flow.on_opened = services.approval.announce
+    return services
 
 
 def build_app(services: Services, client: WebClient) -> App:
@@ -157,6 +171,8 @@ class Bot:
         self._stopping.set()
         if self.poller:
             self.poller.stop()
+        if self.services.approval:
+            self.services.approval.stop()
         self.handler.close()
         self.health.stop()
 

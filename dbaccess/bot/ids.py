@@ -104,3 +104,39 @@ FORM_UNTIL_BLOCK: Final = "form-until"
 FORM_UNTIL_ACTION: Final = "until"
 FORM_REASON_BLOCK: Final = "form-reason"
 FORM_REASON_ACTION: Final = "reason"
+
+
+# --- Approve in Slack (dbaccess.bot.slack_approval) -------------------------------------------
+
+LINK_SUBCOMMAND: Final = "link-github"  # `/dbaccess link-github`
+UNLINK_SUBCOMMAND: Final = "unlink-github"
+GITHUB_LINK_BLOCK: Final = "github-link"  # the Home tab's Link / Unlink row
+LINK_GITHUB: Final = "github-link-start"
+UNLINK_GITHUB: Final = "github-unlink"
+DECISION_BLOCK: Final = "decision"  # a request message's Approve / Decline row
+APPROVE_REQUEST: Final = "approve-request"  # value: <pull request number>:<head commit>
+DECLINE_REQUEST: Final = "decline-request"
+DECLINE_CALLBACK: Final = "decline-request-reason"  # private_metadata: the same value
+DECLINE_REASON_BLOCK: Final = "decline-reason"
+DECLINE_REASON_ACTION: Final = "decline-reason-text"
+_DECISION_VALUE: Final = re.compile(r"([1-9][0-9]{0,9}):([0-9a-f]{40})")
+
+
+@dataclass(frozen=True)
+class DecisionTarget:
+    """What an Approve / Decline button stands for: a pull request at one commit."""
+
+    number: int
+    head_sha: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.number}:{self.head_sha}"
+
+
+def parse_decision(value: str | None) -> DecisionTarget:
+    """The pull request and commit a decision button carries; MalformedAction otherwise."""
+    match = _DECISION_VALUE.fullmatch(value or "")
+    if not match:
+        raise MalformedAction(f"decision value {value!r} is malformed")
+    return DecisionTarget(int(match[1]), match[2])

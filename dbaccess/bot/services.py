@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_bolt import BoltContext
@@ -22,7 +22,11 @@ from dbaccess.bot.directory import Directory, NotAllowed
 from dbaccess.bot.grants import DatabaseChoices, choices_for
 from dbaccess.bot.recorder import RequestRecorder
 from dbaccess.bot.settings import BotSettings
+from dbaccess.bot.slack_approval.blocks import home_blocks
 from dbaccess.catalog import Catalog, CatalogError, CatalogSource
+
+if TYPE_CHECKING:
+    from dbaccess.bot.slack_approval.flow import ApprovalFlow
 
 logger = logging.getLogger(__name__)
 CONTEXT_KEY = "dbaccess_services"
@@ -40,6 +44,7 @@ class Services:
     directory: Directory
     today: Callable[[], dt.date] = field(default=_today)
     request_flow: RequestFlow | None = None  # None: GitHub is not configured
+    approval: ApprovalFlow | None = None  # None: approve in Slack is off
 
     def read_catalog(self) -> Catalog | None:
         """The catalog (re-read only when its ETag changed); None, logged, if unreadable."""
@@ -83,6 +88,8 @@ class Services:
             view = views.home_view_dict(
                 self.choices(catalog, email), help_channel, page, email=email
             )
+            if self.approval is not None:
+                view["blocks"] += home_blocks(self.approval.linked_login(user_id))
         client.views_publish(user_id=user_id, view=view)
 
 

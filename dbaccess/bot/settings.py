@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from dbaccess.bot.access_requests.github_settings import GitHubSettings, load_github_settings
+from dbaccess.bot.slack_approval.settings import (
+    CLIENT_ID,
+    SlackApprovalSettings,
+    load_slack_approval_settings,
+)
 from dbaccess.clients.secrets_manager import SecretReader, read_named_secret
 from dbaccess.formats import is_dynamodb_table_name, is_slack_channel, parse_s3_url
 from dbaccess.service_env import (
@@ -56,6 +61,7 @@ class BotSettings:
     rate_window_seconds: int = DEFAULT_RATE_WINDOW_SECONDS
     allow_guests: bool = False
     github: GitHubSettings | None = None  # access requests as pull requests; None: off
+    slack_approval: SlackApprovalSettings | None = None  # approve in Slack; None: off
 
     def __repr__(self) -> str:  # never print the tokens
         return (
@@ -64,7 +70,8 @@ class BotSettings:
             f"catalog=s3://{self.catalog_bucket}/{self.catalog_key}, "
             f"help_channel={self.help_channel!r}, health_port={self.health_port}, "
             f"rate_limit={self.rate_limit}/{self.rate_window_seconds}s, "
-            f"allow_guests={self.allow_guests}, github={self.github!r})"
+            f"allow_guests={self.allow_guests}, github={self.github!r}, "
+            f"slack_approval={self.slack_approval!r})"
         )
 
 
@@ -99,6 +106,10 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
         raise SettingsError(
             f"{HELP_CHANNEL}={channel!r} is not a channel name (#data-access) or id"
         )
+    github = load_github_settings(environ, read_secret)
+    slack_approval = load_slack_approval_settings(environ, read_secret)
+    if slack_approval is not None and github is None:
+        raise SettingsError(f"{CLIENT_ID} is set but the GitHub App is not (approve in Slack)")
     return BotSettings(
         bot_token=bot_token,
         app_token=app_token,
@@ -113,5 +124,6 @@ def load_settings(environ: Mapping[str, str], read_secret: SecretReader) -> BotS
             environ, RATE_WINDOW, 1, 86400, default=DEFAULT_RATE_WINDOW_SECONDS
         ),
         allow_guests=allow_guests == "true",
-        github=load_github_settings(environ, read_secret),
+        github=github,
+        slack_approval=slack_approval,
     )

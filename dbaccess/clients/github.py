@@ -256,6 +256,12 @@ def open_access_request(
         _undo(repo, branch, created, pull, error)
 
 
+def close_pull_request(gh: Github, repo: str, number: int) -> None:
+    _owner(repo)
+    with _translated(f"closing pull request #{number} in {repo}"):
+        gh.get_repo(repo).get_pull(number).edit(state="closed")
+
+
 def delete_branch(gh: Github, repo: str, branch: str) -> None:
     """Delete `branch`; one already gone (GitHub deletes merged branches if set to) is fine."""
     _owner(repo)

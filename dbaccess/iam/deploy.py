@@ -212,7 +212,9 @@ RULES: Final[Mapping[str, Rule]] = {
         tagged_create=("kms:CreateKey",),
         # Tagging while creating needs kms:TagResource on every key of the account and region.
         tagging=("kms:TagResource",),
-        runtime=("kms:Decrypt", "kms:GenerateDataKey"),
+        # Encrypt: the bot encrypts linked GitHub tokens with the request table's key (its own
+        # policy allows that only under the encryption context naming the purpose).
+        runtime=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
     ),
     "aws:sqs/queue:Queue": Rule(
         write=(

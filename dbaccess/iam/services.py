@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from dbaccess.iam.documents import Policy, document, statement, trust_statement
-from dbaccess.request_table import ACCESS_REQUEST_PREFIX, EMAIL_INDEX
+from dbaccess.request_table import (
+    ACCESS_REQUEST_PREFIX,
+    EMAIL_INDEX,
+    GITHUB_LINK_PREFIX,
+    GITHUB_TOKEN_PURPOSE,
+    GITHUB_TOKEN_PURPOSE_KEY,
+)
 
 # --- the credential issuer -------------------------------------------------------------------
 
@@ -135,9 +141,13 @@ def slack_bot_policy(
     catalog_object_arn: str,
     secret_arns: Sequence[str],
     secrets_key_arn: str | None = None,
+    *,
+    github_links: bool = False,
 ) -> Policy:
     """The bot reads its secrets at start, writes requests, counts a person's recent ones, and
-    reads the catalog."""
+    reads the catalog. With `github_links` (approve in Slack) it also keeps people's linked
+    GitHub accounts, their tokens encrypted with the table's key under an encryption context
+    that names the purpose (dbaccess.bot.slack_approval.links)."""
     secrets = [statement("ServiceSecrets", ["secretsmanager:GetSecretValue"], list(secret_arns))]
     if secrets_key_arn:
         # A customer managed key: decrypt through Secrets Manager only (the key's region).
@@ -177,8 +187,32 @@ def slack_bot_policy(
                 },
             ),
             statement("CatalogRead", ["s3:GetObject"], [catalog_object_arn]),
+            *(_github_link_statements(table_arn, table_key_arn) if github_links else []),
         ]
     )
+
+
+def _github_link_statements(table_arn: str, table_key_arn: str) -> list[Policy]:
+    return [
+        statement(
+            "GitHubLinks",
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [table_arn],
+            Condition={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{GITHUB_LINK_PREFIX}*"]}
+            },
+        ),
+        statement(
+            "GitHubTokenKey",
+            ["kms:Decrypt", "kms:Encrypt"],
+            [table_key_arn],
+            Condition={
+                "StringEquals": {
+                    f"kms:EncryptionContext:{GITHUB_TOKEN_PURPOSE_KEY}": GITHUB_TOKEN_PURPOSE
+                }
+            },
+        ),
+    ]
 
 
 # --- the grant reaper ------------------------------------------------------------------------

@@ -251,6 +251,67 @@ class GitHubRequestSettings(BaseModel):
         return value
 
 
+class SlackApprovalStackSettings(BaseModel):
+    """Approve in Slack as the owner's own GitHub review (docs/how-to/approve-in-slack.md):
+    the GitHub App's OAuth client and which requests Slack may decide."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clientId: Annotated[str, Field(description="the GitHub App's client id (Iv…)")]
+    clientSecretSecretArn: Annotated[
+        str, Field(description="the Secrets Manager secret ARN holding the app's client secret")
+    ]
+    accessLevels: Annotated[
+        tuple[Literal["read-only", "read-write"], ...],
+        Field(description="access levels an owner may approve from Slack (default read-only)"),
+    ] = ("read-only",)
+    databases: Annotated[
+        tuple[str, ...] | None,
+        Field(description="databases whose requests Slack may decide (default: every one)"),
+    ] = None
+    ownersChannels: Annotated[
+        dict[str, str],
+        Field(description="database -> channel where its requests are posted too"),
+    ] = {}
+    webUrl: Annotated[
+        str | None, Field(description="GitHub's web URL (GitHub Enterprise Server only)")
+    ] = None
+
+    @field_validator("clientId")
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{8,64}", value):
+            raise ValueError(f"'{shown(value)}' is not a GitHub App client id (Iv23…)")
+        return value
+
+    @field_validator("clientSecretSecretArn")
+    @classmethod
+    def _client_secret(cls, value: str) -> str:
+        if not SECRET_ARN.fullmatch(value):
+            raise ValueError(f"'{shown(value)}' is not a Secrets Manager secret ARN")
+        return value
+
+    @field_validator("ownersChannels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for database, channel in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", database) or not re.fullmatch(
+                r"#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,}", channel
+            ):
+                raise ValueError(
+                    f"'{shown(database)}: {shown(channel)}' is not a database key and a channel "
+                    "(orders: '#orders-dba')"
+                )
+        return value
+
+    @field_validator("webUrl")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_api_url(value)
+        return value
+
+
 # Secret values that used to be `secure:` settings -> the ARN setting that names them now.
 RETIRED_SECRET_SETTINGS = {
     "slackBotToken": ("slackBotTokenSecretArn", "dbaccess/slack-bot-token", "the Slack bot token"),
@@ -386,6 +447,13 @@ class Settings(BaseModel):
         str | None,
         Field(description="the Secrets Manager secret ARN holding the GitHub App's private key"),
     ] = None
+    slackApproval: Annotated[
+        SlackApprovalStackSettings | None,
+        Field(
+            description="{clientId, clientSecretSecretArn, accessLevels, databases, "
+            "ownersChannels}: owners approve requests from Slack as their own GitHub review"
+        ),
+    ] = None
     secretsKmsKeyArn: Annotated[
         str | None,
         Field(
@@ -402,6 +470,7 @@ class Settings(BaseModel):
             ("the credential issuer", ISSUER_SETTINGS, ()),
             ("the Slack bot", BOT_SETTINGS, ISSUER_SETTINGS),
             ("Request access (the GitHub App)", GITHUB_SETTINGS, BOT_SETTINGS),
+            ("approve in Slack", ("slackApproval",), GITHUB_SETTINGS),
         )
         problems = []
         for service, keys, needs in groups:
@@ -429,6 +498,8 @@ class Settings(BaseModel):
         arns = [self.slackBotTokenSecretArn, self.slackAppTokenSecretArn]
         if self.github is not None:
             arns.append(self.githubAppPrivateKeySecretArn)
+        if self.slackApproval is not None:
+            arns.append(self.slackApproval.clientSecretSecretArn)
         return [arn for arn in arns if arn is not None]
 
     @field_validator("consolemeRoleArn")

@@ -23,7 +23,15 @@ pull requests. It speaks the endpoints PyGithub calls for dbaccess.clients.githu
     GET    /repos/{owner}/{repo}/commits/{ref}/status            head, its statuses, check
     GET    /repos/{owner}/{repo}/commits/{ref}/check-runs        runs; branch protection's
     PUT    /repos/{owner}/{repo}/pulls/{number}/merge            required checks)
-    POST   /repos/{owner}/{repo}/pulls/{number}/reviews          (a person's token: `user_token`)
+    POST   /repos/{owner}/{repo}/pulls/{number}/reviews          (as a person, their user token)
+    POST   /login/device/code                                    (the OAuth device flow, form)
+    POST   /login/oauth/access_token                             (device code or refresh token)
+    GET    /user                                                 (who a user token acts as)
+
+The device flow and user-to-server tokens are GitHub App's: a person approves a user code with
+`authorize_device(user_code, login)`; tokens last 8 h, refresh tokens 6 months and are spent
+when used (rotated); `expire_user_tokens` and `revoke_user` model time and a revoked
+authorization. A review made with a user token is authored by that person.
 
 Every repository call must carry a live installation token the fake minted, and the
 installation's permissions are enforced per endpoint as GitHub documents them (403 "Resource not
@@ -151,6 +159,14 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
         r"/repos/(?P<repo>[^/]+/[^/]+)/statuses/(?P<sha>[0-9a-f]{40})",
         (("statuses", "write"),),
     ),
+    "create_review": (
+        "POST",
+        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews",
+        (("pull_requests", "write"),),
+    ),
+    "device_code": ("POST", r"/login/device/code", ()),
+    "oauth_token": ("POST", r"/login/oauth/access_token", ()),
+    "get_user": ("GET", r"/user", ()),
     "team_membership": (
         "GET",
         r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<login>[^/]+)",
@@ -178,16 +194,30 @@ _ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
         r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/merge",
         (("contents", "write"),),
     ),
-    "create_review": (
-        "POST",
-        r"/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/reviews",
-        (("pull_requests", "write"),),  # for the app; a person's token reviews as them
-    ),
 }
 STEPS = tuple(_ROUTES)
 # What a person's token (`user_token`) may do here: read the pull request, review it.
 _USER_STEPS = frozenset({"get_repo", "get_pull", "get_commit", "create_review"})
 MERGE_METHODS = ("merge", "squash", "rebase")
+CLIENT_ID = "Iv1.fake0client0id"
+USER_TOKEN_SECONDS = 8 * 3600  # GitHub App user tokens
+REFRESH_TOKEN_SECONDS = 15_897_600  # six months
+DEVICE_CODE_SECONDS = 900
+_REVIEW_STATES = {
+    "APPROVE": "APPROVED",
+    "REQUEST_CHANGES": "CHANGES_REQUESTED",
+    "COMMENT": "COMMENTED",
+}
+
+
+@dataclass
+class DeviceGrant:
+    user_code: str
+    expires_at: float
+    interval: int
+    login: str | None = None  # set when the person approved
+    denied: bool = False
+    last_poll: float = 0.0
 
 
 class _Answer(Exception):
@@ -289,6 +319,7 @@ class FakeGitHub(LocalHTTPServer):
         permissions: dict[str, str] | None = None,
         token_lifetime: float = 3600.0,
         blob_max_bytes: int = BLOB_MAX_BYTES,
+        device_interval: int = 5,
     ) -> None:
         self.app_id = app_id
         self.installation_id = installation_id
@@ -306,12 +337,19 @@ class FakeGitHub(LocalHTTPServer):
         self.calls: list[Call] = []
         self.tokens_minted: list[str] = []
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
-        self._user_tokens: dict[str, str] = {}  # a person's token -> their login
         self._faults: dict[str, list[_Answer]] = {}  # step -> refusals still to answer
         self._down_at: str | None = None
         self._down = False
         self._next_number = 1
         self.team_members: dict[tuple[str, str], dict[str, str]] = {}  # (org, slug) -> state
+        # The GitHub App's OAuth side: device flow and user-to-server tokens.
+        self.client_id = CLIENT_ID
+        self.client_secret = secrets.token_hex(20)
+        self.device_interval = device_interval
+        self.devices: dict[str, DeviceGrant] = {}  # device code -> grant
+        self.user_tokens_issued: list[str] = []  # access and refresh tokens, to scan logs for
+        self._user_tokens: dict[str, tuple[str, float]] = {}  # token -> (login, expiry)
+        self._refresh_tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.RLock()
         super().__init__(_handler_for(self))
 
@@ -452,6 +490,37 @@ class FakeGitHub(LocalHTTPServer):
         with self._lock:
             self._tokens.clear()
 
+    # -- people acting through the app: device flow, user tokens
+
+    def authorize_device(self, user_code: str, login: str) -> None:
+        """`login` enters the user code at the verification page and authorizes the app."""
+        with self._lock:
+            [grant] = [g for g in self.devices.values() if g.user_code == user_code]
+            grant.login = login
+
+    def deny_device(self, user_code: str) -> None:
+        with self._lock:
+            [grant] = [g for g in self.devices.values() if g.user_code == user_code]
+            grant.denied = True
+
+    def expire_user_tokens(self, login: str) -> None:
+        """8 hours pass: the person's access tokens stop working (refresh tokens still do)."""
+        with self._lock:
+            for token, (who, _) in list(self._user_tokens.items()):
+                if who == login:
+                    self._user_tokens[token] = (who, 0.0)
+
+    def revoke_user(self, login: str) -> None:
+        """The person revokes the app's authorization (github.com/settings/apps/authorizations)."""
+        with self._lock:
+            for tokens in (self._user_tokens, self._refresh_tokens):
+                for token, (who, _) in list(tokens.items()):
+                    if who == login:
+                        del tokens[token]
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        return list(self.repos[repo.lower()].pulls[number].reviews)
+
     # ------------------------------------------------------------------ request handling
 
     def _dispatch(
@@ -471,7 +540,10 @@ class FakeGitHub(LocalHTTPServer):
             faults = self._faults.get(step)
             if faults:
                 raise faults.pop(0)
-            body = json.loads(raw_body) if raw_body else None
+            if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                body: Any = {k: v[-1] for k, v in parse_qs(raw_body.decode()).items()}
+            else:
+                body = json.loads(raw_body) if raw_body else None
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             with self._lock:
                 status, answer = self._handle(step, params, query, headers, body)
@@ -496,9 +568,19 @@ class FakeGitHub(LocalHTTPServer):
             if int(params["installation"]) != self.installation_id:
                 raise _Answer(404, "Not Found")
             return 201, self._mint()
-        if self._user_of(headers) is not None:
-            return self._as_user(step, params, query, headers, body)
-        self._check_installation_token(headers.get("authorization", ""))
+        if step == "device_code":
+            return 200, self._device_code(body)
+        if step == "oauth_token":
+            return 200, self._oauth_token(body)
+        authorization = headers.get("authorization", "")
+        user = self._user_of(authorization)
+        if step == "get_user":
+            if user is None:
+                raise _Answer(401, "Bad credentials")
+            return 200, {"login": user, "id": abs(hash(user)) % 10**6, "type": "User"}
+        if user is not None:
+            return self._as_user(step, params, query, body, user)
+        self._check_installation_token(authorization)
         if step == "team_membership":
             return self._team_membership(params)
         repo = self.repos.get(params["repo"].lower())
@@ -534,6 +616,81 @@ class FakeGitHub(LocalHTTPServer):
         expiry = self._tokens.get(token) if scheme.lower() in ("token", "bearer") else None
         if expiry is None or expiry <= time.time():
             raise _Answer(401, "Bad credentials")
+
+    def _user_of(self, authorization: str) -> str | None:
+        """The person a live user token acts as; None for any other credential."""
+        scheme, _, token = authorization.partition(" ")
+        found = self._user_tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+        if found is None:
+            return None
+        login, expiry = found
+        if expiry <= time.time():
+            raise _Answer(401, "Bad credentials")
+        return login
+
+    def _device_code(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or body.get("client_id") != self.client_id:
+            return {"error": "unauthorized_client", "error_description": "unknown client_id"}
+        device_code = secrets.token_hex(20)
+        user_code = "-".join(secrets.token_hex(2).upper() for _ in range(2))
+        self.devices[device_code] = DeviceGrant(
+            user_code, time.time() + DEVICE_CODE_SECONDS, self.device_interval
+        )
+        return {
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": f"{self.url}/login/device",
+            "expires_in": DEVICE_CODE_SECONDS,
+            "interval": self.device_interval,
+        }
+
+    def _oauth_token(self, body: Any) -> dict[str, Any]:
+        """GitHub answers these with 200 and an `error` field."""
+        body = body if isinstance(body, dict) else {}
+        if body.get("client_id") != self.client_id:
+            return {"error": "incorrect_client_credentials"}
+        grant_type = body.get("grant_type")
+        if grant_type == "refresh_token":
+            if body.get("client_secret") != self.client_secret:
+                return {"error": "incorrect_client_credentials"}
+            found = self._refresh_tokens.pop(str(body.get("refresh_token")), None)
+            if found is None or found[1] <= time.time():
+                return {"error": "bad_refresh_token"}
+            return self._user_token_pair(found[0])
+        if grant_type != "urn:ietf:params:oauth:grant-type:device_code":
+            return {"error": "unsupported_grant_type"}
+        grant = self.devices.get(str(body.get("device_code")))
+        now = time.time()
+        if grant is None:
+            return {"error": "incorrect_device_code"}
+        if grant.expires_at <= now:
+            return {"error": "expired_token"}
+        if now - grant.last_poll < grant.interval:
+            grant.interval += 5
+            grant.last_poll = now
+            return {"error": "slow_down", "interval": grant.interval}
+        grant.last_poll = now
+        if grant.denied:
+            return {"error": "access_denied"}
+        if grant.login is None:
+            return {"error": "authorization_pending"}
+        del self.devices[str(body["device_code"])]  # a device code gives tokens once
+        return self._user_token_pair(grant.login)
+
+    def _user_token_pair(self, login: str) -> dict[str, Any]:
+        access, refresh = "ghu_" + secrets.token_hex(18), "ghr_" + secrets.token_hex(38)
+        now = time.time()
+        self._user_tokens[access] = (login, now + USER_TOKEN_SECONDS)
+        self._refresh_tokens[refresh] = (login, now + REFRESH_TOKEN_SECONDS)
+        self.user_tokens_issued += [access, refresh]
+        return {
+            "access_token": access,
+            "expires_in": USER_TOKEN_SECONDS,
+            "refresh_token": refresh,
+            "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+            "token_type": "bearer",
+            "scope": "",
+        }
 
     def _mint(self) -> dict[str, Any]:
         token = "ghs_" + secrets.token_hex(18)
@@ -740,29 +897,62 @@ class FakeGitHub(LocalHTTPServer):
         pull.labels += [name for name in names if name not in pull.labels]
         return 200, [_label_json(name) for name in pull.labels]
 
+    def _create_review(
+        self,
+        repo: Repo,
+        params: dict[str, str],
+        _q: Any,
+        body: Any,
+        login: str = BOT_LOGIN,
+    ) -> tuple[int, Any]:
+        pull = self._pull(repo, params)
+        event = body.get("event") if isinstance(body, dict) else None
+        commit = body.get("commit_id") if isinstance(body, dict) else None
+        if event not in _REVIEW_STATES:
+            raise _Answer(422, "Validation Failed", [{"field": "event", "code": "invalid"}])
+        if commit is not None and commit not in repo.commits:
+            raise _Answer(
+                422, "Unprocessable Entity", ["commit_id is not part of the pull request"]
+            )
+        if event == "REQUEST_CHANGES" and not body.get("body"):
+            raise _Answer(422, "Unprocessable Entity", ["Review body is required"])
+        if event != "COMMENT" and login.lower() == pull.author.lower():
+            raise _Answer(422, "Unprocessable Entity", ["Can not approve your own pull request"])
+        if pull.state != "open":
+            raise _Answer(422, "Unprocessable Entity", ["Pull request is closed"])
+        review = Review(
+            len(pull.reviews) + 1,
+            login,
+            _REVIEW_STATES[event],
+            commit or repo.branches[pull.head],
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        pull.reviews.append(review)
+        return 200, self._review_json(repo, pull, review)
+
     def _list_reviews(self, repo: Repo, params: dict[str, str], *_: Any) -> tuple[int, Any]:
         pull = self._pull(repo, params)
+        return 200, [self._review_json(repo, pull, review) for review in pull.reviews]
+
+    def _review_json(self, repo: Repo, pull: Pull, review: Review) -> dict[str, Any]:
         url = f"{self._repo_url(repo)}/pulls/{pull.number}"
-        return 200, [
-            {
-                "id": review.id,
-                "node_id": f"PRR_{review.id}",
-                "user": {
-                    "login": review.login,
-                    "id": abs(hash(review.login)) % 10**6,
-                    "type": "User",
-                },
-                "body": "",
-                "state": review.state,
-                "html_url": f"https://github.com/{repo.full_name}/pull/{pull.number}"
-                f"#pullrequestreview-{review.id}",
-                "pull_request_url": url,
-                "author_association": "MEMBER",
-                "submitted_at": review.submitted_at,
-                "commit_id": review.commit_id,
-            }
-            for review in pull.reviews
-        ]
+        return {
+            "id": review.id,
+            "node_id": f"PRR_{review.id}",
+            "user": {
+                "login": review.login,
+                "id": abs(hash(review.login)) % 10**6,
+                "type": "User",
+            },
+            "body": "",
+            "state": review.state,
+            "html_url": f"https://github.com/{repo.full_name}/pull/{pull.number}"
+            f"#pullrequestreview-{review.id}",
+            "pull_request_url": url,
+            "author_association": "MEMBER",
+            "submitted_at": review.submitted_at,
+            "commit_id": review.commit_id,
+        }
 
     def _create_status(
         self, repo: Repo, params: dict[str, str], _q: Any, body: Any
@@ -882,58 +1072,21 @@ class FakeGitHub(LocalHTTPServer):
     def user_token(self, login: str) -> str:
         """A person's token (what the bot holds for a linked owner): acts as `login`."""
         with self._lock:
-            token = "ghu_" + secrets.token_hex(18)
-            self._user_tokens[token] = login
-            return token
-
-    def _user_of(self, headers: dict[str, str]) -> str | None:
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        return self._user_tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+            return str(self._user_token_pair(login)["access_token"])
 
     def _as_user(
-        self,
-        step: str,
-        params: dict[str, str],
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: Any,
+        self, step: str, params: dict[str, str], query: dict[str, str], body: Any, login: str
     ) -> tuple[int, Any]:
-        login = self._user_of(headers)
+        """What a person's token may do here: read the pull request, review it."""
         if step not in _USER_STEPS:
             raise _Answer(403, "Resource not accessible by personal access token")
         repo = self.repos.get(params["repo"].lower())
         if repo is None:
             raise _Answer(404, "Not Found")
         if step == "create_review":
-            assert login is not None
-            return self._create_review(repo, params, query, body, login)
+            return self._create_review(repo, params, query, body, login=login)
         result: tuple[int, Any] = getattr(self, f"_{step}")(repo, params, query, body)
         return result
-
-    def _create_review(
-        self, repo: Repo, params: dict[str, str], _q: Any, body: Any, login: str = BOT_LOGIN
-    ) -> tuple[int, Any]:
-        """A review by the token's owner: a person, or the app itself."""
-        pull = self._pull(repo, params)
-        event = body.get("event") if isinstance(body, dict) else None
-        states = {
-            "APPROVE": "APPROVED",
-            "REQUEST_CHANGES": "CHANGES_REQUESTED",
-            "COMMENT": "COMMENTED",
-        }
-        if event not in states:
-            raise _Answer(422, "Unprocessable Entity", ["event is not a valid review event"])
-        if login.lower() == pull.author.lower():
-            raise _Answer(422, "Unprocessable Entity", ["Can not approve your own pull request"])
-        commit = body.get("commit_id") or repo.branches[pull.head]
-        review_id = self.review(repo.full_name, pull.number, login, states[event], commit)
-        return 200, {
-            "id": review_id,
-            "user": {"login": login, "type": "User"},
-            "state": states[event],
-            "commit_id": commit,
-            "body": body.get("body") or "",
-        }
 
     def _latest_statuses(self, repo: Repo, sha: str) -> dict[str, dict[str, Any]]:
         latest: dict[str, dict[str, Any]] = {}

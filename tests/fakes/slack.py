@@ -567,6 +567,7 @@ class FakeSlack:
             "chat.postMessage": self._chat_post_message,
             "conversations.history": self._conversations_history,
             "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
         }
@@ -686,6 +687,24 @@ class FakeSlack:
         with self._cond:
             self._messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replace a message the bot posted: its text and blocks (Slack finds it by ts)."""
+        channel = self._resolve_channel(str(args.get("channel", "")))
+        blocks = args.get("blocks")
+        if not (args.get("text") or blocks):
+            return {"ok": False, "error": "no_text"}
+        with self._cond:
+            found = next(
+                (m for m in self._messages.get(channel or "", []) if m["ts"] == args.get("ts")),
+                None,
+            )
+            if found is None:
+                return {"ok": False, "error": "message_not_found"}
+            found["text"] = args.get("text", "")
+            if blocks is not None:
+                found["blocks"] = blocks
+            return {"ok": True, "channel": channel, "ts": found["ts"], "text": found["text"]}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Newest first, `oldest` exclusive; metadata only with include_all_metadata."""

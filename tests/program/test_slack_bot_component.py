@@ -7,11 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import parliament
 import pulumi
 import pytest
 
 from components.refs import CatalogRef, RequestTableRef
-from components.slack_bot import GitHubAppArgs, SlackBot, SlackBotArgs, github_env_vars
+from components.slack_bot import (
+    GitHubAppArgs,
+    SlackApprovalArgs,
+    SlackBot,
+    SlackBotArgs,
+    github_env_vars,
+)
 from dbaccess.access.source import SourceMap
 from dbaccess.bot.access_requests import github_settings
 from dbaccess.cli.preview_engine import OfflineMocks, Registration, run_under_mocks
@@ -48,7 +55,10 @@ class ClusterMocks(OfflineMocks):
 
 
 def deploy_bot(
-    secrets_key_arn: str | None = None, *, allow_guests: bool = False
+    secrets_key_arn: str | None = None,
+    *,
+    allow_guests: bool = False,
+    slack_approval: SlackApprovalArgs | None = None,
 ) -> dict[str, Registration]:
     def program() -> None:
         SlackBot(
@@ -76,6 +86,7 @@ def deploy_bot(
                     private_key_secret_arn=GITHUB_KEY_ARN,
                 ),
                 allow_guests=allow_guests,
+                slack_approval=slack_approval,
             ),
         )
 
@@ -278,3 +289,58 @@ def test_auto_merge_reaches_the_bot_as_one_variable_only_when_on(
     args = GitHubAppArgs(1, 2, "o/r", "access.yaml", GITHUB_KEY_ARN, auto_merge, method)
     env = {str(v["name"]): v["value"] for v in github_env_vars(args)}
     assert env.get(github_settings.AUTO_MERGE) == value
+
+
+CLIENT_SECRET_ARN = f"{SECRETS}github-app-client-secret-Gh78Ij"
+
+
+def test_approve_in_slack_adds_the_link_items_and_the_key_under_its_encryption_context() -> None:
+    bot = deploy_bot(
+        slack_approval=SlackApprovalArgs(
+            client_id="Iv23liFakeClientId",
+            client_secret_secret_arn=CLIENT_SECRET_ARN,
+            access_levels=("read-only",),
+            owners_channels=(("orders", "#orders-dba"),),
+        )
+    )
+
+    policy = json.loads(bot["slack-bot-policy"].inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert CLIENT_SECRET_ARN in by_sid["ServiceSecrets"]["Resource"]
+    assert by_sid["GitHubLinks"] == {
+        "Sid": "GitHubLinks",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        "Resource": TABLE_ARN,
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["github-link#*"]}},
+    }
+    # Encrypt only on the stack's key, and only for this purpose.
+    assert by_sid["GitHubTokenKey"] == {
+        "Sid": "GitHubTokenKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:Encrypt"],
+        "Resource": KEY_ARN,
+        "Condition": {
+            "StringEquals": {"kms:EncryptionContext:dbaccess:purpose": "github-user-token"}
+        },
+    }
+    assert [f.issue for f in parliament.analyze_policy_string(json.dumps(policy)).findings] == []
+    (container,) = bot["slack-bot-deployment"].inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["DBACCESS_GITHUB_CLIENT_ID"] == "Iv23liFakeClientId"
+    assert env["DBACCESS_GITHUB_CLIENT_SECRET_SECRET_ARN"] == CLIENT_SECRET_ARN
+    assert env["DBACCESS_TOKEN_KEY_ARN"] == KEY_ARN
+    assert env["DBACCESS_SLACK_APPROVAL_ACCESS"] == "read-only"
+    assert env["DBACCESS_OWNERS_CHANNELS"] == "orders=#orders-dba"
+    assert "DBACCESS_SLACK_APPROVAL_DATABASES" not in env  # every database
+
+
+def test_without_approve_in_slack_the_bot_has_no_encrypt(bot: dict[str, Registration]) -> None:
+    policy = json.dumps(json.loads(bot["slack-bot-policy"].inputs["policy"]))
+    assert "kms:Encrypt" not in policy
+    assert "github-link#" not in policy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from github import Github
 
 from dbaccess.access import AccessPlan, InvalidInput, load_access_text
-from dbaccess.access.diff import diff_plans, render_markdown
+from dbaccess.access.diff import diff_plans, render_markdown, render_text
 from dbaccess.access.edit import EditError, add_grant
 from dbaccess.access.naming import Access
 from dbaccess.approvals.requester import Requester, requester_record
@@ -64,6 +65,23 @@ class PreparedRequest:
     body: str
     reviewers: tuple[str, ...]  # the database's owners but the requester
     production: bool
+    owners: tuple[str, ...] = ()  # all of the database's owners
+    requester_github: str | None = None
+    diff_text: str = ""  # the access diff, as text (for Slack)
+
+
+@dataclass(frozen=True)
+class OpenedRequest:
+    """A request pull request just opened, as announced to its owners (slack_approval)."""
+
+    number: int
+    url: str
+    head_sha: str
+    grant: RequestedGrant
+    slack_user_id: str
+    requester_github: str | None
+    owners: tuple[str, ...]
+    diff: str
 
 
 def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date) -> PreparedRequest:
@@ -100,6 +118,9 @@ def prepare_request(text: str, grant: RequestedGrant, path: str, today: dt.date)
         body="\n".join(parts),
         reviewers=reviewers,
         production=database.production,
+        owners=database.owners,
+        requester_github=requester.github,
+        diff_text=render_text(diff),
     )
 
 
@@ -145,6 +166,8 @@ class RequestFlow:
         self._ledger = ledger
         self._help = help_channel
         self._auto_merge = auto_merge
+        # Told of every pull request opened (approve in Slack announces it to its owners).
+        self.on_opened: Callable[[OpenedRequest], None] | None = None
 
     def submit(self, grant: RequestedGrant, slack_user_id: str, today: dt.date) -> str:
         """Open the pull request for `grant`; the text to tell the person, whatever happened."""
@@ -231,6 +254,19 @@ class RequestFlow:
         logger.info(
             "opened #%s for %s %s on %s", pull.number, grant.email, grant.access, grant.database
         )
+        if self.on_opened is not None:
+            self.on_opened(
+                OpenedRequest(
+                    number=pull.number,
+                    url=pull.url,
+                    head_sha=pull.head_sha,
+                    grant=grant,
+                    slack_user_id=slack_user_id,
+                    requester_github=prepared.requester_github,
+                    owners=prepared.owners,
+                    diff=prepared.diff_text,
+                )
+            )
         return texts.opened(grant, pull.url, reviewed_by=prepared.reviewers), True
 
     def _github_failed(self, grant: RequestedGrant, error: GitHubError) -> str:
