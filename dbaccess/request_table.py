@@ -194,18 +194,19 @@ class PersonHistory:
     slack_user_id: str | None  # from the newest request of any status
 
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# The one serializer of the table's items, whatever their kind (boto3's own).
+to_attribute: Callable[[Any], dict[str, Any]] = TypeSerializer().serialize
+from_attribute: Callable[[dict[str, Any]], Any] = TypeDeserializer().deserialize
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     """Plain values -> DynamoDB attribute values (ints, str, bool, None, lists, maps)."""
-    return {name: _serializer.serialize(value) for name, value in values.items()}
+    return {name: to_attribute(value) for name, value in values.items()}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values -> plain values (numbers as Decimal)."""
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: from_attribute(value) for name, value in item.items()}
 
 
 def _int(value: Any) -> int | None:

@@ -66,7 +66,7 @@ def no_wildcard_database_resources(resource_type: str, props: Props) -> list[str
                 violations.append(
                     f"{where}: statement {stmt.get('Sid', '(no Sid)')} allows "
                     f"{', '.join(database)} on a wildcard resource; name each dbuser, dbname "
-                    "and dbgroup ARN (dbaccess.policies builds them)"
+                    "and dbgroup ARN (dbaccess.iam.people builds them)"
                 )
     return violations
 
@@ -230,7 +230,7 @@ Resources = Iterable[tuple[str, Props]]
 def _end(until: str) -> str:
     """00:00 UTC the day after `until` (the last day of access), as IAM writes times.
 
-    Deliberately not imported from dbaccess.policies: a guardrail that shared the program's
+    Deliberately not imported from dbaccess.iam: a guardrail that shared the program's
     date arithmetic would pass the program's own mistakes."""
     day = dt.date.fromisoformat(until) + dt.timedelta(days=1)
     return f"{day.isoformat()}T00:00:00Z"

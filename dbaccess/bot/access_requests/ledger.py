@@ -21,11 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from dbaccess.request_table import ACCESS_REQUEST_PREFIX as KEY_PREFIX
-from dbaccess.request_table import PURGE_AT, REQUEST_ID
+from dbaccess.request_table import PURGE_AT, REQUEST_ID, from_attribute, to_attribute
 
 WATCH_KEY: Final = f"{KEY_PREFIX}watch"
 COUNT: Final = "count"
@@ -33,9 +32,6 @@ _PR: Final = "pr_"
 _STOPPED: Final = "auto_merge_stopped"
 DAILY_LIMIT: Final = 5
 COUNTER_DAYS_KEPT: Final = 2
-
-_to_item = TypeSerializer().serialize
-_from_item = TypeDeserializer().deserialize
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,14 @@ class RequestLedger:
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
-                Key={REQUEST_ID: _to_item(self._counter(email, today))},
+                Key={REQUEST_ID: to_attribute(self._counter(email, today))},
                 UpdateExpression="ADD #count :one SET #purge = :purge",
                 ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
                 ExpressionAttributeNames={"#count": COUNT, "#purge": PURGE_AT},
                 ExpressionAttributeValues={
-                    ":one": _to_item(1),
-                    ":limit": _to_item(self.daily_limit),
-                    ":purge": _to_item(int(expires.timestamp())),
+                    ":one": to_attribute(1),
+                    ":limit": to_attribute(self.daily_limit),
+                    ":purge": to_attribute(int(expires.timestamp())),
                 },
             )
         except ClientError as error:
@@ -86,11 +82,11 @@ class RequestLedger:
         """A request that opened nothing (GitHub failed, the edit was refused) does not count."""
         self._dynamodb.update_item(
             TableName=self._table,
-            Key={REQUEST_ID: _to_item(self._counter(email, today))},
+            Key={REQUEST_ID: to_attribute(self._counter(email, today))},
             UpdateExpression="ADD #count :minus_one",
             ConditionExpression="#count > :zero",
             ExpressionAttributeNames={"#count": COUNT},
-            ExpressionAttributeValues={":minus_one": _to_item(-1), ":zero": _to_item(0)},
+            ExpressionAttributeValues={":minus_one": to_attribute(-1), ":zero": to_attribute(0)},
         )
 
     def watch(self, request: WatchedRequest) -> None:
@@ -104,19 +100,19 @@ class RequestLedger:
         }
         self._dynamodb.update_item(
             TableName=self._table,
-            Key={REQUEST_ID: _to_item(WATCH_KEY)},
+            Key={REQUEST_ID: to_attribute(WATCH_KEY)},
             UpdateExpression="SET #pr = :fields",
             ExpressionAttributeNames={"#pr": f"{_PR}{request.number}"},
-            ExpressionAttributeValues={":fields": _to_item(fields)},
+            ExpressionAttributeValues={":fields": to_attribute(fields)},
         )
 
     def watched(self) -> Iterator[WatchedRequest]:
         item = self._dynamodb.get_item(
-            TableName=self._table, Key={REQUEST_ID: _to_item(WATCH_KEY)}, ConsistentRead=True
+            TableName=self._table, Key={REQUEST_ID: to_attribute(WATCH_KEY)}, ConsistentRead=True
         ).get("Item", {})
         for name, value in sorted(item.items()):
             if name.startswith(_PR) and name[len(_PR) :].isdigit():
-                fields = _from_item(value)
+                fields = from_attribute(value)
                 yield WatchedRequest(
                     number=int(name[len(_PR) :]),
                     url=str(fields["url"]),
@@ -143,14 +139,14 @@ class RequestLedger:
             UpdateExpression="SET #pr.#stopped = :yes",
             ConditionExpression="attribute_exists(#pr) AND attribute_not_exists(#pr.#stopped)",
             ExpressionAttributeNames={"#pr": f"{_PR}{number}", "#stopped": _STOPPED},
-            ExpressionAttributeValues={":yes": _to_item(True)},
+            ExpressionAttributeValues={":yes": to_attribute(True)},
         )
 
     def _update_if(self, **update: Any) -> bool:
         """The watch item's conditional update; False when its condition did not hold."""
         try:
             self._dynamodb.update_item(
-                TableName=self._table, Key={REQUEST_ID: _to_item(WATCH_KEY)}, **update
+                TableName=self._table, Key={REQUEST_ID: to_attribute(WATCH_KEY)}, **update
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

@@ -14,19 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from dbaccess.bot.slack_approval.rules import RequestFacts
 from dbaccess.request_table import ACCESS_REQUEST_PREFIX as KEY_PREFIX
-from dbaccess.request_table import PURGE_AT, REQUEST_ID
+from dbaccess.request_table import PURGE_AT, REQUEST_ID, from_attribute, to_attribute
 
 DECISION_PREFIX: Final = f"{KEY_PREFIX}decision#"
 CLAIM_SECONDS: Final = 60
 KEPT_SECONDS: Final = 90 * 86400
-
-_to_item = TypeSerializer().serialize
-_from_item = TypeDeserializer().deserialize
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ class DecisionStore:
             Key=self._key(number),
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={k: _to_item(v) for k, v in values.items()},
+            ExpressionAttributeValues={k: to_attribute(v) for k, v in values.items()},
             ReturnValues=returns,
             **extra,
         )
@@ -187,11 +183,11 @@ class DecisionStore:
 
     @staticmethod
     def _key(number: int) -> dict[str, Any]:
-        return {REQUEST_ID: _to_item(f"{DECISION_PREFIX}{number}")}
+        return {REQUEST_ID: to_attribute(f"{DECISION_PREFIX}{number}")}
 
 
 def _announced(item: dict[str, Any]) -> Announced:
-    f = {name: _from_item(value) for name, value in item.items()}
+    f = {name: from_attribute(value) for name, value in item.items()}
     return Announced(
         number=int(f["number"]),
         url=str(f["url"]),

@@ -17,23 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from dbaccess.clients.github_user import UserTokens
 from dbaccess.request_table import GITHUB_LINK_PREFIX as KEY_PREFIX
 from dbaccess.request_table import GITHUB_TOKEN_PURPOSE as PURPOSE
 from dbaccess.request_table import GITHUB_TOKEN_PURPOSE_KEY as PURPOSE_KEY
-from dbaccess.request_table import PURGE_AT, REQUEST_ID
+from dbaccess.request_table import PURGE_AT, REQUEST_ID, from_attribute, to_attribute
 
 INDEX_KEY: Final = f"{KEY_PREFIX}index"
 # The encryption context names the purpose (dbaccess.request_table, which the bot's IAM policy
 # names) and the person.
 SLACK_USER_KEY: Final = "dbaccess:slack-user"
 _USER: Final = "u_"
-
-_to_item = TypeSerializer().serialize
-_from_item = TypeDeserializer().deserialize
 
 
 @dataclass(frozen=True)
@@ -57,10 +54,10 @@ class LinkStore:
         self._write(slack_user_id, login, email, tokens, version=1, expected=None)
         self._dynamodb.update_item(
             TableName=self._table,
-            Key={REQUEST_ID: _to_item(INDEX_KEY)},
+            Key={REQUEST_ID: to_attribute(INDEX_KEY)},
             UpdateExpression="SET #user = :login",
             ExpressionAttributeNames={"#user": f"{_USER}{slack_user_id}"},
-            ExpressionAttributeValues={":login": _to_item(login)},
+            ExpressionAttributeValues={":login": to_attribute(login)},
         )
 
     def replace_tokens(self, link: Link, tokens: UserTokens) -> bool:
@@ -83,12 +80,12 @@ class LinkStore:
     def get(self, slack_user_id: str) -> Link | None:
         item = self._dynamodb.get_item(
             TableName=self._table,
-            Key={REQUEST_ID: _to_item(self._key(slack_user_id))},
+            Key={REQUEST_ID: to_attribute(self._key(slack_user_id))},
             ConsistentRead=True,
         ).get("Item")
         if not item:
             return None
-        fields = {name: _from_item(value) for name, value in item.items()}
+        fields = {name: from_attribute(value) for name, value in item.items()}
         plain = self._kms.decrypt(
             CiphertextBlob=bytes(fields["tokens"]),
             KeyId=self._key_id,
@@ -110,11 +107,11 @@ class LinkStore:
 
     def delete(self, slack_user_id: str) -> None:
         self._dynamodb.delete_item(
-            TableName=self._table, Key={REQUEST_ID: _to_item(self._key(slack_user_id))}
+            TableName=self._table, Key={REQUEST_ID: to_attribute(self._key(slack_user_id))}
         )
         self._dynamodb.update_item(
             TableName=self._table,
-            Key={REQUEST_ID: _to_item(INDEX_KEY)},
+            Key={REQUEST_ID: to_attribute(INDEX_KEY)},
             UpdateExpression="REMOVE #user",
             ExpressionAttributeNames={"#user": f"{_USER}{slack_user_id}"},
         )
@@ -122,10 +119,10 @@ class LinkStore:
     def linked(self) -> Mapping[str, str]:
         """Slack user id -> GitHub login, of everyone linked."""
         item = self._dynamodb.get_item(
-            TableName=self._table, Key={REQUEST_ID: _to_item(INDEX_KEY)}, ConsistentRead=True
+            TableName=self._table, Key={REQUEST_ID: to_attribute(INDEX_KEY)}, ConsistentRead=True
         ).get("Item", {})
         return {
-            name[len(_USER) :]: str(_from_item(value))
+            name[len(_USER) :]: str(from_attribute(value))
             for name, value in sorted(item.items())
             if name.startswith(_USER)
         }
@@ -161,12 +158,12 @@ class LinkStore:
             else {
                 "ConditionExpression": "#version = :expected",
                 "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": {":expected": _to_item(expected)},
+                "ExpressionAttributeValues": {":expected": to_attribute(expected)},
             }
         )
         self._dynamodb.put_item(
             TableName=self._table,
-            Item={name: _to_item(value) for name, value in item.items()},
+            Item={name: to_attribute(value) for name, value in item.items()},
             **condition,
         )
 
