@@ -152,8 +152,11 @@ def audited(mysql_server: mysqlserver.MariaDBServer) -> Iterator[mysqlserver.Mar
     try:
         yield server
     finally:
+        # The server is shared with other tests: leave it as found.
         server.sql(
-            "SET GLOBAL server_audit_logging = OFF;\nSET GLOBAL server_audit_incl_users = '';"
+            "SET GLOBAL server_audit_logging = OFF;\nSET GLOBAL server_audit_incl_users = '';\n"
+            "DROP TABLE IF EXISTS shop.activity_t;\n"
+            "DROP USER IF EXISTS 'anasilva_rw'@'%', 'bobjones_ro'@'%', 'shop_app'@'%';"
         )
 
 
