@@ -2,9 +2,13 @@
 the bot's own share of it.
 
     request   the "Request access" form submitted in the fake Slack -> the real bot edits
-              access.yaml and opens the pull request on the fake GitHub (paced as the bot runs)
-    approval  the owner approves the head commit with their own GitHub token (`approve`: what
-              Slack's Approve button does underneath)
+              access.yaml, opens the pull request on the fake GitHub (paced as the bot runs)
+              and DMs the database's linked owner the request with Approve / Decline (before
+              it answers the requester: that DM is inside this step, its own delay shown apart)
+    approval  the owner's Approve click in that DM (the block_actions payload Slack sends) ->
+              the bot submits the review with the owner's own GitHub token (linked by device
+              flow before the timed steps) -> the fake GitHub holds the APPROVE review by the
+              owner and the DM is updated in place
     check     `dbaccess approvals --set-status` (what approvals.yml runs) -> dbaccess/approvals
     merge     the bot's poller: auto-merge sees the approved, green pull request and merges it
     deploy    simulated: the merged access.yaml becomes the catalog (what `pulumi up` writes)
@@ -51,10 +55,11 @@ from tests.services.issuer_world import LINK, SLACK_USERS, World, catalog_docume
 
 REPO = "example-org/access"
 ACCESS_YAML = (ROOT / "access.yaml").read_text()
-REQUESTER = "fatima.zahra@example.com"  # holds orders read-only; asks for read-write
+REQUESTER = "tomas.novak@example.com"  # holds inventory read-only; asks read-only on orders
 REQUESTER_ID = SLACK_USERS[REQUESTER]
-OWNER_LOGIN = "hugo-henley"  # an owner of orders (access.yaml), who gains nothing here
-DATABASE, ACCESS = "orders", "read-write"
+OWNER_LOGIN = "hugo-henley"  # an owner of orders (access.yaml: his `github:`), who gains nothing
+OWNER_ID = SLACK_USERS["hugo.henley@example.com"]
+DATABASE, ACCESS = "orders", "read-only"  # Slack may approve read-only by default
 PULL = re.compile(r"/pull/(\d+)")
 
 
@@ -75,12 +80,13 @@ def aws_side(pipe: Connection) -> None:
 
 def github_side(pipe: Connection) -> None:
     """The fake GitHub with the repository; its one installation stands for both the bot's app
-    and the approvals app (so it may also set commit statuses). Answers "calls" with how many
-    requests it served, until "stop"."""
+    and the approvals app (so it may also set commit statuses). Does what it is told (see
+    GITHUB_OPS), until "stop"."""
     from tests.fakes.github import DEFAULT_PERMISSIONS, FakeGitHub
 
     permissions = DEFAULT_PERMISSIONS | {"checks": "read", "statuses": "write"}
-    with FakeGitHub(permissions=permissions) as fake:
+    # A device code may be polled at once: the linking is set-up, not a timed step.
+    with FakeGitHub(permissions=permissions, device_interval=0) as fake:
         repo = fake.add_repo(
             REPO,
             {"access.yaml": ACCESS_YAML},
@@ -95,11 +101,42 @@ def github_side(pipe: Connection) -> None:
                 "installation_id": fake.installation_id,
                 "private_key": fake.private_key_pem,
                 "check_token": fake.installation_token(),
-                "owner_token": fake.user_token(OWNER_LOGIN),
+                "client_id": fake.client_id,
+                "client_secret": fake.client_secret,
             }
         )
-        while pipe.recv() != "stop":
-            pipe.send(len(fake.calls))
+        while (command := pipe.recv()) != "stop":
+            op, *args = command
+            pipe.send(GITHUB_OPS[op](fake, *args))
+
+
+def _served(fake: Any) -> int:
+    return len(fake.calls)
+
+
+def _authorize(fake: Any, user_code: str, login: str) -> None:
+    fake.authorize_device(user_code, login)
+
+
+def _approved_by(fake: Any, number: int) -> list[str]:
+    """Who holds an APPROVE review of the pull request's head."""
+    head = fake.head_sha(REPO, number)
+    return [
+        r.login for r in fake.reviews(REPO, number) if (r.state, r.commit_id) == ("APPROVED", head)
+    ]
+
+
+def _answered_at(fake: Any, *steps: str) -> float:
+    """When the last of these calls was answered (perf_counter: comparable across processes)."""
+    return float(max(c.at for c in fake.calls if c.step in steps and 200 <= c.status < 300))
+
+
+GITHUB_OPS: dict[str, Callable[..., Any]] = {
+    "calls": _served,
+    "authorize": _authorize,
+    "approved_by": _approved_by,
+    "answered_at": _answered_at,
+}
 
 
 def slack_side(pipe: Connection) -> None:
@@ -143,11 +180,54 @@ def _wait_dm(slack: Any, user: str, count: int) -> dict[str, Any]:
     raise TimeoutError(f"DM {count} to {user} did not arrive")
 
 
-def _click(slack: Any, user: str, action_id: str, value: str, channel: str) -> None:
+def _click(
+    slack: Any, user: str, action_id: str, value: str, channel: str | None, ts: str | None = None
+) -> None:
+    """A button clicked in the message `ts` of `channel`, or on Home without a channel."""
     from tests.fakes.slack import block_actions_payload
 
-    payload = block_actions_payload(user, action_id, value, channel_id=channel)
+    payload = block_actions_payload(user, action_id, value, channel_id=channel, message_ts=ts)
     slack.send_interactive(payload).ack(10)
+
+
+def _request_message(slack: Any, user: str) -> dict[str, Any]:
+    """The access request in `user`'s DM, with its Approve button's value and when the bot
+    posted it (waits up to 30 s)."""
+    from tests.fakes.slack import dm_channel_id
+    from tests.services.bot_world import wait_until
+    from tests.services.test_slack_approval import ApprovalWorld
+
+    dm = dm_channel_id(user)
+    [message] = wait_until(
+        lambda: [m for m in slack.messages(dm) if ApprovalWorld.buttons(m)][-1:],
+        30,
+        f"the request's buttons in {user}'s DM",
+    )
+    posted = next(
+        c.at
+        for c in slack.history()
+        if c.method == "chat.postMessage" and c.ok and c.response["ts"] == message["ts"]
+    )
+    return {
+        "channel": dm,
+        "ts": message["ts"],
+        "approve": ApprovalWorld.buttons(message)[ids.APPROVE_REQUEST],
+        "posted_at": posted,
+    }
+
+
+def _wait_decided(slack: Any, channel: str, ts: str) -> str:
+    """The message `ts` of `channel` once the bot updated it (the run's one update; woken by
+    the fake as the call lands): its blocks, as JSON, if its buttons are gone."""
+    import json
+
+    from tests.services.test_slack_approval import ApprovalWorld
+
+    [update] = slack.wait_for_call("chat.update", 1, 30, ok_only=True)
+    [message] = [m for m in slack.messages(channel) if m["ts"] == ts]
+    if (update["channel"], update["ts"]) != (channel, ts) or ApprovalWorld.buttons(message):
+        raise SystemExit(f"the request message was not updated in place: {update}")
+    return json.dumps(message["blocks"])
 
 
 SLACK_OPS: dict[str, Callable[..., Any]] = {
@@ -155,22 +235,42 @@ SLACK_OPS: dict[str, Callable[..., Any]] = {
     "submit_form": _submit_form,
     "wait_dm": _wait_dm,
     "click": _click,
+    "request_message": _request_message,
+    "wait_decided": _wait_decided,
 }
 
 
 # --- the steps --------------------------------------------------------------------------------
 
 
-def approve(api_url: str, owner_token: str, repo: str, number: int) -> None:
-    """The owner approves the pull request's latest commit as themselves: an APPROVE review
-    with their own GitHub token, exactly what Slack's Approve button submits. (To drive the
-    Slack button instead, replace this function's body with the click.)"""
-    from github import Auth, Github
+def link_owner(slack: Callable[..., Any], github: Callable[..., Any]) -> None:
+    """The owner links their GitHub account as a person does: Home's Link GitHub account, the
+    code the bot DMs entered on GitHub's device page while signed in as themselves."""
+    from tests.services.test_slack_approval import CODE
 
-    gh = Github(auth=Auth.Token(owner_token), base_url=api_url, seconds_between_requests=None)
-    repository = gh.get_repo(repo)
-    pull = repository.get_pull(number)
-    pull.create_review(commit=repository.get_commit(pull.head.sha), event="APPROVE")
+    slack("click", OWNER_ID, ids.LINK_GITHUB, "link", None)
+    code = CODE.search(slack("wait_dm", OWNER_ID, 1)["text"])
+    if code is None:
+        raise SystemExit("the bot sent no device code")
+    github("authorize", code[1], OWNER_LOGIN)
+    linked = str(slack("wait_dm", OWNER_ID, 2)["text"])
+    if not linked.startswith("Linked"):
+        raise SystemExit(f"the owner's GitHub account was not linked: {linked}")
+
+
+def approve(slack: Callable[..., Any], github: Callable[..., Any], number: int) -> float:
+    """The owner clicks Approve in the request's DM; done once the fake GitHub holds their
+    APPROVE review of the head and the DM is updated in place. When the DM was posted."""
+    request = slack("request_message", OWNER_ID)
+    channel, ts = request["channel"], request["ts"]
+    slack("click", OWNER_ID, ids.APPROVE_REQUEST, request["approve"], channel, ts)
+    decided = slack("wait_decided", channel, ts)
+    if f"Approved* by @{OWNER_LOGIN}" not in decided:
+        raise SystemExit(f"the request's DM does not say who approved: {decided}")
+    approved_by = github("approved_by", number)
+    if approved_by != [OWNER_LOGIN]:
+        raise SystemExit(f"GitHub holds no APPROVE review by {OWNER_LOGIN}: {approved_by}")
+    return float(request["posted_at"])
 
 
 def owner_check(api_url: str, check_token: str, number: int) -> str:
@@ -246,13 +346,12 @@ class Step:
 
 @dataclass
 class Timeline:
-    github: Connection
+    github: Callable[..., Any]  # asks the fake GitHub
     steps: list[Step] = field(default_factory=list)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        self.github.send("calls")
-        calls = self.github.recv()
+        calls = self.github("calls")
         wall, cpu, paced = time.perf_counter(), time.process_time(), PACING.slept
         yield
         step = Step(
@@ -261,8 +360,7 @@ class Timeline:
             time.process_time() - cpu,
             PACING.slept - paced,
         )
-        self.github.send("calls")
-        step.github_calls = self.github.recv() - calls
+        step.github_calls = self.github("calls") - calls
         self.steps.append(step)
 
 
@@ -287,12 +385,14 @@ def form_values(until: dt.date) -> dict[str, Any]:
 
 
 def start_bot(slack: dict[str, str], github: dict[str, Any]) -> Any:
-    """The real bot, as its Deployment starts it, with auto-merge on (the repository's method);
-    its own poller waits an hour: the run polls when the step comes."""
+    """The real bot, as its Deployment starts it, with auto-merge on (the repository's method)
+    and approve in Slack (the stack's default policy: read-only requests); its own poller waits
+    an hour: the run polls when the step comes."""
     from dbaccess.bot.access_requests.github_settings import GitHubSettings
     from dbaccess.bot.app import Bot
     from dbaccess.bot.auto_merge import AutoMerge
     from dbaccess.bot.settings import BotSettings
+    from dbaccess.bot.slack_approval.settings import SlackApprovalSettings
     from dbaccess.clients.github import GitHubAppCredentials
 
     app = GitHubAppCredentials(
@@ -308,6 +408,12 @@ def start_bot(slack: dict[str, str], github: dict[str, Any]) -> Any:
         help_channel="#db-access",
         health_port=0,
         github=GitHubSettings(app=app, repository=REPO, poll_seconds=3600, auto_merge=AutoMerge()),
+        slack_approval=SlackApprovalSettings(
+            client_id=github["client_id"],
+            client_secret=github["client_secret"],
+            token_key_arn=boto3.client("kms").create_key()["KeyMetadata"]["Arn"],  # the stack's
+            web_url=github["url"],
+        ),
     )
     bot = Bot(settings)
     bot.start()
@@ -332,6 +438,16 @@ def issue_pending(stream_arn: str, endpoint: str) -> None:
     raise SystemExit("the credential request never reached the issuer")
 
 
+def asker(pipe: Connection, what: str) -> Callable[..., Any]:
+    """Tells the side at the end of `pipe` to do something; its answer."""
+
+    def ask(*command: Any) -> Any:
+        pipe.send(command)
+        return answer(pipe, 60, f"{what} ({command[0]})")
+
+    return ask
+
+
 def run(timeline: Timeline, slack: Connection, where: dict[str, Any]) -> dict[str, str]:
     """The steps, in order; what to show besides the times."""
     from dbaccess.clients.github import read_file
@@ -340,13 +456,11 @@ def run(timeline: Timeline, slack: Connection, where: dict[str, Any]) -> dict[st
     aws, github, slack_at = where["aws"], where["github"], where["slack"]
     handler.issuer()  # the issuer's cold start is not a request's time
     bot = start_bot(slack_at, github)
-
-    def ask(*command: Any) -> Any:
-        slack.send(command)
-        return answer(slack, 60, f"the fake Slack ({command[0]})")
+    ask = asker(slack, "the fake Slack")
 
     try:
         ask("connected")
+        link_owner(ask, timeline.github)  # once, long before any request
         until = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=7)
         with timeline.step("request: form -> pull request open"):
             ask("submit_form", REQUESTER_ID, form_values(until))
@@ -355,8 +469,10 @@ def run(timeline: Timeline, slack: Connection, where: dict[str, Any]) -> dict[st
         if match is None:
             raise SystemExit(f"no pull request was opened: {opened}")
         number = int(match.group(1))
-        with timeline.step("approval: owner's review (own token)"):
-            approve(github["url"], github["owner_token"], REPO, number)
+        with timeline.step("approval: Approve -> review, DM updated"):
+            announced = approve(ask, timeline.github, number)
+        # The bot answers the click after the update: let it finish before the next step.
+        owner_told = ask("wait_dm", OWNER_ID, 4)["text"]
         with timeline.step("check: dbaccess approvals -> status"):
             report = owner_check(github["url"], github["check_token"], number)
         with timeline.step("merge: poller's auto-merge"):
@@ -385,8 +501,16 @@ def run(timeline: Timeline, slack: Connection, where: dict[str, Any]) -> dict[st
         import privatebin  # read as a browser would: fetched and decrypted
 
         opens = "opens" if DATABASE in privatebin.get(link.group(1)).text else "wrong paste"
+    created = timeline.github("answered_at", "create_pull")
+    finished = timeline.github("answered_at", "create_pull", "request_reviewers", "add_labels")
     return {
         "pull request": f"#{number}",
+        "owner's DM with Approve": (
+            f"{(announced - created) * 1000:.0f} ms after the pull request was created, "
+            f"{(announced - finished) * 1000:.0f} ms after its last call (reviewers, labels); "
+            "inside the request step: the bot tells the owners before it answers the requester"
+        ),
+        "owner told": owner_told.split(":")[0],
         "owner check": report.splitlines()[1] if report else "",
         "merged on main": "yes" if main != ACCESS_YAML else "no",
         "told merged": "yes" if "was approved" in merged else merged,
@@ -408,13 +532,16 @@ def main() -> None:
         }
         aws = where["aws"]
         set_environment(aws, where["slack"]["api_url"], aws["privatebin"])
-        timeline = Timeline(github_pipe)
+        timeline = Timeline(asker(github_pipe, "the fake GitHub"))
         facts = run(timeline, slack_pipe, where)
     finally:
         for pipe, side in zip((aws_pipe, github_pipe, slack_pipe), sides, strict=True):
             pipe.send("stop")
             side.join(30)
-    print(f"request -> credential: {REQUESTER} asks {ACCESS} on {DATABASE}, {OWNER_LOGIN} approves")
+    print(
+        f"request -> credential: {REQUESTER} asks {ACCESS} on {DATABASE}, "
+        f"{OWNER_LOGIN} approves in Slack"
+    )
     print(
         f"  {'step':<40} {'wall ms':>8} {'ours':>6} {'paced':>6} {'fakes':>6} {'GitHub calls':>13}"
     )

@@ -245,6 +245,8 @@ class Call:
     path: str
     step: str | None
     status: int  # 0: the connection was dropped
+    # time.perf_counter() once answered (CLOCK_MONOTONIC: comparable across processes)
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
