@@ -196,13 +196,22 @@ def find_open_request(gh: Github, repo: str, branch: str) -> PullRequestRef | No
     return None
 
 
-def pull_request_state(gh: Github, repo: str, number: int) -> PullRequestState:
+@dataclass(frozen=True)
+class PullRequestStatus:
+    state: PullRequestState
+    head_sha: str  # its head commit now
+
+
+def pull_request_status(gh: Github, repo: str, number: int) -> PullRequestStatus:
+    """Whether the pull request is open, merged or closed, and its head commit: one read."""
     _owner(repo)
     with _translated(f"reading pull request #{number} in {repo}"):
         pull = gh.get_repo(repo).get_pull(number)
         if pull.merged:
-            return PullRequestState.MERGED
-        return PullRequestState.CLOSED if pull.state == "closed" else PullRequestState.OPEN
+            state = PullRequestState.MERGED
+        else:
+            state = PullRequestState.CLOSED if pull.state == "closed" else PullRequestState.OPEN
+        return PullRequestStatus(state, str(pull.head.sha))
 
 
 def open_access_request(

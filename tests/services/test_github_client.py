@@ -254,22 +254,23 @@ def test_a_file_over_githubs_limit_is_refused_as_too_large_not_as_a_permission(
 # ---------------------------------------------------------------------- states (polling)
 
 
-def test_pull_request_state_follows_merge_and_close(fake: FakeGitHub, gh: Github) -> None:
+def test_pull_request_status_follows_merge_and_close(fake: FakeGitHub, gh: Github) -> None:
     merged = open_request(gh)
-    assert github.pull_request_state(gh, REPO, merged.number) is PullRequestState.OPEN
+    status = github.pull_request_status(gh, REPO, merged.number)
+    assert status == github.PullRequestStatus(PullRequestState.OPEN, merged.head_sha)
 
     fake.merge(REPO, merged.number)
-    assert github.pull_request_state(gh, REPO, merged.number) is PullRequestState.MERGED
+    assert github.pull_request_status(gh, REPO, merged.number).state is PullRequestState.MERGED
     assert fake.file_text(REPO, "main", "access.yaml") == EDITED
 
     declined = open_request(gh, branch=BRANCH + "-again", new_text=EDITED + "# more\n")
     fake.close(REPO, declined.number)
-    assert github.pull_request_state(gh, REPO, declined.number) is PullRequestState.CLOSED
+    assert github.pull_request_status(gh, REPO, declined.number).state is PullRequestState.CLOSED
 
 
 def test_the_state_of_an_unknown_pull_request_is_not_found(gh: Github) -> None:
     with pytest.raises(GitHubNotFound, match="pull request #99"):
-        github.pull_request_state(gh, REPO, 99)
+        github.pull_request_status(gh, REPO, 99)
 
 
 # ---------------------------------------------------------------------- failures
@@ -576,7 +577,7 @@ def test_a_repository_not_written_owner_slash_name_is_refused_before_anything_is
     with pytest.raises(InvalidRequest, match="owner/name"):
         github.find_open_request(gh, repo, BRANCH)
     with pytest.raises(InvalidRequest, match="owner/name"):
-        github.pull_request_state(gh, repo, 1)
+        github.pull_request_status(gh, repo, 1)
 
     assert fake.calls == []
 
@@ -599,7 +600,7 @@ def test_no_token_reaches_the_logs_or_the_errors_even_at_debug(
             open_request(gh)
             fake.fail("get_pull", 403)
             with pytest.raises(GitHubError) as failed:
-                github.pull_request_state(gh, REPO, 1)
+                github.pull_request_status(gh, REPO, 1)
             errors.append(failed.value)
     finally:
         github_logger.setLevel(level)

@@ -316,6 +316,6 @@ class RequestFlow:
         it up, if it did just now."""
         repo = self._file.repo
         if self._auto_merge is None or request.auto_merge_stopped:
-            return github.pull_request_state(self._gh, repo, request.number), None
+            return github.pull_request_status(self._gh, repo, request.number).state, None
         progress = advance(self._gh, repo, request.number, request.head_sha, self._auto_merge)
         return progress.state, progress.stopped

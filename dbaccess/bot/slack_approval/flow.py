@@ -320,17 +320,16 @@ class ApprovalFlow:
         """(what to tell, whether GitHub now holds the review)."""
         number = request.number
         try:
-            state = github.pull_request_state(self._gh, self._repo.name, number)
-            if state is not PullRequestState.OPEN:
-                self._update_all(request, blocks.CLOSED_NOTE)
-                return "The pull request is no longer open: nothing to decide.", False
-            head = self._head_sha(number)
+            status = github.pull_request_status(self._gh, self._repo.name, number)
         except GitHubError as error:
             logger.error("reading #%s failed: %s", number, error)
             return "GitHub did not answer: nothing was decided, try again in a minute.", False
-        if head != request.head_sha:
+        if status.state is not PullRequestState.OPEN:
+            self._update_all(request, blocks.CLOSED_NOTE)
+            return "The pull request is no longer open: nothing to decide.", False
+        if status.head_sha != request.head_sha:
             self._update_all(request, blocks.SUPERSEDED_NOTE)
-            self._send(replace(request, head_sha=head, messages=()))
+            self._send(replace(request, head_sha=status.head_sha, messages=()))
             return (
                 "The pull request changed since you were asked (a new commit): nothing was "
                 "approved. A fresh request with the new change was sent.",
@@ -372,10 +371,6 @@ class ApprovalFlow:
         logger.info("#%s %s by @%s from Slack", number, decision, link.login)
         verb = "Approved" if decision == "approved" else "Declined"
         return f"{verb} #{number} as @{link.login}: the review is on GitHub under your name.", True
-
-    def _head_sha(self, number: int) -> str:
-        with github._translated(f"reading the head of #{number}"):
-            return str(self._gh.get_repo(self._repo.name).get_pull(number).head.sha)
 
     def _review_as(self, link: Link, number: int, commit: str, event: str, body: str) -> None:
         """Submit the review with the person's token; a token GitHub refuses before its time
