@@ -113,7 +113,8 @@ def start_sides(
     """Each target in its own fresh process (spawned: no state inherited but the environment),
     with a pipe to talk to it; the processes are started."""
     spawn = multiprocessing.get_context("spawn")
-    pipes, sides = [], []
+    pipes: list[Connection] = []
+    sides: list[multiprocessing.process.BaseProcess] = []
     for target in targets:
         here, there = spawn.Pipe()
         side = spawn.Process(target=target, args=(there,), daemon=True)

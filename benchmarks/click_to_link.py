@@ -214,15 +214,12 @@ def privatebin_server() -> Iterator[tuple[str, str]]:
 
 def poll_stream(stream_arn: str, endpoint: str, stop: threading.Event) -> None:
     """Lambda's event source mapping: every POLL seconds, new records to the real handler."""
-    from dbaccess.issuer import handler
-    from tests.services.issuer_world import FakeContext, StreamReader, deliver_batches
+    from tests.services.issuer_world import StreamReader, deliver_batches, invoke_issuer
 
     reader = StreamReader(stream_arn, endpoint_url=endpoint)
     while not stop.is_set():
         records = reader.new_records()
-        deliver_batches(
-            records, lambda batch: handler.lambda_handler({"Records": batch}, FakeContext())
-        )
+        deliver_batches(records, invoke_issuer)
         stop.wait(POLL)
 
 

@@ -10,6 +10,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,10 +55,10 @@ def main() -> None:
         after = [MysqlLogin(p.login, p.access, DATABASES[1:]) for p in before]
         olds = [login_inputs(p, target) for p in before]
         news = [login_inputs(p, target) for p in after]
-        timed("create", [lambda o=o: provider.create(o) for o in olds])
+        timed("create", [partial(provider.create, o) for o in olds])
         timed(
             "update",
-            [lambda o=o, n=n: provider.update("id", o, n) for o, n in zip(olds, news, strict=True)],
+            [partial(provider.update, "id", o, n) for o, n in zip(olds, news, strict=True)],
         )
         spec = MysqlServerSpec(
             server.host, server.port, "eu-west-1", ADMIN, DATABASES, tuple(after)
@@ -73,7 +74,7 @@ def main() -> None:
 
             timed("audit", [read_and_audit] * 20)
             print(f"audit of {LOGINS} logins: {len(read_and_audit())} findings")
-        timed("delete", [lambda n=n: provider.delete("id", n) for n in news])
+        timed("delete", [partial(provider.delete, "id", n) for n in news])
     finally:
         server.stop()
 

@@ -120,8 +120,7 @@ def issuer_environment(endpoint: str, secret_arn: str, slack_url: str, paste_url
 @contextmanager
 def event_source_mapping(stream_arn: str, endpoint: str) -> Iterator[None]:
     """Lambda's event source mapping: new stream records to the real issuer handler."""
-    from dbaccess.issuer import handler
-    from tests.services.issuer_world import FakeContext, StreamReader, deliver_batches
+    from tests.services.issuer_world import StreamReader, deliver_batches, invoke_issuer
 
     stop = threading.Event()
 
@@ -130,7 +129,7 @@ def event_source_mapping(stream_arn: str, endpoint: str) -> Iterator[None]:
         while not stop.is_set():
             deliver_batches(
                 reader.new_records(),
-                lambda batch: handler.lambda_handler({"Records": batch}, FakeContext()),
+                invoke_issuer,
             )
             stop.wait(0.25)
 

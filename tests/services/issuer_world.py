@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
@@ -68,6 +69,13 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._ends - time.monotonic()) * 1000))
+
+
+def invoke_issuer(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issuer's handler on one batch of stream records, as Lambda invokes it."""
+    from dbaccess.issuer import handler
+
+    return handler.lambda_handler({"Records": batch}, cast(LambdaContext, FakeContext()))
 
 
 def matches_filter(record: dict[str, Any]) -> bool:
