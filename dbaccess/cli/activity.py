@@ -57,7 +57,11 @@ ENABLE_EXPORTS: Final = {
 
 def activity(
     person: Annotated[
-        str | None, typer.Option(help="Only this person's statements (their email in access.yaml).")
+        str | None,
+        typer.Option(
+            help="Only this person's statements (their email in the access file; for someone "
+            "since removed, pass with --file the access file of when they had access)."
+        ),
     ] = None,
     database: Annotated[
         str | None,
@@ -291,7 +295,11 @@ def _person(plan: AccessPlan, person: str | None) -> str | None:
         return None
     emails = {email.lower(): email for email in plan.people}
     if person.lower() not in emails:
-        _usage(f"no person '{person}' in {plan.file}{did_you_mean(person, list(plan.people))}")
+        _usage(
+            f"no person '{person}' in {plan.file}{did_you_mean(person, list(plan.people))}; "
+            "for someone since removed, read the access file of when they had access: "
+            "`git show <commit>:access.yaml > then.yaml`, then add `--file then.yaml`"
+        )
     return emails[person.lower()]
 
 

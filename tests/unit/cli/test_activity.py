@@ -124,6 +124,24 @@ def test_each_statement_names_its_person_database_and_grant(project: Path) -> No
     assert document["truncated"] is False
 
 
+def test_someone_since_removed_is_read_with_the_access_file_of_their_time(project: Path) -> None:
+    everything()
+    (project / "then.yaml").write_text((project / "access.yaml").read_text())
+    now = access_yaml().split(f"  {BOB}:\n")
+    (project / "access.yaml").write_text(now[0] + now[1][now[1].index(f"  {CARL}:") :])
+
+    refused = run("--since", "3h", "--person", BOB)
+    assert refused.exit_code == 2
+    assert "git show <commit>:access.yaml > then.yaml" in refused.stderr
+
+    document = read_json("--since", "3h", "--person", BOB, "--file", "then.yaml")
+    assert statements(document, "person", "login", "statement") == [
+        (BOB, "bobjones_rw", "insert into t values (1)"),
+        (BOB, "bobjones_ro", "select 1"),
+        (BOB, "bobjones_rw", "drop table x"),
+    ]
+
+
 def test_the_text_timeline_reads_time_person_database_class_statement(project: Path) -> None:
     everything()
 
@@ -333,6 +351,7 @@ def test_no_credentials_is_one_line_and_exit_1(
         (["--database", "ordres"], "no database 'ordres'"),
         (["--database", "analytics"], "Redshift database"),
         (["--person", "nobody@example.com"], "no person 'nobody@example.com'"),
+        (["--person", "nobody@example.com"], "add `--file then.yaml`"),
     ],
 )
 def test_usage_errors_exit_2_with_the_fix(project: Path, args: list[str], message: str) -> None:
