@@ -224,20 +224,34 @@ def activities(
                 yield activity
 
 
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def parse_when(value: str, now: dt.datetime) -> dt.datetime:
     """24h / 30m / 7d / 2w before `now`, a date (midnight UTC) or an ISO date and time (UTC
     unless it says otherwise). Raises ValueError with the accepted forms."""
     text = value.strip()
-    if match := _DURATION.fullmatch(text):
-        return now - dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
     try:
-        when = dt.datetime.fromisoformat(text)
+        if match := _DURATION.fullmatch(text):
+            when = now - dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+        else:
+            when = dt.datetime.fromisoformat(text)
+        when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     except ValueError:
         raise ValueError(
             f"'{value}' is not a time; write 24h, 30m, 7d, 2w, 2026-12-01 or "
             "2026-12-01T08:00 (UTC unless an offset is given)"
         ) from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    except OverflowError:  # past year 1 or 9999 once in UTC, or a duration longer than that
+        raise ValueError(
+            f"'{value}' is outside the times a log can hold (1970 to 9999); write a nearer time"
+        ) from None
+    if when < _EPOCH:
+        raise ValueError(
+            f"'{value}' is before 1970-01-01, older than any log CloudWatch Logs holds; "
+            "write a later time"
+        )
+    return when
 
 
 def to_ms(when: dt.datetime) -> int:

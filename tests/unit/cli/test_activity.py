@@ -13,11 +13,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 from moto import mock_aws
 from typer.testing import CliRunner, Result
 
 from dbaccess.access import load_access_file
-from dbaccess.audit.activity import STATEMENT_MAX, log_sources
+from dbaccess.audit.activity import STATEMENT_MAX, log_sources, parse_when
 from dbaccess.cli import app
 from dbaccess.cli.activity import explain
 from dbaccess.clients.cloudwatch_logs import Reading, read_events
@@ -352,6 +354,10 @@ def test_no_credentials_is_one_line_and_exit_1(
         (["--database", "analytics"], "Redshift database"),
         (["--person", "nobody@example.com"], "no person 'nobody@example.com'"),
         (["--person", "nobody@example.com"], "add `--file then.yaml`"),
+        (["--since", "99999999999999d"], "outside the times a log can hold"),
+        (["--since", "0001-01-01T00:00+01:00"], "outside the times a log can hold"),
+        (["--until", "9999-12-31T23:59-01:00"], "outside the times a log can hold"),
+        (["--since", "1969-12-31"], "is before 1970-01-01"),
     ],
 )
 def test_usage_errors_exit_2_with_the_fix(project: Path, args: list[str], message: str) -> None:
@@ -359,6 +365,19 @@ def test_usage_errors_exit_2_with_the_fix(project: Path, args: list[str], messag
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+@given(st.text(max_size=40) | st.from_regex(r"[0-9]{1,30}[mhdw]", fullmatch=True))
+def test_any_time_text_is_a_time_since_1970_or_a_clear_error(text: str) -> None:
+    try:
+        when = parse_when(text, NOW)
+    except ValueError as exc:
+        message = str(exc)
+    else:
+        assert when.tzinfo is dt.UTC
+        assert when >= dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return
+    assert f"'{text}'" in message  # the error quotes what was written
 
 
 def test_access_denied_names_the_permission_and_where_it_comes_from(tmp_path: Path) -> None:
