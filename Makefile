@@ -37,9 +37,9 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 ## test: lint, then every test (installs PostgreSQL, MariaDB and PHP for the real-server tests if missing)
-# pytest builds the docs site with `mkdocs build --strict` (tests/unit/test_docs_site.py, which
-# also checks the generated reference pages): a broken link or page fails `make test`.
-test: lint node_modules/.installed
+# The docs site is built strictly first (`make docs`: a broken link, anchor or page fails), then
+# tests/unit/test_docs_site.py checks what the generated reference pages hold.
+test: lint docs node_modules/.installed
 	VENV_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh
 	bash scripts/ensure-mariadb.sh
 	bash scripts/ensure-php.sh

@@ -6,12 +6,10 @@ MySQL login's provider pickled into the state by that older program still loads 
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.access_mysql import CA, MYSQL_DATABASES, with_mysql
-from tests.program.conftest import ROOT, ProgramRunner, stack_config
+from tests.program.conftest import ProgramRunner, load_pickled_provider, stack_config
 
 GOLDEN = Path(__file__).parent / "golden"
 ENGINES_KEYS = ["orders", "inventory", "analytics", "shop", "shop-billing", "ledger"]
@@ -65,25 +63,16 @@ def test_large_generated_file_urns_are_unchanged(run_sample: ProgramRunner, tmp_
     assert got == want
 
 
-def test_a_provider_pickled_by_the_older_program_still_loads_and_runs() -> None:
+def test_a_provider_pickled_by_the_older_program_still_loads_and_runs(tmp_path: Path) -> None:
     """golden/mysql_provider_state.b64 is the `__provider` a MySQL login's state held when
     written by the program before the layout change: `pulumi up` unpickles it in a fresh Python
     in the project directory, then calls its methods (diff is pure: run it)."""
-    check = (
-        "import base64, sys, dill\n"
-        "p = dill.loads(base64.b64decode(open(sys.argv[1]).read()))\n"
-        "print(type(p).__module__, type(p).__name__)\n"
-        "olds = {'login': 'ana_ro', 'access': 'read-only', 'databases': ['orders']}\n"
-        "news = dict(olds, databases=['orders', 'stock'])\n"
-        "print(p.diff('id', olds, news).changes)\n"
+    olds = "{'login': 'ana_ro', 'access': 'read-only', 'databases': ['orders']}"
+    news = "{'login': 'ana_ro', 'access': 'read-only', 'databases': ['orders', 'stock']}"
+    printed, _ = load_pickled_provider(
+        (GOLDEN / "mysql_provider_state.b64").read_text().strip(),
+        tmp_path,
+        "type(p).__module__ + ' ' + type(p).__name__",
+        f"p.diff('id', {olds}, {news}).changes",
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", check, str(GOLDEN / "mysql_provider_state.b64")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["components.mysql_users MysqlLoginProvider", "True"]
+    assert printed == ["components.mysql_users MysqlLoginProvider", "True"]
