@@ -148,9 +148,23 @@ class Logins:
             access=grant.access if grant else None,
             login=entry.login,
             cls=entry.cls,
-            statement=shorten(entry.statement),
+            statement=shorten(redact(entry.statement)),
             server=first.identifier,
         )
+
+
+# A password a statement sets (PostgreSQL's [ENCRYPTED] PASSWORD '…', MySQL's IDENTIFIED
+# [WITH plugin] BY '…' / AS '…', SET PASSWORD … = '…'): the log holds it, what we print does not.
+_SECRET_LITERAL: Final = re.compile(
+    r"(\b(?:PASSWORD(?:\s+FOR\s+\S+)?|IDENTIFIED(?:\s+WITH\s+\S+)?\s+(?:BY|AS))\s*(?:=\s*)?(?:PASSWORD\s*\(\s*)?)"
+    r"(?:'(?:[^'\\]|''|\\.)*'?|\"(?:[^\"\\]|\"\"|\\.)*\"?|\$(\w*)\$.*?(?:\$\2\$|$))",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def redact(statement: str) -> str:
+    """The statement with every password literal it sets replaced by '***'."""
+    return _SECRET_LITERAL.sub(lambda m: f"{m[1]}'***'", statement)
 
 
 def shorten(statement: str, limit: int = STATEMENT_MAX) -> str:

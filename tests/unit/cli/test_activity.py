@@ -19,7 +19,7 @@ from moto import mock_aws
 from typer.testing import CliRunner, Result
 
 from dbaccess.access import load_access_file
-from dbaccess.audit.activity import STATEMENT_MAX, log_sources, parse_when
+from dbaccess.audit.activity import STATEMENT_MAX, log_sources, parse_when, redact
 from dbaccess.cli import app
 from dbaccess.cli.activity import explain
 from dbaccess.clients.cloudwatch_logs import Reading, read_events
@@ -378,6 +378,44 @@ def test_any_time_text_is_a_time_since_1970_or_a_clear_error(text: str) -> None:
         assert when >= dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         return
     assert f"'{text}'" in message  # the error quotes what was written
+
+
+SETTING_A_PASSWORD = [
+    "ALTER ROLE bob PASSWORD '{}'",
+    "alter role bob with encrypted password '{}' valid until 'infinity'",
+    "CREATE USER 'x'@'%' IDENTIFIED BY '{}'",
+    "ALTER USER x IDENTIFIED WITH mysql_native_password BY '{}'",
+    "SET PASSWORD FOR 'x'@'%' = PASSWORD('{}')",
+    "SET PASSWORD = '{}'",
+    "CREATE ROLE r LOGIN PASSWORD $${}$$",
+]
+
+
+@given(
+    st.sampled_from(SETTING_A_PASSWORD),
+    st.text(alphabet=st.characters(blacklist_characters="'$\\"), min_size=6, max_size=30),
+)
+def test_a_password_a_statement_sets_is_never_shown(template: str, secret: str) -> None:
+    shown = redact(template.format(secret))
+    assert secret not in shown
+    assert "'***'" in shown
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=60))
+def test_statements_that_set_no_password_are_shown_as_they_are(statement: str) -> None:
+    if "password" not in statement.lower() and "identified" not in statement.lower():
+        assert redact(statement) == statement
+
+
+def test_the_timeline_never_shows_a_password_from_the_log(project: Path) -> None:
+    t = NOW - dt.timedelta(minutes=5)
+    push(PG_GROUP, [pg(t, "anasilva_rw", "ALTER ROLE anasilva_rw PASSWORD 'hunter2-secret'")])
+
+    result = run("--since", "1h", "--database", "orders")
+
+    assert result.exit_code == 0, result.output
+    assert "hunter2-secret" not in result.output
+    assert "PASSWORD '***'" in result.stdout
 
 
 def test_access_denied_names_the_permission_and_where_it_comes_from(tmp_path: Path) -> None:
